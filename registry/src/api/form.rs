@@ -1,0 +1,212 @@
+//! A decoded query string or form body, with typed accessors whose errors name the field.
+//!
+//! Real clients send lists both ways: repeated keys (`appid=a&appid=b`) and comma-joined values
+//! (`appid=a,b`); [`Form::list`] accepts both.
+
+use std::fmt;
+
+/// A request that cannot be decoded or breaks a limit. Answered with -400; nothing changes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid `{field}`: {problem}")]
+pub struct BadRequest {
+    /// The offending field, as named on the wire.
+    pub field: String,
+    /// What is wrong with it, in a sentence fragment.
+    pub problem: String,
+}
+
+impl BadRequest {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> BadRequest {
+        BadRequest { field: field.into(), problem: problem.into() }
+    }
+}
+
+/// Key/value pairs in the order they arrived.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Form {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.pairs.iter().map(|(k, v)| (k, v))).finish()
+    }
+}
+
+impl Form {
+    /// Decodes `application/x-www-form-urlencoded` text (a query string or a form body).
+    pub fn parse(input: &str) -> Form {
+        let pairs = form_urlencoded::parse(input.as_bytes()).into_owned().collect();
+        Form { pairs }
+    }
+
+    /// A form from already-decoded pairs.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Form {
+        Form { pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    }
+
+    /// Encodes the form back to `application/x-www-form-urlencoded` text.
+    pub fn encode(&self) -> String {
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.pairs).finish()
+    }
+
+    /// Appends a pair.
+    pub fn push(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.pairs.push((key.into(), value.into()));
+    }
+
+    /// How many pairs the form holds.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether the form holds no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    fn values<'a>(&'a self, key: &str) -> Vec<&'a str> {
+        self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// A single-valued field; `None` when absent or empty. Repeating it with different values
+    /// is an error rather than a silent choice.
+    pub fn optional<'a>(&'a self, key: &str) -> Result<Option<&'a str>, BadRequest> {
+        let values = self.values(key);
+        let mut values = values.into_iter().filter(|v| !v.is_empty());
+        let first = values.next();
+        if let Some(first) = first {
+            if values.any(|other| other != first) {
+                return Err(BadRequest::new(key, "given more than once with different values"));
+            }
+        }
+        Ok(first)
+    }
+
+    /// A single-valued field that must be present and non-empty.
+    pub fn required<'a>(&'a self, key: &str) -> Result<&'a str, BadRequest> {
+        self.optional(key)?.ok_or_else(|| BadRequest::new(key, "is required"))
+    }
+
+    /// A single-valued field, or the empty string when absent.
+    pub fn text(&self, key: &str) -> Result<String, BadRequest> {
+        Ok(self.optional(key)?.unwrap_or_default().to_string())
+    }
+
+    /// A list field: every repetition of `key`, each split on commas; empty items dropped.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.values(key)
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// A list field whose items may themselves contain commas (JSON): repeated keys only.
+    pub fn repeated(&self, key: &str) -> Vec<String> {
+        self.values(key).into_iter().map(str::to_string).collect()
+    }
+
+    /// An optional integer field; 0 when absent.
+    pub fn int(&self, key: &str) -> Result<i64, BadRequest> {
+        self.optional(key)?.map_or(Ok(0), |v| parse_int(key, v))
+    }
+
+    /// A list of integers, accepted like [`Form::list`].
+    pub fn int_list(&self, key: &str) -> Result<Vec<i64>, BadRequest> {
+        self.list(key).iter().map(|v| parse_int(key, v)).collect()
+    }
+
+    /// An optional boolean field (`true`/`false`/`1`/`0`); false when absent.
+    pub fn flag(&self, key: &str) -> Result<bool, BadRequest> {
+        match self.optional(key)? {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(other) => Err(BadRequest::new(key, format!("must be true or false, got {other:?}"))),
+        }
+    }
+}
+
+fn parse_int(key: &str, value: &str) -> Result<i64, BadRequest> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| BadRequest::new(key, format!("must be an integer, got {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_accepts_repeated_keys_and_commas_alike() {
+        let repeated = Form::parse("appid=a&appid=b&appid=c");
+        let joined = Form::parse("appid=a,b,c");
+        let mixed = Form::parse("appid=a,b&appid=c");
+        assert_eq!(repeated.list("appid"), ["a", "b", "c"]);
+        assert_eq!(joined.list("appid"), repeated.list("appid"));
+        assert_eq!(mixed.list("appid"), repeated.list("appid"));
+    }
+
+    #[test]
+    fn list_drops_empty_items() {
+        assert_eq!(Form::parse("appid=a,,b,&appid=").list("appid"), ["a", "b"]);
+    }
+
+    #[test]
+    fn repeated_keeps_commas_inside_values() {
+        let form = Form::parse("metadata=%7B%22a%22%3A%221%22%2C%22b%22%3A%222%22%7D");
+        assert_eq!(form.repeated("metadata"), [r#"{"a":"1","b":"2"}"#]);
+    }
+
+    #[test]
+    fn required_names_the_missing_field() {
+        let err = Form::parse("env=prod").required("appid").expect_err("missing");
+        assert_eq!(err.field, "appid");
+        assert_eq!(err.to_string(), "invalid `appid`: is required");
+        let empty = Form::parse("appid=").required("appid").expect_err("empty");
+        assert_eq!(empty.field, "appid");
+    }
+
+    #[test]
+    fn conflicting_repetitions_of_a_scalar_are_rejected() {
+        assert_eq!(Form::parse("env=a&env=a").required("env").expect("same value twice"), "a");
+        let err = Form::parse("env=a&env=b").required("env").expect_err("conflict");
+        assert_eq!(err.field, "env");
+    }
+
+    #[test]
+    fn int_rejects_garbage_and_overflow() {
+        assert_eq!(Form::parse("x=42").int("x").expect("int"), 42);
+        assert_eq!(Form::parse("").int("x").expect("absent is zero"), 0);
+        assert!(Form::parse("x=4x2").int("x").is_err());
+        assert!(Form::parse("x=99999999999999999999999").int("x").is_err());
+        assert!(Form::parse("x=1,zz").int_list("x").is_err());
+    }
+
+    #[test]
+    fn flag_accepts_only_booleans() {
+        assert!(Form::parse("replication=true").flag("replication").expect("bool"));
+        assert!(!Form::parse("replication=0").flag("replication").expect("bool"));
+        assert!(Form::parse("replication=yes").flag("replication").is_err());
+    }
+
+    #[test]
+    fn encode_then_parse_round_trips() {
+        let mut form = Form::default();
+        form.push("appid", "a b&c=d");
+        form.push("metadata", r#"{"k":"v,w"}"#);
+        assert_eq!(Form::parse(&form.encode()), form);
+    }
+
+    #[test]
+    fn malformed_percent_encoding_does_not_panic() {
+        let form = Form::parse("appid=%ZZ%&&=&%%%=x");
+        assert_eq!(form.required("appid").expect("kept literally"), "%ZZ%");
+    }
+}

@@ -1,0 +1,24 @@
+//! Wire types of bilibili/discovery's HTTP API, shared by the node, the server, clients and peers.
+//!
+//! Everything here is plain data plus pure decoding: no I/O, no clock. Field names and the JSON
+//! envelope `{"code", "message", "ttl": 1, "data"}` match bilibili/discovery so its clients work.
+
+mod args;
+mod code;
+mod decode;
+mod form;
+mod instance;
+mod reply;
+
+pub use args::{
+    CancelArgs, FetchArgs, FetchsArgs, PollArgs, PollsArgs, RegisterArgs, RenewArgs, Request,
+    SetArgs, StatusFilter,
+};
+pub use code::Code;
+pub use decode::{decode_request, Endpoint};
+pub use form::{BadRequest, Form};
+pub use instance::{Instance, InstanceInfo, Metadata, NodeInfo, NodeStatus, Status};
+pub use reply::{Data, Envelope, Reply};
+
+#[cfg(test)]
+mod decode_tests;

@@ -1,0 +1,80 @@
+//! Time, as the node sees it: read only through [`Clock`], never from the operating system.
+
+use std::ops::Add;
+use std::time::Duration;
+
+/// A point on a monotonic clock, in nanoseconds since an arbitrary origin.
+///
+/// Leases, ticks and timers use it; it never jumps. Wire timestamps use [`Clock::wall`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mono(u64);
+
+impl Mono {
+    /// The origin.
+    pub const ZERO: Mono = Mono(0);
+
+    /// The point `nanos` nanoseconds after the origin.
+    pub const fn from_nanos(nanos: u64) -> Mono {
+        Mono(nanos)
+    }
+
+    /// Nanoseconds since the origin.
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// How long after `earlier` this point is; zero if it is not after it.
+    pub fn saturating_since(self, earlier: Mono) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Add<Duration> for Mono {
+    type Output = Mono;
+
+    /// Saturates instead of overflowing: a deadline past the end of time never fires.
+    fn add(self, rhs: Duration) -> Mono {
+        let nanos = u64::try_from(rhs.as_nanos()).unwrap_or(u64::MAX);
+        Mono(self.0.saturating_add(nanos))
+    }
+}
+
+/// The node's only source of time.
+///
+/// The production runtime reads the system clocks; the simulator returns virtual time, possibly
+/// skewed, drifting or jumping on the wall side.
+pub trait Clock {
+    /// Unix time in nanoseconds. May be skewed against other nodes and may jump.
+    fn wall(&self) -> i64;
+    /// Monotonic time: never goes backwards.
+    fn mono(&self) -> Mono;
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn wall(&self) -> i64 {
+        (**self).wall()
+    }
+
+    fn mono(&self) -> Mono {
+        (**self).mono()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_saturates_at_the_end_of_time() {
+        assert_eq!(Mono::from_nanos(u64::MAX - 1) + Duration::from_secs(1), Mono::from_nanos(u64::MAX));
+        assert_eq!(Mono::ZERO + Duration::from_nanos(5), Mono::from_nanos(5));
+    }
+
+    #[test]
+    fn since_never_goes_negative() {
+        let early = Mono::from_nanos(10);
+        let late = Mono::from_nanos(25);
+        assert_eq!(late.saturating_since(early), Duration::from_nanos(15));
+        assert_eq!(early.saturating_since(late), Duration::ZERO);
+    }
+}

@@ -1,0 +1,223 @@
+//! Node configuration: identity, intervals, thresholds and input limits, with the defaults of
+//! bilibili/discovery and Eureka.
+
+use std::time::Duration;
+
+/// Who this node is: it registers itself under this identity and answers `nodes` with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Host name of the node.
+    pub hostname: String,
+    /// `host:port` the node serves HTTP on.
+    pub addr: String,
+    /// The node's zone.
+    pub zone: String,
+    /// The node's environment.
+    pub env: String,
+    /// The node's region.
+    pub region: String,
+}
+
+impl Default for Identity {
+    fn default() -> Identity {
+        Identity {
+            hostname: "localhost".into(),
+            addr: "127.0.0.1:7171".into(),
+            zone: "local".into(),
+            env: "dev".into(),
+            region: "local".into(),
+        }
+    }
+}
+
+/// Leases and eviction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseConfig {
+    /// An instance silent for longer than this is expired (default 90 s).
+    pub evict_after: Duration,
+    /// While protected, only instances silent for longer than this are evicted (default 1 h).
+    pub protected_evict_after: Duration,
+    /// How often the eviction round runs (default 60 s).
+    pub eviction_interval: Duration,
+    /// A round keeps at least this percentage of the registry: it evicts at most
+    /// `size - floor(size * keep / 100)` instances (default 85).
+    pub eviction_keep_percent: u64,
+}
+
+impl Default for LeaseConfig {
+    fn default() -> LeaseConfig {
+        LeaseConfig {
+            evict_after: Duration::from_secs(90),
+            protected_evict_after: Duration::from_secs(3600),
+            eviction_interval: Duration::from_secs(60),
+            eviction_keep_percent: 85,
+        }
+    }
+}
+
+/// Protection mode (self-preservation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtectionConfig {
+    /// The window over which renews are counted and the mode decided (default 60 s).
+    pub renew_window: Duration,
+    /// Expected renews per instance per window (default 2: one renew every 30 s).
+    pub renews_per_instance: u64,
+    /// Protected when renews in the last window < `floor(expected * percent / 100)` (default 85).
+    pub threshold_percent: u64,
+    /// How often the expectation is reset to `renews_per_instance * count` (default 15 min).
+    pub expected_reset_interval: Duration,
+}
+
+impl Default for ProtectionConfig {
+    fn default() -> ProtectionConfig {
+        ProtectionConfig {
+            renew_window: Duration::from_secs(60),
+            renews_per_instance: 2,
+            threshold_percent: 85,
+            expected_reset_interval: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Limits on client input; anything over them is answered -400 and changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest zone, env, appid, hostname, region or version, in bytes (default 128).
+    pub max_field_len: usize,
+    /// Most addresses per instance (default 16).
+    pub max_addrs: usize,
+    /// Longest address, in bytes (default 256).
+    pub max_addr_len: usize,
+    /// Most metadata entries per instance (default 32).
+    pub max_metadata_entries: usize,
+    /// Most metadata bytes (keys plus values) per instance (default 4096).
+    pub max_metadata_bytes: usize,
+    /// Most app ids in one fetchs or polls, and most host names in one set (default 256).
+    pub max_list_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_field_len: 128,
+            max_addrs: 16,
+            max_addr_len: 256,
+            max_metadata_entries: 32,
+            max_metadata_bytes: 4096,
+            max_list_len: 256,
+        }
+    }
+}
+
+/// Everything a node needs to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Seeds every random choice the node makes (eviction order, jitter).
+    pub seed: u64,
+    /// The node's own identity.
+    pub identity: Identity,
+    /// Leases and eviction.
+    pub lease: LeaseConfig,
+    /// Protection mode.
+    pub protection: ProtectionConfig,
+    /// How long a long-poll is held before it is answered -304 (default 30 s).
+    pub poll_hold: Duration,
+    /// How long a cancel's tombstone is kept (default 10 min).
+    pub tombstone_retention: Duration,
+    /// Input limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            seed: 0,
+            identity: Identity::default(),
+            lease: LeaseConfig::default(),
+            protection: ProtectionConfig::default(),
+            poll_hold: Duration::from_secs(30),
+            tombstone_retention: Duration::from_secs(600),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A configuration the node refuses to start with.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration `{key}`: {problem}")]
+pub struct ConfigError {
+    /// The offending setting, as a dotted path.
+    pub key: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl Config {
+    /// Checks that the configuration is usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("lease.evict_after", self.lease.evict_after),
+            ("lease.protected_evict_after", self.lease.protected_evict_after),
+            ("lease.eviction_interval", self.lease.eviction_interval),
+            ("protection.renew_window", self.protection.renew_window),
+            ("protection.expected_reset_interval", self.protection.expected_reset_interval),
+            ("poll_hold", self.poll_hold),
+            ("tombstone_retention", self.tombstone_retention),
+        ];
+        for (key, value) in positive {
+            if value.is_zero() {
+                return Err(ConfigError { key, problem: "must be greater than zero".into() });
+            }
+        }
+        let percents = [
+            ("lease.eviction_keep_percent", self.lease.eviction_keep_percent),
+            ("protection.threshold_percent", self.protection.threshold_percent),
+        ];
+        for (key, value) in percents {
+            if value > 100 {
+                return Err(ConfigError { key, problem: format!("must be at most 100, got {value}") });
+            }
+        }
+        if self.lease.protected_evict_after < self.lease.evict_after {
+            return Err(ConfigError {
+                key: "lease.protected_evict_after",
+                problem: "must not be shorter than lease.evict_after".into(),
+            });
+        }
+        if self.identity.hostname.is_empty() || self.identity.addr.is_empty() {
+            return Err(ConfigError { key: "identity", problem: "hostname and addr are required".into() });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_reference() {
+        let config = Config::default();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.lease.evict_after, Duration::from_secs(90));
+        assert_eq!(config.lease.eviction_interval, Duration::from_secs(60));
+        assert_eq!(config.lease.protected_evict_after, Duration::from_secs(3600));
+        assert_eq!(config.protection.threshold_percent, 85);
+        assert_eq!(config.poll_hold, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn zero_intervals_and_large_percentages_are_rejected() {
+        let mut config = Config::default();
+        config.lease.eviction_interval = Duration::ZERO;
+        assert_eq!(config.validate().expect_err("zero").key, "lease.eviction_interval");
+
+        let mut config = Config::default();
+        config.protection.threshold_percent = 101;
+        assert_eq!(config.validate().expect_err("percent").key, "protection.threshold_percent");
+
+        let mut config = Config::default();
+        config.lease.protected_evict_after = Duration::from_secs(1);
+        assert_eq!(config.validate().expect_err("ceiling").key, "lease.protected_evict_after");
+    }
+}

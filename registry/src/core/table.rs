@@ -1,0 +1,326 @@
+//! The registry table: instances and tombstones per app, versioned last-writer-wins.
+//!
+//! Every write reaches the table as a [`Version`]: a whole instance (`Put`) or a tombstone.
+//! Versions are ordered by `dirty_timestamp` with ties going to the incoming copy, so applying
+//! the same distinct versions in any order ends in the same table.
+
+use std::collections::BTreeMap;
+
+use crate::api::{Instance, InstanceInfo, StatusFilter};
+
+use super::clock::Mono;
+
+/// Identifies an app: `(env, appid)`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppKey {
+    /// Environment.
+    pub env: String,
+    /// Application id.
+    pub appid: String,
+}
+
+/// Identifies an instance: `(env, appid, zone, hostname)`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceKey {
+    /// Environment.
+    pub env: String,
+    /// Application id.
+    pub appid: String,
+    /// Zone.
+    pub zone: String,
+    /// Host name.
+    pub hostname: String,
+}
+
+impl InstanceKey {
+    /// The key of `instance`.
+    pub fn of(instance: &Instance) -> InstanceKey {
+        InstanceKey {
+            env: instance.env.clone(),
+            appid: instance.appid.clone(),
+            zone: instance.zone.clone(),
+            hostname: instance.hostname.clone(),
+        }
+    }
+
+    /// The app this instance belongs to.
+    pub fn app(&self) -> AppKey {
+        AppKey { env: self.env.clone(), appid: self.appid.clone() }
+    }
+
+    fn slot(&self) -> Slot {
+        (self.zone.clone(), self.hostname.clone())
+    }
+}
+
+/// One write, as last-writer-wins sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// The whole instance at its `dirty_timestamp`.
+    Put(Instance),
+    /// The instance was cancelled at `dirty_timestamp`.
+    Tombstone {
+        /// Which instance.
+        key: InstanceKey,
+        /// The version of the cancel.
+        dirty_timestamp: i64,
+    },
+}
+
+/// What applying a [`Version`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// A new instance was inserted.
+    Inserted,
+    /// An existing instance was replaced by a newer (or equal) version.
+    Replaced,
+    /// An instance was removed and a tombstone left.
+    Removed,
+    /// No instance was there; the tombstone was recorded for later stale writes.
+    Buried,
+    /// The table holds a newer version; nothing changed.
+    Stale(Newer),
+}
+
+/// The newer version that made an incoming one stale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Newer {
+    /// A newer instance.
+    Instance(Box<Instance>),
+    /// A newer cancel.
+    Tombstone(i64),
+}
+
+/// A stored instance and its local lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) instance: Instance,
+    /// When this node last heard a renew or register for it (its local lease).
+    pub(crate) renewed_at: Mono,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Tombstone {
+    dirty_timestamp: i64,
+    created_at: Mono,
+}
+
+/// `(zone, hostname)` within an app.
+type Slot = (String, String);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct App {
+    /// The change cursor (`latest_timestamp`) of this app on this node.
+    cursor: i64,
+    entries: BTreeMap<Slot, Entry>,
+    tombstones: BTreeMap<Slot, Tombstone>,
+}
+
+/// All instances and tombstones held by one node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Table {
+    apps: BTreeMap<AppKey, App>,
+    /// The last cursor handed out to any app: cursors increase node-wide, so an app that is
+    /// dropped and re-created still never sees its cursor go back.
+    last_cursor: i64,
+    len: usize,
+}
+
+impl Table {
+    /// Number of instances.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Number of apps with at least one instance.
+    pub(crate) fn app_count(&self) -> usize {
+        self.apps.values().filter(|app| !app.entries.is_empty()).count()
+    }
+
+    /// Applies one version by last-writer-wins (ties to the incoming copy).
+    ///
+    /// A replaced instance keeps its local lease: a write is not a sign of life.
+    pub(crate) fn apply(&mut self, version: Version, now: Mono, wall: i64) -> Applied {
+        match version {
+            Version::Put(instance) => self.put(instance, now, wall),
+            Version::Tombstone { key, dirty_timestamp } => {
+                self.bury(&key, dirty_timestamp, now, wall)
+            }
+        }
+    }
+
+    fn put(&mut self, mut instance: Instance, now: Mono, wall: i64) -> Applied {
+        let key = InstanceKey::of(&instance);
+        let slot = key.slot();
+        let app = self.apps.entry(key.app()).or_default();
+        if let Some(newer) = newer_than(app, &slot, instance.dirty_timestamp) {
+            return Applied::Stale(newer);
+        }
+        app.tombstones.remove(&slot);
+        let applied = match app.entries.get(&slot) {
+            Some(old) => {
+                instance.renew_timestamp = old.instance.renew_timestamp;
+                let renewed_at = old.renewed_at;
+                app.entries.insert(slot, Entry { instance, renewed_at });
+                Applied::Replaced
+            }
+            None => {
+                instance.renew_timestamp = wall;
+                app.entries.insert(slot, Entry { instance, renewed_at: now });
+                self.len += 1;
+                Applied::Inserted
+            }
+        };
+        self.bump(&key.app(), wall);
+        applied
+    }
+
+    fn bury(&mut self, key: &InstanceKey, dirty_timestamp: i64, now: Mono, wall: i64) -> Applied {
+        let slot = key.slot();
+        let app = self.apps.entry(key.app()).or_default();
+        if let Some(Newer::Instance(newer)) = newer_than(app, &slot, dirty_timestamp) {
+            return Applied::Stale(Newer::Instance(newer));
+        }
+        let tombstone = app.tombstones.entry(slot.clone()).or_insert(Tombstone {
+            dirty_timestamp,
+            created_at: now,
+        });
+        if dirty_timestamp > tombstone.dirty_timestamp {
+            *tombstone = Tombstone { dirty_timestamp, created_at: now };
+        }
+        if app.entries.remove(&slot).is_none() {
+            return Applied::Buried;
+        }
+        self.len -= 1;
+        self.bump(&key.app(), wall);
+        Applied::Removed
+    }
+
+    /// Removes an expired instance without a tombstone (eviction is local and not a write).
+    pub(crate) fn evict(&mut self, key: &InstanceKey, wall: i64) -> Option<Instance> {
+        let app = self.apps.get_mut(&key.app())?;
+        let entry = app.entries.remove(&key.slot())?;
+        self.len -= 1;
+        self.bump(&key.app(), wall);
+        Some(entry.instance)
+    }
+
+    /// Refreshes the local lease of an instance; `None` if it is not here.
+    pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
+        let entry = self.apps.get_mut(&key.app())?.entries.get_mut(&key.slot())?;
+        entry.renewed_at = now;
+        entry.instance.renew_timestamp = wall;
+        Some(&entry.instance)
+    }
+
+    /// The stored instance, if any.
+    pub(crate) fn instance(&self, key: &InstanceKey) -> Option<&Instance> {
+        self.apps.get(&key.app())?.entries.get(&key.slot()).map(|e| &e.instance)
+    }
+
+    /// The app's change cursor; `None` if the node knows nothing of the app.
+    pub(crate) fn cursor(&self, app: &AppKey) -> Option<i64> {
+        self.apps.get(app).map(|a| a.cursor)
+    }
+
+    /// The instances of an app in `zone` (every zone when empty) that pass `filter`; `None`
+    /// when the node knows nothing of the app. Zones with instances that the filter rejects
+    /// are listed with an empty list, as bilibili/discovery does.
+    pub(crate) fn info(&self, app: &AppKey, zone: &str, filter: StatusFilter) -> Option<InstanceInfo> {
+        let app = self.apps.get(app)?;
+        let mut instances: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+        for ((entry_zone, _), entry) in &app.entries {
+            if !zone.is_empty() && entry_zone != zone {
+                continue;
+            }
+            let list = instances.entry(entry_zone.clone()).or_default();
+            if filter.accepts(entry.instance.status) {
+                list.push(entry.instance.clone());
+            }
+        }
+        Some(InstanceInfo { instances, latest_timestamp: app.cursor })
+    }
+
+    /// Every instance keyed by appid (all envs and zones), as fetch/all returns them.
+    pub(crate) fn all(&self) -> BTreeMap<String, Vec<Instance>> {
+        let mut all: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+        for (key, app) in &self.apps {
+            if app.entries.is_empty() {
+                continue;
+            }
+            let list = all.entry(key.appid.clone()).or_default();
+            list.extend(app.entries.values().map(|e| e.instance.clone()));
+        }
+        all
+    }
+
+    /// Every stored instance with its lease, in key order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.apps.values().flat_map(|app| app.entries.values())
+    }
+
+    /// The tombstone version of an instance, if one is kept.
+    pub(crate) fn tombstone(&self, key: &InstanceKey) -> Option<i64> {
+        let app = self.apps.get(&key.app())?;
+        app.tombstones.get(&key.slot()).map(|t| t.dirty_timestamp)
+    }
+
+    /// Drops tombstones older than `retention`, then apps left with nothing. Returns how many
+    /// tombstones were dropped.
+    pub(crate) fn collect_tombstones(&mut self, now: Mono, retention: std::time::Duration) -> usize {
+        let mut dropped = 0;
+        for app in self.apps.values_mut() {
+            let before = app.tombstones.len();
+            app.tombstones.retain(|_, t| now.saturating_since(t.created_at) <= retention);
+            dropped += before - app.tombstones.len();
+        }
+        self.apps.retain(|_, app| !app.entries.is_empty() || !app.tombstones.is_empty());
+        dropped
+    }
+
+    fn bump(&mut self, app: &AppKey, wall: i64) {
+        let cursor = wall.max(self.last_cursor.saturating_add(1));
+        self.last_cursor = cursor;
+        if let Some(app) = self.apps.get_mut(app) {
+            app.cursor = cursor;
+        }
+    }
+
+    /// Checks the table's internal invariants; panics with a description if one is broken.
+    pub(crate) fn check_invariants(&self) {
+        let mut count = 0;
+        for (key, app) in &self.apps {
+            assert!(app.cursor <= self.last_cursor, "cursor of {key:?} above the node's last");
+            for ((zone, hostname), entry) in &app.entries {
+                let i = &entry.instance;
+                assert!(
+                    i.env == key.env && i.appid == key.appid && &i.zone == zone && &i.hostname == hostname,
+                    "instance {i:?} stored under the wrong key"
+                );
+                assert!(
+                    !app.tombstones.contains_key(&(zone.clone(), hostname.clone())),
+                    "{zone}/{hostname} of {key:?} is both live and tombstoned"
+                );
+                count += 1;
+            }
+        }
+        assert_eq!(count, self.len, "cached instance count is wrong");
+    }
+}
+
+/// The version in `app` that beats an incoming one stamped `dirty_timestamp`, if any.
+fn newer_than(app: &App, slot: &Slot, dirty_timestamp: i64) -> Option<Newer> {
+    if let Some(entry) = app.entries.get(slot) {
+        if entry.instance.dirty_timestamp > dirty_timestamp {
+            return Some(Newer::Instance(Box::new(entry.instance.clone())));
+        }
+    }
+    match app.tombstones.get(slot) {
+        Some(t) if t.dirty_timestamp > dirty_timestamp => Some(Newer::Tombstone(t.dirty_timestamp)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;

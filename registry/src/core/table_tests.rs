@@ -1,0 +1,240 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::api::Status;
+
+const NOW: Mono = Mono::from_nanos(1_000);
+
+fn instance(host: &str, dirty: i64) -> Instance {
+    Instance {
+        region: String::new(),
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: host.into(),
+        addrs: vec![format!("http://{host}:{dirty}")],
+        version: String::new(),
+        metadata: Default::default(),
+        status: Status::Up,
+        reg_timestamp: dirty,
+        up_timestamp: dirty,
+        renew_timestamp: 0,
+        dirty_timestamp: dirty,
+        latest_timestamp: dirty,
+    }
+}
+
+fn key(host: &str) -> InstanceKey {
+    InstanceKey::of(&instance(host, 0))
+}
+
+fn app() -> AppKey {
+    AppKey { env: "dev".into(), appid: "app".into() }
+}
+
+#[test]
+fn newer_put_replaces_and_older_put_is_stale() {
+    let mut table = Table::default();
+    assert_eq!(table.apply(Version::Put(instance("h", 10)), NOW, 1), Applied::Inserted);
+    assert_eq!(table.apply(Version::Put(instance("h", 20)), NOW, 2), Applied::Replaced);
+    let stale = table.apply(Version::Put(instance("h", 15)), NOW, 3);
+    assert!(matches!(stale, Applied::Stale(Newer::Instance(ref i)) if i.dirty_timestamp == 20));
+    assert_eq!(table.instance(&key("h")).map(|i| i.dirty_timestamp), Some(20));
+    assert_eq!(table.len(), 1);
+}
+
+#[test]
+fn equal_versions_go_to_the_incoming_copy() {
+    let mut table = Table::default();
+    table.apply(Version::Put(instance("h", 10)), NOW, 1);
+    let mut incoming = instance("h", 10);
+    incoming.version = "incoming".into();
+    assert_eq!(table.apply(Version::Put(incoming), NOW, 2), Applied::Replaced);
+    assert_eq!(table.instance(&key("h")).map(|i| i.version.as_str()), Some("incoming"));
+}
+
+#[test]
+fn a_tombstone_absorbs_older_puts_but_not_newer_ones() {
+    let mut table = Table::default();
+    table.apply(Version::Put(instance("h", 10)), NOW, 1);
+    let cancel = Version::Tombstone { key: key("h"), dirty_timestamp: 20 };
+    assert_eq!(table.apply(cancel, NOW, 2), Applied::Removed);
+    assert_eq!(table.len(), 0);
+    assert_eq!(table.apply(Version::Put(instance("h", 15)), NOW, 3), Applied::Stale(Newer::Tombstone(20)));
+    assert!(table.instance(&key("h")).is_none(), "a stale register must not resurrect");
+    assert_eq!(table.apply(Version::Put(instance("h", 25)), NOW, 4), Applied::Inserted);
+    assert_eq!(table.tombstone(&key("h")), None, "a newer put clears the tombstone");
+}
+
+#[test]
+fn an_older_cancel_does_not_remove_a_newer_instance() {
+    let mut table = Table::default();
+    table.apply(Version::Put(instance("h", 30)), NOW, 1);
+    let cancel = Version::Tombstone { key: key("h"), dirty_timestamp: 20 };
+    assert!(matches!(table.apply(cancel, NOW, 2), Applied::Stale(Newer::Instance(_))));
+    assert_eq!(table.len(), 1);
+}
+
+#[test]
+fn a_cancel_before_its_register_is_remembered() {
+    let mut table = Table::default();
+    let cancel = Version::Tombstone { key: key("h"), dirty_timestamp: 20 };
+    assert_eq!(table.apply(cancel, NOW, 1), Applied::Buried);
+    assert!(matches!(table.apply(Version::Put(instance("h", 10)), NOW, 2), Applied::Stale(_)));
+}
+
+#[test]
+fn cursor_increases_even_when_the_wall_clock_goes_back() {
+    let mut table = Table::default();
+    table.apply(Version::Put(instance("a", 1)), NOW, 1_000);
+    let first = table.cursor(&app()).expect("app known");
+    table.apply(Version::Put(instance("b", 2)), NOW, 10);
+    let second = table.cursor(&app()).expect("app known");
+    assert!(second > first);
+    assert_eq!(first, 1_000);
+}
+
+#[test]
+fn renew_refreshes_the_lease_but_not_the_cursor() {
+    let mut table = Table::default();
+    table.apply(Version::Put(instance("h", 1)), NOW, 100);
+    let cursor = table.cursor(&app());
+    let later = Mono::from_nanos(5_000);
+    assert_eq!(table.renew(&key("h"), later, 200).map(|i| i.renew_timestamp), Some(200));
+    assert_eq!(table.cursor(&app()), cursor);
+    assert_eq!(table.entries().next().map(|e| e.renewed_at), Some(later));
+    assert!(table.renew(&key("missing"), later, 200).is_none());
+}
+
+#[test]
+fn a_replacing_put_keeps_the_local_lease() {
+    let mut table = Table::default();
+    table.apply(Version::Put(instance("h", 1)), NOW, 100);
+    table.apply(Version::Put(instance("h", 2)), Mono::from_nanos(9_999), 300);
+    let entry = table.entries().next().expect("one entry");
+    assert_eq!(entry.renewed_at, NOW);
+    assert_eq!(entry.instance.renew_timestamp, 100);
+}
+
+#[test]
+fn eviction_leaves_no_tombstone() {
+    let mut table = Table::default();
+    table.apply(Version::Put(instance("h", 1)), NOW, 100);
+    assert!(table.evict(&key("h"), 200).is_some());
+    assert_eq!(table.tombstone(&key("h")), None);
+    assert!(table.evict(&key("h"), 300).is_none());
+    assert_eq!(table.len(), 0);
+}
+
+#[test]
+fn tombstones_are_collected_after_retention_and_empty_apps_dropped() {
+    let mut table = Table::default();
+    table.apply(Version::Tombstone { key: key("h"), dirty_timestamp: 5 }, NOW, 1);
+    let retention = std::time::Duration::from_nanos(100);
+    assert_eq!(table.collect_tombstones(Mono::from_nanos(1_100), retention), 0);
+    assert_eq!(table.collect_tombstones(Mono::from_nanos(1_101), retention), 1);
+    assert_eq!(table.cursor(&app()), None, "the empty app is gone");
+}
+
+#[test]
+fn info_filters_by_zone_and_status() {
+    let mut table = Table::default();
+    let mut waiting = instance("w", 1);
+    waiting.status = Status::Waiting;
+    let mut other_zone = instance("o", 2);
+    other_zone.zone = "z2".into();
+    for i in [instance("u", 3), waiting, other_zone] {
+        table.apply(Version::Put(i), NOW, 10);
+    }
+    let up = table.info(&app(), "z1", StatusFilter::UP).expect("known");
+    assert_eq!(up.instances.len(), 1);
+    assert_eq!(up.instances["z1"].iter().map(|i| i.hostname.as_str()).collect::<Vec<_>>(), ["u"]);
+    let all = table.info(&app(), "", StatusFilter::ALL).expect("known");
+    assert_eq!(all.instances.values().map(Vec::len).sum::<usize>(), 3);
+    assert!(table.info(&AppKey { env: "dev".into(), appid: "nope".into() }, "", StatusFilter::ALL).is_none());
+}
+
+/// Distinct versions over a few hosts: puts and tombstones with unique timestamps.
+fn versions() -> impl Strategy<Value = Vec<Version>> {
+    prop::collection::btree_set(1i64..1_000, 1..24).prop_flat_map(|stamps| {
+        let stamps: Vec<i64> = stamps.into_iter().collect();
+        let n = stamps.len();
+        (Just(stamps), prop::collection::vec((0usize..3, any::<bool>()), n)).prop_map(|(stamps, shapes)| {
+            stamps
+                .into_iter()
+                .zip(shapes)
+                .map(|(stamp, (host, is_put))| {
+                    let host = ["a", "b", "c"][host];
+                    if is_put {
+                        Version::Put(instance(host, stamp))
+                    } else {
+                        Version::Tombstone { key: key(host), dirty_timestamp: stamp }
+                    }
+                })
+                .collect()
+        })
+    })
+}
+
+fn contents(table: &Table) -> Vec<Instance> {
+    table.entries().map(|e| Instance { renew_timestamp: 0, ..e.instance.clone() }).collect()
+}
+
+proptest! {
+    #[test]
+    fn lww_converges_whatever_the_order(
+        (versions, order) in versions().prop_flat_map(|v| {
+            let n = v.len();
+            (Just(v), Just((0..n).collect::<Vec<_>>()).prop_shuffle())
+        })
+    ) {
+        let mut forward = Table::default();
+        for v in &versions {
+            forward.apply(v.clone(), NOW, 1);
+        }
+        let mut shuffled = Table::default();
+        for &i in &order {
+            shuffled.apply(versions[i].clone(), NOW, 1);
+        }
+        forward.check_invariants();
+        shuffled.check_invariants();
+        prop_assert_eq!(contents(&forward), contents(&shuffled));
+        // And the winner per host is the highest version: present iff it was a put.
+        for host in ["a", "b", "c"] {
+            let winner = versions.iter().filter(|v| match v {
+                Version::Put(i) => i.hostname == host,
+                Version::Tombstone { key, .. } => key.hostname == host,
+            }).max_by_key(|v| match v {
+                Version::Put(i) => i.dirty_timestamp,
+                Version::Tombstone { dirty_timestamp, .. } => *dirty_timestamp,
+            });
+            let present = forward.instance(&key(host)).map(|i| i.dirty_timestamp);
+            match winner {
+                Some(Version::Put(i)) => prop_assert_eq!(present, Some(i.dirty_timestamp)),
+                _ => prop_assert_eq!(present, None),
+            }
+        }
+    }
+
+    #[test]
+    fn cursor_strictly_increases_with_every_change(walls in prop::collection::vec(-1_000i64..1_000, 1..40)) {
+        let mut table = Table::default();
+        let mut last = i64::MIN;
+        for (i, wall) in walls.into_iter().enumerate() {
+            let host = format!("h{}", i % 4);
+            let version = if i % 3 == 2 {
+                Version::Tombstone { key: key(&host), dirty_timestamp: i as i64 + 1 }
+            } else {
+                Version::Put(instance(&host, i as i64 + 1))
+            };
+            let applied = table.apply(version, NOW, wall);
+            let cursor = table.cursor(&app()).expect("app known");
+            if matches!(applied, Applied::Inserted | Applied::Replaced | Applied::Removed) {
+                prop_assert!(cursor > last, "cursor {} did not pass {}", cursor, last);
+                last = cursor;
+            } else {
+                prop_assert!(cursor <= last.max(cursor));
+            }
+        }
+    }
+}

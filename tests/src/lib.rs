@@ -1,0 +1,1 @@
+//! Integration tests for the registry live in `tests/`; this library is intentionally empty.
