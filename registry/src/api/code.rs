@@ -84,7 +84,10 @@ mod tests {
         for value in [0, -304, -400, -404, -409, -500, -503] {
             let code = Code::try_from(value).expect("known code");
             assert_eq!(code.as_i32(), value);
-            assert_eq!(serde_json::to_string(&code).expect("serializes"), value.to_string());
+            assert_eq!(
+                serde_json::to_string(&code).expect("serializes"),
+                value.to_string()
+            );
         }
     }
 

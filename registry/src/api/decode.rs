@@ -69,7 +69,10 @@ impl Endpoint {
 
     /// Whether the endpoint takes a POST form body (writes) rather than a GET query (reads).
     pub const fn is_post(self) -> bool {
-        matches!(self, Endpoint::Register | Endpoint::Renew | Endpoint::Cancel | Endpoint::Set)
+        matches!(
+            self,
+            Endpoint::Register | Endpoint::Renew | Endpoint::Cancel | Endpoint::Set
+        )
     }
 }
 
@@ -138,8 +141,16 @@ fn register(form: &Form) -> Result<RegisterArgs, BadRequest> {
 
 fn set(form: &Form) -> Result<SetArgs, BadRequest> {
     let hostnames = non_empty_list(form, "hostname")?;
-    let statuses = form.list("status").iter().map(|s| status(s)).collect::<Result<Vec<_>, _>>()?;
-    let metadata = form.repeated("metadata").iter().map(|m| metadata(m)).collect::<Result<_, _>>()?;
+    let statuses = form
+        .list("status")
+        .iter()
+        .map(|s| status(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let metadata = form
+        .repeated("metadata")
+        .iter()
+        .map(|m| metadata(m))
+        .collect::<Result<_, _>>()?;
     let args = SetArgs {
         zone: form.required("zone")?.into(),
         env: form.required("env")?.into(),
@@ -152,13 +163,22 @@ fn set(form: &Form) -> Result<SetArgs, BadRequest> {
     };
     let count = args.hostnames.len();
     if args.statuses.is_empty() && args.metadata.is_empty() {
-        return Err(BadRequest::new("status", "set needs `status` or `metadata` to change"));
+        return Err(BadRequest::new(
+            "status",
+            "set needs `status` or `metadata` to change",
+        ));
     }
     if !args.statuses.is_empty() && args.statuses.len() != count {
-        return Err(BadRequest::new("status", format!("needs one value per hostname ({count})")));
+        return Err(BadRequest::new(
+            "status",
+            format!("needs one value per hostname ({count})"),
+        ));
     }
     if !args.metadata.is_empty() && args.metadata.len() != count {
-        return Err(BadRequest::new("metadata", format!("needs one value per hostname ({count})")));
+        return Err(BadRequest::new(
+            "metadata",
+            format!("needs one value per hostname ({count})"),
+        ));
     }
     Ok(args)
 }
@@ -173,7 +193,11 @@ fn polls(form: &Form) -> Result<PollsArgs, BadRequest> {
     if latest_timestamps.len() != appids.len() {
         return Err(BadRequest::new(
             "latest_timestamp",
-            format!("needs one value per appid ({}), got {}", appids.len(), latest_timestamps.len()),
+            format!(
+                "needs one value per appid ({}), got {}",
+                appids.len(),
+                latest_timestamps.len()
+            ),
         ));
     }
     if latest_timestamps.iter().any(|ts| *ts < 0) {
@@ -189,10 +213,12 @@ fn polls(form: &Form) -> Result<PollsArgs, BadRequest> {
 }
 
 fn status(value: &str) -> Result<Status, BadRequest> {
-    let number: u32 = value
-        .trim()
-        .parse()
-        .map_err(|_| BadRequest::new("status", format!("must be 1 (up) or 2 (waiting), got {value:?}")))?;
+    let number: u32 = value.trim().parse().map_err(|_| {
+        BadRequest::new(
+            "status",
+            format!("must be 1 (up) or 2 (waiting), got {value:?}"),
+        )
+    })?;
     Status::try_from(number).map_err(|problem| BadRequest::new("status", problem))
 }
 
@@ -202,7 +228,12 @@ fn status_filter(form: &Form) -> Result<StatusFilter, BadRequest> {
         .parse()
         .ok()
         .and_then(StatusFilter::from_bits)
-        .ok_or_else(|| BadRequest::new("status", format!("must be 1, 2 or 3 (a bitmask), got {raw:?}")))
+        .ok_or_else(|| {
+            BadRequest::new(
+                "status",
+                format!("must be 1, 2 or 3 (a bitmask), got {raw:?}"),
+            )
+        })
 }
 
 /// Metadata arrives as a JSON object of strings in one form value; empty means none.
@@ -210,8 +241,12 @@ fn metadata(raw: &str) -> Result<Metadata, BadRequest> {
     if raw.trim().is_empty() {
         return Ok(Metadata::new());
     }
-    serde_json::from_str(raw)
-        .map_err(|e| BadRequest::new("metadata", format!("must be a JSON object of strings ({e})")))
+    serde_json::from_str(raw).map_err(|e| {
+        BadRequest::new(
+            "metadata",
+            format!("must be a JSON object of strings ({e})"),
+        )
+    })
 }
 
 fn non_empty_list(form: &Form, key: &str) -> Result<Vec<String>, BadRequest> {
@@ -225,7 +260,10 @@ fn non_empty_list(form: &Form, key: &str) -> Result<Vec<String>, BadRequest> {
 fn non_negative(form: &Form, key: &str) -> Result<i64, BadRequest> {
     let value = form.int(key)?;
     if value < 0 {
-        return Err(BadRequest::new(key, format!("must not be negative, got {value}")));
+        return Err(BadRequest::new(
+            key,
+            format!("must not be negative, got {value}"),
+        ));
     }
     Ok(value)
 }
@@ -243,27 +281,46 @@ impl Request {
                 form.push("addrs", a.addrs.join(","));
                 form.push("version", &a.version);
                 form.push("metadata", metadata_json(&a.metadata));
-                flags(&mut form, a.replication, "latest_timestamp", a.latest_timestamp);
+                flags(
+                    &mut form,
+                    a.replication,
+                    "latest_timestamp",
+                    a.latest_timestamp,
+                );
                 form.push("dirty_timestamp", a.dirty_timestamp.to_string());
                 Endpoint::Register
             }
             Request::Renew(a) => {
                 identity(&mut form, &a.zone, &a.env, &a.appid);
                 form.push("hostname", &a.hostname);
-                flags(&mut form, a.replication, "dirty_timestamp", a.dirty_timestamp);
+                flags(
+                    &mut form,
+                    a.replication,
+                    "dirty_timestamp",
+                    a.dirty_timestamp,
+                );
                 Endpoint::Renew
             }
             Request::Cancel(a) => {
                 identity(&mut form, &a.zone, &a.env, &a.appid);
                 form.push("hostname", &a.hostname);
-                flags(&mut form, a.replication, "latest_timestamp", a.latest_timestamp);
+                flags(
+                    &mut form,
+                    a.replication,
+                    "latest_timestamp",
+                    a.latest_timestamp,
+                );
                 Endpoint::Cancel
             }
             Request::Set(a) => {
                 identity(&mut form, &a.zone, &a.env, &a.appid);
                 a.hostnames.iter().for_each(|h| form.push("hostname", h));
-                a.statuses.iter().for_each(|s| form.push("status", s.bit().to_string()));
-                a.metadata.iter().for_each(|m| form.push("metadata", metadata_json(m)));
+                a.statuses
+                    .iter()
+                    .for_each(|s| form.push("status", s.bit().to_string()));
+                a.metadata
+                    .iter()
+                    .for_each(|m| form.push("metadata", metadata_json(m)));
                 flags(&mut form, a.replication, "set_timestamp", a.set_timestamp);
                 Endpoint::Set
             }
@@ -287,7 +344,9 @@ impl Request {
                 identity(&mut form, &a.zone, &a.env, "");
                 a.appids.iter().for_each(|id| form.push("appid", id));
                 form.push("hostname", &a.hostname);
-                a.latest_timestamps.iter().for_each(|ts| form.push("latest_timestamp", ts.to_string()));
+                a.latest_timestamps
+                    .iter()
+                    .for_each(|ts| form.push("latest_timestamp", ts.to_string()));
                 Endpoint::Polls
             }
             Request::Nodes => Endpoint::Nodes,

@@ -20,7 +20,14 @@ fn register_decodes_all_fields() {
     let Request::Register(args) = decode(Endpoint::Register, &query).expect("valid") else {
         panic!("wrong request kind");
     };
-    assert_eq!((args.region.as_str(), args.zone.as_str(), args.hostname.as_str()), ("r", "z1", "h1"));
+    assert_eq!(
+        (
+            args.region.as_str(),
+            args.zone.as_str(),
+            args.hostname.as_str()
+        ),
+        ("r", "z1", "h1")
+    );
     assert_eq!(args.status, Status::Up);
     assert_eq!(args.addrs, ["http://a:1"]);
     assert_eq!(args.metadata.get("w").map(String::as_str), Some("10"));
@@ -31,18 +38,27 @@ fn register_decodes_all_fields() {
 #[test]
 fn register_accepts_comma_joined_and_repeated_addrs() {
     let joined = decode(Endpoint::Register, &format!("{REGISTER},grpc://b:2")).expect("joined");
-    let repeated = decode(Endpoint::Register, &format!("{REGISTER}&addrs=grpc://b:2")).expect("repeated");
+    let repeated =
+        decode(Endpoint::Register, &format!("{REGISTER}&addrs=grpc://b:2")).expect("repeated");
     assert_eq!(joined, repeated);
-    let Request::Register(args) = joined else { panic!("wrong request kind") };
+    let Request::Register(args) = joined else {
+        panic!("wrong request kind")
+    };
     assert_eq!(args.addrs, ["http://a:1", "grpc://b:2"]);
 }
 
 #[test]
 fn register_rejects_each_missing_required_field() {
     for field in ["zone", "env", "appid", "hostname", "status", "addrs"] {
-        let query: Vec<&str> =
-            REGISTER.split('&').filter(|pair| !pair.starts_with(&format!("{field}="))).collect();
-        assert_eq!(field_of(decode(Endpoint::Register, &query.join("&"))), field, "dropping {field}");
+        let query: Vec<&str> = REGISTER
+            .split('&')
+            .filter(|pair| !pair.starts_with(&format!("{field}=")))
+            .collect();
+        assert_eq!(
+            field_of(decode(Endpoint::Register, &query.join("&"))),
+            field,
+            "dropping {field}"
+        );
     }
 }
 
@@ -50,7 +66,11 @@ fn register_rejects_each_missing_required_field() {
 fn register_rejects_bad_status_values() {
     for bad in ["0", "3", "-1", "up", "4294967296"] {
         let query = REGISTER.replace("status=1", &format!("status={bad}"));
-        assert_eq!(field_of(decode(Endpoint::Register, &query)), "status", "status={bad}");
+        assert_eq!(
+            field_of(decode(Endpoint::Register, &query)),
+            "status",
+            "status={bad}"
+        );
     }
 }
 
@@ -59,33 +79,60 @@ fn register_rejects_metadata_that_is_not_an_object_of_strings() {
     for bad in ["[1]", "{\"a\":1}", "{", "\"s\"", "{\"a\":{\"b\":\"c\"}}"] {
         let encoded: String = form_urlencoded::byte_serialize(bad.as_bytes()).collect();
         let query = format!("{REGISTER}&metadata={encoded}");
-        assert_eq!(field_of(decode(Endpoint::Register, &query)), "metadata", "metadata={bad}");
+        assert_eq!(
+            field_of(decode(Endpoint::Register, &query)),
+            "metadata",
+            "metadata={bad}"
+        );
     }
 }
 
 #[test]
 fn negative_timestamps_are_rejected() {
-    assert_eq!(field_of(decode(Endpoint::Register, &format!("{REGISTER}&dirty_timestamp=-5"))), "dirty_timestamp");
+    assert_eq!(
+        field_of(decode(
+            Endpoint::Register,
+            &format!("{REGISTER}&dirty_timestamp=-5")
+        )),
+        "dirty_timestamp"
+    );
     let renew = "zone=z&env=e&appid=a&hostname=h&dirty_timestamp=-1";
     assert_eq!(field_of(decode(Endpoint::Renew, renew)), "dirty_timestamp");
     let cancel = "zone=z&env=e&appid=a&hostname=h&latest_timestamp=-1";
-    assert_eq!(field_of(decode(Endpoint::Cancel, cancel)), "latest_timestamp");
+    assert_eq!(
+        field_of(decode(Endpoint::Cancel, cancel)),
+        "latest_timestamp"
+    );
 }
 
 #[test]
 fn renew_and_cancel_require_the_identity() {
     for endpoint in [Endpoint::Renew, Endpoint::Cancel] {
         assert!(decode(endpoint, "zone=z&env=e&appid=a&hostname=h").is_ok());
-        assert_eq!(field_of(decode(endpoint, "zone=z&env=e&appid=a")), "hostname");
-        assert_eq!(field_of(decode(endpoint, "env=e&appid=a&hostname=h")), "zone");
-        assert_eq!(field_of(decode(endpoint, "zone=z&env=e&appid=a&hostname=h&replication=maybe")), "replication");
+        assert_eq!(
+            field_of(decode(endpoint, "zone=z&env=e&appid=a")),
+            "hostname"
+        );
+        assert_eq!(
+            field_of(decode(endpoint, "env=e&appid=a&hostname=h")),
+            "zone"
+        );
+        assert_eq!(
+            field_of(decode(
+                endpoint,
+                "zone=z&env=e&appid=a&hostname=h&replication=maybe"
+            )),
+            "replication"
+        );
     }
 }
 
 #[test]
 fn set_pairs_values_with_hostnames() {
     let query = "zone=z&env=e&appid=a&hostname=h1,h2&status=2&status=1";
-    let Request::Set(args) = decode(Endpoint::Set, query).expect("valid") else { panic!("kind") };
+    let Request::Set(args) = decode(Endpoint::Set, query).expect("valid") else {
+        panic!("kind")
+    };
     assert_eq!(args.hostnames, ["h1", "h2"]);
     assert_eq!(args.statuses, [Status::Waiting, Status::Up]);
     assert!(args.metadata.is_empty());
@@ -95,21 +142,40 @@ fn set_pairs_values_with_hostnames() {
 fn set_rejects_mismatched_or_missing_changes() {
     let base = "zone=z&env=e&appid=a&hostname=h1&hostname=h2";
     assert_eq!(field_of(decode(Endpoint::Set, base)), "status");
-    assert_eq!(field_of(decode(Endpoint::Set, &format!("{base}&status=1"))), "status");
-    assert_eq!(field_of(decode(Endpoint::Set, &format!("{base}&metadata=%7B%7D"))), "metadata");
-    assert_eq!(field_of(decode(Endpoint::Set, "zone=z&env=e&appid=a&status=1")), "hostname");
-    assert_eq!(field_of(decode(Endpoint::Set, &format!("{base}&status=1&status=9"))), "status");
+    assert_eq!(
+        field_of(decode(Endpoint::Set, &format!("{base}&status=1"))),
+        "status"
+    );
+    assert_eq!(
+        field_of(decode(Endpoint::Set, &format!("{base}&metadata=%7B%7D"))),
+        "metadata"
+    );
+    assert_eq!(
+        field_of(decode(Endpoint::Set, "zone=z&env=e&appid=a&status=1")),
+        "hostname"
+    );
+    assert_eq!(
+        field_of(decode(Endpoint::Set, &format!("{base}&status=1&status=9"))),
+        "status"
+    );
 }
 
 #[test]
 fn fetch_requires_a_status_bitmask() {
-    let Request::Fetch(args) = decode(Endpoint::Fetch, "env=e&appid=a&status=3").expect("valid") else {
+    let Request::Fetch(args) = decode(Endpoint::Fetch, "env=e&appid=a&status=3").expect("valid")
+    else {
         panic!("kind")
     };
     assert_eq!(args.status, StatusFilter::ALL);
     assert!(args.zone.is_empty());
     for bad in ["", "0", "4", "x"] {
-        assert_eq!(field_of(decode(Endpoint::Fetch, &format!("env=e&appid=a&status={bad}"))), "status");
+        assert_eq!(
+            field_of(decode(
+                Endpoint::Fetch,
+                &format!("env=e&appid=a&status={bad}")
+            )),
+            "status"
+        );
     }
 }
 
@@ -118,36 +184,72 @@ fn fetchs_accepts_both_list_styles_and_needs_an_appid() {
     let a = decode(Endpoint::Fetchs, "env=e&appid=a,b&status=1").expect("joined");
     let b = decode(Endpoint::Fetchs, "env=e&appid=a&appid=b&status=1").expect("repeated");
     assert_eq!(a, b);
-    assert_eq!(field_of(decode(Endpoint::Fetchs, "env=e&status=1")), "appid");
+    assert_eq!(
+        field_of(decode(Endpoint::Fetchs, "env=e&status=1")),
+        "appid"
+    );
 }
 
 #[test]
 fn polls_cursors_default_to_zero_and_must_match_appids() {
-    let Request::Polls(args) = decode(Endpoint::Polls, "env=e&appid=a,b&hostname=h").expect("valid") else {
+    let Request::Polls(args) =
+        decode(Endpoint::Polls, "env=e&appid=a,b&hostname=h").expect("valid")
+    else {
         panic!("kind")
     };
     assert_eq!(args.latest_timestamps, [0, 0]);
-    let joined = decode(Endpoint::Polls, "env=e&appid=a,b&hostname=h&latest_timestamp=5,6").expect("joined");
-    let repeated =
-        decode(Endpoint::Polls, "env=e&appid=a&appid=b&hostname=h&latest_timestamp=5&latest_timestamp=6")
-            .expect("repeated");
+    let joined = decode(
+        Endpoint::Polls,
+        "env=e&appid=a,b&hostname=h&latest_timestamp=5,6",
+    )
+    .expect("joined");
+    let repeated = decode(
+        Endpoint::Polls,
+        "env=e&appid=a&appid=b&hostname=h&latest_timestamp=5&latest_timestamp=6",
+    )
+    .expect("repeated");
     assert_eq!(joined, repeated);
     let mismatch = "env=e&appid=a,b&hostname=h&latest_timestamp=5";
-    assert_eq!(field_of(decode(Endpoint::Polls, mismatch)), "latest_timestamp");
-    assert_eq!(field_of(decode(Endpoint::Polls, "env=e&appid=a&latest_timestamp=1")), "hostname");
+    assert_eq!(
+        field_of(decode(Endpoint::Polls, mismatch)),
+        "latest_timestamp"
+    );
+    assert_eq!(
+        field_of(decode(Endpoint::Polls, "env=e&appid=a&latest_timestamp=1")),
+        "hostname"
+    );
 }
 
 #[test]
 fn poll_needs_appid_and_hostname() {
-    assert!(decode(Endpoint::Poll, "env=e&appid=a&hostname=h&latest_timestamp=3").is_ok());
-    assert_eq!(field_of(decode(Endpoint::Poll, "env=e&hostname=h")), "appid");
-    assert_eq!(field_of(decode(Endpoint::Poll, "env=e&appid=a&hostname=h&latest_timestamp=x")), "latest_timestamp");
+    assert!(decode(
+        Endpoint::Poll,
+        "env=e&appid=a&hostname=h&latest_timestamp=3"
+    )
+    .is_ok());
+    assert_eq!(
+        field_of(decode(Endpoint::Poll, "env=e&hostname=h")),
+        "appid"
+    );
+    assert_eq!(
+        field_of(decode(
+            Endpoint::Poll,
+            "env=e&appid=a&hostname=h&latest_timestamp=x"
+        )),
+        "latest_timestamp"
+    );
 }
 
 #[test]
 fn nodes_and_fetch_all_ignore_their_query() {
-    assert_eq!(decode(Endpoint::Nodes, "junk=%%").expect("no args"), Request::Nodes);
-    assert_eq!(decode(Endpoint::FetchAll, "").expect("no args"), Request::FetchAll);
+    assert_eq!(
+        decode(Endpoint::Nodes, "junk=%%").expect("no args"),
+        Request::Nodes
+    );
+    assert_eq!(
+        decode(Endpoint::FetchAll, "").expect("no args"),
+        Request::FetchAll
+    );
 }
 
 #[test]
@@ -172,25 +274,43 @@ fn status() -> impl Strategy<Value = Status> {
 }
 
 fn request() -> impl Strategy<Value = Request> {
-    let register = (word(), word(), word(), word(), status(), prop::collection::vec(word(), 1..3), metadata(), any::<bool>(), 0..i64::MAX)
-        .prop_map(|(zone, env, appid, hostname, status, addrs, metadata, replication, dirty)| {
-            Request::Register(RegisterArgs {
-                region: String::new(),
-                zone,
-                env,
-                appid,
-                hostname,
-                status,
-                addrs,
-                version: "v".into(),
-                metadata,
-                replication,
-                latest_timestamp: 0,
-                dirty_timestamp: dirty,
-            })
-        });
-    let set = (word(), prop::collection::vec(word(), 1..4), status(), metadata(), 0..i64::MAX).prop_map(
-        |(appid, hostnames, status, metadata, ts)| {
+    let register = (
+        word(),
+        word(),
+        word(),
+        word(),
+        status(),
+        prop::collection::vec(word(), 1..3),
+        metadata(),
+        any::<bool>(),
+        0..i64::MAX,
+    )
+        .prop_map(
+            |(zone, env, appid, hostname, status, addrs, metadata, replication, dirty)| {
+                Request::Register(RegisterArgs {
+                    region: String::new(),
+                    zone,
+                    env,
+                    appid,
+                    hostname,
+                    status,
+                    addrs,
+                    version: "v".into(),
+                    metadata,
+                    replication,
+                    latest_timestamp: 0,
+                    dirty_timestamp: dirty,
+                })
+            },
+        );
+    let set = (
+        word(),
+        prop::collection::vec(word(), 1..4),
+        status(),
+        metadata(),
+        0..i64::MAX,
+    )
+        .prop_map(|(appid, hostnames, status, metadata, ts)| {
             Request::Set(SetArgs {
                 zone: "z".into(),
                 env: "e".into(),
@@ -201,18 +321,25 @@ fn request() -> impl Strategy<Value = Request> {
                 replication: true,
                 set_timestamp: ts,
             })
+        });
+    let polls = (prop::collection::vec((word(), 0..i64::MAX), 1..4), word()).prop_map(
+        |(apps, hostname)| {
+            Request::Polls(PollsArgs {
+                zone: String::new(),
+                env: "e".into(),
+                appids: apps.iter().map(|(a, _)| a.clone()).collect(),
+                hostname,
+                latest_timestamps: apps.iter().map(|(_, ts)| *ts).collect(),
+            })
         },
     );
-    let polls = (prop::collection::vec((word(), 0..i64::MAX), 1..4), word()).prop_map(|(apps, hostname)| {
-        Request::Polls(PollsArgs {
-            zone: String::new(),
-            env: "e".into(),
-            appids: apps.iter().map(|(a, _)| a.clone()).collect(),
-            hostname,
-            latest_timestamps: apps.iter().map(|(_, ts)| *ts).collect(),
-        })
-    });
-    prop_oneof![register, set, polls, Just(Request::Nodes), Just(Request::FetchAll)]
+    prop_oneof![
+        register,
+        set,
+        polls,
+        Just(Request::Nodes),
+        Just(Request::FetchAll)
+    ]
 }
 
 proptest! {

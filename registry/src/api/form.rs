@@ -18,7 +18,10 @@ pub struct BadRequest {
 impl BadRequest {
     /// An error about `field`.
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> BadRequest {
-        BadRequest { field: field.into(), problem: problem.into() }
+        BadRequest {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -30,14 +33,18 @@ pub struct Form {
 
 impl fmt::Debug for Form {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.pairs.iter().map(|(k, v)| (k, v))).finish()
+        f.debug_map()
+            .entries(self.pairs.iter().map(|(k, v)| (k, v)))
+            .finish()
     }
 }
 
 impl Form {
     /// Decodes `application/x-www-form-urlencoded` text (a query string or a form body).
     pub fn parse(input: &str) -> Form {
-        let pairs = form_urlencoded::parse(input.as_bytes()).into_owned().collect();
+        let pairs = form_urlencoded::parse(input.as_bytes())
+            .into_owned()
+            .collect();
         Form { pairs }
     }
 
@@ -45,12 +52,19 @@ impl Form {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Form {
-        Form { pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Form {
+            pairs: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     /// Encodes the form back to `application/x-www-form-urlencoded` text.
     pub fn encode(&self) -> String {
-        form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.pairs).finish()
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&self.pairs)
+            .finish()
     }
 
     /// Appends a pair.
@@ -69,7 +83,11 @@ impl Form {
     }
 
     fn values<'a>(&'a self, key: &str) -> Vec<&'a str> {
-        self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// A single-valued field; `None` when absent or empty. Repeating it with different values
@@ -80,7 +98,10 @@ impl Form {
         let first = values.next();
         if let Some(first) = first {
             if values.any(|other| other != first) {
-                return Err(BadRequest::new(key, "given more than once with different values"));
+                return Err(BadRequest::new(
+                    key,
+                    "given more than once with different values",
+                ));
             }
         }
         Ok(first)
@@ -88,7 +109,8 @@ impl Form {
 
     /// A single-valued field that must be present and non-empty.
     pub fn required<'a>(&'a self, key: &str) -> Result<&'a str, BadRequest> {
-        self.optional(key)?.ok_or_else(|| BadRequest::new(key, "is required"))
+        self.optional(key)?
+            .ok_or_else(|| BadRequest::new(key, "is required"))
     }
 
     /// A single-valued field, or the empty string when absent.
@@ -127,7 +149,10 @@ impl Form {
         match self.optional(key)? {
             None | Some("false") | Some("0") => Ok(false),
             Some("true") | Some("1") => Ok(true),
-            Some(other) => Err(BadRequest::new(key, format!("must be true or false, got {other:?}"))),
+            Some(other) => Err(BadRequest::new(
+                key,
+                format!("must be true or false, got {other:?}"),
+            )),
         }
     }
 }
@@ -166,7 +191,9 @@ mod tests {
 
     #[test]
     fn required_names_the_missing_field() {
-        let err = Form::parse("env=prod").required("appid").expect_err("missing");
+        let err = Form::parse("env=prod")
+            .required("appid")
+            .expect_err("missing");
         assert_eq!(err.field, "appid");
         assert_eq!(err.to_string(), "invalid `appid`: is required");
         let empty = Form::parse("appid=").required("appid").expect_err("empty");
@@ -175,8 +202,15 @@ mod tests {
 
     #[test]
     fn conflicting_repetitions_of_a_scalar_are_rejected() {
-        assert_eq!(Form::parse("env=a&env=a").required("env").expect("same value twice"), "a");
-        let err = Form::parse("env=a&env=b").required("env").expect_err("conflict");
+        assert_eq!(
+            Form::parse("env=a&env=a")
+                .required("env")
+                .expect("same value twice"),
+            "a"
+        );
+        let err = Form::parse("env=a&env=b")
+            .required("env")
+            .expect_err("conflict");
         assert_eq!(err.field, "env");
     }
 
@@ -191,8 +225,12 @@ mod tests {
 
     #[test]
     fn flag_accepts_only_booleans() {
-        assert!(Form::parse("replication=true").flag("replication").expect("bool"));
-        assert!(!Form::parse("replication=0").flag("replication").expect("bool"));
+        assert!(Form::parse("replication=true")
+            .flag("replication")
+            .expect("bool"));
+        assert!(!Form::parse("replication=0")
+            .flag("replication")
+            .expect("bool"));
         assert!(Form::parse("replication=yes").flag("replication").is_err());
     }
 

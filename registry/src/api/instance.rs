@@ -119,7 +119,9 @@ impl TryFrom<u8> for NodeStatus {
         match value {
             0 => Ok(NodeStatus::Up),
             1 => Ok(NodeStatus::Lost),
-            other => Err(format!("node status must be 0 (up) or 1 (lost), got {other}")),
+            other => Err(format!(
+                "node status must be 0 (up) or 1 (lost), got {other}"
+            )),
         }
     }
 }
@@ -198,10 +200,17 @@ mod tests {
 
     #[test]
     fn node_info_round_trips_with_numeric_status() {
-        let node = NodeInfo { addr: "127.0.0.1:7171".into(), status: NodeStatus::Lost, zone: "z1".into() };
+        let node = NodeInfo {
+            addr: "127.0.0.1:7171".into(),
+            status: NodeStatus::Lost,
+            zone: "z1".into(),
+        };
         let text = serde_json::to_string(&node).expect("serializes");
         assert_eq!(text, r#"{"addr":"127.0.0.1:7171","status":1,"zone":"z1"}"#);
-        assert_eq!(serde_json::from_str::<NodeInfo>(&text).expect("parses"), node);
+        assert_eq!(
+            serde_json::from_str::<NodeInfo>(&text).expect("parses"),
+            node
+        );
         assert!(serde_json::from_str::<NodeInfo>(r#"{"addr":"a","status":2,"zone":"z"}"#).is_err());
     }
 }

@@ -38,17 +38,29 @@ pub struct Reply {
 impl Reply {
     /// A success carrying `data`.
     pub fn ok(data: Data) -> Reply {
-        Reply { code: Code::Ok, message: Code::Ok.default_message().into(), data }
+        Reply {
+            code: Code::Ok,
+            message: Code::Ok.default_message().into(),
+            data,
+        }
     }
 
     /// A reply with `code` and no payload.
     pub fn code(code: Code) -> Reply {
-        Reply { code, message: code.default_message().into(), data: Data::None }
+        Reply {
+            code,
+            message: code.default_message().into(),
+            data: Data::None,
+        }
     }
 
     /// A reply with `code`, an explanation and no payload.
     pub fn error(code: Code, message: impl Into<String>) -> Reply {
-        Reply { code, message: message.into(), data: Data::None }
+        Reply {
+            code,
+            message: message.into(),
+            data: Data::None,
+        }
     }
 
     /// The envelope this reply is sent in.
@@ -57,7 +69,12 @@ impl Reply {
             Data::None => None,
             ref data => Some(data),
         };
-        Envelope { code: self.code.as_i32(), message: self.message.clone(), ttl: 1, data }
+        Envelope {
+            code: self.code.as_i32(),
+            message: self.message.clone(),
+            ttl: 1,
+            data,
+        }
     }
 
     /// The JSON text of the envelope.
@@ -116,7 +133,10 @@ mod tests {
     fn envelope_has_the_four_fields_and_ttl_one() {
         let json: serde_json::Value =
             serde_json::from_str(&Reply::code(Code::NothingFound).to_json()).expect("json");
-        assert_eq!(json, serde_json::json!({"code": -404, "message": "-404", "ttl": 1, "data": null}));
+        assert_eq!(
+            json,
+            serde_json::json!({"code": -404, "message": "-404", "ttl": 1, "data": null})
+        );
     }
 
     #[test]
@@ -134,13 +154,20 @@ mod tests {
 
     #[test]
     fn apps_nodes_and_all_round_trip() {
-        let info = InstanceInfo { instances: Default::default(), latest_timestamp: 5 };
+        let info = InstanceInfo {
+            instances: Default::default(),
+            latest_timestamp: 5,
+        };
         let apps: BTreeMap<String, InstanceInfo> = [("a".to_string(), info)].into();
         let back: Envelope<BTreeMap<String, InstanceInfo>> =
             serde_json::from_str(&Reply::ok(Data::Apps(apps.clone())).to_json()).expect("apps");
         assert_eq!(back.data, Some(apps));
 
-        let nodes = vec![NodeInfo { addr: "n:1".into(), status: NodeStatus::Up, zone: "z".into() }];
+        let nodes = vec![NodeInfo {
+            addr: "n:1".into(),
+            status: NodeStatus::Up,
+            zone: "z".into(),
+        }];
         let back: Envelope<Vec<NodeInfo>> =
             serde_json::from_str(&Reply::ok(Data::Nodes(nodes.clone())).to_json()).expect("nodes");
         assert_eq!(back.data, Some(nodes));

@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn adding_saturates_at_the_end_of_time() {
-        assert_eq!(Mono::from_nanos(u64::MAX - 1) + Duration::from_secs(1), Mono::from_nanos(u64::MAX));
+        assert_eq!(
+            Mono::from_nanos(u64::MAX - 1) + Duration::from_secs(1),
+            Mono::from_nanos(u64::MAX)
+        );
         assert_eq!(Mono::ZERO + Duration::from_nanos(5), Mono::from_nanos(5));
     }
 

@@ -157,25 +157,43 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("lease.evict_after", self.lease.evict_after),
-            ("lease.protected_evict_after", self.lease.protected_evict_after),
+            (
+                "lease.protected_evict_after",
+                self.lease.protected_evict_after,
+            ),
             ("lease.eviction_interval", self.lease.eviction_interval),
             ("protection.renew_window", self.protection.renew_window),
-            ("protection.expected_reset_interval", self.protection.expected_reset_interval),
+            (
+                "protection.expected_reset_interval",
+                self.protection.expected_reset_interval,
+            ),
             ("poll_hold", self.poll_hold),
             ("tombstone_retention", self.tombstone_retention),
         ];
         for (key, value) in positive {
             if value.is_zero() {
-                return Err(ConfigError { key, problem: "must be greater than zero".into() });
+                return Err(ConfigError {
+                    key,
+                    problem: "must be greater than zero".into(),
+                });
             }
         }
         let percents = [
-            ("lease.eviction_keep_percent", self.lease.eviction_keep_percent),
-            ("protection.threshold_percent", self.protection.threshold_percent),
+            (
+                "lease.eviction_keep_percent",
+                self.lease.eviction_keep_percent,
+            ),
+            (
+                "protection.threshold_percent",
+                self.protection.threshold_percent,
+            ),
         ];
         for (key, value) in percents {
             if value > 100 {
-                return Err(ConfigError { key, problem: format!("must be at most 100, got {value}") });
+                return Err(ConfigError {
+                    key,
+                    problem: format!("must be at most 100, got {value}"),
+                });
             }
         }
         if self.lease.protected_evict_after < self.lease.evict_after {
@@ -185,7 +203,10 @@ impl Config {
             });
         }
         if self.identity.hostname.is_empty() || self.identity.addr.is_empty() {
-            return Err(ConfigError { key: "identity", problem: "hostname and addr are required".into() });
+            return Err(ConfigError {
+                key: "identity",
+                problem: "hostname and addr are required".into(),
+            });
         }
         Ok(())
     }
@@ -201,7 +222,10 @@ mod tests {
         assert_eq!(config.validate(), Ok(()));
         assert_eq!(config.lease.evict_after, Duration::from_secs(90));
         assert_eq!(config.lease.eviction_interval, Duration::from_secs(60));
-        assert_eq!(config.lease.protected_evict_after, Duration::from_secs(3600));
+        assert_eq!(
+            config.lease.protected_evict_after,
+            Duration::from_secs(3600)
+        );
         assert_eq!(config.protection.threshold_percent, 85);
         assert_eq!(config.poll_hold, Duration::from_secs(30));
     }
@@ -210,14 +234,23 @@ mod tests {
     fn zero_intervals_and_large_percentages_are_rejected() {
         let mut config = Config::default();
         config.lease.eviction_interval = Duration::ZERO;
-        assert_eq!(config.validate().expect_err("zero").key, "lease.eviction_interval");
+        assert_eq!(
+            config.validate().expect_err("zero").key,
+            "lease.eviction_interval"
+        );
 
         let mut config = Config::default();
         config.protection.threshold_percent = 101;
-        assert_eq!(config.validate().expect_err("percent").key, "protection.threshold_percent");
+        assert_eq!(
+            config.validate().expect_err("percent").key,
+            "protection.threshold_percent"
+        );
 
         let mut config = Config::default();
         config.lease.protected_evict_after = Duration::from_secs(1);
-        assert_eq!(config.validate().expect_err("ceiling").key, "lease.protected_evict_after");
+        assert_eq!(
+            config.validate().expect_err("ceiling").key,
+            "lease.protected_evict_after"
+        );
     }
 }

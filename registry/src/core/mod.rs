@@ -1,7 +1,66 @@
-//! placeholder
-pub(crate) mod clock;
-pub(crate) mod config;
-pub(crate) mod hlc;
-pub(crate) mod network;
-pub(crate) mod table;
+//! The registry node as a deterministic state machine that does no I/O.
+//!
+//! Like quinn-proto, this is "a fully deterministic implementation" that "contains no
+//! networking code and does not get any relevant timestamps from the operating system". A
+//! [`Node`] reads time only through a [`Clock`], says everything through a [`Network`], and
+//! takes its random choices from a seed in its [`Config`]. It never spawns, never sleeps and
+//! never iterates a hash-ordered collection, so the same inputs give the same outputs, bit for
+//! bit. The production runtime and the simulator drive this same code.
+//!
+//! # Driver contract
+//!
+//! - Feed inputs through [`Node::handle_request`], [`Node::handle_peer_message`],
+//!   [`Node::handle_abandon`] and, once `clock.mono()` reaches [`Node::poll_timeout`],
+//!   [`Node::handle_timeout`].
+//! - After each call, drain [`Node::poll_event`] (decisions to log or trace) and whatever the
+//!   [`Network`] implementation collected.
+//!
+//! ```
+//! use registry::api::{Reply, Request};
+//! use registry::core::{Clock, Config, Mono, Network, Node, PeerMessage, RequestId};
+//!
+//! struct FixedClock;
+//! impl Clock for FixedClock {
+//!     fn wall(&self) -> i64 { 1_700_000_000_000_000_000 }
+//!     fn mono(&self) -> Mono { Mono::ZERO }
+//! }
+//!
+//! #[derive(Default)]
+//! struct Outbox(Vec<(RequestId, Reply)>);
+//! impl Network for Outbox {
+//!     fn reply(&mut self, to: RequestId, reply: Reply) { self.0.push((to, reply)); }
+//!     fn send(&mut self, _addr: &str, message: PeerMessage) { match message {} }
+//! }
+//!
+//! let mut node = Node::new(Config::default(), FixedClock, Outbox::default()).unwrap();
+//! node.handle_request(RequestId(1), Request::Nodes);
+//! assert_eq!(node.net().0.len(), 1);
+//! assert!(node.poll_timeout().is_some());
+//! ```
+
+mod clock;
+mod config;
+mod eviction;
+mod guard;
+mod hlc;
+mod manual;
+mod network;
+mod node;
+mod poll;
+mod reads;
+mod table;
+mod timer;
+mod validate;
+mod writes;
+
 pub use clock::{Clock, Mono};
+pub use config::{Config, ConfigError, Identity, LeaseConfig, Limits, ProtectionConfig};
+pub use guard::{ProtectionOverride, ProtectionReason, ProtectionStatus};
+pub use manual::{ManualClock, Outbox};
+pub use network::{Network, PeerMessage, RequestId};
+pub use node::{Node, NodeEvent};
+pub use table::{AppKey, InstanceKey, Version};
+pub use timer::Timer;
+
+#[cfg(test)]
+mod tests;

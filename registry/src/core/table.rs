@@ -45,7 +45,10 @@ impl InstanceKey {
 
     /// The app this instance belongs to.
     pub fn app(&self) -> AppKey {
-        AppKey { env: self.env.clone(), appid: self.appid.clone() }
+        AppKey {
+            env: self.env.clone(),
+            appid: self.appid.clone(),
+        }
     }
 
     fn slot(&self) -> Slot {
@@ -134,7 +137,10 @@ impl Table {
 
     /// Number of apps with at least one instance.
     pub(crate) fn app_count(&self) -> usize {
-        self.apps.values().filter(|app| !app.entries.is_empty()).count()
+        self.apps
+            .values()
+            .filter(|app| !app.entries.is_empty())
+            .count()
     }
 
     /// Applies one version by last-writer-wins (ties to the incoming copy).
@@ -143,9 +149,10 @@ impl Table {
     pub(crate) fn apply(&mut self, version: Version, now: Mono, wall: i64) -> Applied {
         match version {
             Version::Put(instance) => self.put(instance, now, wall),
-            Version::Tombstone { key, dirty_timestamp } => {
-                self.bury(&key, dirty_timestamp, now, wall)
-            }
+            Version::Tombstone {
+                key,
+                dirty_timestamp,
+            } => self.bury(&key, dirty_timestamp, now, wall),
         }
     }
 
@@ -161,12 +168,24 @@ impl Table {
             Some(old) => {
                 instance.renew_timestamp = old.instance.renew_timestamp;
                 let renewed_at = old.renewed_at;
-                app.entries.insert(slot, Entry { instance, renewed_at });
+                app.entries.insert(
+                    slot,
+                    Entry {
+                        instance,
+                        renewed_at,
+                    },
+                );
                 Applied::Replaced
             }
             None => {
                 instance.renew_timestamp = wall;
-                app.entries.insert(slot, Entry { instance, renewed_at: now });
+                app.entries.insert(
+                    slot,
+                    Entry {
+                        instance,
+                        renewed_at: now,
+                    },
+                );
                 self.len += 1;
                 Applied::Inserted
             }
@@ -186,7 +205,10 @@ impl Table {
             created_at: now,
         });
         if dirty_timestamp > tombstone.dirty_timestamp {
-            *tombstone = Tombstone { dirty_timestamp, created_at: now };
+            *tombstone = Tombstone {
+                dirty_timestamp,
+                created_at: now,
+            };
         }
         if app.entries.remove(&slot).is_none() {
             return Applied::Buried;
@@ -207,7 +229,11 @@ impl Table {
 
     /// Refreshes the local lease of an instance; `None` if it is not here.
     pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
-        let entry = self.apps.get_mut(&key.app())?.entries.get_mut(&key.slot())?;
+        let entry = self
+            .apps
+            .get_mut(&key.app())?
+            .entries
+            .get_mut(&key.slot())?;
         entry.renewed_at = now;
         entry.instance.renew_timestamp = wall;
         Some(&entry.instance)
@@ -215,7 +241,11 @@ impl Table {
 
     /// The stored instance, if any.
     pub(crate) fn instance(&self, key: &InstanceKey) -> Option<&Instance> {
-        self.apps.get(&key.app())?.entries.get(&key.slot()).map(|e| &e.instance)
+        self.apps
+            .get(&key.app())?
+            .entries
+            .get(&key.slot())
+            .map(|e| &e.instance)
     }
 
     /// The app's change cursor; `None` if the node knows nothing of the app.
@@ -226,7 +256,12 @@ impl Table {
     /// The instances of an app in `zone` (every zone when empty) that pass `filter`; `None`
     /// when the node knows nothing of the app. Zones with instances that the filter rejects
     /// are listed with an empty list, as bilibili/discovery does.
-    pub(crate) fn info(&self, app: &AppKey, zone: &str, filter: StatusFilter) -> Option<InstanceInfo> {
+    pub(crate) fn info(
+        &self,
+        app: &AppKey,
+        zone: &str,
+        filter: StatusFilter,
+    ) -> Option<InstanceInfo> {
         let app = self.apps.get(app)?;
         let mut instances: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
         for ((entry_zone, _), entry) in &app.entries {
@@ -238,7 +273,10 @@ impl Table {
                 list.push(entry.instance.clone());
             }
         }
-        Some(InstanceInfo { instances, latest_timestamp: app.cursor })
+        Some(InstanceInfo {
+            instances,
+            latest_timestamp: app.cursor,
+        })
     }
 
     /// Every instance keyed by appid (all envs and zones), as fetch/all returns them.
@@ -267,14 +305,20 @@ impl Table {
 
     /// Drops tombstones older than `retention`, then apps left with nothing. Returns how many
     /// tombstones were dropped.
-    pub(crate) fn collect_tombstones(&mut self, now: Mono, retention: std::time::Duration) -> usize {
+    pub(crate) fn collect_tombstones(
+        &mut self,
+        now: Mono,
+        retention: std::time::Duration,
+    ) -> usize {
         let mut dropped = 0;
         for app in self.apps.values_mut() {
             let before = app.tombstones.len();
-            app.tombstones.retain(|_, t| now.saturating_since(t.created_at) <= retention);
+            app.tombstones
+                .retain(|_, t| now.saturating_since(t.created_at) <= retention);
             dropped += before - app.tombstones.len();
         }
-        self.apps.retain(|_, app| !app.entries.is_empty() || !app.tombstones.is_empty());
+        self.apps
+            .retain(|_, app| !app.entries.is_empty() || !app.tombstones.is_empty());
         dropped
     }
 
@@ -290,15 +334,22 @@ impl Table {
     pub(crate) fn check_invariants(&self) {
         let mut count = 0;
         for (key, app) in &self.apps {
-            assert!(app.cursor <= self.last_cursor, "cursor of {key:?} above the node's last");
+            assert!(
+                app.cursor <= self.last_cursor,
+                "cursor of {key:?} above the node's last"
+            );
             for ((zone, hostname), entry) in &app.entries {
                 let i = &entry.instance;
                 assert!(
-                    i.env == key.env && i.appid == key.appid && &i.zone == zone && &i.hostname == hostname,
+                    i.env == key.env
+                        && i.appid == key.appid
+                        && &i.zone == zone
+                        && &i.hostname == hostname,
                     "instance {i:?} stored under the wrong key"
                 );
                 assert!(
-                    !app.tombstones.contains_key(&(zone.clone(), hostname.clone())),
+                    !app.tombstones
+                        .contains_key(&(zone.clone(), hostname.clone())),
                     "{zone}/{hostname} of {key:?} is both live and tombstoned"
                 );
                 count += 1;

@@ -29,17 +29,29 @@ fn key(host: &str) -> InstanceKey {
 }
 
 fn app() -> AppKey {
-    AppKey { env: "dev".into(), appid: "app".into() }
+    AppKey {
+        env: "dev".into(),
+        appid: "app".into(),
+    }
 }
 
 #[test]
 fn newer_put_replaces_and_older_put_is_stale() {
     let mut table = Table::default();
-    assert_eq!(table.apply(Version::Put(instance("h", 10)), NOW, 1), Applied::Inserted);
-    assert_eq!(table.apply(Version::Put(instance("h", 20)), NOW, 2), Applied::Replaced);
+    assert_eq!(
+        table.apply(Version::Put(instance("h", 10)), NOW, 1),
+        Applied::Inserted
+    );
+    assert_eq!(
+        table.apply(Version::Put(instance("h", 20)), NOW, 2),
+        Applied::Replaced
+    );
     let stale = table.apply(Version::Put(instance("h", 15)), NOW, 3);
     assert!(matches!(stale, Applied::Stale(Newer::Instance(ref i)) if i.dirty_timestamp == 20));
-    assert_eq!(table.instance(&key("h")).map(|i| i.dirty_timestamp), Some(20));
+    assert_eq!(
+        table.instance(&key("h")).map(|i| i.dirty_timestamp),
+        Some(20)
+    );
     assert_eq!(table.len(), 1);
 }
 
@@ -49,38 +61,72 @@ fn equal_versions_go_to_the_incoming_copy() {
     table.apply(Version::Put(instance("h", 10)), NOW, 1);
     let mut incoming = instance("h", 10);
     incoming.version = "incoming".into();
-    assert_eq!(table.apply(Version::Put(incoming), NOW, 2), Applied::Replaced);
-    assert_eq!(table.instance(&key("h")).map(|i| i.version.as_str()), Some("incoming"));
+    assert_eq!(
+        table.apply(Version::Put(incoming), NOW, 2),
+        Applied::Replaced
+    );
+    assert_eq!(
+        table.instance(&key("h")).map(|i| i.version.as_str()),
+        Some("incoming")
+    );
 }
 
 #[test]
 fn a_tombstone_absorbs_older_puts_but_not_newer_ones() {
     let mut table = Table::default();
     table.apply(Version::Put(instance("h", 10)), NOW, 1);
-    let cancel = Version::Tombstone { key: key("h"), dirty_timestamp: 20 };
+    let cancel = Version::Tombstone {
+        key: key("h"),
+        dirty_timestamp: 20,
+    };
     assert_eq!(table.apply(cancel, NOW, 2), Applied::Removed);
     assert_eq!(table.len(), 0);
-    assert_eq!(table.apply(Version::Put(instance("h", 15)), NOW, 3), Applied::Stale(Newer::Tombstone(20)));
-    assert!(table.instance(&key("h")).is_none(), "a stale register must not resurrect");
-    assert_eq!(table.apply(Version::Put(instance("h", 25)), NOW, 4), Applied::Inserted);
-    assert_eq!(table.tombstone(&key("h")), None, "a newer put clears the tombstone");
+    assert_eq!(
+        table.apply(Version::Put(instance("h", 15)), NOW, 3),
+        Applied::Stale(Newer::Tombstone(20))
+    );
+    assert!(
+        table.instance(&key("h")).is_none(),
+        "a stale register must not resurrect"
+    );
+    assert_eq!(
+        table.apply(Version::Put(instance("h", 25)), NOW, 4),
+        Applied::Inserted
+    );
+    assert_eq!(
+        table.tombstone(&key("h")),
+        None,
+        "a newer put clears the tombstone"
+    );
 }
 
 #[test]
 fn an_older_cancel_does_not_remove_a_newer_instance() {
     let mut table = Table::default();
     table.apply(Version::Put(instance("h", 30)), NOW, 1);
-    let cancel = Version::Tombstone { key: key("h"), dirty_timestamp: 20 };
-    assert!(matches!(table.apply(cancel, NOW, 2), Applied::Stale(Newer::Instance(_))));
+    let cancel = Version::Tombstone {
+        key: key("h"),
+        dirty_timestamp: 20,
+    };
+    assert!(matches!(
+        table.apply(cancel, NOW, 2),
+        Applied::Stale(Newer::Instance(_))
+    ));
     assert_eq!(table.len(), 1);
 }
 
 #[test]
 fn a_cancel_before_its_register_is_remembered() {
     let mut table = Table::default();
-    let cancel = Version::Tombstone { key: key("h"), dirty_timestamp: 20 };
+    let cancel = Version::Tombstone {
+        key: key("h"),
+        dirty_timestamp: 20,
+    };
     assert_eq!(table.apply(cancel, NOW, 1), Applied::Buried);
-    assert!(matches!(table.apply(Version::Put(instance("h", 10)), NOW, 2), Applied::Stale(_)));
+    assert!(matches!(
+        table.apply(Version::Put(instance("h", 10)), NOW, 2),
+        Applied::Stale(_)
+    ));
 }
 
 #[test]
@@ -100,7 +146,12 @@ fn renew_refreshes_the_lease_but_not_the_cursor() {
     table.apply(Version::Put(instance("h", 1)), NOW, 100);
     let cursor = table.cursor(&app());
     let later = Mono::from_nanos(5_000);
-    assert_eq!(table.renew(&key("h"), later, 200).map(|i| i.renew_timestamp), Some(200));
+    assert_eq!(
+        table
+            .renew(&key("h"), later, 200)
+            .map(|i| i.renew_timestamp),
+        Some(200)
+    );
     assert_eq!(table.cursor(&app()), cursor);
     assert_eq!(table.entries().next().map(|e| e.renewed_at), Some(later));
     assert!(table.renew(&key("missing"), later, 200).is_none());
@@ -129,10 +180,23 @@ fn eviction_leaves_no_tombstone() {
 #[test]
 fn tombstones_are_collected_after_retention_and_empty_apps_dropped() {
     let mut table = Table::default();
-    table.apply(Version::Tombstone { key: key("h"), dirty_timestamp: 5 }, NOW, 1);
+    table.apply(
+        Version::Tombstone {
+            key: key("h"),
+            dirty_timestamp: 5,
+        },
+        NOW,
+        1,
+    );
     let retention = std::time::Duration::from_nanos(100);
-    assert_eq!(table.collect_tombstones(Mono::from_nanos(1_100), retention), 0);
-    assert_eq!(table.collect_tombstones(Mono::from_nanos(1_101), retention), 1);
+    assert_eq!(
+        table.collect_tombstones(Mono::from_nanos(1_100), retention),
+        0
+    );
+    assert_eq!(
+        table.collect_tombstones(Mono::from_nanos(1_101), retention),
+        1
+    );
     assert_eq!(table.cursor(&app()), None, "the empty app is gone");
 }
 
@@ -148,10 +212,25 @@ fn info_filters_by_zone_and_status() {
     }
     let up = table.info(&app(), "z1", StatusFilter::UP).expect("known");
     assert_eq!(up.instances.len(), 1);
-    assert_eq!(up.instances["z1"].iter().map(|i| i.hostname.as_str()).collect::<Vec<_>>(), ["u"]);
+    assert_eq!(
+        up.instances["z1"]
+            .iter()
+            .map(|i| i.hostname.as_str())
+            .collect::<Vec<_>>(),
+        ["u"]
+    );
     let all = table.info(&app(), "", StatusFilter::ALL).expect("known");
     assert_eq!(all.instances.values().map(Vec::len).sum::<usize>(), 3);
-    assert!(table.info(&AppKey { env: "dev".into(), appid: "nope".into() }, "", StatusFilter::ALL).is_none());
+    assert!(table
+        .info(
+            &AppKey {
+                env: "dev".into(),
+                appid: "nope".into()
+            },
+            "",
+            StatusFilter::ALL
+        )
+        .is_none());
 }
 
 /// Distinct versions over a few hosts: puts and tombstones with unique timestamps.
@@ -159,25 +238,38 @@ fn versions() -> impl Strategy<Value = Vec<Version>> {
     prop::collection::btree_set(1i64..1_000, 1..24).prop_flat_map(|stamps| {
         let stamps: Vec<i64> = stamps.into_iter().collect();
         let n = stamps.len();
-        (Just(stamps), prop::collection::vec((0usize..3, any::<bool>()), n)).prop_map(|(stamps, shapes)| {
-            stamps
-                .into_iter()
-                .zip(shapes)
-                .map(|(stamp, (host, is_put))| {
-                    let host = ["a", "b", "c"][host];
-                    if is_put {
-                        Version::Put(instance(host, stamp))
-                    } else {
-                        Version::Tombstone { key: key(host), dirty_timestamp: stamp }
-                    }
-                })
-                .collect()
-        })
+        (
+            Just(stamps),
+            prop::collection::vec((0usize..3, any::<bool>()), n),
+        )
+            .prop_map(|(stamps, shapes)| {
+                stamps
+                    .into_iter()
+                    .zip(shapes)
+                    .map(|(stamp, (host, is_put))| {
+                        let host = ["a", "b", "c"][host];
+                        if is_put {
+                            Version::Put(instance(host, stamp))
+                        } else {
+                            Version::Tombstone {
+                                key: key(host),
+                                dirty_timestamp: stamp,
+                            }
+                        }
+                    })
+                    .collect()
+            })
     })
 }
 
 fn contents(table: &Table) -> Vec<Instance> {
-    table.entries().map(|e| Instance { renew_timestamp: 0, ..e.instance.clone() }).collect()
+    table
+        .entries()
+        .map(|e| Instance {
+            renew_timestamp: 0,
+            ..e.instance.clone()
+        })
+        .collect()
 }
 
 proptest! {

@@ -1,0 +1,340 @@
+//! The node: owns the table, the guard, the waiters and the timers, and takes every input.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::api::{Code, Instance, Reply, Request};
+
+use super::clock::{Clock, Mono};
+use super::config::{Config, ConfigError};
+use super::eviction;
+use super::guard::{Guard, ProtectionOverride, ProtectionStatus};
+use super::hlc::Hlc;
+use super::network::{Network, PeerMessage, RequestId};
+use super::poll::Waiters;
+use super::table::{Applied, InstanceKey, Table, Version};
+use super::timer::{Timer, Timers};
+use super::validate;
+
+/// A decision the node took on its own, reported to its driver for logs, metrics and traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// An eviction round ran.
+    EvictionRound {
+        /// Instances held when the round started.
+        registry_size: usize,
+        /// Instances past their lease (or past the ceiling, when protected).
+        expired: usize,
+        /// The most this round could evict.
+        cap: usize,
+        /// How many it evicted.
+        evicted: usize,
+        /// Whether the node was protected.
+        protected: bool,
+    },
+    /// An instance was evicted.
+    Evicted {
+        /// Which one.
+        key: InstanceKey,
+        /// How long this node had not heard from it.
+        silent_for: Duration,
+    },
+    /// The protection mode changed.
+    ProtectionChanged(ProtectionStatus),
+}
+
+/// A registry node: a deterministic state machine driven through `handle_*` methods.
+///
+/// See the [module documentation](crate::core) for the driver contract.
+#[derive(Debug)]
+pub struct Node<C, N> {
+    pub(super) config: Config,
+    pub(super) clock: C,
+    pub(super) net: N,
+    pub(super) rng: ChaCha8Rng,
+    pub(super) hlc: Hlc,
+    pub(super) table: Table,
+    pub(super) guard: Guard,
+    pub(super) waiters: Waiters,
+    timers: Timers,
+    events: VecDeque<NodeEvent>,
+}
+
+impl<C: Clock, N: Network> Node<C, N> {
+    /// A node with an empty registry, its timers armed from `clock.mono()`.
+    pub fn new(config: Config, clock: C, net: N) -> Result<Node<C, N>, ConfigError> {
+        config.validate()?;
+        let now = clock.mono();
+        let mut timers = Timers::default();
+        timers.set(Timer::RenewWindow, now + config.protection.renew_window);
+        timers.set(Timer::Eviction, now + config.lease.eviction_interval);
+        timers.set(
+            Timer::ExpectedReset,
+            now + config.protection.expected_reset_interval,
+        );
+        timers.set(Timer::TombstoneGc, now + gc_interval(&config));
+        let node = Node {
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            guard: Guard::new(&config.protection),
+            config,
+            clock,
+            net,
+            hlc: Hlc::default(),
+            table: Table::default(),
+            waiters: Waiters::default(),
+            timers,
+            events: VecDeque::new(),
+        };
+        node.end_of_step();
+        Ok(node)
+    }
+
+    /// Takes one client request. The reply goes out through [`Network::reply`], now or (for a
+    /// long-poll) later, exactly once.
+    pub fn handle_request(&mut self, id: RequestId, request: Request) {
+        if let Some(reply) = self.dispatch(id, request) {
+            self.net.reply(id, reply);
+        }
+        self.end_of_step();
+    }
+
+    /// Fires every timer due at `clock.mono()` and answers expired long-polls with -304.
+    pub fn handle_timeout(&mut self) {
+        let now = self.clock.mono();
+        for timer in self.timers.take_due(now) {
+            self.fire(timer, now);
+        }
+        for id in self.waiters.expired(now) {
+            self.waiters.remove(id);
+            self.net.reply(id, Reply::code(Code::NotModified));
+        }
+        self.end_of_step();
+    }
+
+    /// The client behind a parked long-poll went away; forget it without answering.
+    pub fn handle_abandon(&mut self, id: RequestId) {
+        self.waiters.remove(id);
+        self.end_of_step();
+    }
+
+    /// Takes one message from the peer at `from`.
+    pub fn handle_peer_message(&mut self, from: &str, message: PeerMessage) {
+        let _ = from;
+        match message {}
+    }
+
+    /// When the driver must next call [`Node::handle_timeout`].
+    pub fn poll_timeout(&self) -> Option<Mono> {
+        [self.timers.next(), self.waiters.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next decision the node took on its own, oldest first. Drivers drain this after
+    /// every `handle_*` call.
+    pub fn poll_event(&mut self) -> Option<NodeEvent> {
+        self.events.pop_front()
+    }
+
+    /// Overrides (or returns to automatic) protection mode; takes effect at once.
+    pub fn set_protection_override(&mut self, mode: ProtectionOverride) {
+        let before = self.guard.status();
+        self.guard.set_override(mode);
+        self.note_protection_change(before);
+        self.end_of_step();
+    }
+
+    /// The protection mode, the counts behind it and the reason.
+    pub fn protection(&self) -> ProtectionStatus {
+        self.guard.status()
+    }
+
+    /// The stored instance, if any.
+    pub fn instance(&self, key: &InstanceKey) -> Option<&Instance> {
+        self.table.instance(key)
+    }
+
+    /// The version of the tombstone kept for a cancelled instance, if any.
+    pub fn tombstone(&self, key: &InstanceKey) -> Option<i64> {
+        self.table.tombstone(key)
+    }
+
+    /// Every instance held, keyed by appid, whatever the node's readiness.
+    pub fn registry(&self) -> std::collections::BTreeMap<String, Vec<Instance>> {
+        self.table.all()
+    }
+
+    /// Number of instances held.
+    pub fn instance_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Number of apps with at least one instance.
+    pub fn app_count(&self) -> usize {
+        self.table.app_count()
+    }
+
+    /// Number of parked long-polls.
+    pub fn waiting_polls(&self) -> usize {
+        self.waiters.len()
+    }
+
+    /// The configuration the node runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The node's clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The node's network.
+    pub fn net(&self) -> &N {
+        &self.net
+    }
+
+    /// The node's network, mutably (drivers drain outboxes through it).
+    pub fn net_mut(&mut self) -> &mut N {
+        &mut self.net
+    }
+
+    fn dispatch(&mut self, id: RequestId, request: Request) -> Option<Reply> {
+        if let Err(bad) = validate::check(&request, &self.config.limits) {
+            return Some(bad.into());
+        }
+        Some(match request {
+            Request::Register(args) => self.register(args),
+            Request::Renew(args) => self.renew(args),
+            Request::Cancel(args) => self.cancel(args),
+            Request::Set(args) => self.set(args),
+            Request::Fetch(args) => self.fetch(args),
+            Request::Fetchs(args) => self.fetchs(args),
+            Request::Poll(args) => return self.poll(id, args),
+            Request::Polls(args) => return self.polls(id, args),
+            Request::Nodes => self.nodes(),
+            Request::FetchAll => self.fetch_all(),
+        })
+    }
+
+    /// Applies a version and does what follows from it: protection accounting and waking the
+    /// long-polls of the app. Every write, local or remote, goes through here.
+    pub(super) fn apply(&mut self, version: Version) -> Applied {
+        let app = match &version {
+            Version::Put(instance) => InstanceKey::of(instance).app(),
+            Version::Tombstone { key, .. } => key.app(),
+        };
+        let applied = self
+            .table
+            .apply(version, self.clock.mono(), self.clock.wall());
+        match applied {
+            Applied::Inserted => self.guard.on_inserted(),
+            Applied::Removed => self.guard.on_removed(),
+            Applied::Replaced | Applied::Buried | Applied::Stale(_) => {}
+        }
+        if matches!(
+            applied,
+            Applied::Inserted | Applied::Replaced | Applied::Removed
+        ) {
+            self.wake(&app);
+        }
+        applied
+    }
+
+    fn fire(&mut self, timer: Timer, now: Mono) {
+        let interval = match timer {
+            Timer::RenewWindow => {
+                let before = self.guard.status();
+                self.guard.close_window();
+                self.note_protection_change(before);
+                self.config.protection.renew_window
+            }
+            Timer::Eviction => {
+                self.evict(now);
+                self.config.lease.eviction_interval
+            }
+            Timer::ExpectedReset => {
+                self.guard.reset_expected(self.table.len());
+                self.config.protection.expected_reset_interval
+            }
+            Timer::TombstoneGc => {
+                self.table
+                    .collect_tombstones(now, self.config.tombstone_retention);
+                gc_interval(&self.config)
+            }
+        };
+        self.timers.set(timer, now + interval);
+    }
+
+    fn evict(&mut self, now: Mono) {
+        let protected = self.guard.is_protected();
+        let lease = &self.config.lease;
+        let limit = if protected {
+            lease.protected_evict_after
+        } else {
+            lease.evict_after
+        };
+        let expired: Vec<(InstanceKey, Duration)> = self
+            .table
+            .entries()
+            .map(|e| (e, now.saturating_since(e.renewed_at)))
+            .filter(|(_, silent)| *silent > limit)
+            .map(|(e, silent)| (InstanceKey::of(&e.instance), silent))
+            .collect();
+        let registry_size = self.table.len();
+        let cap = eviction::round_cap(registry_size, lease.eviction_keep_percent);
+        let expired_count = expired.len();
+        let victims = eviction::pick(expired, cap, &mut self.rng);
+        let evicted = victims.len();
+        for (key, silent_for) in victims {
+            if self.table.evict(&key, self.clock.wall()).is_some() {
+                self.guard.on_removed();
+                self.wake(&key.app());
+                self.events
+                    .push_back(NodeEvent::Evicted { key, silent_for });
+            }
+        }
+        self.events.push_back(NodeEvent::EvictionRound {
+            registry_size,
+            expired: expired_count,
+            cap,
+            evicted,
+            protected,
+        });
+    }
+
+    fn note_protection_change(&mut self, before: ProtectionStatus) {
+        let after = self.guard.status();
+        if after.protected != before.protected {
+            self.events.push_back(NodeEvent::ProtectionChanged(after));
+        }
+    }
+
+    /// Checks internal invariants after every step (debug builds and the simulator).
+    fn end_of_step(&self) {
+        if cfg!(debug_assertions) {
+            self.table.check_invariants();
+            self.waiters.check_invariants();
+            let status = self.guard.status();
+            debug_assert!(
+                status.threshold <= status.expected_renews,
+                "threshold above expectation"
+            );
+            for timer in Timer::ALL {
+                debug_assert!(
+                    self.timers.deadline(timer).is_some(),
+                    "periodic timer {timer:?} disarmed"
+                );
+            }
+        }
+    }
+}
+
+/// Tombstones are checked twice per retention period, so none outlives 1.5x retention.
+fn gc_interval(config: &Config) -> Duration {
+    (config.tombstone_retention / 2).max(Duration::from_millis(1))
+}

@@ -1,0 +1,151 @@
+//! Parked long-polls, indexed by request, by watched app and by deadline.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::clock::Mono;
+use super::network::RequestId;
+use super::table::AppKey;
+
+/// What shape of answer a waiter expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PollKind {
+    /// `poll`: one app, answered with that app's instances.
+    Single,
+    /// `polls`: several apps, answered with a map of the changed ones.
+    Multi,
+}
+
+/// A parked long-poll.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Waiter {
+    pub(crate) kind: PollKind,
+    pub(crate) zone: String,
+    /// Watched apps with the cursor the poller last saw, in request order.
+    pub(crate) apps: Vec<(AppKey, i64)>,
+    pub(crate) deadline: Mono,
+}
+
+/// Every parked long-poll of a node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Waiters {
+    by_id: BTreeMap<RequestId, Waiter>,
+    by_app: BTreeMap<AppKey, BTreeSet<RequestId>>,
+    by_deadline: BTreeSet<(Mono, RequestId)>,
+}
+
+impl Waiters {
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Parks `waiter` under `id`, replacing any waiter already parked under it.
+    pub(crate) fn park(&mut self, id: RequestId, waiter: Waiter) {
+        self.remove(id);
+        for (app, _) in &waiter.apps {
+            self.by_app.entry(app.clone()).or_default().insert(id);
+        }
+        self.by_deadline.insert((waiter.deadline, id));
+        self.by_id.insert(id, waiter);
+    }
+
+    /// Unparks a waiter, if it is parked.
+    pub(crate) fn remove(&mut self, id: RequestId) -> Option<Waiter> {
+        let waiter = self.by_id.remove(&id)?;
+        for (app, _) in &waiter.apps {
+            if let Some(ids) = self.by_app.get_mut(app) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.by_app.remove(app);
+                }
+            }
+        }
+        self.by_deadline.remove(&(waiter.deadline, id));
+        Some(waiter)
+    }
+
+    /// The waiters watching `app`, in request order.
+    pub(crate) fn watching(&self, app: &AppKey) -> Vec<RequestId> {
+        self.by_app
+            .get(app)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The earliest deadline of any waiter.
+    pub(crate) fn next_deadline(&self) -> Option<Mono> {
+        self.by_deadline.first().map(|(deadline, _)| *deadline)
+    }
+
+    /// The waiters whose deadline is at or before `now`, earliest first.
+    pub(crate) fn expired(&self, now: Mono) -> Vec<RequestId> {
+        self.by_deadline
+            .iter()
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    pub(crate) fn check_invariants(&self) {
+        assert_eq!(
+            self.by_deadline.len(),
+            self.by_id.len(),
+            "deadline index out of step"
+        );
+        for (id, waiter) in &self.by_id {
+            assert!(
+                self.by_deadline.contains(&(waiter.deadline, *id)),
+                "{id:?} missing a deadline"
+            );
+            for (app, _) in &waiter.apps {
+                assert!(
+                    self.by_app.get(app).is_some_and(|ids| ids.contains(id)),
+                    "{id:?} not indexed"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str) -> AppKey {
+        AppKey {
+            env: "dev".into(),
+            appid: name.into(),
+        }
+    }
+
+    fn waiter(apps: &[&str], deadline: u64) -> Waiter {
+        Waiter {
+            kind: PollKind::Multi,
+            zone: String::new(),
+            apps: apps.iter().map(|a| (app(a), 0)).collect(),
+            deadline: Mono::from_nanos(deadline),
+        }
+    }
+
+    #[test]
+    fn waiters_are_found_by_app_and_by_deadline() {
+        let mut waiters = Waiters::default();
+        waiters.park(RequestId(1), waiter(&["a", "b"], 30));
+        waiters.park(RequestId(2), waiter(&["b"], 10));
+        assert_eq!(waiters.watching(&app("b")), [RequestId(1), RequestId(2)]);
+        assert_eq!(waiters.next_deadline(), Some(Mono::from_nanos(10)));
+        assert_eq!(waiters.expired(Mono::from_nanos(10)), [RequestId(2)]);
+        assert!(waiters.remove(RequestId(2)).is_some());
+        assert_eq!(waiters.watching(&app("b")), [RequestId(1)]);
+        waiters.check_invariants();
+    }
+
+    #[test]
+    fn parking_the_same_id_twice_replaces_the_first() {
+        let mut waiters = Waiters::default();
+        waiters.park(RequestId(1), waiter(&["a"], 30));
+        waiters.park(RequestId(1), waiter(&["b"], 40));
+        assert_eq!(waiters.len(), 1);
+        assert!(waiters.watching(&app("a")).is_empty());
+        waiters.check_invariants();
+    }
+}

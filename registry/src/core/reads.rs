@@ -1,0 +1,159 @@
+//! fetch, fetchs, nodes, fetch/all, and the long-polls poll and polls.
+
+use std::collections::BTreeMap;
+
+use crate::api::{
+    Code, Data, FetchArgs, FetchsArgs, InstanceInfo, NodeInfo, NodeStatus, PollArgs, PollsArgs,
+    Reply, StatusFilter,
+};
+
+use super::clock::Clock;
+use super::network::{Network, RequestId};
+use super::node::Node;
+use super::poll::{PollKind, Waiter};
+use super::table::AppKey;
+
+impl<C: Clock, N: Network> Node<C, N> {
+    pub(super) fn fetch(&mut self, args: FetchArgs) -> Reply {
+        let app = AppKey {
+            env: args.env,
+            appid: args.appid,
+        };
+        match self.found(&app, &args.zone, args.status) {
+            Some(info) => Reply::ok(Data::App(info)),
+            None => Reply::error(
+                Code::NothingFound,
+                format!("no instances of {} in env {}", app.appid, app.env),
+            ),
+        }
+    }
+
+    pub(super) fn fetchs(&mut self, args: FetchsArgs) -> Reply {
+        let mut apps = BTreeMap::new();
+        for appid in args.appids {
+            let app = AppKey {
+                env: args.env.clone(),
+                appid,
+            };
+            if let Some(info) = self.found(&app, &args.zone, args.status) {
+                apps.insert(app.appid, info);
+            }
+        }
+        Reply::ok(Data::Apps(apps))
+    }
+
+    pub(super) fn nodes(&mut self) -> Reply {
+        let identity = &self.config.identity;
+        Reply::ok(Data::Nodes(vec![NodeInfo {
+            addr: identity.addr.clone(),
+            status: NodeStatus::Up,
+            zone: identity.zone.clone(),
+        }]))
+    }
+
+    pub(super) fn fetch_all(&mut self) -> Reply {
+        Reply::ok(Data::All(self.table.all()))
+    }
+
+    /// `poll`: answers at once if the app changed since the poller's cursor, -404 if the app is
+    /// unknown, and otherwise parks until a change or the hold expires.
+    pub(super) fn poll(&mut self, id: RequestId, args: PollArgs) -> Option<Reply> {
+        let app = AppKey {
+            env: args.env,
+            appid: args.appid,
+        };
+        let Some(cursor) = self.table.cursor(&app) else {
+            return Some(Reply::error(
+                Code::NothingFound,
+                format!("{} is not registered in env {}", app.appid, app.env),
+            ));
+        };
+        let waiter = Waiter {
+            kind: PollKind::Single,
+            zone: args.zone,
+            apps: vec![(app, args.latest_timestamp)],
+            deadline: self.clock.mono() + self.config.poll_hold,
+        };
+        if cursor > args.latest_timestamp {
+            return Some(self.answer(&waiter));
+        }
+        self.waiters.park(id, waiter);
+        None
+    }
+
+    /// `polls`: answers at once with every app that changed since its cursor, otherwise parks.
+    /// Unknown apps are waited for: their first registration wakes the poller.
+    pub(super) fn polls(&mut self, id: RequestId, args: PollsArgs) -> Option<Reply> {
+        let apps = args
+            .appids
+            .into_iter()
+            .zip(args.latest_timestamps)
+            .map(|(appid, cursor)| {
+                (
+                    AppKey {
+                        env: args.env.clone(),
+                        appid,
+                    },
+                    cursor,
+                )
+            })
+            .collect();
+        let waiter = Waiter {
+            kind: PollKind::Multi,
+            zone: args.zone,
+            apps,
+            deadline: self.clock.mono() + self.config.poll_hold,
+        };
+        if self.changed(&waiter).next().is_some() {
+            return Some(self.answer(&waiter));
+        }
+        self.waiters.park(id, waiter);
+        None
+    }
+
+    /// Answers the long-polls watching `app`, which just changed.
+    pub(super) fn wake(&mut self, app: &AppKey) {
+        for id in self.waiters.watching(app) {
+            if let Some(waiter) = self.waiters.remove(id) {
+                let reply = self.answer(&waiter);
+                self.net.reply(id, reply);
+            }
+        }
+    }
+
+    /// The reply to a waiter: the apps that moved past its cursors, UP instances only.
+    fn answer(&self, waiter: &Waiter) -> Reply {
+        let mut changed: BTreeMap<String, InstanceInfo> = self
+            .changed(waiter)
+            .filter_map(|app| {
+                Some((
+                    app.appid.clone(),
+                    self.table.info(app, &waiter.zone, StatusFilter::UP)?,
+                ))
+            })
+            .collect();
+        match waiter.kind {
+            PollKind::Multi => Reply::ok(Data::Apps(changed)),
+            PollKind::Single => match changed.pop_first() {
+                Some((_, info)) => Reply::ok(Data::App(info)),
+                None => Reply::code(Code::NotModified),
+            },
+        }
+    }
+
+    fn changed<'w>(&'w self, waiter: &'w Waiter) -> impl Iterator<Item = &'w AppKey> + 'w {
+        waiter
+            .apps
+            .iter()
+            .filter(|(app, seen)| self.table.cursor(app).is_some_and(|cursor| cursor > *seen))
+            .map(|(app, _)| app)
+    }
+
+    /// The app's instances for fetch, or `None` when there are none to show (unknown app, or
+    /// no instance in the requested zone).
+    fn found(&self, app: &AppKey, zone: &str, filter: StatusFilter) -> Option<InstanceInfo> {
+        self.table
+            .info(app, zone, filter)
+            .filter(|info| !info.instances.is_empty())
+    }
+}

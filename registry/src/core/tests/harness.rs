@@ -1,0 +1,199 @@
+//! A single node on a manual clock, with helpers that build requests and read replies.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::api::{
+    CancelArgs, Code, Data, FetchArgs, Instance, InstanceInfo, PollsArgs, RegisterArgs, RenewArgs,
+    Reply, Request, SetArgs, Status, StatusFilter,
+};
+use crate::core::{Clock, Config, InstanceKey, ManualClock, Node, NodeEvent, Outbox, RequestId};
+
+pub(super) const START_WALL: i64 = 1_700_000_000_000_000_000;
+
+pub(super) struct Harness {
+    pub(super) node: Node<Rc<ManualClock>, Outbox>,
+    pub(super) clock: Rc<ManualClock>,
+    next_id: u64,
+    pub(super) events: Vec<NodeEvent>,
+}
+
+impl Harness {
+    pub(super) fn new() -> Harness {
+        Harness::with_config(Config::default())
+    }
+
+    pub(super) fn with_config(config: Config) -> Harness {
+        let clock = Rc::new(ManualClock::new(START_WALL));
+        let node = Node::new(config, clock.clone(), Outbox::default()).expect("valid config");
+        Harness {
+            node,
+            clock,
+            next_id: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// Sends a request and returns its immediate reply; panics if it was parked.
+    pub(super) fn call(&mut self, request: Request) -> Reply {
+        let id = self.send(request);
+        self.node
+            .net_mut()
+            .take_reply(id)
+            .expect("an immediate reply")
+    }
+
+    /// Sends a request and returns its id (for long-polls that may be parked).
+    pub(super) fn send(&mut self, request: Request) -> RequestId {
+        self.next_id += 1;
+        let id = RequestId(self.next_id);
+        self.node.handle_request(id, request);
+        self.drain_events();
+        id
+    }
+
+    pub(super) fn reply_to(&mut self, id: RequestId) -> Option<Reply> {
+        self.node.net_mut().take_reply(id)
+    }
+
+    /// Advances time by `by`, firing every deadline on the way at its exact instant.
+    pub(super) fn advance(&mut self, by: Duration) {
+        let target = self.clock.mono() + by;
+        while let Some(deadline) = self.node.poll_timeout().filter(|d| *d <= target) {
+            let step = deadline.saturating_since(self.clock.mono());
+            self.clock.advance(step);
+            self.node.handle_timeout();
+            self.drain_events();
+        }
+        let rest = target.saturating_since(self.clock.mono());
+        self.clock.advance(rest);
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(event) = self.node.poll_event() {
+            self.events.push(event);
+        }
+    }
+
+    pub(super) fn register(&mut self, host: &str) -> Reply {
+        self.call(Request::Register(register_args(host)))
+    }
+
+    pub(super) fn renew(&mut self, host: &str) -> Reply {
+        self.call(Request::Renew(renew_args(host)))
+    }
+
+    pub(super) fn cancel(&mut self, host: &str) -> Reply {
+        self.call(Request::Cancel(CancelArgs {
+            zone: "z1".into(),
+            env: "dev".into(),
+            appid: "app".into(),
+            hostname: host.into(),
+            replication: false,
+            latest_timestamp: 0,
+        }))
+    }
+
+    pub(super) fn fetch(&mut self, filter: StatusFilter) -> Reply {
+        self.call(Request::Fetch(FetchArgs {
+            zone: String::new(),
+            env: "dev".into(),
+            appid: "app".into(),
+            status: filter,
+        }))
+    }
+
+    /// The hostnames a fetch of every status returns, sorted; empty on -404.
+    pub(super) fn hosts(&mut self) -> Vec<String> {
+        match self.fetch(StatusFilter::ALL).data {
+            Data::App(info) => hostnames(&info),
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn stored(&self, host: &str) -> Option<Instance> {
+        self.node.instance(&key(host)).cloned()
+    }
+
+    pub(super) fn cursor(&mut self) -> i64 {
+        match self.fetch(StatusFilter::ALL).data {
+            Data::App(info) => info.latest_timestamp,
+            other => panic!("no cursor in {other:?}"),
+        }
+    }
+
+    pub(super) fn polls(&mut self, apps: &[(&str, i64)]) -> RequestId {
+        self.send(Request::Polls(PollsArgs {
+            zone: String::new(),
+            env: "dev".into(),
+            appids: apps.iter().map(|(a, _)| a.to_string()).collect(),
+            hostname: "poller".into(),
+            latest_timestamps: apps.iter().map(|(_, c)| *c).collect(),
+        }))
+    }
+}
+
+pub(super) fn register_args(host: &str) -> RegisterArgs {
+    RegisterArgs {
+        region: "r1".into(),
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: host.into(),
+        status: Status::Up,
+        addrs: vec![format!("http://{host}:8000")],
+        version: "v1".into(),
+        metadata: Default::default(),
+        replication: false,
+        latest_timestamp: 0,
+        dirty_timestamp: 0,
+    }
+}
+
+pub(super) fn renew_args(host: &str) -> RenewArgs {
+    RenewArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: host.into(),
+        replication: false,
+        dirty_timestamp: 0,
+    }
+}
+
+pub(super) fn set_args(hosts: &[&str]) -> SetArgs {
+    SetArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostnames: hosts.iter().map(|h| h.to_string()).collect(),
+        statuses: Vec::new(),
+        metadata: Vec::new(),
+        replication: false,
+        set_timestamp: 0,
+    }
+}
+
+pub(super) fn key(host: &str) -> InstanceKey {
+    InstanceKey {
+        env: "dev".into(),
+        appid: "app".into(),
+        zone: "z1".into(),
+        hostname: host.into(),
+    }
+}
+
+pub(super) fn hostnames(info: &InstanceInfo) -> Vec<String> {
+    let mut hosts: Vec<String> = info
+        .instances
+        .values()
+        .flatten()
+        .map(|i| i.hostname.clone())
+        .collect();
+    hosts.sort();
+    hosts
+}
+
+pub(super) fn assert_code(reply: &Reply, code: Code) {
+    assert_eq!(reply.code, code, "unexpected reply {reply:?}");
+}

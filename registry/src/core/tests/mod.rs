@@ -1,0 +1,8 @@
+//! Node-level tests: every operation and error path, leases, eviction and protection mode.
+
+mod eviction;
+mod harness;
+mod polls;
+mod protection;
+mod reads;
+mod writes;

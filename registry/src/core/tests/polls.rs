@@ -1,0 +1,151 @@
+use std::time::Duration;
+
+use super::harness::*;
+use crate::api::{Code, Data, PollArgs, Request, Status};
+
+fn poll(h: &mut Harness, cursor: i64) -> crate::core::RequestId {
+    h.send(Request::Poll(PollArgs {
+        zone: String::new(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: "poller".into(),
+        latest_timestamp: cursor,
+    }))
+}
+
+#[test]
+fn poll_behind_the_cursor_answers_at_once() {
+    let mut h = Harness::new();
+    h.register("a");
+    let id = poll(&mut h, 0);
+    let reply = h.reply_to(id).expect("answered at once");
+    let Data::App(info) = reply.data else {
+        panic!("poll answers an app")
+    };
+    assert_eq!(hostnames(&info), ["a"]);
+    assert_eq!(info.latest_timestamp, h.cursor());
+}
+
+#[test]
+fn poll_of_an_unknown_app_is_404() {
+    let mut h = Harness::new();
+    let id = poll(&mut h, 0);
+    assert_code(
+        &h.reply_to(id).expect("answered at once"),
+        Code::NothingFound,
+    );
+}
+
+#[test]
+fn an_up_to_date_poll_is_held_and_woken_by_a_register() {
+    let mut h = Harness::new();
+    h.register("a");
+    let cursor = h.cursor();
+    let id = poll(&mut h, cursor);
+    assert!(h.reply_to(id).is_none(), "held");
+    assert_eq!(h.node.waiting_polls(), 1);
+    h.advance(Duration::from_secs(3));
+    h.register("b");
+    let reply = h.reply_to(id).expect("woken by the change");
+    let Data::App(info) = reply.data else {
+        panic!("poll answers an app")
+    };
+    assert_eq!(hostnames(&info), ["a", "b"]);
+    assert!(info.latest_timestamp > cursor);
+    assert_eq!(h.node.waiting_polls(), 0);
+}
+
+#[test]
+fn renews_do_not_wake_pollers_and_the_hold_ends_in_304_after_30s() {
+    let mut h = Harness::new();
+    h.register("a");
+    let cursor = h.cursor();
+    let id = poll(&mut h, cursor);
+    h.advance(Duration::from_secs(29));
+    h.renew("a");
+    assert!(h.reply_to(id).is_none(), "a renew is not a change");
+    h.advance(Duration::from_secs(1));
+    assert_code(
+        &h.reply_to(id).expect("the hold expired"),
+        Code::NotModified,
+    );
+}
+
+#[test]
+fn cancel_and_set_wake_pollers_with_the_new_snapshot() {
+    let mut h = Harness::new();
+    h.register("a");
+    h.register("b");
+    let cursor = h.cursor();
+    let id = poll(&mut h, cursor);
+    h.cancel("a");
+    let Data::App(info) = h.reply_to(id).expect("woken by cancel").data else {
+        panic!("app")
+    };
+    assert_eq!(hostnames(&info), ["b"]);
+
+    let id = poll(&mut h, info.latest_timestamp);
+    let mut args = set_args(&["b"]);
+    args.statuses = vec![Status::Waiting];
+    h.call(Request::Set(args));
+    let Data::App(info) = h.reply_to(id).expect("woken by set").data else {
+        panic!("app")
+    };
+    assert!(
+        hostnames(&info).is_empty(),
+        "polls return UP instances only"
+    );
+}
+
+#[test]
+fn polls_waits_for_an_unknown_app_and_reports_only_changed_apps() {
+    let mut h = Harness::new();
+    let mut other = register_args("o");
+    other.appid = "other".into();
+    h.call(Request::Register(other));
+    let first = h.polls(&[("other", 0)]);
+    let other_cursor = match h.reply_to(first).expect("behind").data {
+        Data::Apps(apps) => apps["other"].latest_timestamp,
+        data => panic!("polls answers a map, got {data:?}"),
+    };
+    let id = h.polls(&[("app", 0), ("other", other_cursor)]);
+    assert!(h.reply_to(id).is_none(), "nothing new: held");
+    h.register("a");
+    let Data::Apps(apps) = h.reply_to(id).expect("woken").data else {
+        panic!("map")
+    };
+    assert_eq!(apps.keys().collect::<Vec<_>>(), ["app"]);
+}
+
+#[test]
+fn an_abandoned_poll_is_never_answered() {
+    let mut h = Harness::new();
+    h.register("a");
+    let cursor = h.cursor();
+    let id = poll(&mut h, cursor);
+    h.node.handle_abandon(id);
+    assert_eq!(h.node.waiting_polls(), 0);
+    h.register("b");
+    h.advance(Duration::from_secs(60));
+    assert!(h.reply_to(id).is_none());
+}
+
+#[test]
+fn the_node_asks_to_be_woken_for_the_poll_deadline() {
+    let mut h = Harness::new();
+    h.register("a");
+    let start = h.clock.as_ref().mono_now();
+    let cursor = h.cursor();
+    poll(&mut h, cursor);
+    assert_eq!(h.node.poll_timeout(), Some(start + Duration::from_secs(30)));
+}
+
+trait MonoNow {
+    fn mono_now(&self) -> crate::core::Mono;
+}
+
+impl MonoNow for crate::core::ManualClock {
+    fn mono_now(&self) -> crate::core::Mono {
+        crate::core::Clock::mono(self)
+    }
+}

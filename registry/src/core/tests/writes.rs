@@ -1,0 +1,291 @@
+use std::time::Duration;
+
+use super::harness::*;
+use crate::api::{Code, Data, Request, Status, StatusFilter};
+
+#[test]
+fn register_stores_the_instance_with_all_five_timestamps() {
+    let mut h = Harness::new();
+    assert_code(&h.register("a"), Code::Ok);
+    let stored = h.stored("a").expect("registered");
+    assert_eq!(stored.addrs, ["http://a:8000"]);
+    for (name, ts) in [
+        ("reg", stored.reg_timestamp),
+        ("up", stored.up_timestamp),
+        ("renew", stored.renew_timestamp),
+        ("dirty", stored.dirty_timestamp),
+        ("latest", stored.latest_timestamp),
+    ] {
+        assert!(ts >= START_WALL, "{name}_timestamp not set: {ts}");
+    }
+    assert_eq!(h.node.instance_count(), 1);
+}
+
+#[test]
+fn re_register_replaces_content_but_keeps_up_timestamp() {
+    let mut h = Harness::new();
+    h.register("a");
+    let first = h.stored("a").expect("registered");
+    h.advance(Duration::from_secs(5));
+    let mut args = register_args("a");
+    args.version = "v2".into();
+    assert_code(&h.call(Request::Register(args)), Code::Ok);
+    let second = h.stored("a").expect("registered");
+    assert_eq!(second.version, "v2");
+    assert_eq!(second.up_timestamp, first.up_timestamp);
+    assert!(second.dirty_timestamp > first.dirty_timestamp);
+    assert_eq!(h.node.instance_count(), 1);
+    assert_eq!(
+        h.node.protection().expected_renews,
+        2,
+        "a re-register is not a new instance"
+    );
+}
+
+#[test]
+fn replicated_register_with_an_older_version_is_refused_with_the_newer_copy() {
+    let mut h = Harness::new();
+    h.register("a");
+    let stored = h.stored("a").expect("registered");
+    let mut args = register_args("a");
+    args.replication = true;
+    args.dirty_timestamp = stored.dirty_timestamp - 1;
+    args.version = "stale".into();
+    let reply = h.call(Request::Register(args));
+    assert_code(&reply, Code::Conflict);
+    assert!(matches!(reply.data, Data::Instance(ref i) if i.version == "v1"));
+    assert_eq!(h.stored("a").map(|i| i.version), Some("v1".into()));
+}
+
+#[test]
+fn oversized_or_malformed_register_changes_nothing() {
+    let mut h = Harness::new();
+    type Mutation = Box<dyn Fn(&mut crate::api::RegisterArgs)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        ("hostname", Box::new(|a| a.hostname = "h".repeat(129))),
+        ("appid", Box::new(|a| a.appid = "x".repeat(1_000))),
+        (
+            "addrs",
+            Box::new(|a| a.addrs = vec!["http://x:1".into(); 17]),
+        ),
+        ("addrs", Box::new(|a| a.addrs = vec!["x".repeat(300)])),
+        (
+            "metadata",
+            Box::new(|a| a.metadata = (0..33).map(|i| (i.to_string(), String::new())).collect()),
+        ),
+        (
+            "metadata",
+            Box::new(|a| a.metadata = [("k".into(), "v".repeat(5_000))].into()),
+        ),
+        ("zone", Box::new(|a| a.zone = "bad\nzone".into())),
+    ];
+    for (field, mutate) in cases {
+        let mut args = register_args("a");
+        mutate(&mut args);
+        let reply = h.call(Request::Register(args));
+        assert_code(&reply, Code::BadRequest);
+        assert!(
+            reply.message.contains(field),
+            "{:?} should name {field}",
+            reply.message
+        );
+    }
+    assert_eq!(h.node.instance_count(), 0);
+    assert!(h.node.registry().is_empty());
+}
+
+#[test]
+fn renew_refreshes_the_lease_and_answers_the_instance() {
+    let mut h = Harness::new();
+    h.register("a");
+    let cursor = h.cursor();
+    h.advance(Duration::from_secs(30));
+    let reply = h.renew("a");
+    assert_code(&reply, Code::Ok);
+    let Data::Instance(instance) = reply.data else {
+        panic!("renew answers the instance")
+    };
+    assert_eq!(instance.renew_timestamp, START_WALL + 30_000_000_000);
+    assert_eq!(h.cursor(), cursor, "a renew is not a change");
+    assert_eq!(h.node.protection().renews_this_window, 1);
+}
+
+#[test]
+fn renew_of_an_unknown_instance_is_404() {
+    let mut h = Harness::new();
+    let reply = h.renew("ghost");
+    assert_code(&reply, Code::NothingFound);
+    assert!(reply.message.contains("ghost"));
+    assert_eq!(
+        h.node.protection().renews_this_window,
+        0,
+        "a failed renew is not counted"
+    );
+}
+
+#[test]
+fn replicated_renew_compares_versions() {
+    let mut h = Harness::new();
+    h.register("a");
+    let dirty = h.stored("a").expect("registered").dirty_timestamp;
+    let mut args = renew_args("a");
+    args.replication = true;
+
+    args.dirty_timestamp = dirty;
+    assert_code(&h.call(Request::Renew(args.clone())), Code::Ok);
+
+    args.dirty_timestamp = dirty + 1; // the sender is newer: ask it for the full register
+    assert_code(&h.call(Request::Renew(args.clone())), Code::NothingFound);
+
+    args.dirty_timestamp = dirty - 1; // the receiver is newer: hand the sender our copy
+    let reply = h.call(Request::Renew(args));
+    assert_code(&reply, Code::Conflict);
+    assert!(matches!(reply.data, Data::Instance(ref i) if i.dirty_timestamp == dirty));
+}
+
+#[test]
+fn cancel_removes_and_a_second_cancel_is_404() {
+    let mut h = Harness::new();
+    h.register("a");
+    h.register("b");
+    assert_code(&h.cancel("a"), Code::Ok);
+    assert_eq!(h.hosts(), ["b"]);
+    assert_code(&h.cancel("a"), Code::NothingFound);
+    assert!(
+        h.node.tombstone(&key("a")).is_some(),
+        "the cancel leaves a tombstone"
+    );
+    assert_eq!(h.node.protection().expected_renews, 2);
+}
+
+#[test]
+fn a_register_older_than_the_cancel_does_not_resurrect() {
+    let mut h = Harness::new();
+    h.register("a");
+    let registered = h.stored("a").expect("registered").dirty_timestamp;
+    h.cancel("a");
+    let mut late = register_args("a");
+    late.replication = true;
+    late.dirty_timestamp = registered;
+    assert_code(&h.call(Request::Register(late)), Code::Conflict);
+    assert!(h.stored("a").is_none());
+}
+
+#[test]
+fn replicated_cancel_older_than_the_stored_copy_is_refused() {
+    let mut h = Harness::new();
+    h.register("a");
+    let dirty = h.stored("a").expect("registered").dirty_timestamp;
+    let reply = h.call(Request::Cancel(crate::api::CancelArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: "a".into(),
+        replication: true,
+        latest_timestamp: dirty - 10,
+    }));
+    assert_code(&reply, Code::Conflict);
+    assert!(h.stored("a").is_some());
+}
+
+#[test]
+fn set_changes_status_and_stamps_up_timestamp() {
+    let mut h = Harness::new();
+    h.register("a");
+    let mut args = set_args(&["a"]);
+    args.statuses = vec![Status::Waiting];
+    assert_code(&h.call(Request::Set(args.clone())), Code::Ok);
+    assert_code(&h.fetch(StatusFilter::UP), Code::Ok);
+    let up_only = h.fetch(StatusFilter::UP);
+    let Data::App(info) = up_only.data else {
+        panic!("fetch answers an app")
+    };
+    assert!(
+        hostnames(&info).is_empty(),
+        "a WAITING instance is filtered out of status=1"
+    );
+
+    h.advance(Duration::from_secs(1));
+    args.statuses = vec![Status::Up];
+    h.call(Request::Set(args));
+    let stored = h.stored("a").expect("registered");
+    assert_eq!(stored.status, Status::Up);
+    assert_eq!(
+        stored.up_timestamp, stored.dirty_timestamp,
+        "becoming UP stamps up_timestamp"
+    );
+}
+
+#[test]
+fn set_merges_metadata() {
+    let mut h = Harness::new();
+    let mut register = register_args("a");
+    register.metadata = [("keep".into(), "1".into()), ("change".into(), "1".into())].into();
+    h.call(Request::Register(register));
+    let mut args = set_args(&["a"]);
+    args.metadata = vec![[("change".into(), "2".into()), ("new".into(), "3".into())].into()];
+    assert_code(&h.call(Request::Set(args)), Code::Ok);
+    let metadata = h.stored("a").expect("registered").metadata;
+    assert_eq!(metadata.get("keep").map(String::as_str), Some("1"));
+    assert_eq!(metadata.get("change").map(String::as_str), Some("2"));
+    assert_eq!(metadata.get("new").map(String::as_str), Some("3"));
+}
+
+#[test]
+fn set_with_an_unknown_hostname_changes_nothing() {
+    let mut h = Harness::new();
+    h.register("a");
+    let before = h.stored("a");
+    let mut args = set_args(&["a", "ghost"]);
+    args.statuses = vec![Status::Waiting, Status::Waiting];
+    let reply = h.call(Request::Set(args));
+    assert_code(&reply, Code::NothingFound);
+    assert!(reply.message.contains("ghost"));
+    assert_eq!(
+        h.stored("a"),
+        before,
+        "the known host was not changed either"
+    );
+}
+
+#[test]
+fn set_that_would_overflow_metadata_changes_nothing() {
+    let mut h = Harness::new();
+    h.register("a");
+    let mut args = set_args(&["a"]);
+    args.metadata = vec![(0..20)
+        .map(|i| (format!("k{i}"), "v".repeat(250)))
+        .collect()];
+    let reply = h.call(Request::Set(args));
+    assert_code(&reply, Code::BadRequest);
+    assert!(reply.message.contains("metadata"));
+    assert!(h.stored("a").expect("registered").metadata.is_empty());
+}
+
+#[test]
+fn replicated_set_older_than_the_stored_copy_is_refused() {
+    let mut h = Harness::new();
+    h.register("a");
+    let dirty = h.stored("a").expect("registered").dirty_timestamp;
+    let mut args = set_args(&["a"]);
+    args.statuses = vec![Status::Waiting];
+    args.replication = true;
+    args.set_timestamp = dirty - 1;
+    assert_code(&h.call(Request::Set(args)), Code::Conflict);
+    assert_eq!(h.stored("a").map(|i| i.status), Some(Status::Up));
+}
+
+#[test]
+fn a_node_whose_wall_clock_lags_still_orders_its_writes_after_what_it_saw() {
+    let mut h = Harness::new();
+    let mut from_peer = register_args("a");
+    from_peer.replication = true;
+    from_peer.dirty_timestamp = START_WALL + 10_000_000_000; // a peer 10 s ahead
+    h.call(Request::Register(from_peer));
+    let mut args = set_args(&["a"]);
+    args.statuses = vec![Status::Waiting];
+    assert_code(&h.call(Request::Set(args)), Code::Ok);
+    let stored = h.stored("a").expect("registered");
+    assert_eq!(stored.status, Status::Waiting);
+    assert!(stored.dirty_timestamp > START_WALL + 10_000_000_000);
+}

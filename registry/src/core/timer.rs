@@ -1,0 +1,84 @@
+//! The node's timers: one small table, so the driver only needs the earliest deadline.
+
+use super::clock::Mono;
+
+/// Everything the node does on its own schedule. Timers due at the same instant fire in this
+/// order: the renew window closes (deciding protection) before an eviction round reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// Close the renew window and decide protection mode.
+    RenewWindow,
+    /// Run an eviction round.
+    Eviction,
+    /// Reset the expected renew count to the registry size.
+    ExpectedReset,
+    /// Drop tombstones past retention.
+    TombstoneGc,
+}
+
+impl Timer {
+    /// Every timer, in firing order.
+    pub const ALL: [Timer; 4] = [
+        Timer::RenewWindow,
+        Timer::Eviction,
+        Timer::ExpectedReset,
+        Timer::TombstoneGc,
+    ];
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Deadlines of every [`Timer`]; `None` when disarmed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Timers {
+    deadlines: [Option<Mono>; Timer::ALL.len()],
+}
+
+impl Timers {
+    pub(crate) fn set(&mut self, timer: Timer, at: Mono) {
+        self.deadlines[timer.index()] = Some(at);
+    }
+
+    pub(crate) fn deadline(&self, timer: Timer) -> Option<Mono> {
+        self.deadlines[timer.index()]
+    }
+
+    /// The earliest armed deadline.
+    pub(crate) fn next(&self) -> Option<Mono> {
+        self.deadlines.iter().flatten().min().copied()
+    }
+
+    /// Disarms and returns the timers due at `now`, in firing order.
+    pub(crate) fn take_due(&mut self, now: Mono) -> Vec<Timer> {
+        let due: Vec<Timer> = Timer::ALL
+            .into_iter()
+            .filter(|t| self.deadlines[t.index()].is_some_and(|d| d <= now))
+            .collect();
+        for timer in &due {
+            self.deadlines[timer.index()] = None;
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_timers_fire_in_declared_order_and_are_disarmed() {
+        let mut timers = Timers::default();
+        timers.set(Timer::Eviction, Mono::from_nanos(5));
+        timers.set(Timer::RenewWindow, Mono::from_nanos(5));
+        timers.set(Timer::TombstoneGc, Mono::from_nanos(9));
+        assert_eq!(timers.next(), Some(Mono::from_nanos(5)));
+        assert_eq!(
+            timers.take_due(Mono::from_nanos(6)),
+            [Timer::RenewWindow, Timer::Eviction]
+        );
+        assert_eq!(timers.deadline(Timer::Eviction), None);
+        assert_eq!(timers.next(), Some(Mono::from_nanos(9)));
+    }
+}

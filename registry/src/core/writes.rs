@@ -1,0 +1,210 @@
+//! register, renew, cancel and set: the writes a client (or a bilibili-style peer) sends.
+
+use crate::api::{
+    BadRequest, CancelArgs, Code, Data, Instance, RegisterArgs, RenewArgs, Reply, SetArgs, Status,
+};
+
+use super::clock::Clock;
+use super::network::Network;
+use super::node::Node;
+use super::table::{Applied, InstanceKey, Newer, Version};
+use super::validate;
+
+impl<C: Clock, N: Network> Node<C, N> {
+    pub(super) fn register(&mut self, args: RegisterArgs) -> Reply {
+        let wall = self.clock.wall();
+        let dirty = self.version_for(args.dirty_timestamp, wall);
+        let key = InstanceKey {
+            env: args.env.clone(),
+            appid: args.appid.clone(),
+            zone: args.zone.clone(),
+            hostname: args.hostname.clone(),
+        };
+        // A re-register keeps the moment the instance last became UP.
+        let up_timestamp = self
+            .table
+            .instance(&key)
+            .map_or(wall, |old| old.up_timestamp);
+        let instance = Instance {
+            region: args.region,
+            zone: args.zone,
+            env: args.env,
+            appid: args.appid,
+            hostname: args.hostname,
+            addrs: args.addrs,
+            version: args.version,
+            metadata: args.metadata,
+            status: args.status,
+            reg_timestamp: wall,
+            up_timestamp,
+            renew_timestamp: wall,
+            dirty_timestamp: dirty,
+            latest_timestamp: dirty,
+        };
+        match self.apply(Version::Put(instance)) {
+            Applied::Inserted | Applied::Replaced => {
+                // Registering is a sign of life: it starts (or restarts) the local lease.
+                self.table.renew(&key, self.clock.mono(), wall);
+                Reply::ok(Data::None)
+            }
+            Applied::Stale(newer) => conflict(newer),
+            Applied::Removed | Applied::Buried => {
+                Reply::error(Code::ServerError, "register removed an instance")
+            }
+        }
+    }
+
+    pub(super) fn renew(&mut self, args: RenewArgs) -> Reply {
+        let key = InstanceKey {
+            env: args.env,
+            appid: args.appid,
+            zone: args.zone,
+            hostname: args.hostname,
+        };
+        if args.replication {
+            self.hlc.observe(args.dirty_timestamp);
+        }
+        let (now, wall) = (self.clock.mono(), self.clock.wall());
+        let Some(instance) = self.table.renew(&key, now, wall).cloned() else {
+            return Reply::error(
+                Code::NothingFound,
+                format!("{} is not registered", describe(&key)),
+            );
+        };
+        self.guard.on_renew();
+        if args.replication {
+            // The sender compares versions: -404 asks it for the full instance, -409 hands it ours.
+            if args.dirty_timestamp > instance.dirty_timestamp {
+                return Reply::error(Code::NothingFound, "the receiver holds an older version");
+            }
+            if args.dirty_timestamp < instance.dirty_timestamp {
+                return Reply {
+                    code: Code::Conflict,
+                    message: "the receiver holds a newer version".into(),
+                    data: Data::Instance(Box::new(instance)),
+                };
+            }
+        }
+        Reply::ok(Data::Instance(Box::new(instance)))
+    }
+
+    pub(super) fn cancel(&mut self, args: CancelArgs) -> Reply {
+        let wall = self.clock.wall();
+        let dirty_timestamp = self.version_for(args.latest_timestamp, wall);
+        let key = InstanceKey {
+            env: args.env,
+            appid: args.appid,
+            zone: args.zone,
+            hostname: args.hostname,
+        };
+        let described = describe(&key);
+        match self.apply(Version::Tombstone {
+            key,
+            dirty_timestamp,
+        }) {
+            Applied::Removed => Reply::ok(Data::None),
+            // The tombstone stays: a register of an older version arriving later is absorbed.
+            Applied::Buried => {
+                Reply::error(Code::NothingFound, format!("{described} is not registered"))
+            }
+            Applied::Stale(newer) => conflict(newer),
+            Applied::Inserted | Applied::Replaced => {
+                Reply::error(Code::ServerError, "cancel inserted an instance")
+            }
+        }
+    }
+
+    pub(super) fn set(&mut self, args: SetArgs) -> Reply {
+        let wall = self.clock.wall();
+        let changed = match self.changed_instances(&args) {
+            Ok(changed) => changed,
+            Err(reply) => return reply,
+        };
+        // One stamp for the whole set, chosen once by the first node.
+        let stamp = self.version_for(args.set_timestamp, wall);
+        let mut applied = 0;
+        let mut newer = None;
+        for mut instance in changed {
+            if instance.status == Status::Up && args.statuses.contains(&Status::Up) {
+                instance.up_timestamp = stamp;
+            }
+            instance.dirty_timestamp = stamp;
+            instance.latest_timestamp = stamp;
+            match self.apply(Version::Put(instance)) {
+                Applied::Replaced | Applied::Inserted => applied += 1,
+                Applied::Stale(n) => newer = Some(n),
+                Applied::Removed | Applied::Buried => {}
+            }
+        }
+        match newer {
+            Some(newer) if applied == 0 => conflict(newer),
+            _ => Reply::ok(Data::None),
+        }
+    }
+
+    /// The instances as `args` would leave them, or the reply refusing the whole set: every
+    /// host name must exist and the result must stay within limits, or nothing changes.
+    fn changed_instances(&self, args: &SetArgs) -> Result<Vec<Instance>, Reply> {
+        let mut changed = Vec::with_capacity(args.hostnames.len());
+        for (i, hostname) in args.hostnames.iter().enumerate() {
+            let key = InstanceKey {
+                env: args.env.clone(),
+                appid: args.appid.clone(),
+                zone: args.zone.clone(),
+                hostname: hostname.clone(),
+            };
+            let Some(stored) = self.table.instance(&key) else {
+                return Err(Reply::error(
+                    Code::NothingFound,
+                    format!("{} is not registered", describe(&key)),
+                ));
+            };
+            let mut instance = stored.clone();
+            if let Some(status) = args.statuses.get(i) {
+                instance.status = *status;
+            }
+            if let Some(metadata) = args.metadata.get(i) {
+                // bilibili/discovery merges the given keys into the stored metadata.
+                instance.metadata.extend(metadata.clone());
+                validate::check_metadata(&instance.metadata, &self.config.limits).map_err(
+                    |BadRequest { field, problem }| {
+                        Reply::from(BadRequest::new(field, format!("after merging: {problem}")))
+                    },
+                )?;
+            }
+            changed.push(instance);
+        }
+        Ok(changed)
+    }
+
+    /// The version of a write: the one a peer chose, or a fresh hybrid-clock stamp.
+    fn version_for(&mut self, given: i64, wall: i64) -> i64 {
+        if given > 0 {
+            self.hlc.observe(given);
+            given
+        } else {
+            self.hlc.stamp(wall)
+        }
+    }
+}
+
+fn conflict(newer: Newer) -> Reply {
+    match newer {
+        Newer::Instance(instance) => Reply {
+            code: Code::Conflict,
+            message: "a newer version of this instance is registered".into(),
+            data: Data::Instance(instance),
+        },
+        Newer::Tombstone(at) => Reply::error(
+            Code::Conflict,
+            format!("the instance was cancelled at version {at}, after this write"),
+        ),
+    }
+}
+
+fn describe(key: &InstanceKey) -> String {
+    format!(
+        "{}/{} in zone {} env {}",
+        key.appid, key.hostname, key.zone, key.env
+    )
+}
