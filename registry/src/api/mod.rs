@@ -8,6 +8,8 @@ mod code;
 mod decode;
 mod form;
 mod instance;
+mod keys;
+mod peer;
 mod reply;
 
 pub use args::{
@@ -18,6 +20,8 @@ pub use code::Code;
 pub use decode::{decode_request, Endpoint};
 pub use form::{BadRequest, Form};
 pub use instance::{Instance, InstanceInfo, Metadata, NodeInfo, NodeStatus, Status};
+pub use keys::{AppKey, InstanceKey};
+pub use peer::{AppState, OpResult, PeerMessage, ReplicatedOp, TombstoneRecord};
 pub use reply::{Data, Envelope, Reply};
 
 #[cfg(test)]

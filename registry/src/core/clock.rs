@@ -23,6 +23,14 @@ impl Mono {
         self.0
     }
 
+    /// The point `by` before this one, or the origin if that is earlier.
+    pub fn saturating_sub(self, by: Duration) -> Mono {
+        Mono(
+            self.0
+                .saturating_sub(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX)),
+        )
+    }
+
     /// How long after `earlier` this point is; zero if it is not after it.
     pub fn saturating_since(self, earlier: Mono) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))

@@ -1,6 +1,7 @@
 //! Node configuration: identity, intervals, thresholds and input limits, with the defaults of
 //! bilibili/discovery and Eureka.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Who this node is: it registers itself under this identity and answers `nodes` with it.
@@ -109,6 +110,75 @@ impl Default for Limits {
     }
 }
 
+/// Batched, retried replication to each peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicationConfig {
+    /// Most ops per batch (default 100).
+    pub max_batch: usize,
+    /// How long a write may wait for others to share its batch (default 10 ms).
+    pub max_delay: Duration,
+    /// A batch not acknowledged within this is retried (default 3 s).
+    pub ack_timeout: Duration,
+    /// The first retry waits this long, doubling on each failure (default 500 ms).
+    pub backoff_base: Duration,
+    /// Retries never wait longer than this (default 30 s).
+    pub backoff_max: Duration,
+    /// An op not delivered within this is dropped; anti-entropy repairs it (default 2 min).
+    pub retry_horizon: Duration,
+    /// Most ops waiting per peer; overflow drops the oldest (default 10,000).
+    pub max_queue: usize,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> ReplicationConfig {
+        ReplicationConfig {
+            max_batch: 100,
+            max_delay: Duration::from_millis(10),
+            ack_timeout: Duration::from_secs(3),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            retry_horizon: Duration::from_secs(120),
+            max_queue: 10_000,
+        }
+    }
+}
+
+/// The cluster: peers, membership, anti-entropy and startup sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// `host:port` of the nodes of this zone to start from (may include this node).
+    pub seeds: Vec<String>,
+    /// `host:port` of known nodes of other zones, by zone.
+    pub zones: BTreeMap<String, Vec<String>>,
+    /// How often the node renews its own `infra.discovery` registration (default 30 s).
+    pub self_renew_interval: Duration,
+    /// How often the node starts an anti-entropy exchange with one peer (default 30 s).
+    pub anti_entropy_interval: Duration,
+    /// Each anti-entropy interval is stretched or shrunk by up to this percentage (default 20).
+    pub anti_entropy_jitter_percent: u64,
+    /// How often startup sync asks peers again while no peer has answered (default 2 s).
+    pub sync_retry: Duration,
+    /// Serve reads anyway when no synced peer answered within this (default 15 s).
+    pub sync_timeout: Duration,
+    /// Replication queues.
+    pub replication: ReplicationConfig,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> ClusterConfig {
+        ClusterConfig {
+            seeds: Vec::new(),
+            zones: BTreeMap::new(),
+            self_renew_interval: Duration::from_secs(30),
+            anti_entropy_interval: Duration::from_secs(30),
+            anti_entropy_jitter_percent: 20,
+            sync_retry: Duration::from_secs(2),
+            sync_timeout: Duration::from_secs(15),
+            replication: ReplicationConfig::default(),
+        }
+    }
+}
+
 /// Everything a node needs to start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -126,6 +196,8 @@ pub struct Config {
     pub tombstone_retention: Duration,
     /// Input limits.
     pub limits: Limits,
+    /// Peers and the cluster protocol.
+    pub cluster: ClusterConfig,
 }
 
 impl Default for Config {
@@ -138,6 +210,7 @@ impl Default for Config {
             poll_hold: Duration::from_secs(30),
             tombstone_retention: Duration::from_secs(600),
             limits: Limits::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -169,6 +242,23 @@ impl Config {
             ),
             ("poll_hold", self.poll_hold),
             ("tombstone_retention", self.tombstone_retention),
+            (
+                "cluster.self_renew_interval",
+                self.cluster.self_renew_interval,
+            ),
+            (
+                "cluster.anti_entropy_interval",
+                self.cluster.anti_entropy_interval,
+            ),
+            ("cluster.sync_retry", self.cluster.sync_retry),
+            (
+                "cluster.replication.ack_timeout",
+                self.cluster.replication.ack_timeout,
+            ),
+            (
+                "cluster.replication.backoff_base",
+                self.cluster.replication.backoff_base,
+            ),
         ];
         for (key, value) in positive {
             if value.is_zero() {
@@ -200,6 +290,24 @@ impl Config {
             return Err(ConfigError {
                 key: "lease.protected_evict_after",
                 problem: "must not be shorter than lease.evict_after".into(),
+            });
+        }
+        let replication = &self.cluster.replication;
+        if replication.max_batch == 0 || replication.max_queue == 0 {
+            return Err(ConfigError {
+                key: "cluster.replication",
+                problem: "max_batch and max_queue must be at least 1".into(),
+            });
+        }
+        // A stale register may arrive up to one retry horizon late, and a missed cancel is
+        // repaired within an anti-entropy interval: the tombstone must outlive both.
+        let needed = self.cluster.anti_entropy_interval + replication.retry_horizon;
+        if self.tombstone_retention <= needed {
+            return Err(ConfigError {
+                key: "tombstone_retention",
+                problem: format!(
+                    "must exceed cluster.anti_entropy_interval + cluster.replication.retry_horizon ({needed:?})"
+                ),
             });
         }
         if self.identity.hostname.is_empty() || self.identity.addr.is_empty() {

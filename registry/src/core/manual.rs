@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::api::Reply;
 
 use super::clock::{Clock, Mono};
-use super::network::{Network, PeerMessage, RequestId};
+use super::network::{Network, RequestId};
+use crate::api::PeerMessage;
 
 /// A clock that moves only when told to. Share it with [`Rc`] to advance it from outside.
 #[derive(Debug, Default)]

@@ -29,7 +29,7 @@
 //! struct Outbox(Vec<(RequestId, Reply)>);
 //! impl Network for Outbox {
 //!     fn reply(&mut self, to: RequestId, reply: Reply) { self.0.push((to, reply)); }
-//!     fn send(&mut self, _addr: &str, message: PeerMessage) { match message {} }
+//!     fn send(&mut self, _addr: &str, _message: PeerMessage) {}
 //! }
 //!
 //! let mut node = Node::new(Config::default(), FixedClock, Outbox::default()).unwrap();
@@ -38,7 +38,9 @@
 //! assert!(node.poll_timeout().is_some());
 //! ```
 
+mod anti_entropy;
 mod clock;
+mod cluster;
 mod config;
 mod eviction;
 mod guard;
@@ -48,18 +50,28 @@ mod network;
 mod node;
 mod poll;
 mod reads;
+mod replication;
+mod stats;
+mod sync;
 mod table;
 mod timer;
 mod validate;
 mod writes;
 
+pub use crate::api::{AppKey, InstanceKey, PeerMessage};
 pub use clock::{Clock, Mono};
-pub use config::{Config, ConfigError, Identity, LeaseConfig, Limits, ProtectionConfig};
+pub use cluster::DISCOVERY_APPID;
+pub use config::{
+    ClusterConfig, Config, ConfigError, Identity, LeaseConfig, Limits, ProtectionConfig,
+    ReplicationConfig,
+};
 pub use guard::{ProtectionOverride, ProtectionReason, ProtectionStatus};
 pub use manual::{ManualClock, Outbox};
-pub use network::{Network, PeerMessage, RequestId};
+pub use network::{Network, RequestId};
 pub use node::{Node, NodeEvent};
-pub use table::{AppKey, InstanceKey, Version};
+pub use replication::QueueCounters;
+pub use stats::NodeStats;
+pub use table::Version;
 pub use timer::Timer;
 
 #[cfg(test)]

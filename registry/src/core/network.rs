@@ -1,15 +1,11 @@
 //! The node's only way out: replies to requests, and (with the cluster protocol) peer messages.
 
-use crate::api::Reply;
+use crate::api::{PeerMessage, Reply};
 
 /// Identifies one request from the driver's point of view, so the node can answer it later
 /// (long-polls are answered seconds after they arrive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
-
-/// A message between registry nodes. The cluster protocol fills this in; a single node has none.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PeerMessage {}
 
 /// Where the node sends everything it says.
 ///

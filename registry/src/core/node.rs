@@ -6,18 +6,23 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::api::{Code, Instance, Reply, Request};
+use crate::api::{Code, Instance, NodeInfo, Reply, Request};
 
 use super::clock::{Clock, Mono};
+use super::cluster::Peer;
+use super::cluster::DISCOVERY_APPID;
 use super::config::{Config, ConfigError};
 use super::eviction;
 use super::guard::{Guard, ProtectionOverride, ProtectionStatus};
 use super::hlc::Hlc;
-use super::network::{Network, PeerMessage, RequestId};
+use super::network::{Network, RequestId};
 use super::poll::Waiters;
-use super::table::{Applied, InstanceKey, Table, Version};
+use super::stats::NodeStats;
+use super::table::{Applied, Newer, Table, Version};
 use super::timer::{Timer, Timers};
 use super::validate;
+use crate::api::InstanceKey;
+use crate::api::PeerMessage;
 
 /// A decision the node took on its own, reported to its driver for logs, metrics and traces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +49,13 @@ pub enum NodeEvent {
     },
     /// The protection mode changed.
     ProtectionChanged(ProtectionStatus),
+    /// The peer set changed (membership); the new set, sorted.
+    PeersChanged(Vec<String>),
+    /// Startup sync finished: merged from a synced peer, or (`None`) gave up waiting.
+    Synced {
+        /// The synced peer merged from, if any.
+        from: Option<String>,
+    },
 }
 
 /// A registry node: a deterministic state machine driven through `handle_*` methods.
@@ -59,12 +71,23 @@ pub struct Node<C, N> {
     pub(super) table: Table,
     pub(super) guard: Guard,
     pub(super) waiters: Waiters,
-    timers: Timers,
-    events: VecDeque<NodeEvent>,
+    pub(super) timers: Timers,
+    pub(super) events: VecDeque<NodeEvent>,
+    /// Peers by `host:port`.
+    pub(super) peers: std::collections::BTreeMap<String, Peer>,
+    /// Whether startup sync finished; reads are refused with -503 until it has.
+    pub(super) ready: bool,
+    /// When startup sync stops waiting for a synced peer.
+    pub(super) sync_deadline: Mono,
+    pub(super) stats: NodeStats,
+    /// Counters of queues of peers that left, so totals never go down.
+    pub(super) retired_queues: super::replication::QueueCounters,
+    pub(super) next_batch: u64,
 }
 
 impl<C: Clock, N: Network> Node<C, N> {
-    /// A node with an empty registry, its timers armed from `clock.mono()`.
+    /// A node with an empty registry: it arms its timers from `clock.mono()`, registers itself
+    /// as `infra.discovery`, and asks its peers for their registries (startup sync).
     pub fn new(config: Config, clock: C, net: N) -> Result<Node<C, N>, ConfigError> {
         config.validate()?;
         let now = clock.mono();
@@ -76,9 +99,11 @@ impl<C: Clock, N: Network> Node<C, N> {
             now + config.protection.expected_reset_interval,
         );
         timers.set(Timer::TombstoneGc, now + gc_interval(&config));
-        let node = Node {
+        timers.set(Timer::SelfRenew, now + config.cluster.self_renew_interval);
+        let mut node = Node {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             guard: Guard::new(&config.protection),
+            sync_deadline: now + config.cluster.sync_timeout,
             config,
             clock,
             net,
@@ -87,8 +112,17 @@ impl<C: Clock, N: Network> Node<C, N> {
             waiters: Waiters::default(),
             timers,
             events: VecDeque::new(),
+            peers: std::collections::BTreeMap::new(),
+            ready: false,
+            stats: NodeStats::default(),
+            retired_queues: Default::default(),
+            next_batch: 0,
         };
-        node.end_of_step();
+        node.schedule_anti_entropy(now);
+        node.refresh_peers();
+        node.register_self();
+        node.start_sync(now);
+        node.finish();
         Ok(node)
     }
 
@@ -98,7 +132,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         if let Some(reply) = self.dispatch(id, request) {
             self.net.reply(id, reply);
         }
-        self.end_of_step();
+        self.finish();
     }
 
     /// Fires every timer due at `clock.mono()` and answers expired long-polls with -304.
@@ -111,19 +145,47 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.waiters.remove(id);
             self.net.reply(id, Reply::code(Code::NotModified));
         }
-        self.end_of_step();
+        self.finish();
     }
 
     /// The client behind a parked long-poll went away; forget it without answering.
     pub fn handle_abandon(&mut self, id: RequestId) {
         self.waiters.remove(id);
-        self.end_of_step();
+        self.finish();
     }
 
-    /// Takes one message from the peer at `from`.
+    /// Takes one message from the peer at `from` (`host:port`).
     pub fn handle_peer_message(&mut self, from: &str, message: PeerMessage) {
-        let _ = from;
-        match message {}
+        match message {
+            PeerMessage::Replicate {
+                batch,
+                forward,
+                ops,
+            } => self.on_replicate(from, batch, forward, ops),
+            PeerMessage::ReplicateAck { batch, results } => {
+                self.on_replicate_ack(from, batch, results)
+            }
+            PeerMessage::Digests { digests } => self.on_digests(from, digests),
+            PeerMessage::Repair { apps } => self.on_repair(from, apps),
+            PeerMessage::RepairBack { apps } => {
+                self.merge(apps);
+            }
+            PeerMessage::SyncRequest => self.on_sync_request(from),
+            PeerMessage::SyncResponse { ready, apps } => self.on_sync_response(from, ready, apps),
+        }
+        self.finish();
+    }
+
+    /// Graceful shutdown: cancels the node's own `infra.discovery` registration (replicated
+    /// like any cancel) and answers every parked long-poll with -304. The driver should keep
+    /// running the node briefly so the cancel reaches the peers.
+    pub fn handle_shutdown(&mut self) {
+        self.cancel_self();
+        for id in self.waiters.expired(Mono::from_nanos(u64::MAX)) {
+            self.waiters.remove(id);
+            self.net.reply(id, Reply::code(Code::NotModified));
+        }
+        self.finish();
     }
 
     /// When the driver must next call [`Node::handle_timeout`].
@@ -145,7 +207,35 @@ impl<C: Clock, N: Network> Node<C, N> {
         let before = self.guard.status();
         self.guard.set_override(mode);
         self.note_protection_change(before);
-        self.end_of_step();
+        self.finish();
+    }
+
+    /// Whether startup sync finished (reads are served).
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    /// The node's peers with their status (up while they acknowledge replication), by address.
+    pub fn peers(&self) -> Vec<NodeInfo> {
+        self.peers
+            .iter()
+            .map(|(addr, peer)| peer.info(addr))
+            .collect()
+    }
+
+    /// Ops waiting in replication queues, over all peers.
+    pub fn replication_queue_depth(&self) -> usize {
+        self.peers.values().map(|p| p.queue.depth()).sum()
+    }
+
+    /// What the node has done so far, counted.
+    pub fn stats(&self) -> NodeStats {
+        self.stats_with_queues()
+    }
+
+    /// The anti-entropy digest of every app held (for tests and simulators comparing nodes).
+    pub fn digests(&self) -> Vec<(crate::api::AppKey, u64)> {
+        self.table.digests()
     }
 
     /// The protection mode, the counts behind it and the reason.
@@ -207,6 +297,13 @@ impl<C: Clock, N: Network> Node<C, N> {
         if let Err(bad) = validate::check(&request, &self.config.limits) {
             return Some(bad.into());
         }
+        if !self.ready && !request.is_write() {
+            self.stats.reads_refused_not_ready += 1;
+            return Some(Reply::error(
+                Code::NotReady,
+                "this node has not synced its registry from a peer yet",
+            ));
+        }
         Some(match request {
             Request::Register(args) => self.register(args),
             Request::Renew(args) => self.renew(args),
@@ -221,19 +318,25 @@ impl<C: Clock, N: Network> Node<C, N> {
         })
     }
 
-    /// Applies a version and does what follows from it: protection accounting and waking the
-    /// long-polls of the app. Every write, local or remote, goes through here.
+    /// Applies a version and does what follows from it: the hybrid clock, protection
+    /// accounting, waking the long-polls of the app and (for `infra.discovery`) membership.
+    /// Every write, local or remote, goes through here.
     pub(super) fn apply(&mut self, version: Version) -> Applied {
-        let app = match &version {
-            Version::Put(instance) => InstanceKey::of(instance).app(),
-            Version::Tombstone { key, .. } => key.app(),
+        let (app, dirty_timestamp) = match &version {
+            Version::Put(instance) => (InstanceKey::of(instance).app(), instance.dirty_timestamp),
+            Version::Tombstone {
+                key,
+                dirty_timestamp,
+            } => (key.app(), *dirty_timestamp),
         };
+        self.hlc.observe(dirty_timestamp);
         let applied = self
             .table
             .apply(version, self.clock.mono(), self.clock.wall());
         match applied {
             Applied::Inserted => self.guard.on_inserted(),
             Applied::Removed => self.guard.on_removed(),
+            Applied::Stale(Newer::Tombstone(_)) => self.stats.absorbed_by_tombstone += 1,
             Applied::Replaced | Applied::Buried | Applied::Stale(_) => {}
         }
         if matches!(
@@ -241,8 +344,16 @@ impl<C: Clock, N: Network> Node<C, N> {
             Applied::Inserted | Applied::Replaced | Applied::Removed
         ) {
             self.wake(&app);
+            self.on_app_changed(&app);
         }
         applied
+    }
+
+    /// Membership follows the node's own app, `infra.discovery`.
+    pub(super) fn on_app_changed(&mut self, app: &crate::api::AppKey) {
+        if app.appid == DISCOVERY_APPID && app.env == self.config.identity.env {
+            self.refresh_peers();
+        }
     }
 
     fn fire(&mut self, timer: Timer, now: Mono) {
@@ -263,9 +374,16 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
             Timer::TombstoneGc => {
                 self.table
-                    .collect_tombstones(now, self.config.tombstone_retention);
+                    .collect_tombstones(self.clock.wall(), self.config.tombstone_retention);
                 gc_interval(&self.config)
             }
+            Timer::SelfRenew => {
+                self.renew_self();
+                self.config.cluster.self_renew_interval
+            }
+            Timer::AntiEntropy => return self.start_anti_entropy(now),
+            Timer::Replication => return self.flush_replication(now),
+            Timer::Sync => return self.retry_sync(now),
         };
         self.timers.set(timer, now + interval);
     }
@@ -288,12 +406,16 @@ impl<C: Clock, N: Network> Node<C, N> {
         let registry_size = self.table.len();
         let cap = eviction::round_cap(registry_size, lease.eviction_keep_percent);
         let expired_count = expired.len();
+        if expired_count > cap {
+            self.stats.eviction_rounds_capped += 1;
+        }
         let victims = eviction::pick(expired, cap, &mut self.rng);
         let evicted = victims.len();
         for (key, silent_for) in victims {
             if self.table.evict(&key, self.clock.wall()).is_some() {
                 self.guard.on_removed();
                 self.wake(&key.app());
+                self.on_app_changed(&key.app());
                 self.events
                     .push_back(NodeEvent::Evicted { key, silent_for });
             }
@@ -314,22 +436,35 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    /// Checks internal invariants after every step (debug builds and the simulator).
-    fn end_of_step(&self) {
+    /// Ends every step: arms the replication timer for the queues, then checks internal
+    /// invariants (debug builds and the simulator).
+    fn finish(&mut self) {
+        let next = self.peers.values().filter_map(|p| p.queue.deadline()).min();
+        self.timers.set_or_clear(Timer::Replication, next);
         if cfg!(debug_assertions) {
             self.table.check_invariants();
             self.waiters.check_invariants();
+            self.peers.values().for_each(|p| p.queue.check_invariants());
             let status = self.guard.status();
             debug_assert!(
                 status.threshold <= status.expected_renews,
                 "threshold above expectation"
             );
-            for timer in Timer::ALL {
+            for timer in Timer::ALL.into_iter().filter(|t| t.is_periodic()) {
                 debug_assert!(
                     self.timers.deadline(timer).is_some(),
                     "periodic timer {timer:?} disarmed"
                 );
             }
+            debug_assert_eq!(
+                self.timers.deadline(Timer::Sync).is_some(),
+                !self.ready,
+                "sync timer out of step"
+            );
+            debug_assert!(
+                !self.peers.contains_key(&self.config.identity.addr),
+                "the node is its own peer"
+            );
         }
     }
 }

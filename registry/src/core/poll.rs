@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::clock::Mono;
 use super::network::RequestId;
-use super::table::AppKey;
+use crate::api::AppKey;
 
 /// What shape of answer a waiter expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

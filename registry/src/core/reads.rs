@@ -11,7 +11,7 @@ use super::clock::Clock;
 use super::network::{Network, RequestId};
 use super::node::Node;
 use super::poll::{PollKind, Waiter};
-use super::table::AppKey;
+use crate::api::AppKey;
 
 impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn fetch(&mut self, args: FetchArgs) -> Reply {
@@ -44,11 +44,14 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     pub(super) fn nodes(&mut self) -> Reply {
         let identity = &self.config.identity;
-        Reply::ok(Data::Nodes(vec![NodeInfo {
+        let mut nodes = vec![NodeInfo {
             addr: identity.addr.clone(),
             status: NodeStatus::Up,
             zone: identity.zone.clone(),
-        }]))
+        }];
+        nodes.extend(self.peers());
+        nodes.sort();
+        Reply::ok(Data::Nodes(nodes))
     }
 
     pub(super) fn fetch_all(&mut self) -> Reply {

@@ -5,56 +5,13 @@
 //! the same distinct versions in any order ends in the same table.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use crate::api::{Instance, InstanceInfo, StatusFilter};
+use crate::api::{
+    AppKey, AppState, Instance, InstanceInfo, InstanceKey, StatusFilter, TombstoneRecord,
+};
 
 use super::clock::Mono;
-
-/// Identifies an app: `(env, appid)`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AppKey {
-    /// Environment.
-    pub env: String,
-    /// Application id.
-    pub appid: String,
-}
-
-/// Identifies an instance: `(env, appid, zone, hostname)`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct InstanceKey {
-    /// Environment.
-    pub env: String,
-    /// Application id.
-    pub appid: String,
-    /// Zone.
-    pub zone: String,
-    /// Host name.
-    pub hostname: String,
-}
-
-impl InstanceKey {
-    /// The key of `instance`.
-    pub fn of(instance: &Instance) -> InstanceKey {
-        InstanceKey {
-            env: instance.env.clone(),
-            appid: instance.appid.clone(),
-            zone: instance.zone.clone(),
-            hostname: instance.hostname.clone(),
-        }
-    }
-
-    /// The app this instance belongs to.
-    pub fn app(&self) -> AppKey {
-        AppKey {
-            env: self.env.clone(),
-            appid: self.appid.clone(),
-        }
-    }
-
-    fn slot(&self) -> Slot {
-        (self.zone.clone(), self.hostname.clone())
-    }
-}
 
 /// One write, as last-writer-wins sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,10 +59,12 @@ pub(crate) struct Entry {
     pub(crate) renewed_at: Mono,
 }
 
+/// A cancel's version. It expires by wall clock (`dirty_timestamp` + retention), the same
+/// moment on every node give or take clock skew, so a tombstone repaired from a peer does not
+/// start its retention over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Tombstone {
     dirty_timestamp: i64,
-    created_at: Mono,
 }
 
 /// `(zone, hostname)` within an app.
@@ -145,20 +104,21 @@ impl Table {
 
     /// Applies one version by last-writer-wins (ties to the incoming copy).
     ///
-    /// A replaced instance keeps its local lease: a write is not a sign of life.
+    /// A replaced instance keeps its local lease: a write is not a sign of life. An inserted
+    /// one starts its lease at its `renew_timestamp` (never later than now).
     pub(crate) fn apply(&mut self, version: Version, now: Mono, wall: i64) -> Applied {
         match version {
             Version::Put(instance) => self.put(instance, now, wall),
             Version::Tombstone {
                 key,
                 dirty_timestamp,
-            } => self.bury(&key, dirty_timestamp, now, wall),
+            } => self.bury(&key, dirty_timestamp, wall),
         }
     }
 
     fn put(&mut self, mut instance: Instance, now: Mono, wall: i64) -> Applied {
         let key = InstanceKey::of(&instance);
-        let slot = key.slot();
+        let slot = slot(&key);
         let app = self.apps.entry(key.app()).or_default();
         if let Some(newer) = newer_than(app, &slot, instance.dirty_timestamp) {
             return Applied::Stale(newer);
@@ -178,12 +138,16 @@ impl Table {
                 Applied::Replaced
             }
             None => {
-                instance.renew_timestamp = wall;
+                // The lease starts from the copy's last renewal (the sender's wall clock), so
+                // an instance copied from a peer is not given a fresh lease it never earned.
+                let age = u64::try_from(wall.saturating_sub(instance.renew_timestamp)).unwrap_or(0);
+                let renewed_at = now.saturating_sub(Duration::from_nanos(age));
+                instance.renew_timestamp = instance.renew_timestamp.min(wall);
                 app.entries.insert(
                     slot,
                     Entry {
                         instance,
-                        renewed_at: now,
+                        renewed_at,
                     },
                 );
                 self.len += 1;
@@ -194,22 +158,17 @@ impl Table {
         applied
     }
 
-    fn bury(&mut self, key: &InstanceKey, dirty_timestamp: i64, now: Mono, wall: i64) -> Applied {
-        let slot = key.slot();
+    fn bury(&mut self, key: &InstanceKey, dirty_timestamp: i64, wall: i64) -> Applied {
+        let slot = slot(key);
         let app = self.apps.entry(key.app()).or_default();
         if let Some(Newer::Instance(newer)) = newer_than(app, &slot, dirty_timestamp) {
             return Applied::Stale(Newer::Instance(newer));
         }
-        let tombstone = app.tombstones.entry(slot.clone()).or_insert(Tombstone {
-            dirty_timestamp,
-            created_at: now,
-        });
-        if dirty_timestamp > tombstone.dirty_timestamp {
-            *tombstone = Tombstone {
-                dirty_timestamp,
-                created_at: now,
-            };
-        }
+        let tombstone = app
+            .tombstones
+            .entry(slot.clone())
+            .or_insert(Tombstone { dirty_timestamp });
+        tombstone.dirty_timestamp = tombstone.dirty_timestamp.max(dirty_timestamp);
         if app.entries.remove(&slot).is_none() {
             return Applied::Buried;
         }
@@ -221,7 +180,7 @@ impl Table {
     /// Removes an expired instance without a tombstone (eviction is local and not a write).
     pub(crate) fn evict(&mut self, key: &InstanceKey, wall: i64) -> Option<Instance> {
         let app = self.apps.get_mut(&key.app())?;
-        let entry = app.entries.remove(&key.slot())?;
+        let entry = app.entries.remove(&slot(key))?;
         self.len -= 1;
         self.bump(&key.app(), wall);
         Some(entry.instance)
@@ -229,11 +188,7 @@ impl Table {
 
     /// Refreshes the local lease of an instance; `None` if it is not here.
     pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
-        let entry = self
-            .apps
-            .get_mut(&key.app())?
-            .entries
-            .get_mut(&key.slot())?;
+        let entry = self.apps.get_mut(&key.app())?.entries.get_mut(&slot(key))?;
         entry.renewed_at = now;
         entry.instance.renew_timestamp = wall;
         Some(&entry.instance)
@@ -244,7 +199,7 @@ impl Table {
         self.apps
             .get(&key.app())?
             .entries
-            .get(&key.slot())
+            .get(&slot(key))
             .map(|e| &e.instance)
     }
 
@@ -300,26 +255,63 @@ impl Table {
     /// The tombstone version of an instance, if one is kept.
     pub(crate) fn tombstone(&self, key: &InstanceKey) -> Option<i64> {
         let app = self.apps.get(&key.app())?;
-        app.tombstones.get(&key.slot()).map(|t| t.dirty_timestamp)
+        app.tombstones.get(&slot(key)).map(|t| t.dirty_timestamp)
     }
 
-    /// Drops tombstones older than `retention`, then apps left with nothing. Returns how many
-    /// tombstones were dropped.
-    pub(crate) fn collect_tombstones(
-        &mut self,
-        now: Mono,
-        retention: std::time::Duration,
-    ) -> usize {
+    /// Drops tombstones whose version is older than `retention` by the wall clock, then apps
+    /// left with nothing. Returns how many tombstones were dropped.
+    pub(crate) fn collect_tombstones(&mut self, wall: i64, retention: Duration) -> usize {
         let mut dropped = 0;
         for app in self.apps.values_mut() {
             let before = app.tombstones.len();
             app.tombstones
-                .retain(|_, t| now.saturating_since(t.created_at) <= retention);
+                .retain(|_, t| !expired(t.dirty_timestamp, wall, retention));
             dropped += before - app.tombstones.len();
         }
         self.apps
             .retain(|_, app| !app.entries.is_empty() || !app.tombstones.is_empty());
         dropped
+    }
+
+    /// A digest of every app the node knows: a hash of its instances' and tombstones' versions.
+    /// Two nodes whose digests of an app match hold the same versions of it.
+    pub(crate) fn digests(&self) -> Vec<(AppKey, u64)> {
+        self.apps
+            .iter()
+            .filter(|(_, app)| !app.entries.is_empty() || !app.tombstones.is_empty())
+            .map(|(key, app)| (key.clone(), digest(app)))
+            .collect()
+    }
+
+    /// Everything held for `app` (empty lists when nothing is).
+    pub(crate) fn state(&self, key: &AppKey) -> AppState {
+        let mut state = AppState {
+            app: key.clone(),
+            instances: Vec::new(),
+            tombstones: Vec::new(),
+        };
+        if let Some(app) = self.apps.get(key) {
+            state.instances = app.entries.values().map(|e| e.instance.clone()).collect();
+            state.tombstones = app
+                .tombstones
+                .iter()
+                .map(|((zone, hostname), t)| TombstoneRecord {
+                    key: InstanceKey {
+                        env: key.env.clone(),
+                        appid: key.appid.clone(),
+                        zone: zone.clone(),
+                        hostname: hostname.clone(),
+                    },
+                    dirty_timestamp: t.dirty_timestamp,
+                })
+                .collect();
+        }
+        state
+    }
+
+    /// Everything held, app by app.
+    pub(crate) fn states(&self) -> Vec<AppState> {
+        self.apps.keys().map(|key| self.state(key)).collect()
     }
 
     fn bump(&mut self, app: &AppKey, wall: i64) {
@@ -356,6 +348,54 @@ impl Table {
             }
         }
         assert_eq!(count, self.len, "cached instance count is wrong");
+    }
+}
+
+/// Whether a version stamped `dirty_timestamp` is older than `retention` at `wall`.
+pub(crate) fn expired(dirty_timestamp: i64, wall: i64, retention: Duration) -> bool {
+    let retention = i64::try_from(retention.as_nanos()).unwrap_or(i64::MAX);
+    wall.saturating_sub(dirty_timestamp) > retention
+}
+
+fn slot(key: &InstanceKey) -> Slot {
+    (key.zone.clone(), key.hostname.clone())
+}
+
+/// FNV-1a over each slot's name, kind and version, in slot order: stable across runs,
+/// platforms and processes, unlike std's randomly keyed hasher.
+fn digest(app: &App) -> u64 {
+    let mut hash = Fnv::default();
+    for ((zone, hostname), entry) in &app.entries {
+        hash.write(zone.as_bytes());
+        hash.write(&[0]);
+        hash.write(hostname.as_bytes());
+        hash.write(&[0, b'i']);
+        hash.write(&entry.instance.dirty_timestamp.to_le_bytes());
+    }
+    for ((zone, hostname), tombstone) in &app.tombstones {
+        hash.write(zone.as_bytes());
+        hash.write(&[0]);
+        hash.write(hostname.as_bytes());
+        hash.write(&[0, b't']);
+        hash.write(&tombstone.dirty_timestamp.to_le_bytes());
+    }
+    hash.0
+}
+
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 

@@ -158,9 +158,67 @@ fn renew_refreshes_the_lease_but_not_the_cursor() {
 }
 
 #[test]
+fn an_inserted_copy_starts_its_lease_at_its_last_renewal() {
+    let mut table = Table::default();
+    let mut copy = instance("h", 1);
+    copy.renew_timestamp = 40_000; // renewed 60 us before "now" on the sender's clock
+    table.apply(Version::Put(copy), Mono::from_nanos(100_000), 100_000);
+    let entry = table.entries().next().expect("one entry");
+    assert_eq!(entry.renewed_at, Mono::from_nanos(40_000));
+    let mut from_the_future = instance("f", 1);
+    from_the_future.renew_timestamp = 500_000; // a sender whose clock runs ahead
+    table.apply(
+        Version::Put(from_the_future),
+        Mono::from_nanos(100_000),
+        100_000,
+    );
+    let entry = table
+        .entries()
+        .find(|e| e.instance.hostname == "f")
+        .expect("stored");
+    assert_eq!(
+        entry.renewed_at,
+        Mono::from_nanos(100_000),
+        "never a lease from the future"
+    );
+    assert_eq!(entry.instance.renew_timestamp, 100_000);
+}
+
+#[test]
+fn digests_match_exactly_when_versions_match() {
+    let mut a = Table::default();
+    let mut b = Table::default();
+    a.apply(Version::Put(instance("h", 1)), NOW, 1);
+    b.apply(Version::Put(instance("h", 1)), Mono::from_nanos(7), 99);
+    assert_eq!(a.digests(), b.digests(), "leases and cursors do not count");
+    b.apply(
+        Version::Tombstone {
+            key: key("x"),
+            dirty_timestamp: 3,
+        },
+        NOW,
+        1,
+    );
+    assert_ne!(a.digests(), b.digests());
+    a.apply(
+        Version::Tombstone {
+            key: key("x"),
+            dirty_timestamp: 3,
+        },
+        NOW,
+        1,
+    );
+    assert_eq!(a.digests(), b.digests());
+    let state = a.state(&app());
+    assert_eq!((state.instances.len(), state.tombstones.len()), (1, 1));
+}
+
+#[test]
 fn a_replacing_put_keeps_the_local_lease() {
     let mut table = Table::default();
-    table.apply(Version::Put(instance("h", 1)), NOW, 100);
+    let mut first = instance("h", 1);
+    first.renew_timestamp = 100;
+    table.apply(Version::Put(first), NOW, 100);
     table.apply(Version::Put(instance("h", 2)), Mono::from_nanos(9_999), 300);
     let entry = table.entries().next().expect("one entry");
     assert_eq!(entry.renewed_at, NOW);
@@ -183,19 +241,17 @@ fn tombstones_are_collected_after_retention_and_empty_apps_dropped() {
     table.apply(
         Version::Tombstone {
             key: key("h"),
-            dirty_timestamp: 5,
+            dirty_timestamp: 1_000,
         },
         NOW,
         1,
     );
     let retention = std::time::Duration::from_nanos(100);
+    assert_eq!(table.collect_tombstones(1_100, retention), 0);
     assert_eq!(
-        table.collect_tombstones(Mono::from_nanos(1_100), retention),
-        0
-    );
-    assert_eq!(
-        table.collect_tombstones(Mono::from_nanos(1_101), retention),
-        1
+        table.collect_tombstones(1_101, retention),
+        1,
+        "expired by the wall clock"
     );
     assert_eq!(table.cursor(&app()), None, "the empty app is gone");
 }

@@ -14,16 +14,33 @@ pub enum Timer {
     ExpectedReset,
     /// Drop tombstones past retention.
     TombstoneGc,
+    /// Renew the node's own `infra.discovery` registration.
+    SelfRenew,
+    /// Start an anti-entropy exchange with one peer.
+    AntiEntropy,
+    /// Send due replication batches and retry unanswered ones (armed while queues need it).
+    Replication,
+    /// Ask peers again for startup sync, or give up waiting (armed until synced).
+    Sync,
 }
 
 impl Timer {
     /// Every timer, in firing order.
-    pub const ALL: [Timer; 4] = [
+    pub const ALL: [Timer; 8] = [
         Timer::RenewWindow,
         Timer::Eviction,
         Timer::ExpectedReset,
         Timer::TombstoneGc,
+        Timer::SelfRenew,
+        Timer::AntiEntropy,
+        Timer::Replication,
+        Timer::Sync,
     ];
+
+    /// Whether the timer re-arms itself forever (as opposed to being armed on demand).
+    pub const fn is_periodic(self) -> bool {
+        !matches!(self, Timer::Replication | Timer::Sync)
+    }
 
     const fn index(self) -> usize {
         self as usize
@@ -39,6 +56,11 @@ pub(crate) struct Timers {
 impl Timers {
     pub(crate) fn set(&mut self, timer: Timer, at: Mono) {
         self.deadlines[timer.index()] = Some(at);
+    }
+
+    /// Arms the timer at `at`, or disarms it with `None`.
+    pub(crate) fn set_or_clear(&mut self, timer: Timer, at: Option<Mono>) {
+        self.deadlines[timer.index()] = at;
     }
 
     pub(crate) fn deadline(&self, timer: Timer) -> Option<Mono> {
@@ -80,5 +102,7 @@ mod tests {
         );
         assert_eq!(timers.deadline(Timer::Eviction), None);
         assert_eq!(timers.next(), Some(Mono::from_nanos(9)));
+        timers.set_or_clear(Timer::TombstoneGc, None);
+        assert_eq!(timers.next(), None);
     }
 }

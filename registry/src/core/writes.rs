@@ -1,14 +1,16 @@
 //! register, renew, cancel and set: the writes a client (or a bilibili-style peer) sends.
 
 use crate::api::{
-    BadRequest, CancelArgs, Code, Data, Instance, RegisterArgs, RenewArgs, Reply, SetArgs, Status,
+    BadRequest, CancelArgs, Code, Data, Instance, RegisterArgs, RenewArgs, ReplicatedOp, Reply,
+    SetArgs, Status,
 };
 
 use super::clock::Clock;
 use super::network::Network;
 use super::node::Node;
-use super::table::{Applied, InstanceKey, Newer, Version};
+use super::table::{Applied, Newer, Version};
 use super::validate;
+use crate::api::InstanceKey;
 
 impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn register(&mut self, args: RegisterArgs) -> Reply {
@@ -25,6 +27,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             .table
             .instance(&key)
             .map_or(wall, |old| old.up_timestamp);
+        let replication = args.replication;
         let instance = Instance {
             region: args.region,
             zone: args.zone,
@@ -44,7 +47,12 @@ impl<C: Clock, N: Network> Node<C, N> {
         match self.apply(Version::Put(instance)) {
             Applied::Inserted | Applied::Replaced => {
                 // Registering is a sign of life: it starts (or restarts) the local lease.
-                self.table.renew(&key, self.clock.mono(), wall);
+                let stored = self.table.renew(&key, self.clock.mono(), wall).cloned();
+                if let (false, Some(instance)) = (replication, stored) {
+                    self.replicate(ReplicatedOp::Put {
+                        instance: Box::new(instance),
+                    });
+                }
                 Reply::ok(Data::None)
             }
             Applied::Stale(newer) => conflict(newer),
@@ -61,31 +69,56 @@ impl<C: Clock, N: Network> Node<C, N> {
             zone: args.zone,
             hostname: args.hostname,
         };
-        if args.replication {
-            self.hlc.observe(args.dirty_timestamp);
-        }
-        let (now, wall) = (self.clock.mono(), self.clock.wall());
-        let Some(instance) = self.table.renew(&key, now, wall).cloned() else {
-            return Reply::error(
+        let sender = args.replication.then_some(args.dirty_timestamp);
+        match self.renew_version(&key, sender) {
+            RenewOutcome::Missing => Reply::error(
                 Code::NothingFound,
                 format!("{} is not registered", describe(&key)),
-            );
-        };
-        self.guard.on_renew();
-        if args.replication {
+            ),
             // The sender compares versions: -404 asks it for the full instance, -409 hands it ours.
-            if args.dirty_timestamp > instance.dirty_timestamp {
-                return Reply::error(Code::NothingFound, "the receiver holds an older version");
+            RenewOutcome::SenderNewer(_) => {
+                Reply::error(Code::NothingFound, "the receiver holds an older version")
             }
-            if args.dirty_timestamp < instance.dirty_timestamp {
-                return Reply {
-                    code: Code::Conflict,
-                    message: "the receiver holds a newer version".into(),
-                    data: Data::Instance(Box::new(instance)),
-                };
+            RenewOutcome::ReceiverNewer(instance) => Reply {
+                code: Code::Conflict,
+                message: "the receiver holds a newer version".into(),
+                data: Data::Instance(Box::new(instance)),
+            },
+            RenewOutcome::Renewed(instance) => {
+                if !args.replication {
+                    let dirty_timestamp = instance.dirty_timestamp;
+                    self.replicate(ReplicatedOp::Renew {
+                        key,
+                        dirty_timestamp,
+                    });
+                }
+                Reply::ok(Data::Instance(Box::new(instance)))
             }
         }
-        Reply::ok(Data::Instance(Box::new(instance)))
+    }
+
+    /// Refreshes a lease and, for a renew replicated from a peer, compares the sender's
+    /// version with ours. Every accepted renew counts towards protection mode.
+    pub(super) fn renew_version(
+        &mut self,
+        key: &InstanceKey,
+        sender_dirty: Option<i64>,
+    ) -> RenewOutcome {
+        if let Some(dirty) = sender_dirty {
+            self.hlc.observe(dirty);
+        }
+        let (now, wall) = (self.clock.mono(), self.clock.wall());
+        let Some(instance) = self.table.renew(key, now, wall).cloned() else {
+            return RenewOutcome::Missing;
+        };
+        self.guard.on_renew();
+        match sender_dirty {
+            Some(dirty) if dirty > instance.dirty_timestamp => RenewOutcome::SenderNewer(instance),
+            Some(dirty) if dirty < instance.dirty_timestamp => {
+                RenewOutcome::ReceiverNewer(instance)
+            }
+            _ => RenewOutcome::Renewed(instance),
+        }
     }
 
     pub(super) fn cancel(&mut self, args: CancelArgs) -> Reply {
@@ -130,8 +163,15 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
             instance.dirty_timestamp = stamp;
             instance.latest_timestamp = stamp;
-            match self.apply(Version::Put(instance)) {
-                Applied::Replaced | Applied::Inserted => applied += 1,
+            match self.apply(Version::Put(instance.clone())) {
+                Applied::Replaced | Applied::Inserted => {
+                    applied += 1;
+                    if !args.replication {
+                        self.replicate(ReplicatedOp::Put {
+                            instance: Box::new(instance),
+                        });
+                    }
+                }
                 Applied::Stale(n) => newer = Some(n),
                 Applied::Removed | Applied::Buried => {}
             }
@@ -186,6 +226,19 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.hlc.stamp(wall)
         }
     }
+}
+
+/// What a renew found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RenewOutcome {
+    /// The instance is not here.
+    Missing,
+    /// Renewed; versions agree (or the renew came from a client).
+    Renewed(Instance),
+    /// Renewed, but the peer that sent it holds a newer version.
+    SenderNewer(Instance),
+    /// Renewed, but this node holds a newer version than the sending peer.
+    ReceiverNewer(Instance),
 }
 
 fn conflict(newer: Newer) -> Reply {

@@ -11,6 +11,9 @@ use crate::core::{Clock, Config, InstanceKey, ManualClock, Node, NodeEvent, Outb
 
 pub(super) const START_WALL: i64 = 1_700_000_000_000_000_000;
 
+/// Every node holds one instance of its own: its `infra.discovery` registration.
+pub(super) const SELF: u64 = 1;
+
 pub(super) struct Harness {
     pub(super) node: Node<Rc<ManualClock>, Outbox>,
     pub(super) clock: Rc<ManualClock>,

@@ -92,6 +92,9 @@ fn fetch_all_returns_every_app() {
     let Data::All(all) = h.call(Request::FetchAll).data else {
         panic!("fetch/all answers a map")
     };
-    assert_eq!(all.keys().collect::<Vec<_>>(), ["app", "other"]);
+    assert_eq!(
+        all.keys().collect::<Vec<_>>(),
+        ["app", "infra.discovery", "other"]
+    );
     assert_eq!(all["app"].len(), 1);
 }

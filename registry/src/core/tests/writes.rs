@@ -18,7 +18,7 @@ fn register_stores_the_instance_with_all_five_timestamps() {
     ] {
         assert!(ts >= START_WALL, "{name}_timestamp not set: {ts}");
     }
-    assert_eq!(h.node.instance_count(), 1);
+    assert_eq!(h.node.instance_count(), SELF as usize + 1);
 }
 
 #[test]
@@ -34,10 +34,10 @@ fn re_register_replaces_content_but_keeps_up_timestamp() {
     assert_eq!(second.version, "v2");
     assert_eq!(second.up_timestamp, first.up_timestamp);
     assert!(second.dirty_timestamp > first.dirty_timestamp);
-    assert_eq!(h.node.instance_count(), 1);
+    assert_eq!(h.node.instance_count(), SELF as usize + 1);
     assert_eq!(
         h.node.protection().expected_renews,
-        2,
+        2 * SELF + 2,
         "a re-register is not a new instance"
     );
 }
@@ -90,8 +90,8 @@ fn oversized_or_malformed_register_changes_nothing() {
             reply.message
         );
     }
-    assert_eq!(h.node.instance_count(), 0);
-    assert!(h.node.registry().is_empty());
+    assert_eq!(h.node.instance_count(), SELF as usize);
+    assert!(!h.node.registry().contains_key("app"));
 }
 
 #[test]
@@ -107,7 +107,11 @@ fn renew_refreshes_the_lease_and_answers_the_instance() {
     };
     assert_eq!(instance.renew_timestamp, START_WALL + 30_000_000_000);
     assert_eq!(h.cursor(), cursor, "a renew is not a change");
-    assert_eq!(h.node.protection().renews_this_window, 1);
+    assert_eq!(
+        h.node.protection().renews_this_window,
+        2,
+        "the client's and the node's own"
+    );
 }
 
 #[test]
@@ -155,7 +159,7 @@ fn cancel_removes_and_a_second_cancel_is_404() {
         h.node.tombstone(&key("a")).is_some(),
         "the cancel leaves a tombstone"
     );
-    assert_eq!(h.node.protection().expected_renews, 2);
+    assert_eq!(h.node.protection().expected_renews, 2 * SELF + 2);
 }
 
 #[test]

@@ -1,0 +1,223 @@
+//! Messages between registry nodes: batched replication, anti-entropy and startup sync.
+//!
+//! These go beyond bilibili/discovery's wire (which replicates one HTTP call per write with no
+//! retry); they travel as JSON bodies on the peer endpoints.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AppKey, Instance, InstanceKey};
+
+/// One replicated write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ReplicatedOp {
+    /// The whole instance after a register or set, at its `dirty_timestamp`.
+    Put {
+        /// The instance.
+        instance: Box<Instance>,
+    },
+    /// A lease renewal of the sender's version `dirty_timestamp`.
+    Renew {
+        /// Which instance.
+        key: InstanceKey,
+        /// The sender's content version, compared by the receiver.
+        dirty_timestamp: i64,
+    },
+    /// A cancel at version `dirty_timestamp`.
+    Cancel {
+        /// Which instance.
+        key: InstanceKey,
+        /// The cancel's version.
+        dirty_timestamp: i64,
+    },
+}
+
+impl ReplicatedOp {
+    /// The instance this op is about.
+    pub fn key(&self) -> InstanceKey {
+        match self {
+            ReplicatedOp::Put { instance } => InstanceKey::of(instance),
+            ReplicatedOp::Renew { key, .. } | ReplicatedOp::Cancel { key, .. } => key.clone(),
+        }
+    }
+}
+
+/// The receiver's verdict on one replicated op.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum OpResult {
+    /// Applied, or already known.
+    Ok,
+    /// A renew for a version the receiver lacks: send it the full instance.
+    NotFound,
+    /// The receiver holds a newer version: here it is, adopt it.
+    Conflict {
+        /// The receiver's newer copy.
+        instance: Box<Instance>,
+    },
+}
+
+/// A cancel remembered so that older writes are absorbed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TombstoneRecord {
+    /// Which instance.
+    pub key: InstanceKey,
+    /// The cancel's version.
+    pub dirty_timestamp: i64,
+}
+
+/// Everything a node holds for one app: its instances and its tombstones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppState {
+    /// Which app.
+    pub app: AppKey,
+    /// Live instances.
+    pub instances: Vec<Instance>,
+    /// Tombstones still within retention.
+    pub tombstones: Vec<TombstoneRecord>,
+}
+
+/// A message from one registry node to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PeerMessage {
+    /// A batch of writes. With `forward`, the receiver (in another zone) re-replicates them to
+    /// the peers of its own zone; without, it only applies them.
+    Replicate {
+        /// Identifies the batch in the acknowledgement.
+        batch: u64,
+        /// Cross-zone hop: re-replicate inside the receiver's zone.
+        forward: bool,
+        /// The writes, at most one per instance.
+        ops: Vec<ReplicatedOp>,
+    },
+    /// The answer to a `Replicate`: one result per op, in order.
+    ReplicateAck {
+        /// The batch answered.
+        batch: u64,
+        /// Per-op verdicts.
+        results: Vec<OpResult>,
+    },
+    /// Anti-entropy, step 1: the sender's digest of every app it knows.
+    Digests {
+        /// `(app, digest)` pairs, sorted by app.
+        digests: Vec<(AppKey, u64)>,
+    },
+    /// Anti-entropy, step 2: the receiver's state of every app whose digest differed; the
+    /// initiator merges it and answers with `RepairBack`.
+    Repair {
+        /// The receiver's state of the differing apps.
+        apps: Vec<AppState>,
+    },
+    /// Anti-entropy, step 3: the initiator's (merged) state of the same apps.
+    RepairBack {
+        /// The initiator's state of those apps.
+        apps: Vec<AppState>,
+    },
+    /// Startup sync: send me everything you hold.
+    SyncRequest,
+    /// Startup sync: everything the sender holds, and whether it was itself synced.
+    SyncResponse {
+        /// Whether the sender had synced (a restarting sender's state may be partial).
+        ready: bool,
+        /// Every app the sender holds.
+        apps: Vec<AppState>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Status;
+
+    fn instance() -> Instance {
+        Instance {
+            region: String::new(),
+            zone: "z".into(),
+            env: "e".into(),
+            appid: "a".into(),
+            hostname: "h".into(),
+            addrs: vec![],
+            version: String::new(),
+            metadata: Default::default(),
+            status: Status::Up,
+            reg_timestamp: 1,
+            up_timestamp: 1,
+            renew_timestamp: 1,
+            dirty_timestamp: 1,
+            latest_timestamp: 1,
+        }
+    }
+
+    #[test]
+    fn every_peer_message_round_trips_through_json() {
+        let key = InstanceKey::of(&instance());
+        let app = key.app();
+        let messages = vec![
+            PeerMessage::Replicate {
+                batch: 7,
+                forward: true,
+                ops: vec![
+                    ReplicatedOp::Put {
+                        instance: Box::new(instance()),
+                    },
+                    ReplicatedOp::Renew {
+                        key: key.clone(),
+                        dirty_timestamp: 3,
+                    },
+                    ReplicatedOp::Cancel {
+                        key: key.clone(),
+                        dirty_timestamp: 4,
+                    },
+                ],
+            },
+            PeerMessage::ReplicateAck {
+                batch: 7,
+                results: vec![
+                    OpResult::Ok,
+                    OpResult::NotFound,
+                    OpResult::Conflict {
+                        instance: Box::new(instance()),
+                    },
+                ],
+            },
+            PeerMessage::Digests {
+                digests: vec![(app.clone(), 42)],
+            },
+            PeerMessage::Repair {
+                apps: vec![AppState {
+                    app: app.clone(),
+                    instances: vec![instance()],
+                    tombstones: vec![TombstoneRecord {
+                        key,
+                        dirty_timestamp: 9,
+                    }],
+                }],
+            },
+            PeerMessage::RepairBack { apps: vec![] },
+            PeerMessage::SyncRequest,
+            PeerMessage::SyncResponse {
+                ready: true,
+                apps: vec![],
+            },
+        ];
+        for message in messages {
+            let json = serde_json::to_string(&message).expect("serializes");
+            let back: PeerMessage = serde_json::from_str(&json).expect("parses");
+            assert_eq!(back, message);
+        }
+    }
+
+    #[test]
+    fn malformed_peer_messages_are_rejected_not_panicked_on() {
+        for bad in [
+            "{}",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"replicate","batch":-1}"#,
+            "[",
+            "",
+        ] {
+            assert!(serde_json::from_str::<PeerMessage>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Anti-entropy: periodic digest exchange that repairs whatever replication lost.
+//!
+//! Every interval (with seeded jitter) the node sends one random peer a digest of every app it
+//! holds. The peer answers with its full state of each app whose digest differs; the initiator
+//! merges it by last-writer-wins and sends back its own (now merged) state of those apps. After
+//! one exchange both hold the newer version of every instance and tombstone in those apps, so
+//! the cluster converges even if every replication message is lost.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::Rng;
+
+use crate::api::{AppKey, AppState, PeerMessage};
+
+use super::clock::{Clock, Mono};
+use super::network::Network;
+use super::node::Node;
+use super::table::{expired, Applied, Version};
+use super::timer::Timer;
+
+impl<C: Clock, N: Network> Node<C, N> {
+    /// Arms the next exchange: the interval stretched or shrunk by up to the jitter.
+    pub(super) fn schedule_anti_entropy(&mut self, now: Mono) {
+        let cluster = &self.config.cluster;
+        let jitter = cluster.anti_entropy_jitter_percent.min(100) as f64 / 100.0;
+        let factor = self.rng.gen_range(1.0 - jitter..=1.0 + jitter);
+        self.timers.set(
+            Timer::AntiEntropy,
+            now + cluster.anti_entropy_interval.mul_f64(factor),
+        );
+    }
+
+    /// Sends a digest of everything held to one random peer.
+    pub(super) fn start_anti_entropy(&mut self, now: Mono) {
+        self.schedule_anti_entropy(now);
+        if !self.ready || self.peers.is_empty() {
+            return;
+        }
+        let index = self.rng.gen_range(0..self.peers.len());
+        let Some(addr) = self.peers.keys().nth(index).cloned() else {
+            return;
+        };
+        self.stats.anti_entropy_rounds += 1;
+        self.net.send(
+            &addr,
+            PeerMessage::Digests {
+                digests: self.table.digests(),
+            },
+        );
+    }
+
+    /// Step 2: answer with our state of every app whose digest differs from the sender's.
+    pub(super) fn on_digests(&mut self, from: &str, theirs: Vec<(AppKey, u64)>) {
+        let theirs: BTreeMap<AppKey, u64> = theirs.into_iter().collect();
+        let ours: BTreeMap<AppKey, u64> = self.table.digests().into_iter().collect();
+        let apps: BTreeSet<&AppKey> = theirs.keys().chain(ours.keys()).collect();
+        let differing: Vec<AppState> = apps
+            .into_iter()
+            .filter(|app| theirs.get(*app) != ours.get(*app))
+            .map(|app| self.table.state(app))
+            .collect();
+        if !differing.is_empty() {
+            self.net.send(from, PeerMessage::Repair { apps: differing });
+        }
+    }
+
+    /// Step 3: merge the peer's state, then send back ours of the same apps.
+    pub(super) fn on_repair(&mut self, from: &str, apps: Vec<AppState>) {
+        let keys: Vec<AppKey> = apps.iter().map(|state| state.app.clone()).collect();
+        self.merge(apps);
+        let back = keys.iter().map(|app| self.table.state(app)).collect();
+        self.net.send(from, PeerMessage::RepairBack { apps: back });
+    }
+
+    /// Merges a peer's state by last-writer-wins; returns how many versions changed here.
+    ///
+    /// A copy this node lacks whose lease has already expired is not inserted: otherwise two
+    /// nodes could hand a dead instance back and forth forever, each giving it a new lease.
+    pub(super) fn merge(&mut self, apps: Vec<AppState>) -> u64 {
+        let wall = self.clock.wall();
+        let evict_after = self.config.lease.evict_after;
+        let retention = self.config.tombstone_retention;
+        let mut changed = 0;
+        for state in apps {
+            for instance in state.instances {
+                let key = crate::api::InstanceKey::of(&instance);
+                if self.table.instance(&key).is_none()
+                    && expired(instance.renew_timestamp, wall, evict_after)
+                {
+                    self.stats.repairs_skipped_expired += 1;
+                    continue;
+                }
+                if matches!(
+                    self.apply(Version::Put(instance)),
+                    Applied::Inserted | Applied::Replaced
+                ) {
+                    changed += 1;
+                }
+            }
+            for tombstone in state.tombstones {
+                if expired(tombstone.dirty_timestamp, wall, retention) {
+                    continue;
+                }
+                let before = self.table.tombstone(&tombstone.key);
+                let version = Version::Tombstone {
+                    key: tombstone.key.clone(),
+                    dirty_timestamp: tombstone.dirty_timestamp,
+                };
+                let applied = self.apply(version);
+                if applied == Applied::Removed || self.table.tombstone(&tombstone.key) != before {
+                    changed += 1;
+                }
+            }
+        }
+        self.stats.anti_entropy_repairs += changed;
+        changed
+    }
+}

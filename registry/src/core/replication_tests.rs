@@ -1,0 +1,210 @@
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::api::{Instance, Status};
+
+fn key(host: &str) -> InstanceKey {
+    InstanceKey {
+        env: "e".into(),
+        appid: "a".into(),
+        zone: "z".into(),
+        hostname: host.into(),
+    }
+}
+
+fn put(host: &str, dirty: i64) -> ReplicatedOp {
+    ReplicatedOp::Put {
+        instance: Box::new(Instance {
+            region: String::new(),
+            zone: "z".into(),
+            env: "e".into(),
+            appid: "a".into(),
+            hostname: host.into(),
+            addrs: vec![],
+            version: String::new(),
+            metadata: Default::default(),
+            status: Status::Up,
+            reg_timestamp: dirty,
+            up_timestamp: dirty,
+            renew_timestamp: dirty,
+            dirty_timestamp: dirty,
+            latest_timestamp: dirty,
+        }),
+    }
+}
+
+fn renew(host: &str) -> ReplicatedOp {
+    ReplicatedOp::Renew {
+        key: key(host),
+        dirty_timestamp: 1,
+    }
+}
+
+fn at(ms: u64) -> Mono {
+    Mono::from_nanos(ms * 1_000_000)
+}
+
+fn config() -> ReplicationConfig {
+    ReplicationConfig {
+        max_batch: 3,
+        max_queue: 5,
+        ..ReplicationConfig::default()
+    }
+}
+
+#[test]
+fn a_newer_op_replaces_the_pending_one_but_a_renew_never_replaces_a_register() {
+    let mut q = PeerQueue::default();
+    q.push(put("h", 1), at(0), &config());
+    q.push(put("h", 2), at(0), &config());
+    q.push(renew("h"), at(0), &config());
+    assert_eq!(q.depth(), 1);
+    let batch = q
+        .take_batch(1, at(10), &config())
+        .expect("due after max_delay");
+    assert_eq!(batch, [put("h", 2)]);
+}
+
+#[test]
+fn a_register_replaces_a_pending_renew() {
+    let mut q = PeerQueue::default();
+    q.push(renew("h"), at(0), &config());
+    q.push(put("h", 5), at(0), &config());
+    assert_eq!(
+        q.take_batch(1, at(10), &config()).expect("due"),
+        [put("h", 5)]
+    );
+}
+
+#[test]
+fn batches_wait_for_max_delay_unless_full() {
+    let mut q = PeerQueue::default();
+    q.push(put("a", 1), at(0), &config());
+    assert!(
+        q.take_batch(1, at(5), &config()).is_none(),
+        "waits for company"
+    );
+    assert_eq!(q.deadline(), Some(at(10)));
+    q.push(put("b", 1), at(1), &config());
+    q.push(put("c", 1), at(2), &config());
+    let batch = q
+        .take_batch(1, at(2), &config())
+        .expect("full: leaves at once");
+    assert_eq!(batch.len(), 3);
+}
+
+#[test]
+fn unacknowledged_batches_are_retried_with_growing_backoff() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let config = config();
+    let mut q = PeerQueue::default();
+    q.push(put("a", 1), at(0), &config);
+    q.take_batch(1, at(10), &config).expect("sent");
+    assert_eq!(q.deadline(), Some(at(10) + config.ack_timeout));
+    let mut last_gap = Duration::ZERO;
+    let mut now = at(10) + config.ack_timeout;
+    for attempt in 0..4 {
+        assert!(q.check_timeout(now, &config, &mut rng));
+        assert!(q.is_failing());
+        let retry_at = q.deadline().expect("retry scheduled");
+        let gap = retry_at.saturating_since(now);
+        assert!(
+            gap >= config.backoff_base.mul_f64(0.75),
+            "attempt {attempt}: {gap:?}"
+        );
+        if attempt >= 2 {
+            assert!(gap > last_gap, "backoff grows: {gap:?} after {last_gap:?}");
+        }
+        last_gap = gap;
+        let batch = q
+            .take_batch(attempt + 2, retry_at, &config)
+            .expect("resent");
+        assert_eq!(batch, [put("a", 1)]);
+        now = retry_at + config.ack_timeout;
+    }
+    assert_eq!(q.counters.retried, 4);
+    assert!(q.acknowledge(5, now, &config).is_some());
+    assert!(!q.is_failing());
+}
+
+#[test]
+fn a_late_ack_for_an_old_batch_is_ignored() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let config = config();
+    let mut q = PeerQueue::default();
+    q.push(put("a", 1), at(0), &config);
+    q.take_batch(1, at(10), &config);
+    q.check_timeout(at(10) + config.ack_timeout, &config, &mut rng);
+    assert!(q.acknowledge(1, at(5_000), &config).is_none());
+    assert_eq!(q.depth(), 1, "still queued for the retry");
+}
+
+#[test]
+fn overflow_drops_the_oldest_and_counts_it() {
+    let mut q = PeerQueue::default();
+    for i in 0..7 {
+        q.push(
+            put(&format!("h{i}"), 1),
+            at(0),
+            &ReplicationConfig {
+                max_batch: 100,
+                ..config()
+            },
+        );
+    }
+    assert_eq!(q.depth(), 5);
+    assert_eq!(q.counters.dropped_overflow, 2);
+    let batch = q
+        .take_batch(
+            1,
+            at(10),
+            &ReplicationConfig {
+                max_batch: 100,
+                ..config()
+            },
+        )
+        .expect("due");
+    assert_eq!(
+        batch.first(),
+        Some(&put("h2", 1)),
+        "h0 and h1 were the oldest"
+    );
+}
+
+#[test]
+fn ops_past_the_retry_horizon_are_dropped_and_counted() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let config = ReplicationConfig {
+        retry_horizon: Duration::from_secs(10),
+        ..config()
+    };
+    let mut q = PeerQueue::default();
+    q.push(put("a", 1), at(0), &config);
+    q.take_batch(1, at(10), &config);
+    q.check_timeout(at(20_000), &config, &mut rng);
+    let retry_at = q.deadline().expect("scheduled");
+    assert!(
+        q.take_batch(2, retry_at, &config).is_none(),
+        "expired before the retry"
+    );
+    assert_eq!(q.counters.dropped_expired, 1);
+    assert_eq!(q.depth(), 0);
+    q.check_invariants();
+}
+
+#[test]
+fn a_newer_op_queued_during_flight_wins_over_the_retried_one() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let config = config();
+    let mut q = PeerQueue::default();
+    q.push(put("a", 1), at(0), &config);
+    q.take_batch(1, at(10), &config);
+    q.push(put("a", 2), at(20), &config);
+    q.check_timeout(at(10) + config.ack_timeout, &config, &mut rng);
+    let retry_at = q.deadline().expect("scheduled");
+    assert_eq!(
+        q.take_batch(2, retry_at, &config).expect("sent"),
+        [put("a", 2)]
+    );
+}
