@@ -131,10 +131,18 @@ impl<C: Clock, N: Network> Node<C, N> {
             hostname: args.hostname,
         };
         let described = describe(&key);
-        match self.apply(Version::Tombstone {
-            key,
+        let applied = self.apply(Version::Tombstone {
+            key: key.clone(),
             dirty_timestamp,
-        }) {
+        });
+        if matches!(applied, Applied::Removed | Applied::Buried) && !args.replication {
+            // Replicated even when this node had not heard of the instance: peers may have.
+            self.replicate(ReplicatedOp::Cancel {
+                key,
+                dirty_timestamp,
+            });
+        }
+        match applied {
             Applied::Removed => Reply::ok(Data::None),
             // The tombstone stays: a register of an older version arriving later is absorbed.
             Applied::Buried => {

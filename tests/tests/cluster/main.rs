@@ -1,0 +1,5 @@
+//! The cluster protocol, driven through the public API by a small deterministic driver:
+//! explicit message delivery, loss and reordering, one manual clock per node.
+
+mod driver;
+mod scenarios;
