@@ -1,0 +1,14 @@
+//! A deterministic simulation harness for the registry.
+//!
+//! Everything here is driven by virtual time and one master seed: no system clock, no OS
+//! randomness, no hash-ordered collections. The same seed gives the same run, event for event.
+//!
+//! - [`rng`]: the master seed split into named streams.
+//! - [`queue`]: virtual time ([`queue::SimTime`]) and the event queue ordered by
+//!   `(time, sequence)`.
+//! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod fnv;
+pub mod rng;
