@@ -4,11 +4,15 @@
 //! randomness, no hash-ordered collections. The same seed gives the same run, event for event.
 //!
 //! - [`rng`]: the master seed split into named streams.
-//! - [`queue`]: virtual time ([`queue::SimTime`]) and the event queue ordered by
-//!   `(time, sequence)`.
+//! - [`time`]: virtual time, [`time::SimTime`].
+//! - [`queue`]: the event queue ordered by `(time, sequence)`.
+//! - [`clock`]: each node's [`clock::SimClock`]: virtual monotonic time, skewed wall time.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod fnv;
+pub mod queue;
 pub mod rng;
+pub mod time;
