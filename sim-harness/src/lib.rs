@@ -7,12 +7,14 @@
 //! - [`time`]: virtual time, [`time::SimTime`].
 //! - [`queue`]: the event queue ordered by `(time, sequence)`.
 //! - [`clock`]: each node's [`clock::SimClock`]: virtual monotonic time, skewed wall time.
+//! - [`net`]: the network model, [`net::NetModel`]: delays, loss, duplication, partitions.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod clock;
 pub mod fnv;
+pub mod net;
 pub mod queue;
 pub mod rng;
 pub mod time;
