@@ -8,6 +8,8 @@
 //! - [`queue`]: the event queue ordered by `(time, sequence)`.
 //! - [`clock`]: each node's [`clock::SimClock`]: virtual monotonic time, skewed wall time.
 //! - [`net`]: the network model, [`net::NetModel`]: delays, loss, duplication, partitions.
+//! - [`trace`]: what happened, [`trace::Trace`], with a stable hash and
+//!   [`trace::first_divergence`].
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,3 +20,4 @@ pub mod net;
 pub mod queue;
 pub mod rng;
 pub mod time;
+pub mod trace;
