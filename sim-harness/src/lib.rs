@@ -10,6 +10,7 @@
 //! - [`net`]: the network model, [`net::NetModel`]: delays, loss, duplication, partitions.
 //! - [`trace`]: what happened, [`trace::Trace`], with a stable hash and
 //!   [`trace::first_divergence`].
+//! - [`scenario`]: scenario files of `[min, max]` ranges and the options a seed draws.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,5 +20,6 @@ pub mod fnv;
 pub mod net;
 pub mod queue;
 pub mod rng;
+pub mod scenario;
 pub mod time;
 pub mod trace;
