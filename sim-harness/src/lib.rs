@@ -11,6 +11,7 @@
 //! - [`trace`]: what happened, [`trace::Trace`], with a stable hash and
 //!   [`trace::first_divergence`].
 //! - [`scenario`]: scenario files of `[min, max]` ranges and the options a seed draws.
+//! - [`world`]: production nodes on simulated clocks and network, stepped through the queue.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -23,3 +24,4 @@ pub mod rng;
 pub mod scenario;
 pub mod time;
 pub mod trace;
+pub mod world;
