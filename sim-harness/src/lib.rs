@@ -1,0 +1,27 @@
+//! A deterministic simulation harness for the registry.
+//!
+//! Everything here is driven by virtual time and one master seed: no system clock, no OS
+//! randomness, no hash-ordered collections. The same seed gives the same run, event for event.
+//!
+//! - [`rng`]: the master seed split into named streams.
+//! - [`time`]: virtual time, [`time::SimTime`].
+//! - [`queue`]: the event queue ordered by `(time, sequence)`.
+//! - [`clock`]: each node's [`clock::SimClock`]: virtual monotonic time, skewed wall time.
+//! - [`net`]: the network model, [`net::NetModel`]: delays, loss, duplication, partitions.
+//! - [`trace`]: what happened, [`trace::Trace`], with a stable hash and
+//!   [`trace::first_divergence`].
+//! - [`scenario`]: scenario files of `[min, max]` ranges and the options a seed draws.
+//! - [`world`]: production nodes on simulated clocks and network, stepped through the queue.
+//! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod fnv;
+pub mod net;
+pub mod queue;
+pub mod rng;
+pub mod scenario;
+pub mod time;
+pub mod trace;
+pub mod world;

@@ -1,0 +1,414 @@
+//! The network model: a small seeded state machine that gives each message a verdict.
+//!
+//! Like turmoil's rules and str0m's netem, it knows nothing of what it carries: the world asks
+//! [`NetModel::route`] about a message from one endpoint to another and gets back when (if ever)
+//! each copy arrives. Reordering is not a knob; it falls out of independent random delays.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// Who is at either end of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// Registry node `i`.
+    Node(usize),
+    /// Simulated client (service instance or poller) `i`.
+    Client(usize),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Node(i) => write!(f, "node{i}"),
+            Endpoint::Client(i) => write!(f, "client{i}"),
+        }
+    }
+}
+
+/// How messages are delayed, lost and duplicated when no rule blocks them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetConfig {
+    /// The least time a message takes.
+    pub delay_min: Duration,
+    /// The mean time a message takes (at least `delay_min`); the part above the minimum is
+    /// exponentially distributed.
+    pub delay_mean: Duration,
+    /// Probability that a message also suffers a tail spike.
+    pub tail_probability: f64,
+    /// A tail spike adds a delay uniform in `[0, tail_max]`.
+    pub tail_max: Duration,
+    /// Probability that a message is lost.
+    pub loss: f64,
+    /// Probability that a delivered message arrives twice (the copy has its own delay).
+    pub duplicate: f64,
+}
+
+impl Default for NetConfig {
+    /// A quiet LAN: 1 ms minimum, 2 ms mean, no loss, no duplication, no spikes.
+    fn default() -> NetConfig {
+        NetConfig {
+            delay_min: Duration::from_millis(1),
+            delay_mean: Duration::from_millis(2),
+            tail_probability: 0.0,
+            tail_max: Duration::ZERO,
+            loss: 0.0,
+            duplicate: 0.0,
+        }
+    }
+}
+
+/// Why a message did not arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// Random loss.
+    Lost,
+    /// A partition rule blocked it.
+    Partitioned,
+}
+
+/// What happens to one copy of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It arrives `after` it was sent.
+    Deliver {
+        /// Time in flight.
+        after: Duration,
+    },
+    /// It never arrives.
+    Drop {
+        /// Why.
+        reason: DropReason,
+    },
+}
+
+/// A partition rule; a message is blocked if any rule blocks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// No node in `a` can talk to any node in `b`, either way.
+    Split {
+        /// One side.
+        a: BTreeSet<usize>,
+        /// The other side.
+        b: BTreeSet<usize>,
+    },
+    /// Messages from nodes in `from` to nodes in `to` are blocked; the other way works.
+    OneWay {
+        /// Senders that cannot reach `to`.
+        from: BTreeSet<usize>,
+        /// Receivers that cannot hear `from`.
+        to: BTreeSet<usize>,
+    },
+    /// The node neither reaches nor hears any other node; clients still reach it.
+    IsolateFromPeers(usize),
+    /// No client reaches the node and it reaches no client; peers still do.
+    IsolateFromClients(usize),
+}
+
+impl Rule {
+    /// Whether this rule blocks a message from `from` to `to`.
+    pub fn blocks(&self, from: Endpoint, to: Endpoint) -> bool {
+        use Endpoint::{Client, Node};
+        match (self, from, to) {
+            (Rule::Split { a, b }, Node(x), Node(y)) => {
+                (a.contains(&x) && b.contains(&y)) || (b.contains(&x) && a.contains(&y))
+            }
+            (Rule::OneWay { from, to }, Node(x), Node(y)) => from.contains(&x) && to.contains(&y),
+            (Rule::IsolateFromPeers(n), Node(x), Node(y)) => x != y && (x == *n || y == *n),
+            (Rule::IsolateFromClients(n), Node(x), Client(_))
+            | (Rule::IsolateFromClients(n), Client(_), Node(x)) => x == *n,
+            _ => false,
+        }
+    }
+}
+
+/// The seeded network: configuration, active partition rules and the random stream.
+#[derive(Debug)]
+pub struct NetModel {
+    config: NetConfig,
+    rules: Vec<Rule>,
+    rng: ChaCha8Rng,
+}
+
+/// An exponential draw is capped at this many means, so one unlucky draw cannot stall a run.
+const EXP_CAP_MEANS: f64 = 20.0;
+
+impl NetModel {
+    /// A network with `config`, no partitions, drawing from `rng`.
+    pub fn new(config: NetConfig, rng: ChaCha8Rng) -> NetModel {
+        NetModel {
+            config,
+            rules: Vec::new(),
+            rng,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NetConfig {
+        &self.config
+    }
+
+    /// Replaces the configuration (e.g. a calmer network for the liveness phase).
+    pub fn set_config(&mut self, config: NetConfig) {
+        self.config = config;
+    }
+
+    /// Adds a partition rule.
+    pub fn add_rule(&mut self, rule: Rule) {
+        self.rules.push(rule);
+    }
+
+    /// The active rules, oldest first.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Removes every partition rule.
+    pub fn heal(&mut self) {
+        self.rules.clear();
+    }
+
+    /// Whether some rule blocks `from` → `to`.
+    pub fn is_blocked(&self, from: Endpoint, to: Endpoint) -> bool {
+        self.rules.iter().any(|rule| rule.blocks(from, to))
+    }
+
+    /// Decides the fate of one message: one verdict, or two when it is duplicated.
+    ///
+    /// A blocked message draws no randomness, so adding a partition does not shift the
+    /// verdicts of unrelated messages more than it must.
+    pub fn route(&mut self, from: Endpoint, to: Endpoint) -> Vec<Verdict> {
+        if self.is_blocked(from, to) {
+            return vec![Verdict::Drop {
+                reason: DropReason::Partitioned,
+            }];
+        }
+        if self.rng.gen_bool(self.config.loss.clamp(0.0, 1.0)) {
+            return vec![Verdict::Drop {
+                reason: DropReason::Lost,
+            }];
+        }
+        let mut verdicts = vec![Verdict::Deliver {
+            after: self.delay(),
+        }];
+        if self.rng.gen_bool(self.config.duplicate.clamp(0.0, 1.0)) {
+            verdicts.push(Verdict::Deliver {
+                after: self.delay(),
+            });
+        }
+        verdicts
+    }
+
+    /// One delay: the minimum, plus an exponential part, plus sometimes a tail spike.
+    fn delay(&mut self) -> Duration {
+        let min = self.config.delay_min;
+        let excess_mean = self.config.delay_mean.saturating_sub(min).as_secs_f64();
+        // `1 - u` is in (0, 1], so the logarithm is finite.
+        let u: f64 = self.rng.gen();
+        let excess = (-(1.0 - u).ln() * excess_mean).min(excess_mean * EXP_CAP_MEANS);
+        let mut delay = min + Duration::from_secs_f64(excess);
+        if self
+            .rng
+            .gen_bool(self.config.tail_probability.clamp(0.0, 1.0))
+        {
+            let spike = self
+                .rng
+                .gen_range(0..=self.config.tail_max.as_nanos() as u64);
+            delay += Duration::from_nanos(spike);
+        }
+        delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use Endpoint::{Client, Node};
+
+    fn model(config: NetConfig) -> NetModel {
+        NetModel::new(config, ChaCha8Rng::seed_from_u64(7))
+    }
+
+    fn set(nodes: &[usize]) -> BTreeSet<usize> {
+        nodes.iter().copied().collect()
+    }
+
+    fn delivered(verdicts: &[Verdict]) -> bool {
+        verdicts
+            .iter()
+            .any(|v| matches!(v, Verdict::Deliver { .. }))
+    }
+
+    #[test]
+    fn a_quiet_network_delivers_everything_once_within_bounds() {
+        let mut net = model(NetConfig::default());
+        for _ in 0..1000 {
+            let verdicts = net.route(Node(0), Node(1));
+            assert_eq!(verdicts.len(), 1);
+            let Verdict::Deliver { after } = verdicts[0] else {
+                panic!("dropped on a quiet network: {verdicts:?}");
+            };
+            assert!(after >= Duration::from_millis(1));
+            assert!(after <= Duration::from_millis(1 + 20));
+        }
+    }
+
+    #[test]
+    fn split_blocks_both_ways_between_sides_only() {
+        let mut net = model(NetConfig::default());
+        net.add_rule(Rule::Split {
+            a: set(&[0, 1]),
+            b: set(&[2]),
+        });
+        assert!(net.is_blocked(Node(0), Node(2)));
+        assert!(net.is_blocked(Node(2), Node(1)));
+        assert!(!net.is_blocked(Node(0), Node(1)));
+        assert!(!net.is_blocked(Client(0), Node(2)));
+        assert_eq!(
+            net.route(Node(2), Node(0)),
+            [Verdict::Drop {
+                reason: DropReason::Partitioned
+            }]
+        );
+    }
+
+    #[test]
+    fn one_way_blocks_a_to_b_only() {
+        let mut net = model(NetConfig::default());
+        net.add_rule(Rule::OneWay {
+            from: set(&[0]),
+            to: set(&[1]),
+        });
+        assert!(net.is_blocked(Node(0), Node(1)));
+        assert!(!net.is_blocked(Node(1), Node(0)));
+        assert!(!net.is_blocked(Node(0), Node(2)));
+        assert!(delivered(&net.route(Node(1), Node(0))));
+    }
+
+    #[test]
+    fn isolating_from_peers_leaves_clients_connected() {
+        let mut net = model(NetConfig::default());
+        net.add_rule(Rule::IsolateFromPeers(1));
+        assert!(net.is_blocked(Node(1), Node(0)));
+        assert!(net.is_blocked(Node(2), Node(1)));
+        assert!(!net.is_blocked(Node(0), Node(2)));
+        assert!(!net.is_blocked(Node(1), Node(1)));
+        assert!(!net.is_blocked(Client(3), Node(1)));
+        assert!(!net.is_blocked(Node(1), Client(3)));
+    }
+
+    #[test]
+    fn isolating_from_clients_leaves_peers_connected() {
+        let mut net = model(NetConfig::default());
+        net.add_rule(Rule::IsolateFromClients(1));
+        assert!(net.is_blocked(Client(0), Node(1)));
+        assert!(net.is_blocked(Node(1), Client(0)));
+        assert!(!net.is_blocked(Client(0), Node(0)));
+        assert!(!net.is_blocked(Node(1), Node(0)));
+    }
+
+    #[test]
+    fn heal_removes_every_rule() {
+        let mut net = model(NetConfig::default());
+        net.add_rule(Rule::IsolateFromPeers(0));
+        net.add_rule(Rule::IsolateFromClients(0));
+        assert_eq!(net.rules().len(), 2);
+        net.heal();
+        assert!(net.rules().is_empty());
+        assert!(!net.is_blocked(Node(0), Node(1)));
+        assert!(!net.is_blocked(Client(0), Node(0)));
+    }
+
+    #[test]
+    fn loss_rate_is_close_to_configured() {
+        let mut net = model(NetConfig {
+            loss: 0.3,
+            ..NetConfig::default()
+        });
+        let lost = (0..10_000)
+            .filter(|_| !delivered(&net.route(Node(0), Node(1))))
+            .count();
+        assert!((2_700..=3_300).contains(&lost), "lost {lost} of 10000");
+    }
+
+    #[test]
+    fn duplication_rate_is_close_to_configured() {
+        let mut net = model(NetConfig {
+            duplicate: 0.1,
+            ..NetConfig::default()
+        });
+        let twice = (0..10_000)
+            .filter(|_| net.route(Client(0), Node(1)).len() == 2)
+            .count();
+        assert!(
+            (700..=1_300).contains(&twice),
+            "duplicated {twice} of 10000"
+        );
+    }
+
+    #[test]
+    fn mean_delay_is_close_to_configured_and_messages_reorder() {
+        let mut net = model(NetConfig {
+            delay_min: Duration::from_millis(5),
+            delay_mean: Duration::from_millis(20),
+            ..NetConfig::default()
+        });
+        let delays: Vec<Duration> = (0..10_000)
+            .map(|_| match net.route(Node(0), Node(1))[0] {
+                Verdict::Deliver { after } => after,
+                Verdict::Drop { .. } => panic!("no loss configured"),
+            })
+            .collect();
+        assert!(delays.iter().all(|d| *d >= Duration::from_millis(5)));
+        let mean_ms = delays.iter().map(Duration::as_secs_f64).sum::<f64>() * 1000.0 / 1e4;
+        assert!((18.5..=21.5).contains(&mean_ms), "mean {mean_ms} ms");
+        // Sent 1 ms apart, message i+1 sometimes overtakes message i.
+        let overtaken = delays
+            .windows(2)
+            .filter(|w| w[1] + Duration::from_millis(1) < w[0])
+            .count();
+        assert!(overtaken > 100, "only {overtaken} reorderings");
+    }
+
+    #[test]
+    fn tail_spikes_happen_at_the_configured_rate() {
+        let mut net = model(NetConfig {
+            delay_min: Duration::from_millis(1),
+            delay_mean: Duration::from_millis(1),
+            tail_probability: 0.05,
+            tail_max: Duration::from_secs(2),
+            ..NetConfig::default()
+        });
+        let slow = (0..10_000)
+            .filter(|_| match net.route(Node(0), Node(1))[0] {
+                Verdict::Deliver { after } => after > Duration::from_millis(2),
+                Verdict::Drop { .. } => false,
+            })
+            .count();
+        // 5% spike, and a spike of at most 1 ms is invisible with probability 0.0005.
+        assert!((350..=650).contains(&slow), "slow {slow} of 10000");
+    }
+
+    #[test]
+    fn same_seed_same_verdicts() {
+        let config = NetConfig {
+            loss: 0.2,
+            duplicate: 0.2,
+            tail_probability: 0.1,
+            tail_max: Duration::from_millis(500),
+            ..NetConfig::default()
+        };
+        let run = |seed: u64| {
+            let mut net = NetModel::new(config.clone(), ChaCha8Rng::seed_from_u64(seed));
+            (0..500)
+                .map(|i| net.route(Node(i % 3), Client(i % 5)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(1), run(1));
+        assert_ne!(run(1), run(2));
+    }
+}

@@ -1,0 +1,244 @@
+//! The trace: everything that happened in a run, in order, with a stable fingerprint.
+//!
+//! Checkers read it; `--check-determinism` compares two of them. Its hash is FNV-1a over each
+//! entry's `Debug` rendering, so it is the same on every run of the same build.
+
+use std::fmt::Write as _;
+
+use registry::core::NodeEvent;
+
+use crate::fnv::Fnv1a;
+use crate::net::{DropReason, Endpoint};
+use crate::time::SimTime;
+
+/// Why a message was dropped, as the trace records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undelivered {
+    /// The network model dropped it.
+    Net(DropReason),
+    /// It was sent to an address no node has.
+    UnknownAddr,
+    /// Its destination was down when it arrived.
+    DestinationDown,
+}
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceEvent {
+    /// A message was put on the network.
+    Sent {
+        /// Sender.
+        from: Endpoint,
+        /// Receiver.
+        to: Endpoint,
+        /// A short description of the message.
+        what: String,
+    },
+    /// A message reached its receiver.
+    Delivered {
+        /// Sender.
+        from: Endpoint,
+        /// Receiver.
+        to: Endpoint,
+        /// A short description of the message.
+        what: String,
+    },
+    /// A message (or one copy of it) will never arrive.
+    Dropped {
+        /// Sender.
+        from: Endpoint,
+        /// Intended receiver, if it is known.
+        to: Option<Endpoint>,
+        /// A short description of the message.
+        what: String,
+        /// Why.
+        reason: Undelivered,
+    },
+    /// A node's timers fired.
+    TimerFired {
+        /// Which node.
+        node: usize,
+    },
+    /// A client's request reached a node.
+    Request {
+        /// The client.
+        client: usize,
+        /// The node.
+        node: usize,
+        /// The world-wide request id.
+        id: u64,
+        /// A short description of the request.
+        what: String,
+    },
+    /// A node answered a request.
+    Reply {
+        /// The node.
+        node: usize,
+        /// The client.
+        client: usize,
+        /// The request id.
+        id: u64,
+        /// A short description of the reply (its code, at least).
+        what: String,
+    },
+    /// A fault was injected (crash, restart, pause, partition, clock change, heal).
+    Fault {
+        /// The node affected, if one is.
+        node: Option<usize>,
+        /// What was done.
+        what: String,
+    },
+    /// A node decided something on its own (eviction, round, protection change).
+    Node {
+        /// Which node.
+        node: usize,
+        /// What it decided.
+        event: NodeEvent,
+    },
+    /// The run moved to another phase (e.g. "safety", "liveness").
+    Phase {
+        /// The new phase.
+        name: String,
+    },
+}
+
+/// Everything that happened in a run, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trace {
+    entries: Vec<(SimTime, TraceEvent)>,
+}
+
+impl Trace {
+    /// An empty trace.
+    pub fn new() -> Trace {
+        Trace::default()
+    }
+
+    /// Records `event` at `at`.
+    pub fn record(&mut self, at: SimTime, event: TraceEvent) {
+        self.entries.push((at, event));
+    }
+
+    /// The entries, oldest first.
+    pub fn entries(&self) -> &[(SimTime, TraceEvent)] {
+        &self.entries
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// A fingerprint of the whole trace, stable across runs and machines of the same build.
+    pub fn hash(&self) -> u64 {
+        let mut hasher = Fnv1a::new();
+        for entry in &self.entries {
+            hash_entry(&mut hasher, entry);
+        }
+        hasher.finish()
+    }
+}
+
+/// Hashes one entry with a separator, so `["ab", "c"]` and `["a", "bc"]` differ.
+fn hash_entry(hasher: &mut Fnv1a, (at, event): &(SimTime, TraceEvent)) {
+    hasher.write_u64(at.as_nanos());
+    // Writing into a hasher cannot fail; `Debug` of these types does not fail either.
+    let _ = write!(hasher, "{event:?}");
+    hasher.write(&[0xff]);
+}
+
+/// The index of the first entry where `a` and `b` differ, or `None` if they are identical.
+///
+/// If one trace is a prefix of the other, the answer is the shorter one's length.
+pub fn first_divergence(a: &Trace, b: &Trace) -> Option<usize> {
+    let common = a.entries.iter().zip(&b.entries).position(|(x, y)| x != y);
+    match common {
+        Some(index) => Some(index),
+        None if a.len() == b.len() => None,
+        None => Some(a.len().min(b.len())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(n: usize) -> Trace {
+        let mut trace = Trace::new();
+        trace.record(
+            SimTime::ZERO,
+            TraceEvent::Phase {
+                name: "safety".into(),
+            },
+        );
+        for i in 0..n {
+            trace.record(
+                SimTime::from_millis(i as u64),
+                TraceEvent::Sent {
+                    from: Endpoint::Node(0),
+                    to: Endpoint::Node(1),
+                    what: format!("msg{i}"),
+                },
+            );
+        }
+        trace
+    }
+
+    #[test]
+    fn equal_traces_hash_equal_and_do_not_diverge() {
+        assert_eq!(sample(5).hash(), sample(5).hash());
+        assert_eq!(first_divergence(&sample(5), &sample(5)), None);
+        assert_eq!(sample(5).len(), 6);
+    }
+
+    #[test]
+    fn the_hash_is_pinned() {
+        // The same build must give the same hash in every process; a change to the rendering
+        // shows up here first.
+        let mut trace = Trace::new();
+        trace.record(SimTime::from_secs(1), TraceEvent::TimerFired { node: 2 });
+        let mut expected = Fnv1a::new();
+        expected.write_u64(1_000_000_000);
+        expected.write(b"TimerFired { node: 2 }");
+        expected.write(&[0xff]);
+        assert_eq!(trace.hash(), expected.finish());
+    }
+
+    #[test]
+    fn any_change_changes_the_hash() {
+        let base = sample(3);
+        let mut later = base.clone();
+        later.entries[1].0 = SimTime::from_nanos(1);
+        let mut other_text = base.clone();
+        other_text.entries[2].1 = TraceEvent::TimerFired { node: 0 };
+        assert_ne!(base.hash(), later.hash());
+        assert_ne!(base.hash(), other_text.hash());
+        assert_ne!(base.hash(), sample(4).hash());
+        assert_ne!(Trace::new().hash(), base.hash());
+    }
+
+    #[test]
+    fn first_divergence_finds_the_first_differing_entry() {
+        let a = sample(5);
+        let mut b = a.clone();
+        b.entries[3].1 = TraceEvent::Fault {
+            node: Some(1),
+            what: "crash".into(),
+        };
+        b.entries[4].1 = TraceEvent::TimerFired { node: 1 };
+        assert_eq!(first_divergence(&a, &b), Some(3));
+    }
+
+    #[test]
+    fn a_prefix_diverges_where_it_ends() {
+        assert_eq!(first_divergence(&sample(2), &sample(5)), Some(3));
+        assert_eq!(first_divergence(&sample(5), &sample(2)), Some(3));
+        assert_eq!(first_divergence(&Trace::new(), &sample(0)), Some(0));
+        assert!(Trace::new().is_empty());
+    }
+}
