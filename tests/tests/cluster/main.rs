@@ -2,4 +2,5 @@
 //! explicit message delivery, loss and reordering, one manual clock per node.
 
 mod driver;
+mod properties;
 mod scenarios;
