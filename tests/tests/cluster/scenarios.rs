@@ -289,3 +289,75 @@ fn queue_overflow_is_counted_and_repaired() {
         .iter()
         .all(|h| c.instance(1, h).is_some()));
 }
+
+#[test]
+fn replicated_renew_409_makes_the_sender_adopt_the_newer_copy() {
+    let mut c = Cluster::new(2);
+    assert_ok(&c.call(0, register("a")));
+    c.run_for(SECOND);
+    // Node 0 misses a set made through node 1: node 1's batches to node 0 and all
+    // anti-entropy are lost for the whole test, so only the renew's -409 can repair node 0.
+    c.filter = Box::new(|e| match e.message {
+        PeerMessage::Replicate { .. } if e.from == addr(1) => Verdict::Drop,
+        PeerMessage::Digests { .. } => Verdict::Drop,
+        _ => Verdict::Deliver,
+    });
+    let set = Request::Set(SetArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostnames: vec!["a".into()],
+        statuses: vec![Status::Waiting],
+        metadata: vec![],
+        replication: false,
+        set_timestamp: 0,
+    });
+    assert_ok(&c.call(1, set));
+    c.run_for(10 * SECOND);
+    assert_eq!(c.instance(0, "a").map(|a| a.status), Some(Status::Up));
+    let renew = Request::Renew(RenewArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: "a".into(),
+        replication: false,
+        dirty_timestamp: 0,
+    });
+    assert_ok(&c.call(0, renew));
+    c.run_for(SECOND);
+    assert_eq!(
+        c.instance(0, "a").map(|a| a.status),
+        Some(Status::Waiting),
+        "adopted node 1's newer copy"
+    );
+    assert!(c.node(0).stats().conflicts_adopted >= 1);
+}
+
+#[test]
+fn peer_status_is_lost_while_a_peer_is_down_and_up_once_it_answers() {
+    use registry::api::NodeStatus;
+    let mut c = Cluster::new(3);
+    let status_of_2 = |c: &Cluster| {
+        c.node(0)
+            .peers()
+            .into_iter()
+            .find(|p| p.addr == addr(2))
+            .map(|p| p.status)
+    };
+    assert_eq!(status_of_2(&c), Some(NodeStatus::Up));
+    c.stop(2);
+    assert_ok(&c.call(0, register("a")));
+    c.run_for(10 * SECOND);
+    assert_eq!(
+        status_of_2(&c),
+        Some(NodeStatus::Lost),
+        "unacknowledged batches mark it lost"
+    );
+    c.restart(2);
+    c.run_for(60 * SECOND);
+    assert_eq!(status_of_2(&c), Some(NodeStatus::Up));
+    assert!(
+        c.instance(2, "a").is_some(),
+        "the retried batch (or sync) delivered the write"
+    );
+}
