@@ -16,7 +16,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod clock;
+pub mod fault;
 pub mod fnv;
 pub mod net;
 pub mod queue;

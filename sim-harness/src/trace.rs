@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use registry::core::NodeEvent;
+use registry::api::{Reply, Request};
+use registry::core::{NodeEvent, PeerMessage};
 
 use crate::fnv::Fnv1a;
 use crate::net::{DropReason, Endpoint};
@@ -22,26 +23,100 @@ pub enum Undelivered {
     DestinationDown,
 }
 
+/// A phase of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Faults on; invariants checked all along.
+    Safety,
+    /// Faults healed for `core`; the core must converge by `deadline`.
+    Liveness {
+        /// The nodes that must converge.
+        core: Vec<usize>,
+        /// When convergence is due.
+        deadline: SimTime,
+    },
+    /// The run is over.
+    End,
+}
+
+/// What a client did, as the oracle records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The client's last write was acknowledged: this is the instance it expects to exist.
+    Wrote {
+        /// The client.
+        client: usize,
+        /// The node that acknowledged.
+        node: usize,
+        /// The instance as the client wrote it (status, metadata, addrs).
+        instance: Box<registry::api::Instance>,
+    },
+    /// The client's cancel was acknowledged (or found nothing): it expects no instance.
+    Cancelled {
+        /// The client.
+        client: usize,
+        /// The node that answered.
+        node: usize,
+        /// Which instance.
+        key: registry::api::InstanceKey,
+    },
+    /// The client died without cancelling: its lease will run out.
+    Died {
+        /// The client.
+        client: usize,
+        /// Which instance it held.
+        key: registry::api::InstanceKey,
+    },
+    /// A poller received a view of an app.
+    Viewed {
+        /// The poller.
+        poller: usize,
+        /// The node that answered.
+        node: usize,
+        /// The app.
+        appid: String,
+        /// The hostnames of the UP instances it saw.
+        hosts: Vec<String>,
+    },
+}
+
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TraceEvent {
-    /// A message was put on the network.
-    Sent {
-        /// Sender.
-        from: Endpoint,
-        /// Receiver.
-        to: Endpoint,
-        /// A short description of the message.
-        what: String,
+    /// A phase began.
+    Phase(Phase),
+    /// A fault was injected or healed.
+    Fault(crate::fault::Fault),
+    /// A client's request reached a node.
+    Request {
+        /// The client (instance clients first, then pollers).
+        client: usize,
+        /// The node.
+        node: usize,
+        /// The world-wide request id.
+        id: u64,
+        /// The request.
+        request: Request,
     },
-    /// A message reached its receiver.
-    Delivered {
+    /// A node answered a request (whether or not the answer reaches the client).
+    Reply {
+        /// The node.
+        node: usize,
+        /// The client.
+        client: usize,
+        /// The request id.
+        id: u64,
+        /// The reply.
+        reply: Reply,
+    },
+    /// A peer message reached its node.
+    PeerDelivered {
         /// Sender.
-        from: Endpoint,
+        from: usize,
         /// Receiver.
-        to: Endpoint,
-        /// A short description of the message.
-        what: String,
+        to: usize,
+        /// The message.
+        message: PeerMessage,
     },
     /// A message (or one copy of it) will never arrive.
     Dropped {
@@ -59,47 +134,15 @@ pub enum TraceEvent {
         /// Which node.
         node: usize,
     },
-    /// A client's request reached a node.
-    Request {
-        /// The client.
-        client: usize,
-        /// The node.
-        node: usize,
-        /// The world-wide request id.
-        id: u64,
-        /// A short description of the request.
-        what: String,
-    },
-    /// A node answered a request.
-    Reply {
-        /// The node.
-        node: usize,
-        /// The client.
-        client: usize,
-        /// The request id.
-        id: u64,
-        /// A short description of the reply (its code, at least).
-        what: String,
-    },
-    /// A fault was injected (crash, restart, pause, partition, clock change, heal).
-    Fault {
-        /// The node affected, if one is.
-        node: Option<usize>,
-        /// What was done.
-        what: String,
-    },
-    /// A node decided something on its own (eviction, round, protection change).
+    /// A decision a node took on its own.
     Node {
         /// Which node.
         node: usize,
         /// What it decided.
         event: NodeEvent,
     },
-    /// The run moved to another phase (e.g. "safety", "liveness").
-    Phase {
-        /// The new phase.
-        name: String,
-    },
+    /// What a client did (the oracle's record).
+    Client(ClientEvent),
 }
 
 /// Everything that happened in a run, in order.
@@ -170,19 +213,15 @@ mod tests {
 
     fn sample(n: usize) -> Trace {
         let mut trace = Trace::new();
-        trace.record(
-            SimTime::ZERO,
-            TraceEvent::Phase {
-                name: "safety".into(),
-            },
-        );
+        trace.record(SimTime::ZERO, TraceEvent::Phase(Phase::Safety));
         for i in 0..n {
             trace.record(
                 SimTime::from_millis(i as u64),
-                TraceEvent::Sent {
+                TraceEvent::Dropped {
                     from: Endpoint::Node(0),
-                    to: Endpoint::Node(1),
+                    to: Some(Endpoint::Node(1)),
                     what: format!("msg{i}"),
+                    reason: Undelivered::UnknownAddr,
                 },
             );
         }
@@ -226,10 +265,7 @@ mod tests {
     fn first_divergence_finds_the_first_differing_entry() {
         let a = sample(5);
         let mut b = a.clone();
-        b.entries[3].1 = TraceEvent::Fault {
-            node: Some(1),
-            what: "crash".into(),
-        };
+        b.entries[3].1 = TraceEvent::Fault(crate::fault::Fault::Crash { node: 1 });
         b.entries[4].1 = TraceEvent::TimerFired { node: 1 };
         assert_eq!(first_divergence(&a, &b), Some(3));
     }

@@ -137,6 +137,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Renews this node's own registration, or registers it again if it is gone.
     pub(super) fn renew_self(&mut self) {
         let key = self.self_key();
+        self.events.push_back(NodeEvent::SelfRenewed);
         match self.renew_version(&key, None) {
             RenewOutcome::Renewed(instance) => self.replicate(ReplicatedOp::Renew {
                 key,

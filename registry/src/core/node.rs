@@ -49,6 +49,20 @@ pub enum NodeEvent {
     },
     /// The protection mode changed.
     ProtectionChanged(ProtectionStatus),
+    /// A renew window closed and the protection mode was decided from it.
+    WindowClosed {
+        /// Renews received in the window (clients, peers and the node's own).
+        renews: u64,
+        /// Expected renews per window at the close.
+        expected: u64,
+        /// `floor(expected * threshold_percent / 100)`.
+        threshold: u64,
+        /// The mode now in force (override included).
+        protected: bool,
+    },
+    /// The node renewed its own `infra.discovery` registration (a renew it received from
+    /// itself, counted like any other).
+    SelfRenewed,
     /// The peer set changed (membership); the new set, sorted.
     PeersChanged(Vec<String>),
     /// Startup sync finished: merged from a synced peer, or (`None`) gave up waiting.
@@ -361,6 +375,13 @@ impl<C: Clock, N: Network> Node<C, N> {
             Timer::RenewWindow => {
                 let before = self.guard.status();
                 self.guard.close_window();
+                let after = self.guard.status();
+                self.events.push_back(NodeEvent::WindowClosed {
+                    renews: after.renews_last_window,
+                    expected: after.expected_renews,
+                    threshold: after.threshold,
+                    protected: after.protected,
+                });
                 self.note_protection_change(before);
                 self.config.protection.renew_window
             }

@@ -98,12 +98,17 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// Refreshes a lease and, for a renew replicated from a peer, compares the sender's
-    /// version with ours. Every accepted renew counts towards protection mode.
+    /// version with ours.
+    ///
+    /// Every renew received counts towards protection mode, known instance or not: protection
+    /// measures whether renewals reach this node at all, and a count of what arrived can be
+    /// checked from outside without re-deriving the table.
     pub(super) fn renew_version(
         &mut self,
         key: &InstanceKey,
         sender_dirty: Option<i64>,
     ) -> RenewOutcome {
+        self.guard.on_renew();
         if let Some(dirty) = sender_dirty {
             self.hlc.observe(dirty);
         }
@@ -111,7 +116,6 @@ impl<C: Clock, N: Network> Node<C, N> {
         let Some(instance) = self.table.renew(key, now, wall).cloned() else {
             return RenewOutcome::Missing;
         };
-        self.guard.on_renew();
         match sender_dirty {
             Some(dirty) if dirty > instance.dirty_timestamp => RenewOutcome::SenderNewer(instance),
             Some(dirty) if dirty < instance.dirty_timestamp => {

@@ -32,8 +32,6 @@ pub enum WorldEvent {
     },
     /// A node's reply reaches its client.
     ReplyArrives {
-        /// The node that answered.
-        node: usize,
         /// The client.
         client: usize,
         /// The request answered.
@@ -57,4 +55,29 @@ pub enum WorldEvent {
         /// The deadline this event was scheduled for.
         at: SimTime,
     },
+    /// A client asked to be woken (its renew is due, or a request timed out).
+    ClientWake {
+        /// The client.
+        client: usize,
+        /// What the client wants to be reminded of.
+        token: u64,
+    },
+    /// Something the driver of the world scheduled (a fault, a phase change).
+    Scheduled {
+        /// The driver's index of what is due.
+        index: usize,
+    },
+}
+
+impl WorldEvent {
+    /// The node this event is for, if it is for one (paused nodes hold these back).
+    pub fn node(&self) -> Option<usize> {
+        match self {
+            WorldEvent::RequestArrives { node, .. } | WorldEvent::NodeTimer { node, .. } => {
+                Some(*node)
+            }
+            WorldEvent::PeerArrives { to, .. } => Some(*to),
+            _ => None,
+        }
+    }
 }

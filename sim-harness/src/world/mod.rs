@@ -2,15 +2,16 @@
 //! event queue in virtual time.
 //!
 //! Each [`World::step`] pops the earliest event, moves virtual time to it, hands it to the node
-//! (or client) it is for, then drains what the node said (replies, peer messages, decisions)
-//! into the queue and the trace. Nodes are woken exactly at their [`Node::poll_timeout`].
+//! it is for, then drains what the node said (replies, peer messages, decisions) into the queue
+//! and the trace. Nodes are woken exactly at their [`Node::poll_timeout`]. Events for clients
+//! and for the world's driver come back out of `step` as an [`Output`].
 //!
 //! Client traffic goes through the network model's partitions and loss but is never duplicated:
 //! it stands for HTTP over TCP, where a copy of a request is the client's own retry. Peer
 //! messages get every verdict, duplicates included.
 
-mod describe;
 mod event;
+mod lifecycle;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -33,6 +34,9 @@ pub type SimNode = Node<Rc<SimClock>, Outbox>;
 /// The port every simulated node listens on.
 pub const NODE_PORT: u16 = 7171;
 
+/// The environment every simulated node and client uses.
+pub const ENV: &str = "sim";
+
 /// The shape of a world.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorldConfig {
@@ -42,6 +46,8 @@ pub struct WorldConfig {
     pub zones: usize,
     /// The network model's configuration.
     pub net: NetConfig,
+    /// The node configuration every node starts from (identity and seed are set per node).
+    pub node: Config,
 }
 
 impl Default for WorldConfig {
@@ -51,8 +57,43 @@ impl Default for WorldConfig {
             nodes: 3,
             zones: 1,
             net: NetConfig::default(),
+            node: Config::default(),
         }
     }
+}
+
+/// What a step hands back to the world's driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// A reply reached a client.
+    Reply {
+        /// The client.
+        client: usize,
+        /// The request answered.
+        id: RequestId,
+        /// The reply.
+        reply: Reply,
+    },
+    /// A client's wake-up is due.
+    ClientWake {
+        /// The client.
+        client: usize,
+        /// The token it gave.
+        token: u64,
+    },
+    /// Something the driver scheduled is due.
+    Scheduled {
+        /// The driver's index.
+        index: usize,
+    },
+}
+
+/// A node's slot: running, paused with the events it has yet to see, or down.
+#[derive(Debug)]
+enum Slot {
+    Up(Box<SimNode>),
+    Paused(Box<SimNode>, Vec<WorldEvent>),
+    Down,
 }
 
 /// The simulated cluster and everything around it.
@@ -61,16 +102,17 @@ pub struct World {
     seeds: Seeds,
     time: SharedTime,
     clocks: Vec<Rc<SimClock>>,
-    nodes: Vec<SimNode>,
+    slots: Vec<Slot>,
+    configs: Vec<Config>,
+    incarnations: Vec<u64>,
     addrs: BTreeMap<String, usize>,
     queue: EventQueue<WorldEvent>,
     net: NetModel,
     trace: Trace,
     /// Each node's currently scheduled wake-up; older `NodeTimer` events are stale.
     timer_deadlines: Vec<Option<SimTime>>,
-    /// Requests a node holds, and who asked.
-    in_flight: BTreeMap<RequestId, usize>,
-    replies: BTreeMap<RequestId, Reply>,
+    /// Requests a node holds: who asked, and which node holds it.
+    in_flight: BTreeMap<RequestId, (usize, usize)>,
     next_request: u64,
 }
 
@@ -79,29 +121,39 @@ impl World {
     pub fn new(seed: u64, config: &WorldConfig) -> Result<World, ConfigError> {
         let seeds = Seeds::new(seed);
         let time = SharedTime::new();
+        let zones = config.zones.clamp(1, config.nodes.max(1));
+        let configs: Vec<Config> = (0..config.nodes)
+            .map(|i| node_config(&config.node, &seeds, i, config.nodes, zones))
+            .collect();
         let mut world = World {
             seeds,
             time: time.clone(),
-            clocks: Vec::new(),
-            nodes: Vec::new(),
-            addrs: BTreeMap::new(),
+            clocks: (0..config.nodes)
+                .map(|_| Rc::new(SimClock::new(time.clone())))
+                .collect(),
+            slots: Vec::new(),
+            addrs: configs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.identity.addr.clone(), i))
+                .collect(),
+            configs,
+            incarnations: vec![0; config.nodes],
             queue: EventQueue::new(),
             net: NetModel::new(config.net.clone(), seeds.network()),
             trace: Trace::new(),
             timer_deadlines: vec![None; config.nodes],
             in_flight: BTreeMap::new(),
-            replies: BTreeMap::new(),
             next_request: 1,
         };
         for index in 0..config.nodes {
-            let node_config = node_config(&seeds, index, config.zones.max(1));
-            world.addrs.insert(node_config.identity.addr.clone(), index);
-            let clock = Rc::new(SimClock::new(time.clone()));
-            world.clocks.push(Rc::clone(&clock));
-            world
-                .nodes
-                .push(Node::new(node_config, clock, Outbox::default())?);
-            world.schedule_timer(index);
+            let node = Node::new(
+                world.configs[index].clone(),
+                Rc::clone(&world.clocks[index]),
+                Outbox::default(),
+            )?;
+            world.slots.push(Slot::Up(Box::new(node)));
+            world.drain(index);
         }
         Ok(world)
     }
@@ -116,12 +168,35 @@ impl World {
         &self.seeds
     }
 
-    /// The nodes, by index.
-    pub fn nodes(&self) -> &[SimNode] {
-        &self.nodes
+    /// How many nodes the world has (up or not).
+    pub fn len(&self) -> usize {
+        self.slots.len()
     }
 
-    /// Node `index`'s clock (to skew, drift or jump it).
+    /// Whether the world has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Node `index`, unless it is down.
+    pub fn node(&self, index: usize) -> Option<&SimNode> {
+        match &self.slots[index] {
+            Slot::Up(node) | Slot::Paused(node, _) => Some(node),
+            Slot::Down => None,
+        }
+    }
+
+    /// Whether node `index` is running (not down, not paused).
+    pub fn is_running(&self, index: usize) -> bool {
+        matches!(self.slots[index], Slot::Up(_))
+    }
+
+    /// The configuration node `index` runs with.
+    pub fn config(&self, index: usize) -> &Config {
+        &self.configs[index]
+    }
+
+    /// Node `index`'s clock.
     pub fn clock(&self, index: usize) -> &SimClock {
         &self.clocks[index]
     }
@@ -136,9 +211,19 @@ impl World {
         &self.trace
     }
 
-    /// Records `event` now (faults and phase changes come from outside the world).
+    /// Takes the trace out of the world (at the end of a run).
+    pub fn take_trace(&mut self) -> Trace {
+        std::mem::take(&mut self.trace)
+    }
+
+    /// Records `event` now.
     pub fn record(&mut self, event: TraceEvent) {
         self.trace.record(self.now(), event);
+    }
+
+    /// The time of the next pending event.
+    pub fn peek_time(&self) -> Option<SimTime> {
+        self.queue.peek_time()
     }
 
     /// Schedules `client` to send `request` to `node` at `at` (not before now); returns the id
@@ -152,25 +237,52 @@ impl World {
     ) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
-        let event = WorldEvent::ClientSends {
-            client,
-            node,
-            id,
-            request,
-        };
-        self.queue.push(at.max(self.now()), event);
+        self.queue.push(
+            at.max(self.now()),
+            WorldEvent::ClientSends {
+                client,
+                node,
+                id,
+                request,
+            },
+        );
         id
     }
 
-    /// Removes and returns the reply a client received for `id`, if it arrived.
-    pub fn take_reply(&mut self, id: RequestId) -> Option<Reply> {
-        self.replies.remove(&id)
+    /// Wakes `client` with `token` at `at`.
+    pub fn wake_client(&mut self, at: SimTime, client: usize, token: u64) {
+        self.queue
+            .push(at.max(self.now()), WorldEvent::ClientWake { client, token });
     }
 
-    /// Runs the earliest event; returns its time, or `None` when nothing is pending.
-    pub fn step(&mut self) -> Option<SimTime> {
+    /// Hands `index` back to the driver at `at`.
+    pub fn schedule(&mut self, at: SimTime, index: usize) {
+        self.queue
+            .push(at.max(self.now()), WorldEvent::Scheduled { index });
+    }
+
+    /// Runs the earliest event; returns its time and what it means for the driver, or `None`
+    /// when nothing is pending.
+    pub fn step(&mut self) -> Option<(SimTime, Option<Output>)> {
         let (at, event) = self.queue.pop()?;
         self.time.advance_to(at);
+        Some((at, self.handle(event)))
+    }
+
+    fn handle(&mut self, event: WorldEvent) -> Option<Output> {
+        if let Some(node) = event.node() {
+            match &mut self.slots[node] {
+                Slot::Paused(_, held) => {
+                    held.push(event);
+                    return None;
+                }
+                Slot::Down => {
+                    self.lost_to_down_node(event);
+                    return None;
+                }
+                Slot::Up(_) => {}
+            }
+        }
         match event {
             WorldEvent::ClientSends {
                 client,
@@ -188,48 +300,68 @@ impl World {
                     client,
                     node,
                     id: id.0,
-                    what: describe::request(&request),
+                    request: request.clone(),
                 });
-                self.in_flight.insert(id, client);
-                self.nodes[node].handle_request(id, request);
-                self.drain(node);
+                self.in_flight.insert(id, (client, node));
+                self.with_node(node, |n| n.handle_request(id, request));
             }
-            WorldEvent::ReplyArrives {
-                node,
-                client,
-                id,
-                reply,
-            } => {
-                self.record(TraceEvent::Delivered {
-                    from: Endpoint::Node(node),
-                    to: Endpoint::Client(client),
-                    what: format!("reply #{} {}", id.0, describe::reply(&reply)),
-                });
-                self.replies.insert(id, reply);
+            WorldEvent::ReplyArrives { client, id, reply } => {
+                return Some(Output::Reply { client, id, reply })
             }
             WorldEvent::PeerArrives { from, to, message } => {
-                self.record(TraceEvent::Delivered {
-                    from: Endpoint::Node(from),
-                    to: Endpoint::Node(to),
-                    what: format!("{message:?}"),
+                self.record(TraceEvent::PeerDelivered {
+                    from,
+                    to,
+                    message: message.clone(),
                 });
-                let from_addr = self.nodes[from].config().identity.addr.clone();
-                self.nodes[to].handle_peer_message(&from_addr, message);
-                self.drain(to);
+                let from_addr = self.configs[from].identity.addr.clone();
+                self.with_node(to, |n| n.handle_peer_message(&from_addr, message));
             }
-            WorldEvent::NodeTimer { node, at } => self.timer_fires(node, at),
+            WorldEvent::NodeTimer { node, at } => {
+                if self.timer_deadlines[node] == Some(at) {
+                    self.timer_deadlines[node] = None;
+                    self.record(TraceEvent::TimerFired { node });
+                    self.with_node(node, |n| n.handle_timeout());
+                }
+            }
+            WorldEvent::ClientWake { client, token } => {
+                return Some(Output::ClientWake { client, token })
+            }
+            WorldEvent::Scheduled { index } => return Some(Output::Scheduled { index }),
         }
-        Some(at)
+        None
     }
 
-    /// Runs every event due up to and including `until`, then moves time to `until`.
-    pub fn run_until(&mut self, until: SimTime) {
-        while self.queue.peek_time().is_some_and(|at| at <= until) {
-            self.step();
+    /// Runs `f` on a running node, then drains what it said.
+    fn with_node(&mut self, index: usize, f: impl FnOnce(&mut SimNode)) {
+        if let Slot::Up(node) = &mut self.slots[index] {
+            f(node);
+            self.drain(index);
         }
-        if until > self.now() {
-            self.time.advance_to(until);
-        }
+    }
+
+    fn lost_to_down_node(&mut self, event: WorldEvent) {
+        let (from, to, what) = match event {
+            WorldEvent::RequestArrives {
+                client, node, id, ..
+            } => (
+                Endpoint::Client(client),
+                Endpoint::Node(node),
+                format!("request #{}", id.0),
+            ),
+            WorldEvent::PeerArrives { from, to, message } => (
+                Endpoint::Node(from),
+                Endpoint::Node(to),
+                peer_kind(&message).to_string(),
+            ),
+            _ => return, // A down node's timers simply never fire.
+        };
+        self.record(TraceEvent::Dropped {
+            from,
+            to: Some(to),
+            what,
+            reason: Undelivered::DestinationDown,
+        });
     }
 
     fn client_sends(&mut self, client: usize, node: usize, id: RequestId, request: Request) {
@@ -237,41 +369,40 @@ impl World {
         // Only the first verdict counts: client traffic is never duplicated (see module docs).
         match self.net.route(from, to)[0] {
             Verdict::Deliver { after } => {
-                let event = WorldEvent::RequestArrives {
-                    client,
-                    node,
-                    id,
-                    request,
-                };
-                self.queue.push(self.now() + after, event);
+                self.queue.push(
+                    self.now() + after,
+                    WorldEvent::RequestArrives {
+                        client,
+                        node,
+                        id,
+                        request,
+                    },
+                );
             }
             Verdict::Drop { reason } => self.record(TraceEvent::Dropped {
                 from,
                 to: Some(to),
-                what: format!("request #{} {}", id.0, describe::request(&request)),
+                what: format!("request #{}", id.0),
                 reason: Undelivered::Net(reason),
             }),
         }
     }
 
-    fn timer_fires(&mut self, node: usize, at: SimTime) {
-        if self.timer_deadlines[node] != Some(at) {
-            return; // Stale: the node moved its deadline after this was scheduled.
-        }
-        self.timer_deadlines[node] = None;
-        self.record(TraceEvent::TimerFired { node });
-        self.nodes[node].handle_timeout();
-        self.drain(node);
-    }
-
     /// Moves everything node `index` said into the trace and the queue, then re-arms its timer.
     fn drain(&mut self, index: usize) {
-        while let Some(event) = self.nodes[index].poll_event() {
-            self.record(TraceEvent::Node { node: index, event });
+        let Slot::Up(node) = &mut self.slots[index] else {
+            return;
+        };
+        let mut events = Vec::new();
+        while let Some(event) = node.poll_event() {
+            events.push(event);
         }
-        let outbox = self.nodes[index].net_mut();
+        let outbox = node.net_mut();
         let replies = std::mem::take(&mut outbox.replies);
         let sent = std::mem::take(&mut outbox.sent);
+        for event in events {
+            self.record(TraceEvent::Node { node: index, event });
+        }
         for (id, reply) in replies {
             self.route_reply(index, id, reply);
         }
@@ -283,74 +414,70 @@ impl World {
 
     fn route_reply(&mut self, node: usize, id: RequestId, reply: Reply) {
         // The node contract: each request is answered exactly once.
-        let Some(client) = self.in_flight.remove(&id) else {
+        let Some((client, _)) = self.in_flight.remove(&id) else {
             panic!("node {node} answered request #{} it does not hold", id.0);
         };
-        let what = format!("reply #{} {}", id.0, describe::reply(&reply));
         self.record(TraceEvent::Reply {
             node,
             client,
             id: id.0,
-            what: describe::reply(&reply),
+            reply: reply.clone(),
         });
         let (from, to) = (Endpoint::Node(node), Endpoint::Client(client));
         match self.net.route(from, to)[0] {
             Verdict::Deliver { after } => {
-                let event = WorldEvent::ReplyArrives {
-                    node,
-                    client,
-                    id,
-                    reply,
-                };
-                self.queue.push(self.now() + after, event);
+                self.queue.push(
+                    self.now() + after,
+                    WorldEvent::ReplyArrives { client, id, reply },
+                );
             }
             Verdict::Drop { reason } => self.record(TraceEvent::Dropped {
                 from,
                 to: Some(to),
-                what,
+                what: format!("reply #{}", id.0),
                 reason: Undelivered::Net(reason),
             }),
         }
     }
 
     fn route_peer(&mut self, from: usize, addr: &str, message: PeerMessage) {
-        let what = format!("{message:?}");
         let Some(&to) = self.addrs.get(addr) else {
             self.record(TraceEvent::Dropped {
                 from: Endpoint::Node(from),
                 to: None,
-                what: format!("to {addr}: {what}"),
+                what: format!("{} to {addr}", peer_kind(&message)),
                 reason: Undelivered::UnknownAddr,
             });
             return;
         };
         let (source, target) = (Endpoint::Node(from), Endpoint::Node(to));
-        self.record(TraceEvent::Sent {
-            from: source,
-            to: target,
-            what: what.clone(),
-        });
-        let mut arrivals = Vec::new();
-        for verdict in self.net.route(source, target) {
+        let verdicts = self.net.route(source, target);
+        for verdict in verdicts {
             match verdict {
-                Verdict::Deliver { after } => arrivals.push(self.now() + after),
+                Verdict::Deliver { after } => {
+                    let event = WorldEvent::PeerArrives {
+                        from,
+                        to,
+                        message: message.clone(),
+                    };
+                    self.queue.push(self.now() + after, event);
+                }
                 Verdict::Drop { reason } => self.record(TraceEvent::Dropped {
                     from: source,
                     to: Some(target),
-                    what: what.clone(),
+                    what: peer_kind(&message).to_string(),
                     reason: Undelivered::Net(reason),
                 }),
             }
-        }
-        for (at, message) in copies(message, arrivals) {
-            self.queue
-                .push(at, WorldEvent::PeerArrives { from, to, message });
         }
     }
 
     /// Queues a wake-up at the node's deadline unless one is already queued for it.
     fn schedule_timer(&mut self, index: usize) {
-        let deadline = self.nodes[index]
+        let Slot::Up(node) = &self.slots[index] else {
+            return;
+        };
+        let deadline = node
             .poll_timeout()
             .map(|mono| SimTime::from_mono(mono).max(self.now()));
         if deadline == self.timer_deadlines[index] {
@@ -364,30 +491,62 @@ impl World {
     }
 }
 
-/// One copy of `message` per arrival time.
-///
-/// Generic on purpose: while `PeerMessage` has no variants, cloning one in place is flagged as
-/// unreachable code; here the compiler cannot know.
-fn copies<M: Clone>(message: M, arrivals: Vec<SimTime>) -> Vec<(SimTime, M)> {
-    arrivals
-        .into_iter()
-        .map(|at| (at, message.clone()))
-        .collect()
+/// The kind of a peer message, for drop records.
+fn peer_kind(message: &PeerMessage) -> &'static str {
+    match message {
+        PeerMessage::Replicate { .. } => "replicate",
+        PeerMessage::ReplicateAck { .. } => "replicate-ack",
+        PeerMessage::Digests { .. } => "digests",
+        PeerMessage::Repair { .. } => "repair",
+        PeerMessage::RepairBack { .. } => "repair-back",
+        PeerMessage::SyncRequest => "sync-request",
+        PeerMessage::SyncResponse { .. } => "sync-response",
+    }
 }
 
-/// Node `index`'s configuration: the reference defaults, its own seed and identity.
-fn node_config(seeds: &Seeds, index: usize, zones: usize) -> Config {
-    Config {
-        seed: seeds.node(index),
-        identity: Identity {
-            hostname: format!("node{index}"),
-            addr: format!("node{index}:{NODE_PORT}"),
-            zone: format!("zone{}", index % zones),
-            env: "sim".to_string(),
-            region: "sim".to_string(),
-        },
-        ..Config::default()
+/// The address of node `index`.
+pub fn node_addr(index: usize) -> String {
+    format!("node{index}:{NODE_PORT}")
+}
+
+/// The zone of node `index` among `zones`.
+pub fn node_zone(index: usize, zones: usize) -> String {
+    format!("zone{}", index % zones.max(1))
+}
+
+/// Node `index`'s configuration: the template, its own seed and identity, every node of its
+/// zone as seeds and every node of other zones as cross-zone peers.
+fn node_config(
+    template: &Config,
+    seeds: &Seeds,
+    index: usize,
+    nodes: usize,
+    zones: usize,
+) -> Config {
+    let zone = node_zone(index, zones);
+    let mut config = template.clone();
+    config.seed = seeds.node(index);
+    config.identity = Identity {
+        hostname: format!("node{index}"),
+        addr: node_addr(index),
+        zone: zone.clone(),
+        env: ENV.to_string(),
+        region: ENV.to_string(),
+    };
+    config.cluster.seeds = (0..nodes)
+        .filter(|i| node_zone(*i, zones) == zone)
+        .map(node_addr)
+        .collect();
+    config.cluster.zones = BTreeMap::new();
+    for other in (0..nodes).filter(|i| node_zone(*i, zones) != zone) {
+        config
+            .cluster
+            .zones
+            .entry(node_zone(other, zones))
+            .or_default()
+            .push(node_addr(other));
     }
+    config
 }
 
 #[cfg(test)]

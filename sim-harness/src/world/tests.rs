@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use registry::api::{Code, Data, FetchArgs, RegisterArgs, Request, Status, StatusFilter};
 
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::fault::Fault;
 use crate::net::Rule;
 use crate::trace::first_divergence;
 
@@ -60,6 +63,17 @@ fn lossy() -> WorldConfig {
     }
 }
 
+/// Steps the world up to `until`, collecting the replies that reached clients.
+fn run_until(world: &mut World, until: SimTime) -> BTreeMap<RequestId, Reply> {
+    let mut replies = BTreeMap::new();
+    while world.peek_time().is_some_and(|at| at <= until) {
+        if let Some((_, Some(Output::Reply { id, reply, .. }))) = world.step() {
+            replies.insert(id, reply);
+        }
+    }
+    replies
+}
+
 /// Registers and fetches from a few clients against every node, then idles past a few
 /// eviction rounds; returns the trace.
 fn busy_run(seed: u64, config: &WorldConfig) -> Trace {
@@ -68,84 +82,72 @@ fn busy_run(seed: u64, config: &WorldConfig) -> Trace {
         let node = client % config.nodes;
         let at = SimTime::from_millis(10 * client as u64);
         world.send_request(at, client, node, register(&format!("host{client}")));
-        world.send_request(at + Duration::from_secs(1), client, node, fetch());
+        world.send_request(at + Duration::from_secs(20), client, node, fetch());
     }
-    world.run_until(SimTime::from_secs(200));
+    run_until(&mut world, SimTime::from_secs(200));
     world.trace().clone()
 }
 
 #[test]
-fn a_registered_instance_is_fetched() {
+fn a_write_through_one_node_is_fetched_through_another() {
     let mut world = World::new(7, &WorldConfig::default()).expect("valid config");
     let registered = world.send_request(SimTime::ZERO, 0, 0, register("host-a"));
-    let fetched = world.send_request(SimTime::from_secs(1), 0, 0, fetch());
-    world.run_until(SimTime::from_secs(2));
-    let reply = world.take_reply(registered).expect("register answered");
-    assert_eq!(reply.code, Code::Ok);
-    let reply = world.take_reply(fetched).expect("fetch answered");
-    assert_eq!(reply.code, Code::Ok);
+    // Reads wait for startup sync (the three nodes start together and time out waiting).
+    let fetched = world.send_request(SimTime::from_secs(20), 0, 2, fetch());
+    let mut replies = run_until(&mut world, SimTime::from_secs(21));
+    assert_eq!(replies.remove(&registered).map(|r| r.code), Some(Code::Ok));
+    let reply = replies.remove(&fetched).expect("fetch answered");
+    assert_eq!(reply.code, Code::Ok, "{reply:?}");
     assert_eq!(hostnames(&reply), ["host-a"]);
+    let node = world.node(2).expect("up");
     assert_eq!(
-        world.nodes()[0].instance_count(),
-        2,
-        "host-a and the node's own registration"
+        node.instance_count(),
+        4,
+        "host-a and three infra.discovery registrations"
     );
-    assert_eq!(world.now(), SimTime::from_secs(2));
+    assert!(world
+        .trace()
+        .entries()
+        .iter()
+        .any(|(_, e)| matches!(e, TraceEvent::PeerDelivered { .. })));
 }
 
 #[test]
-fn nodes_have_distinct_identities_and_seeds() {
-    let world = World::new(
-        7,
-        &WorldConfig {
-            nodes: 3,
-            zones: 2,
-            ..WorldConfig::default()
-        },
-    )
-    .expect("valid config");
-    let configs: Vec<_> = world.nodes().iter().map(|n| n.config().clone()).collect();
+fn nodes_have_distinct_identities_seeds_and_zone_peers() {
+    let config = WorldConfig {
+        nodes: 3,
+        zones: 2,
+        ..WorldConfig::default()
+    };
+    let world = World::new(7, &config).expect("valid config");
+    let configs: Vec<_> = (0..3).map(|i| world.config(i).clone()).collect();
     assert_eq!(configs[1].identity.addr, "node1:7171");
-    assert_eq!(configs[1].identity.hostname, "node1");
     assert_eq!(configs[1].identity.zone, "zone1");
-    assert_eq!(configs[2].identity.zone, "zone0");
+    assert_eq!(configs[0].cluster.seeds, ["node0:7171", "node2:7171"]);
+    assert_eq!(configs[0].cluster.zones["zone1"], ["node1:7171"]);
     assert_ne!(configs[0].seed, configs[1].seed);
-    assert_eq!(configs[0].seed, Seeds::new(7).node(0));
 }
 
 #[test]
 fn node_timers_fire_at_their_deadlines() {
     let mut world = World::new(1, &WorldConfig::default()).expect("valid config");
-    world.send_request(SimTime::ZERO, 0, 1, register("host-a"));
-    world.run_until(SimTime::from_secs(61));
-    let fired: Vec<(SimTime, usize)> = world
-        .trace()
-        .entries()
-        .iter()
-        .filter_map(|(at, event)| match event {
-            TraceEvent::TimerFired { node } => Some((*at, *node)),
-            _ => None,
-        })
-        .collect();
-    // The renew window and the eviction round are both due at 60 s on every node.
-    for node in 0..3 {
-        assert!(fired.contains(&(SimTime::from_secs(60), node)), "{fired:?}");
-    }
+    run_until(&mut world, SimTime::from_secs(61));
     let rounds = world
         .trace()
         .entries()
         .iter()
-        .filter(|(_, event)| {
-            matches!(
-                event,
-                TraceEvent::Node {
-                    event: registry::core::NodeEvent::EvictionRound { .. },
-                    ..
-                }
-            )
+        .filter(|(at, event)| {
+            *at == SimTime::from_secs(60)
+                && matches!(
+                    event,
+                    TraceEvent::Node {
+                        event: registry::core::NodeEvent::EvictionRound { .. },
+                        ..
+                    }
+                )
         })
         .count();
-    assert_eq!(rounds, 3);
+    assert_eq!(rounds, 3, "every node runs its eviction round at 60 s");
 }
 
 #[test]
@@ -153,13 +155,8 @@ fn an_isolated_node_gets_no_client_traffic() {
     let mut world = World::new(3, &WorldConfig::default()).expect("valid config");
     world.net_mut().add_rule(Rule::IsolateFromClients(2));
     let id = world.send_request(SimTime::ZERO, 0, 2, register("host-a"));
-    world.run_until(SimTime::from_secs(1));
-    assert!(world.take_reply(id).is_none());
-    assert_eq!(
-        world.nodes()[2].instance_count(),
-        1,
-        "only the node's own registration"
-    );
+    let replies = run_until(&mut world, SimTime::from_secs(1));
+    assert!(!replies.contains_key(&id));
     assert!(world.trace().entries().iter().any(|(_, event)| matches!(
         event,
         TraceEvent::Dropped {
@@ -167,6 +164,42 @@ fn an_isolated_node_gets_no_client_traffic() {
             ..
         }
     )));
+}
+
+#[test]
+fn a_crashed_node_loses_everything_and_syncs_when_it_restarts() {
+    let mut world = World::new(5, &WorldConfig::default()).expect("valid config");
+    world.send_request(SimTime::ZERO, 0, 0, register("host-a"));
+    run_until(&mut world, SimTime::from_secs(20));
+    world.apply(&Fault::Crash { node: 1 });
+    assert!(world.node(1).is_none());
+    let lost = world.send_request(SimTime::from_secs(21), 0, 1, fetch());
+    let replies = run_until(&mut world, SimTime::from_secs(22));
+    assert!(!replies.contains_key(&lost), "a down node answers nothing");
+    world.apply(&Fault::Restart { node: 1 });
+    assert!(
+        !world.node(1).expect("restarted").is_ready(),
+        "a restarted node starts unsynced"
+    );
+    run_until(&mut world, SimTime::from_secs(25));
+    let node = world.node(1).expect("up");
+    assert!(node.is_ready(), "synced from a peer");
+    assert!(node.registry().contains_key("demo.service"));
+}
+
+#[test]
+fn a_paused_node_answers_late_but_answers() {
+    let mut world = World::new(5, &WorldConfig::default()).expect("valid config");
+    run_until(&mut world, SimTime::from_secs(20));
+    world.apply(&Fault::Pause { node: 0 });
+    let id = world.send_request(SimTime::from_secs(20), 0, 0, register("host-a"));
+    assert!(
+        !run_until(&mut world, SimTime::from_secs(30)).contains_key(&id),
+        "paused: no answer"
+    );
+    world.apply(&Fault::Resume { node: 0 });
+    let replies = run_until(&mut world, SimTime::from_secs(31));
+    assert_eq!(replies.get(&id).map(|r| r.code), Some(Code::Ok));
 }
 
 #[test]
@@ -187,15 +220,4 @@ fn different_seeds_usually_differ() {
         .filter(|seed| busy_run(*seed, &config).hash() != base)
         .count();
     assert!(differing >= 4, "only {differing} of 5 seeds differ");
-}
-
-#[test]
-fn recorded_events_land_at_the_current_time() {
-    let mut world = World::new(0, &WorldConfig::default()).expect("valid config");
-    world.run_until(SimTime::from_secs(5));
-    world.record(TraceEvent::Phase {
-        name: "liveness".into(),
-    });
-    let last = world.trace().entries().last().expect("just recorded");
-    assert_eq!(last.0, SimTime::from_secs(5));
 }
