@@ -1,0 +1,210 @@
+//! One seeded run: a safety phase with the scenario's faults, then a liveness phase in which a
+//! random core of nodes is healed and must converge within a bound, then the checkers.
+//!
+//! # The convergence bound
+//!
+//! After the heal, the core must agree by `liveness_start + max(liveness_minutes, bound)`:
+//!
+//! ```text
+//! bound = sync_timeout                      a restarted core node stops waiting for sync
+//!       + ack_timeout + backoff_max         a peer that was unreachable gets its retry
+//!       + evict_after + eviction_interval   a dead instance is evicted everywhere
+//!       + 2 * renew_window                  protection mode is left once renews recover
+//!       + (ceil(log2(core)) + 2)            anti-entropy rounds to spread any difference
+//!         * anti_entropy_interval * (1 + jitter)
+//! ```
+//!
+//! With the reference defaults and a 5-node core: 15 + 3 + 30 + 90 + 60 + 120 + 5 * 36 = 498 s.
+
+use std::time::Duration;
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use registry::core::Config;
+
+use crate::check::{CheckInput, Checker, Rules, Violation};
+use crate::fault::{self, Fault};
+use crate::rng::Seeds;
+use crate::scenario::Options;
+use crate::time::SimTime;
+use crate::trace::{Phase, Trace, TraceEvent};
+use crate::workload::{self, Action, Workload};
+use crate::world::{Output, World, WorldConfig};
+
+/// Something scheduled in a run, handed back by the world at its time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Planned {
+    Fault(Fault),
+    Action(Action),
+    Liveness,
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The master seed.
+    pub seed: u64,
+    /// The options the seed drew.
+    pub options: Options,
+    /// Everything that happened.
+    pub trace: Trace,
+    /// Every violation found, checker by checker.
+    pub violations: Vec<Violation>,
+    /// The nodes healed for the liveness phase.
+    pub core: Vec<usize>,
+    /// When the liveness phase began.
+    pub liveness_start: SimTime,
+    /// When the core had to have converged.
+    pub deadline: SimTime,
+    /// Events the world processed.
+    pub events: u64,
+}
+
+/// The node configuration every simulated node runs: the reference defaults.
+pub fn node_template() -> Config {
+    Config::default()
+}
+
+/// The convergence bound for a core of `core` nodes (see the module documentation).
+pub fn convergence_bound(config: &Config, core: usize) -> Duration {
+    let cluster = &config.cluster;
+    let replication = &cluster.replication;
+    // ceil(log2(core)) + 2: the bits needed to count to core - 1, plus two.
+    let rounds = usize::BITS - core.max(1).saturating_sub(1).leading_zeros() + 2;
+    let ae = cluster
+        .anti_entropy_interval
+        .mul_f64(1.0 + cluster.anti_entropy_jitter_percent as f64 / 100.0);
+    cluster.sync_timeout
+        + replication.ack_timeout
+        + replication.backoff_max
+        + config.lease.evict_after
+        + config.lease.eviction_interval
+        + config.protection.renew_window * 2
+        + ae * rounds
+}
+
+/// Runs `options` under `seed` and checks it with `checkers`.
+pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunResult {
+    let seeds = Seeds::new(seed);
+    let nodes = options.cluster.nodes.max(1) as usize;
+    let zones = options.cluster.zones.max(1) as usize;
+    let template = node_template();
+    let world_config = WorldConfig {
+        nodes,
+        zones,
+        net: options.network.net_config(),
+        node: template.clone(),
+    };
+    let mut world = match World::new(seed, &world_config) {
+        Ok(world) => world,
+        Err(err) => panic!("the reference node configuration is invalid: {err}"),
+    };
+    world.record(TraceEvent::Phase(Phase::Safety));
+    let safety = Duration::from_secs(options.phases.safety_minutes * 60);
+    let mut planned: Vec<Planned> = Vec::new();
+    for (at, fault) in fault::schedule(options, &mut seeds.faults()) {
+        world.schedule(at, planned.len());
+        planned.push(Planned::Fault(fault));
+    }
+    for (at, action) in workload::plan(&options.workload, safety, &mut seeds.stream("actions", 0)) {
+        world.schedule(at, planned.len());
+        planned.push(Planned::Action(action));
+    }
+    world.schedule(SimTime::ZERO + safety, planned.len());
+    planned.push(Planned::Liveness);
+
+    let mut workload = Workload::new(&options.workload, nodes, zones, &seeds);
+    workload.start(&mut world);
+    let mut core: Vec<usize> = (0..nodes).collect();
+    let mut liveness_start = SimTime::ZERO + safety;
+    let mut deadline = SimTime::MAX;
+    let mut events = 0u64;
+    while let Some(at) = world.peek_time() {
+        if at > deadline {
+            break;
+        }
+        events += 1;
+        let Some((_, output)) = world.step() else {
+            break;
+        };
+        match output {
+            None => {}
+            Some(Output::Reply { client, id, reply }) => {
+                workload.on_reply(&mut world, client, id, reply)
+            }
+            Some(Output::ClientWake { client, token }) => {
+                workload.on_wake(&mut world, client, token)
+            }
+            Some(Output::Scheduled { index }) => match &planned[index] {
+                Planned::Fault(fault) if deadline == SimTime::MAX => world.apply(fault),
+                Planned::Fault(_) => {}
+                Planned::Action(action) => workload.act(&mut world, action),
+                Planned::Liveness => {
+                    core = choose_core(nodes, &seeds);
+                    liveness_start = world.now();
+                    let liveness = Duration::from_secs(options.phases.liveness_minutes * 60);
+                    deadline =
+                        liveness_start + liveness.max(convergence_bound(&template, core.len()));
+                    heal(&mut world, &core);
+                    workload.enter_liveness(&core);
+                    world.record(TraceEvent::Phase(Phase::Liveness {
+                        core: core.clone(),
+                        deadline,
+                    }));
+                }
+            },
+        }
+    }
+    world.record(TraceEvent::Phase(Phase::End));
+    let snapshot = world.snapshot();
+    let trace = world.take_trace();
+    let input = CheckInput {
+        trace: &trace,
+        rules: Rules::of(&template),
+        nodes,
+        core: core.clone(),
+        liveness_start,
+        deadline,
+        snapshot,
+    };
+    let violations = checkers
+        .iter()
+        .flat_map(|checker| checker.check(&input))
+        .collect();
+    RunResult {
+        seed,
+        options: options.clone(),
+        trace,
+        violations,
+        core,
+        liveness_start,
+        deadline,
+        events,
+    }
+}
+
+/// A random core: at least a majority of the nodes.
+fn choose_core(nodes: usize, seeds: &Seeds) -> Vec<usize> {
+    let mut rng = seeds.stream("core", 0);
+    let size = rng.gen_range(nodes.div_ceil(2).max(1)..=nodes);
+    let mut all: Vec<usize> = (0..nodes).collect();
+    all.shuffle(&mut rng);
+    let mut core = all[..size].to_vec();
+    core.sort_unstable();
+    core
+}
+
+/// Heals the network, brings every core node up and running, and takes the others down.
+fn heal(world: &mut World, core: &[usize]) {
+    world.apply(&Fault::HealNetwork);
+    for node in 0..world.len() {
+        let in_core = core.contains(&node);
+        if in_core && world.node(node).is_none() {
+            world.apply(&Fault::Restart { node });
+        } else if in_core && !world.is_running(node) {
+            world.apply(&Fault::Resume { node });
+        } else if !in_core && world.node(node).is_some() {
+            world.apply(&Fault::Crash { node });
+        }
+    }
+}

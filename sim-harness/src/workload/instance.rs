@@ -1,0 +1,137 @@
+//! A simulated service instance: registers, renews, fails over, sets, cancels or dies.
+
+use registry::api::{
+    CancelArgs, InstanceKey, Metadata, RegisterArgs, RenewArgs, Request, SetArgs, Status,
+};
+
+use crate::world::ENV;
+
+/// What an instance is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Life {
+    /// Working: registering, renewing, setting.
+    Alive,
+    /// Cancelling; done once the cancel is answered.
+    Leaving,
+    /// Cancelled (acknowledged) or crashed: no more requests.
+    Gone,
+}
+
+/// The one write or renew an instance has in flight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Pending {
+    pub(crate) id: u64,
+    pub(crate) node: usize,
+    pub(crate) request: Request,
+}
+
+/// One simulated service instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct InstanceClient {
+    pub(crate) key: InstanceKey,
+    pub(crate) status: Status,
+    pub(crate) metadata: Metadata,
+    /// The node it talks to.
+    pub(crate) node: usize,
+    pub(crate) life: Life,
+    /// Whether a register has been acknowledged (since the last -404).
+    pub(crate) registered: bool,
+    pub(crate) pending: Option<Pending>,
+    /// Bumped whenever a renew is (re)scheduled; older renew wake-ups are stale.
+    pub(crate) renew_generation: u64,
+    /// A set waiting for the in-flight request to finish.
+    pub(crate) queued_set: Option<(Status, Metadata)>,
+}
+
+impl InstanceClient {
+    pub(crate) fn new(index: usize, apps: u64, zone: String, node: usize) -> InstanceClient {
+        InstanceClient {
+            key: InstanceKey {
+                env: ENV.into(),
+                appid: format!("app{}", index as u64 % apps.max(1)),
+                zone,
+                hostname: format!("inst{index}"),
+            },
+            status: Status::Up,
+            metadata: Metadata::new(),
+            node,
+            life: Life::Alive,
+            registered: false,
+            pending: None,
+            renew_generation: 0,
+            queued_set: None,
+        }
+    }
+
+    pub(crate) fn register(&self) -> Request {
+        Request::Register(RegisterArgs {
+            region: ENV.into(),
+            zone: self.key.zone.clone(),
+            env: self.key.env.clone(),
+            appid: self.key.appid.clone(),
+            hostname: self.key.hostname.clone(),
+            status: self.status,
+            addrs: vec![format!("http://{}:8000", self.key.hostname)],
+            version: "v1".into(),
+            metadata: self.metadata.clone(),
+            replication: false,
+            latest_timestamp: 0,
+            dirty_timestamp: 0,
+        })
+    }
+
+    pub(crate) fn renew(&self) -> Request {
+        Request::Renew(RenewArgs {
+            zone: self.key.zone.clone(),
+            env: self.key.env.clone(),
+            appid: self.key.appid.clone(),
+            hostname: self.key.hostname.clone(),
+            replication: false,
+            dirty_timestamp: 0,
+        })
+    }
+
+    pub(crate) fn cancel(&self) -> Request {
+        Request::Cancel(CancelArgs {
+            zone: self.key.zone.clone(),
+            env: self.key.env.clone(),
+            appid: self.key.appid.clone(),
+            hostname: self.key.hostname.clone(),
+            replication: false,
+            latest_timestamp: 0,
+        })
+    }
+
+    pub(crate) fn set(&self, status: Status, metadata: &Metadata) -> Request {
+        Request::Set(SetArgs {
+            zone: self.key.zone.clone(),
+            env: self.key.env.clone(),
+            appid: self.key.appid.clone(),
+            hostnames: vec![self.key.hostname.clone()],
+            statuses: vec![status],
+            metadata: vec![metadata.clone()],
+            replication: false,
+            set_timestamp: 0,
+        })
+    }
+
+    /// The instance as this client means it to be (content fields only).
+    pub(crate) fn intended(&self) -> registry::api::Instance {
+        registry::api::Instance {
+            region: ENV.into(),
+            zone: self.key.zone.clone(),
+            env: self.key.env.clone(),
+            appid: self.key.appid.clone(),
+            hostname: self.key.hostname.clone(),
+            addrs: vec![format!("http://{}:8000", self.key.hostname)],
+            version: "v1".into(),
+            metadata: self.metadata.clone(),
+            status: self.status,
+            reg_timestamp: 0,
+            up_timestamp: 0,
+            renew_timestamp: 0,
+            dirty_timestamp: 0,
+            latest_timestamp: 0,
+        }
+    }
+}

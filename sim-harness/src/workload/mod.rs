@@ -1,0 +1,416 @@
+//! The simulated clients: service instances and long-poll subscribers.
+//!
+//! They reach nodes only through the world's network, with timeouts, as real clients do: an
+//! instance registers through a random node, renews every `renew_seconds` (with jitter), fails
+//! over to another node on a timeout or an error, re-registers on -404, sometimes changes its
+//! status or metadata, and finally cancels or crashes silently. Pollers long-poll a few apps,
+//! fail over, and reset their cursors when they switch nodes. Every acknowledged write, cancel
+//! and death is recorded in the trace as the oracle's [`ClientEvent`].
+
+mod actions;
+mod instance;
+mod poller;
+
+use std::time::Duration;
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use registry::api::{Code, Data, Metadata, Reply, Request, Status};
+use registry::core::RequestId;
+
+use crate::rng::Seeds;
+use crate::scenario::WorkloadOptions;
+use crate::time::SimTime;
+use crate::trace::{ClientEvent, TraceEvent};
+use crate::world::{node_zone, World};
+
+pub use actions::{plan, Action};
+use instance::{InstanceClient, Life, Pending};
+use poller::Poller;
+
+/// Client indices at and above this are pollers; below, service instances.
+pub const POLLER_BASE: usize = 1_000_000;
+
+/// How long an instance waits for an answer before it fails over.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a poller waits: the node's 30 s hold plus slack.
+const POLL_TIMEOUT: Duration = Duration::from_secs(40);
+/// Pause before retrying elsewhere after an error answer.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+const START: u64 = u64::MAX;
+const RENEW_FLAG: u64 = 1 << 62;
+
+/// Every simulated client of a run.
+#[derive(Debug)]
+pub struct Workload {
+    options: WorkloadOptions,
+    rng: ChaCha8Rng,
+    zones: usize,
+    /// The nodes clients may talk to (all of them, then only the core).
+    allowed: Vec<usize>,
+    instances: Vec<InstanceClient>,
+    pollers: Vec<Poller>,
+    /// Once the liveness phase starts, clients only renew and poll.
+    settled: bool,
+}
+
+impl Workload {
+    /// The clients of a run, none started yet.
+    pub fn new(options: &WorkloadOptions, nodes: usize, zones: usize, seeds: &Seeds) -> Workload {
+        Workload {
+            options: options.clone(),
+            rng: seeds.workload(),
+            zones,
+            allowed: (0..nodes).collect(),
+            instances: Vec::new(),
+            pollers: Vec::new(),
+            settled: false,
+        }
+    }
+
+    /// Schedules every initial instance and poller to start within the first renew interval.
+    pub fn start(&mut self, world: &mut World) {
+        let spread = Duration::from_secs(self.options.renew_seconds.max(1));
+        for _ in 0..self.options.instances {
+            let at = self.random_within(world.now(), spread);
+            self.spawn(world, at);
+        }
+        let apps = self.options.apps.max(1);
+        for index in 0..self.options.pollers as usize {
+            let watched = self.rng.gen_range(1..=apps.min(3));
+            let mut all: Vec<u64> = (0..apps).collect();
+            all.shuffle(&mut self.rng);
+            let names = all[..watched as usize]
+                .iter()
+                .map(|a| format!("app{a}"))
+                .collect();
+            let node = self.pick_node(None);
+            self.pollers.push(Poller::new(names, node));
+            let at = self.random_within(world.now(), Duration::from_secs(10));
+            world.wake_client(at, POLLER_BASE + index, START);
+        }
+    }
+
+    /// Stops all churn, and keeps clients to `core` from now on.
+    pub fn enter_liveness(&mut self, core: &[usize]) {
+        self.settled = true;
+        self.allowed = core.to_vec();
+        for index in 0..self.instances.len() {
+            if !core.contains(&self.instances[index].node) {
+                self.instances[index].node = self.pick_node(None);
+            }
+        }
+        for index in 0..self.pollers.len() {
+            if !core.contains(&self.pollers[index].node) {
+                let node = self.pick_node(None);
+                self.pollers[index].switch_to(node);
+            }
+        }
+    }
+
+    /// Instances that are alive (not cancelled or crashed).
+    pub fn alive(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|c| c.life != Life::Gone)
+            .count()
+    }
+
+    /// A reply reached `client`.
+    pub fn on_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: Reply) {
+        if client >= POLLER_BASE {
+            self.poller_reply(world, client - POLLER_BASE, id, reply);
+        } else {
+            self.instance_reply(world, client, id, reply);
+        }
+    }
+
+    /// A wake-up `client` asked for is due.
+    pub fn on_wake(&mut self, world: &mut World, client: usize, token: u64) {
+        if client >= POLLER_BASE {
+            let index = client - POLLER_BASE;
+            let poller = &self.pollers[index];
+            if token == START
+                || poller.pending == Some(token)
+                || (token == RENEW_FLAG && poller.pending.is_none())
+            {
+                if poller.pending == Some(token) {
+                    let node = self.pick_node(Some(self.pollers[index].node));
+                    self.pollers[index].switch_to(node);
+                }
+                self.poll(world, index);
+            }
+            return;
+        }
+        let c = &self.instances[client];
+        if c.life == Life::Gone {
+            return;
+        }
+        if token == START {
+            let request = c.register();
+            self.send(world, client, request);
+        } else if token & RENEW_FLAG != 0 {
+            if token & !RENEW_FLAG == c.renew_generation
+                && c.pending.is_none()
+                && c.life == Life::Alive
+            {
+                let request = if c.registered {
+                    c.renew()
+                } else {
+                    c.register()
+                };
+                self.send(world, client, request);
+            }
+        } else if let Some(pending) = c.pending.clone().filter(|p| p.id == token) {
+            // Timed out: fail over and try the same request elsewhere.
+            let node = self.pick_node(Some(pending.node));
+            self.instances[client].node = node;
+            self.send(world, client, pending.request);
+        }
+    }
+
+    /// Carries out a planned action.
+    pub fn act(&mut self, world: &mut World, action: &Action) {
+        if self.settled {
+            return;
+        }
+        match action {
+            Action::SetStatus => {
+                if let Some(client) = self.pick_idle_registered() {
+                    let status = match self.instances[client].status {
+                        Status::Up => Status::Waiting,
+                        Status::Waiting => Status::Up,
+                    };
+                    let metadata = self.instances[client].metadata.clone();
+                    self.write_set(world, client, status, metadata);
+                }
+            }
+            Action::SetMetadata => {
+                if let Some(client) = self.pick_idle_registered() {
+                    let mut metadata = self.instances[client].metadata.clone();
+                    let value = self.rng.gen_range(0..1000u32).to_string();
+                    metadata.insert("weight".into(), value);
+                    let status = self.instances[client].status;
+                    self.write_set(world, client, status, metadata);
+                }
+            }
+            Action::End => {
+                if let Some(client) = self.pick_alive() {
+                    if self
+                        .rng
+                        .gen_bool(self.options.cancel_probability.clamp(0.0, 1.0))
+                    {
+                        self.instances[client].life = Life::Leaving;
+                        let request = self.instances[client].cancel();
+                        self.send(world, client, request);
+                    } else {
+                        self.die(world, client);
+                    }
+                    let at = self.random_within(world.now(), Duration::from_secs(10));
+                    self.spawn(world, at);
+                }
+            }
+            Action::MassDeath => {
+                let fraction = self.options.mass_death_fraction.clamp(0.0, 1.0);
+                for client in 0..self.instances.len() {
+                    if self.instances[client].life == Life::Alive && self.rng.gen_bool(fraction) {
+                        self.die(world, client);
+                    }
+                }
+            }
+        }
+    }
+
+    fn spawn(&mut self, world: &mut World, at: SimTime) {
+        let index = self.instances.len();
+        let node = self.pick_node(None);
+        let zone = node_zone(node, self.zones);
+        self.instances
+            .push(InstanceClient::new(index, self.options.apps, zone, node));
+        world.wake_client(at, index, START);
+    }
+
+    fn die(&mut self, world: &mut World, client: usize) {
+        let c = &mut self.instances[client];
+        c.life = Life::Gone;
+        c.pending = None;
+        let key = c.key.clone();
+        world.record(TraceEvent::Client(ClientEvent::Died { client, key }));
+    }
+
+    fn write_set(&mut self, world: &mut World, client: usize, status: Status, metadata: Metadata) {
+        let c = &mut self.instances[client];
+        c.status = status;
+        c.metadata = metadata;
+        let request = c.set(c.status, &c.metadata);
+        self.send(world, client, request);
+    }
+
+    fn send(&mut self, world: &mut World, client: usize, request: Request) {
+        let node = self.instances[client].node;
+        let id = world.send_request(world.now(), client, node, request.clone());
+        self.instances[client].pending = Some(Pending {
+            id: id.0,
+            node,
+            request,
+        });
+        world.wake_client(world.now() + REQUEST_TIMEOUT, client, id.0);
+    }
+
+    fn instance_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: Reply) {
+        let Some(pending) = self.instances[client]
+            .pending
+            .clone()
+            .filter(|p| p.id == id.0)
+        else {
+            return; // A late answer to a request already retried elsewhere.
+        };
+        self.instances[client].pending = None;
+        if self.instances[client].life == Life::Gone {
+            return;
+        }
+        let node = pending.node;
+        match (&pending.request, reply.code) {
+            (Request::Register(_) | Request::Set(_), Code::Ok) => {
+                let c = &mut self.instances[client];
+                c.registered = true;
+                let instance = Box::new(c.intended());
+                world.record(TraceEvent::Client(ClientEvent::Wrote {
+                    client,
+                    node,
+                    instance,
+                }));
+                self.schedule_renew(world, client);
+            }
+            (Request::Renew(_), Code::Ok) => self.schedule_renew(world, client),
+            (Request::Renew(_) | Request::Set(_), Code::NothingFound) => {
+                // The node lost us (or never had us): register again, with what we want now.
+                self.instances[client].registered = false;
+                let request = self.instances[client].register();
+                self.send(world, client, request);
+            }
+            (Request::Cancel(_), Code::Ok | Code::NothingFound) => {
+                let c = &mut self.instances[client];
+                c.life = Life::Gone;
+                let key = c.key.clone();
+                world.record(TraceEvent::Client(ClientEvent::Cancelled {
+                    client,
+                    node,
+                    key,
+                }));
+            }
+            (request, _) => {
+                // Any other answer: try again elsewhere after a pause.
+                let request = request.clone();
+                let node = self.pick_node(Some(node));
+                self.instances[client].node = node;
+                let id =
+                    world.send_request(world.now() + RETRY_DELAY, client, node, request.clone());
+                self.instances[client].pending = Some(Pending {
+                    id: id.0,
+                    node,
+                    request,
+                });
+                world.wake_client(world.now() + RETRY_DELAY + REQUEST_TIMEOUT, client, id.0);
+            }
+        }
+    }
+
+    fn schedule_renew(&mut self, world: &mut World, client: usize) {
+        let interval = Duration::from_secs(self.options.renew_seconds.max(1));
+        let jitter = Duration::from_millis(self.rng.gen_range(0..2_000));
+        let c = &mut self.instances[client];
+        c.renew_generation += 1;
+        world.wake_client(
+            world.now() + interval + jitter,
+            client,
+            RENEW_FLAG | c.renew_generation,
+        );
+    }
+
+    fn poll(&mut self, world: &mut World, index: usize) {
+        let poller = &self.pollers[index];
+        let request = poller.request(index);
+        let id = world.send_request(world.now(), POLLER_BASE + index, poller.node, request);
+        self.pollers[index].pending = Some(id.0);
+        world.wake_client(world.now() + POLL_TIMEOUT, POLLER_BASE + index, id.0);
+    }
+
+    fn poller_reply(&mut self, world: &mut World, index: usize, id: RequestId, reply: Reply) {
+        if self.pollers[index].pending != Some(id.0) {
+            return;
+        }
+        self.pollers[index].pending = None;
+        let node = self.pollers[index].node;
+        match (reply.code, reply.data) {
+            (Code::Ok, Data::Apps(apps)) => {
+                for (appid, info) in apps {
+                    let poller = &mut self.pollers[index];
+                    if let Some(slot) = poller.apps.iter().position(|a| *a == appid) {
+                        poller.cursors[slot] = info.latest_timestamp;
+                    }
+                    let mut hosts: Vec<String> = info
+                        .instances
+                        .values()
+                        .flatten()
+                        .map(|i| i.hostname.clone())
+                        .collect();
+                    hosts.sort();
+                    world.record(TraceEvent::Client(ClientEvent::Viewed {
+                        poller: index,
+                        node,
+                        appid,
+                        hosts,
+                    }));
+                }
+                self.poll(world, index);
+            }
+            (Code::NotModified, _) => self.poll(world, index),
+            _ => {
+                let node = self.pick_node(Some(node));
+                self.pollers[index].switch_to(node);
+                let at = world.now() + RETRY_DELAY;
+                self.pollers[index].pending = None;
+                world.wake_client(at, POLLER_BASE + index, RENEW_FLAG);
+            }
+        }
+    }
+
+    fn pick_node(&mut self, avoid: Option<usize>) -> usize {
+        let choices: Vec<usize> = self
+            .allowed
+            .iter()
+            .copied()
+            .filter(|n| Some(*n) != avoid)
+            .collect();
+        let pool = if choices.is_empty() {
+            &self.allowed
+        } else {
+            &choices
+        };
+        pool.choose(&mut self.rng).copied().unwrap_or(0)
+    }
+
+    fn pick_alive(&mut self) -> Option<usize> {
+        let alive: Vec<usize> = (0..self.instances.len())
+            .filter(|c| self.instances[*c].life == Life::Alive)
+            .collect();
+        alive.choose(&mut self.rng).copied()
+    }
+
+    fn pick_idle_registered(&mut self) -> Option<usize> {
+        let idle: Vec<usize> = (0..self.instances.len())
+            .filter(|c| {
+                let c = &self.instances[*c];
+                c.life == Life::Alive && c.registered && c.pending.is_none()
+            })
+            .collect();
+        idle.choose(&mut self.rng).copied()
+    }
+
+    fn random_within(&mut self, from: SimTime, spread: Duration) -> SimTime {
+        from + Duration::from_nanos(self.rng.gen_range(0..spread.as_nanos().max(1) as u64))
+    }
+}

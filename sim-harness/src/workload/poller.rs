@@ -1,0 +1,43 @@
+//! A simulated long-poll subscriber: watches a few apps, fails over, resets cursors on a switch.
+
+use registry::api::{PollsArgs, Request};
+
+use crate::world::ENV;
+
+/// One poller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Poller {
+    pub(crate) apps: Vec<String>,
+    pub(crate) cursors: Vec<i64>,
+    pub(crate) node: usize,
+    /// The poll in flight.
+    pub(crate) pending: Option<u64>,
+}
+
+impl Poller {
+    pub(crate) fn new(apps: Vec<String>, node: usize) -> Poller {
+        let cursors = vec![0; apps.len()];
+        Poller {
+            apps,
+            cursors,
+            node,
+            pending: None,
+        }
+    }
+
+    pub(crate) fn request(&self, index: usize) -> Request {
+        Request::Polls(PollsArgs {
+            zone: String::new(),
+            env: ENV.into(),
+            appids: self.apps.clone(),
+            hostname: format!("poller{index}"),
+            latest_timestamps: self.cursors.clone(),
+        })
+    }
+
+    /// Moves to `node`; cursors from another node mean nothing there.
+    pub(crate) fn switch_to(&mut self, node: usize) {
+        self.node = node;
+        self.cursors.iter_mut().for_each(|c| *c = 0);
+    }
+}
