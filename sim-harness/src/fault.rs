@@ -222,3 +222,62 @@ fn partition_rule(options: &Options, nodes: usize, rng: &mut ChaCha8Rng) -> Opti
         _ => Rule::IsolateFromClients(order[0]),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn options(extra: &str) -> Options {
+        let text = format!(
+            "description = \"t\"\n[cluster]\nnodes = [4, 4]\n[phases]\nsafety_minutes = [60, 60]\nliveness_minutes = [1, 1]\n{extra}\n[workload]\ninstances = [1, 1]\n"
+        );
+        let scenario = Scenario::parse("t.toml", &text).expect("valid");
+        scenario.draw(&mut ChaCha8Rng::seed_from_u64(0))
+    }
+
+    #[test]
+    fn crashes_come_with_restarts_inside_the_safety_phase() {
+        let options = options("[faults]\ncrashes_per_hour = [6, 6]\ndown_seconds = [20, 20]");
+        let schedule = schedule(&options, &mut ChaCha8Rng::seed_from_u64(1));
+        let crashes = schedule.iter().filter(|(_, f)| matches!(f, Fault::Crash { .. })).count();
+        let restarts = schedule.iter().filter(|(_, f)| matches!(f, Fault::Restart { .. })).count();
+        assert_eq!((crashes, restarts), (6, 6));
+        assert!(schedule.windows(2).all(|w| w[0].0 <= w[1].0), "sorted by time");
+        assert!(schedule.iter().all(|(at, _)| *at < SimTime::from_secs(3600 + 20)));
+    }
+
+    #[test]
+    fn partitions_heal_and_follow_the_weights() {
+        let options = options("[network]\npartitions_per_hour = [10, 10]\npartition_seconds = [30, 30]\nsplit_weight = [0, 0]\none_way_weight = [1, 1]\nisolate_peers_weight = [0, 0]\nisolate_clients_weight = [0, 0]");
+        let schedule = schedule(&options, &mut ChaCha8Rng::seed_from_u64(2));
+        let kinds: Vec<&str> = schedule.iter().map(|(_, f)| f.kind()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "partition-one-way").count(), 10);
+        assert_eq!(kinds.iter().filter(|k| **k == "heal").count(), 10);
+    }
+
+    #[test]
+    fn clock_skew_gives_every_node_an_offset_within_range() {
+        let options = options("[faults]\nclock_skew_ms = [500, 500]");
+        let schedule = schedule(&options, &mut ChaCha8Rng::seed_from_u64(3));
+        let offsets: Vec<i64> = schedule
+            .iter()
+            .filter_map(|(_, f)| match f {
+                Fault::ClockOffset { offset_ns, .. } => Some(*offset_ns),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(offsets.len(), 4);
+        assert!(offsets.iter().all(|o| o.abs() <= 500_000_000));
+    }
+
+    #[test]
+    fn the_same_rng_draws_the_same_schedule() {
+        let options = options("[faults]\ncrashes_per_hour = [3, 3]\npauses_per_hour = [3, 3]");
+        let a = schedule(&options, &mut ChaCha8Rng::seed_from_u64(4));
+        let b = schedule(&options, &mut ChaCha8Rng::seed_from_u64(4));
+        assert_eq!(a, b);
+    }
+}

@@ -208,3 +208,86 @@ fn heal(world: &mut World, core: &[usize]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    const SMALL: &str = r#"
+description = "a small quick run"
+[cluster]
+nodes = [3, 3]
+[phases]
+safety_minutes = [3, 3]
+liveness_minutes = [1, 1]
+[network]
+delay_ms_min = [1, 1]
+delay_ms_mean = [2, 2]
+[faults]
+crashes_per_hour = [40, 40]
+down_seconds = [10, 10]
+[workload]
+apps = [2, 2]
+instances = [10, 10]
+pollers = [2, 2]
+"#;
+
+    fn small_options(seed: u64) -> Options {
+        let scenario = Scenario::parse("small.toml", SMALL).expect("valid scenario");
+        scenario.draw(&mut Seeds::new(seed).options())
+    }
+
+    #[test]
+    fn the_bound_follows_the_documented_formula() {
+        let bound = convergence_bound(&Config::default(), 5);
+        assert_eq!(bound, Duration::from_secs(498), "15 + 3 + 30 + 90 + 60 + 120 + 5 * 36");
+        let single = convergence_bound(&Config::default(), 1);
+        assert_eq!(single, Duration::from_secs(318 + 2 * 36));
+    }
+
+    #[test]
+    fn the_core_is_a_majority_and_drawn_from_the_seed() {
+        for seed in 0..50 {
+            let core = choose_core(5, &Seeds::new(seed));
+            assert!(core.len() >= 3 && core.len() <= 5, "{core:?}");
+            assert!(core.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(core, choose_core(5, &Seeds::new(seed)));
+        }
+    }
+
+    #[test]
+    fn a_run_heals_its_core_and_ends_at_the_deadline() {
+        let result = run(3, &small_options(3), &[]);
+        let phases: Vec<&Phase> = result
+            .trace
+            .entries()
+            .iter()
+            .filter_map(|(_, e)| match e {
+                TraceEvent::Phase(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(phases.len(), 3, "{phases:?}");
+        assert!(matches!(phases[1], Phase::Liveness { .. }));
+        assert_eq!(result.liveness_start, SimTime::from_secs(180));
+        assert!(result.deadline >= result.liveness_start + convergence_bound(&Config::default(), result.core.len()));
+        let writes = result
+            .trace
+            .entries()
+            .iter()
+            .filter(|(_, e)| matches!(e, TraceEvent::Client(crate::trace::ClientEvent::Wrote { .. })))
+            .count();
+        assert!(writes >= 10, "every instance registered at least once: {writes}");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_run() {
+        let a = run(9, &small_options(9), &[]);
+        let b = run(9, &small_options(9), &[]);
+        assert_eq!(a.trace.hash(), b.trace.hash());
+        assert_eq!(crate::trace::first_divergence(&a.trace, &b.trace), None);
+        let c = run(10, &small_options(10), &[]);
+        assert_ne!(a.trace.hash(), c.trace.hash());
+    }
+}
