@@ -11,6 +11,22 @@ use registry::api::{Instance, InstanceKey};
 use crate::time::SimTime;
 use crate::trace::Trace;
 
+pub mod convergence;
+pub mod membership;
+pub mod oracle;
+mod support;
+#[cfg(test)]
+mod tests_support;
+
+/// Every checker, in report order.
+pub fn all() -> Vec<Box<dyn Checker>> {
+    vec![
+        Box::new(convergence::Convergence),
+        Box::new(oracle::Oracle),
+        Box::new(membership::Membership),
+    ]
+}
+
 /// The node settings the checkers judge by (the simulator's node configuration).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rules {
