@@ -1,5 +1,4 @@
 //! A small builder of synthetic runs (trace and snapshot) for the checkers' tests.
-#![allow(dead_code)] // TEMP: the builder is ahead of the checkers that use it.
 
 use std::time::Duration;
 
