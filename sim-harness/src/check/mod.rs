@@ -22,6 +22,8 @@ pub mod resurrection;
 pub mod session_order;
 mod support;
 #[cfg(test)]
+mod tests_all;
+#[cfg(test)]
 mod tests_support;
 
 /// Every checker, in report order.
