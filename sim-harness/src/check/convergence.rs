@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use registry::api::Instance;
 
-use super::support::{client_registry, held, up_core, violation};
+use super::support::{client_registry, content, held, up_core, violation};
 use super::{CheckInput, Checker, Violation};
 
 /// Every up core node holds identical registries over client apps at the deadline.
@@ -52,9 +52,7 @@ impl Checker for Convergence {
                     _ => true,
                 });
             if let Some(node) = differs {
-                let show = |n: usize| {
-                    held(input, n, key).map_or("no copy".to_string(), super::support::content)
-                };
+                let show = |n: usize| held(input, n, key).map_or("no copy".to_string(), content);
                 out.push(violation(
                     NAME,
                     input.deadline,

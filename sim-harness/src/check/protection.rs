@@ -100,7 +100,7 @@ fn judge(
                 report(
                     None,
                     format!(
-                        "threshold {threshold} is not floor({expected} * {}% ) = {formula}",
+                        "threshold {threshold} is not floor({expected} * {} / 100) = {formula}",
                         rules.threshold_percent
                     ),
                 );
