@@ -11,6 +11,36 @@ use registry::api::{Instance, InstanceKey};
 use crate::time::SimTime;
 use crate::trace::Trace;
 
+pub mod convergence;
+pub mod membership;
+pub mod oracle;
+pub mod poll_delivery;
+pub mod premature_eviction;
+pub mod protection;
+pub mod read_before_sync;
+pub mod resurrection;
+pub mod session_order;
+mod support;
+#[cfg(test)]
+mod tests_all;
+#[cfg(test)]
+mod tests_support;
+
+/// Every checker, in report order.
+pub fn all() -> Vec<Box<dyn Checker>> {
+    vec![
+        Box::new(convergence::Convergence),
+        Box::new(oracle::Oracle),
+        Box::new(resurrection::Resurrection),
+        Box::new(session_order::SessionOrder),
+        Box::new(premature_eviction::PrematureEviction),
+        Box::new(protection::Protection),
+        Box::new(poll_delivery::PollDelivery),
+        Box::new(membership::Membership),
+        Box::new(read_before_sync::ReadBeforeSync),
+    ]
+}
+
 /// The node settings the checkers judge by (the simulator's node configuration).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rules {

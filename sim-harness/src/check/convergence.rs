@@ -1,0 +1,117 @@
+//! Convergence: at the deadline every up core node holds the same client instances, copy for
+//! copy (dirty timestamp, status, metadata, addrs, version).
+
+use std::collections::BTreeSet;
+
+use registry::api::Instance;
+
+use super::support::{client_registry, content, held, up_core, violation};
+use super::{CheckInput, Checker, Violation};
+
+/// Every up core node holds identical registries over client apps at the deadline.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Convergence;
+
+const NAME: &str = "convergence";
+
+/// The fields two converged copies must agree on.
+fn version(i: &Instance) -> impl PartialEq + '_ {
+    (
+        i.dirty_timestamp,
+        i.status,
+        &i.metadata,
+        &i.addrs,
+        &i.version,
+    )
+}
+
+impl Checker for Convergence {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
+        let core = up_core(input);
+        let Some((&first, rest)) = core.split_first() else {
+            return Vec::new();
+        };
+        let keys: BTreeSet<_> = core
+            .iter()
+            .filter_map(|&n| input.snapshot.get(n))
+            .flat_map(|s| client_registry(s).map(|(k, _)| k.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for key in &keys {
+            let reference = held(input, first, key);
+            let differs = rest
+                .iter()
+                .copied()
+                .find(|&n| match (reference, held(input, n, key)) {
+                    (Some(a), Some(b)) => version(a) != version(b),
+                    (None, None) => false,
+                    _ => true,
+                });
+            if let Some(node) = differs {
+                let show = |n: usize| held(input, n, key).map_or("no copy".to_string(), content);
+                out.push(violation(
+                    NAME,
+                    input.deadline,
+                    Some(node),
+                    Some(key),
+                    format!(
+                        "core nodes disagree at the deadline: node {first} holds {}, node {node} holds {}",
+                        show(first),
+                        show(node)
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests_support::*;
+
+    #[test]
+    fn a_node_with_a_different_copy_is_reported() {
+        let mut run = Run::new(3);
+        run.hold(0, &colored("a", "red", 5))
+            .hold(1, &colored("a", "red", 5))
+            .hold(2, &colored("a", "blue", 5))
+            .hold(0, &instance("b"))
+            .hold(1, &instance("b"))
+            .hold(2, &instance("b"));
+        assert_one(&run.check(&Convergence), NAME, Some(2), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_node_missing_a_copy_or_differing_in_dirty_timestamp_is_reported() {
+        let mut run = Run::new(3);
+        run.hold(1, &instance("a")).hold(2, &instance("a"));
+        assert_one(&run.check(&Convergence), NAME, Some(1), Some(&key("a")));
+        let mut run = Run::new(2);
+        run.hold(0, &colored("a", "red", 5))
+            .hold(1, &colored("a", "red", 6));
+        assert_one(&run.check(&Convergence), NAME, Some(1), Some(&key("a")));
+    }
+
+    #[test]
+    fn identical_core_registries_pass_and_down_or_non_core_nodes_do_not_count() {
+        let mut run = Run::new(4);
+        let mut renewed_later = colored("a", "red", 5);
+        renewed_later.renew_timestamp = 99;
+        run.hold(0, &colored("a", "red", 5))
+            .hold(1, &renewed_later)
+            .hold(3, &instance("stray"));
+        run.snapshot[2].up = false;
+        run.core = vec![0, 1, 2];
+        // The nodes' own registrations differ per node and are ignored.
+        let mut own = instance("node0");
+        own.appid = registry::core::DISCOVERY_APPID.into();
+        run.hold(0, &own);
+        assert!(run.check(&Convergence).is_empty());
+    }
+}

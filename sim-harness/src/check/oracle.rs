@@ -1,0 +1,171 @@
+//! Oracle agreement: at the deadline the core holds what each client last did: its last write,
+//! nothing after its cancel, and nothing after its death unless the node is protected.
+
+use std::collections::BTreeMap;
+
+use registry::api::InstanceKey;
+
+use super::support::{content, held, is_client_app, same_content, up_core, violation};
+use super::{CheckInput, Checker, Violation};
+use crate::trace::{ClientEvent, TraceEvent};
+
+/// Every up core node agrees with each client's last oracle record.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Oracle;
+
+const NAME: &str = "oracle";
+
+impl Checker for Oracle {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
+        // Each client's last Wrote, Cancelled or Died record (pollers' views are not writes).
+        let mut last: BTreeMap<usize, &ClientEvent> = BTreeMap::new();
+        for (_, event) in input.trace.entries() {
+            if let TraceEvent::Client(record) = event {
+                match record {
+                    ClientEvent::Wrote { client, .. }
+                    | ClientEvent::Cancelled { client, .. }
+                    | ClientEvent::Died { client, .. } => {
+                        last.insert(*client, record);
+                    }
+                    ClientEvent::Viewed { .. } => {}
+                }
+            }
+        }
+        let core = up_core(input);
+        let mut out = Vec::new();
+        for (client, record) in last {
+            for &node in &core {
+                if let Some((key, why)) = disagreement(input, node, client, record) {
+                    out.push(violation(NAME, input.deadline, Some(node), Some(&key), why));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How `node`'s final state contradicts `client`'s last record, if it does.
+fn disagreement(
+    input: &CheckInput<'_>,
+    node: usize,
+    client: usize,
+    record: &ClientEvent,
+) -> Option<(InstanceKey, String)> {
+    let protected = input.snapshot.get(node).is_some_and(|s| s.protected);
+    match record {
+        ClientEvent::Wrote { instance, .. } => {
+            let key = InstanceKey::of(instance);
+            if !is_client_app(&key.appid) {
+                return None;
+            }
+            match held(input, node, &key) {
+                None => Some((
+                    key,
+                    format!(
+                        "client {client} last wrote {} but the node holds no copy",
+                        content(instance)
+                    ),
+                )),
+                Some(copy) if !same_content(copy, instance) => Some((
+                    key,
+                    format!(
+                        "client {client} last wrote {} but the node holds {}",
+                        content(instance),
+                        content(copy)
+                    ),
+                )),
+                Some(_) => None,
+            }
+        }
+        ClientEvent::Cancelled { key, .. } => (is_client_app(&key.appid)
+            && held(input, node, key).is_some())
+        .then(|| {
+            (
+                key.clone(),
+                format!("client {client} cancelled the instance last but the node still holds it"),
+            )
+        }),
+        ClientEvent::Died { key, .. } => (is_client_app(&key.appid)
+            && !protected
+            && held(input, node, key).is_some())
+        .then(|| {
+            (
+                key.clone(),
+                format!("client {client} died but the unprotected node still holds its instance"),
+            )
+        }),
+        ClientEvent::Viewed { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests_support::*;
+
+    #[test]
+    fn a_stale_or_missing_last_write_is_reported() {
+        let mut run = Run::new(2);
+        run.client(wrote(0, &colored("a", "red", 1)))
+            .client(wrote(0, &colored("a", "blue", 2)))
+            .hold(0, &colored("a", "blue", 2))
+            .hold(1, &colored("a", "red", 1));
+        assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
+        let mut run = Run::new(2);
+        run.client(wrote(0, &instance("a"))).hold(0, &instance("a"));
+        assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_cancelled_or_dead_instance_still_held_is_reported() {
+        let mut run = Run::new(2);
+        run.client(wrote(0, &instance("a")))
+            .client(ClientEvent::Cancelled {
+                client: 0,
+                node: 0,
+                key: key("a"),
+            })
+            .hold(1, &instance("a"));
+        assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
+        let mut run = Run::new(2);
+        run.client(wrote(0, &instance("a")))
+            .client(ClientEvent::Died {
+                client: 0,
+                key: key("a"),
+            })
+            .hold(0, &instance("a"))
+            .hold(1, &instance("a"));
+        run.snapshot[1].protected = true;
+        assert_one(&run.check(&Oracle), NAME, Some(0), Some(&key("a")));
+    }
+
+    #[test]
+    fn agreeing_nodes_pass() {
+        let mut run = Run::new(2);
+        let mut renewed = colored("a", "blue", 7);
+        renewed.renew_timestamp = 1234;
+        run.client(wrote(0, &colored("a", "red", 1)))
+            .client(wrote(0, &colored("a", "blue", 2)))
+            .client(wrote(1, &instance("b")))
+            .client(ClientEvent::Cancelled {
+                client: 1,
+                node: 0,
+                key: key("b"),
+            })
+            .client(wrote(2, &instance("c")))
+            .client(ClientEvent::Died {
+                client: 2,
+                key: key("c"),
+            })
+            .client(viewed(3, 0, &["a"]))
+            .hold(0, &renewed)
+            .hold(1, &renewed)
+            .hold(1, &instance("c"));
+        run.snapshot[1].protected = true;
+        assert!(run.check(&Oracle).is_empty());
+    }
+}

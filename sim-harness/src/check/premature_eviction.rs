@@ -1,0 +1,143 @@
+//! No premature eviction: a node evicts an instance only after `evict_after` of silence since
+//! the last renew or register for it reached this incarnation of the node.
+
+use std::collections::BTreeMap;
+
+use registry::api::{InstanceKey, Request};
+use registry::core::NodeEvent;
+
+use super::support::{renew_ops, request_keys, violation, Change, Lives};
+use super::{CheckInput, Checker, Violation};
+use crate::time::SimTime;
+use crate::trace::TraceEvent;
+
+/// Each `Evicted` comes at least `evict_after` after the node last heard of the instance, and
+/// reports a silence of at least `evict_after`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PrematureEviction;
+
+const NAME: &str = "premature_eviction";
+
+impl Checker for PrematureEviction {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
+        let limit = input.rules.evict_after;
+        let mut lives = Lives::default();
+        // (node, key) -> when this incarnation of the node last heard a renew or register.
+        let mut heard: BTreeMap<(usize, InstanceKey), SimTime> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (at, event) in input.trace.entries() {
+            if let Some(Change::Crashed(node) | Change::Restarted(node)) = lives.observe(event) {
+                heard.retain(|(n, _), _| *n != node);
+            }
+            match event {
+                TraceEvent::Request { node, request, .. }
+                    if matches!(request, Request::Register(_) | Request::Renew(_)) =>
+                {
+                    for key in request_keys(request) {
+                        heard.insert((*node, key), *at);
+                    }
+                }
+                TraceEvent::PeerDelivered { to, message, .. } => {
+                    for key in renew_ops(message) {
+                        heard.insert((*to, key.clone()), *at);
+                    }
+                }
+                TraceEvent::Node {
+                    node,
+                    event: NodeEvent::Evicted { key, silent_for },
+                } => {
+                    if *silent_for < limit {
+                        out.push(violation(
+                            NAME,
+                            *at,
+                            Some(*node),
+                            Some(key),
+                            format!("evicted after a reported silence of {silent_for:?}, under the {limit:?} lease"),
+                        ));
+                    } else if let Some(last) = heard.get(&(*node, key.clone())) {
+                        let silence = at.saturating_since(*last);
+                        if silence < limit {
+                            out.push(violation(
+                                NAME,
+                                *at,
+                                Some(*node),
+                                Some(key),
+                                format!("evicted {silence:?} after a renew or register reached the node (at {last}), under the {limit:?} lease"),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::check::tests_support::*;
+
+    fn evicted(host: &str, secs: u64) -> NodeEvent {
+        NodeEvent::Evicted {
+            key: key(host),
+            silent_for: Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn an_eviction_soon_after_a_client_or_replicated_renew_is_reported() {
+        let mut run = Run::new(2);
+        run.at(10).request(0, 1, register(&instance("a")));
+        run.at(60).request(0, 1, renew("a"));
+        run.at(100).node(1, evicted("a", 95));
+        assert_one(
+            &run.check(&PrematureEviction),
+            NAME,
+            Some(1),
+            Some(&key("a")),
+        );
+
+        let mut run = Run::new(2);
+        run.at(10).replicated_renews(0, 1, &[key("a")]);
+        run.at(50).node(1, evicted("a", 120));
+        assert_one(
+            &run.check(&PrematureEviction),
+            NAME,
+            Some(1),
+            Some(&key("a")),
+        );
+    }
+
+    #[test]
+    fn a_reported_silence_under_the_lease_is_reported() {
+        let mut run = Run::new(1);
+        run.at(500).node(0, evicted("a", 30));
+        assert_one(
+            &run.check(&PrematureEviction),
+            NAME,
+            Some(0),
+            Some(&key("a")),
+        );
+    }
+
+    #[test]
+    fn evictions_after_the_lease_or_in_a_later_incarnation_pass() {
+        let mut run = Run::new(2);
+        run.at(10).request(0, 1, renew("a"));
+        // A renew at another node does not refresh node 1's lease.
+        run.at(90).request(0, 0, renew("a"));
+        run.at(100).node(1, evicted("a", 90));
+        // Node 0 heard a renew at 90, then crashed: the new incarnation never heard it.
+        run.at(120).bounce(0);
+        run.at(130).node(0, evicted("a", 200));
+        assert!(run.check(&PrematureEviction).is_empty());
+    }
+}

@@ -1,0 +1,295 @@
+//! A small builder of synthetic runs (trace and snapshot) for the checkers' tests.
+
+use std::time::Duration;
+
+use registry::api::{
+    Code, Data, Instance, InstanceInfo, InstanceKey, PeerMessage, PollArgs, RegisterArgs,
+    RenewArgs, ReplicatedOp, Reply, Request, Status,
+};
+use registry::core::NodeEvent;
+
+use super::{CheckInput, Checker, NodeSnapshot, Rules, Violation};
+use crate::fault::Fault;
+use crate::time::SimTime;
+use crate::trace::{ClientEvent, Phase, Trace, TraceEvent};
+
+/// The app every test instance belongs to.
+pub(super) const APP: &str = "demo.app";
+
+/// A synthetic run: every node up and in the core, empty registries, full membership.
+#[derive(Debug)]
+pub(super) struct Run {
+    pub(super) trace: Trace,
+    pub(super) now: SimTime,
+    pub(super) core: Vec<usize>,
+    pub(super) snapshot: Vec<NodeSnapshot>,
+    pub(super) liveness_start: SimTime,
+    pub(super) deadline: SimTime,
+    next_id: u64,
+}
+
+impl Run {
+    pub(super) fn new(nodes: usize) -> Run {
+        let mut trace = Trace::new();
+        trace.record(SimTime::ZERO, TraceEvent::Phase(Phase::Safety));
+        Run {
+            trace,
+            now: SimTime::ZERO,
+            core: (0..nodes).collect(),
+            snapshot: (0..nodes)
+                .map(|n| NodeSnapshot {
+                    up: true,
+                    ready: true,
+                    protected: false,
+                    registry: Default::default(),
+                    peers_up: (0..nodes).filter(|p| *p != n).collect(),
+                })
+                .collect(),
+            liveness_start: SimTime::MAX,
+            deadline: SimTime::from_secs(10_000),
+            next_id: 1,
+        }
+    }
+
+    /// Moves the clock to `secs` seconds.
+    pub(super) fn at(&mut self, secs: u64) -> &mut Run {
+        self.now = SimTime::from_secs(secs);
+        self
+    }
+
+    pub(super) fn event(&mut self, event: TraceEvent) -> &mut Run {
+        self.trace.record(self.now, event);
+        self
+    }
+
+    pub(super) fn node(&mut self, node: usize, event: NodeEvent) -> &mut Run {
+        self.event(TraceEvent::Node { node, event })
+    }
+
+    pub(super) fn client(&mut self, event: ClientEvent) -> &mut Run {
+        self.event(TraceEvent::Client(event))
+    }
+
+    pub(super) fn fault(&mut self, fault: Fault) -> &mut Run {
+        self.event(TraceEvent::Fault(fault))
+    }
+
+    /// A crash and a restart of `node` now.
+    pub(super) fn bounce(&mut self, node: usize) -> &mut Run {
+        self.fault(Fault::Crash { node })
+            .fault(Fault::Restart { node })
+    }
+
+    pub(super) fn liveness(&mut self) -> &mut Run {
+        self.liveness_start = self.now;
+        let core = self.core.clone();
+        self.event(TraceEvent::Phase(Phase::Liveness {
+            core,
+            deadline: SimTime::from_secs(10_000),
+        }))
+    }
+
+    /// `request` from `client` arrives at `node`; returns its id.
+    pub(super) fn request(&mut self, client: usize, node: usize, request: Request) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.event(TraceEvent::Request {
+            client,
+            node,
+            id,
+            request,
+        });
+        id
+    }
+
+    /// `node` answers request `id` of `client`.
+    pub(super) fn reply(&mut self, node: usize, client: usize, id: u64, reply: Reply) -> &mut Run {
+        self.event(TraceEvent::Reply {
+            node,
+            client,
+            id,
+            reply,
+        })
+    }
+
+    /// A poll of `APP` from `client` at `node`, answered at once with `hosts` UP.
+    pub(super) fn served_poll(&mut self, client: usize, node: usize, hosts: &[&str]) -> &mut Run {
+        let id = self.request(client, node, poll());
+        self.reply(node, client, id, app_reply(hosts))
+    }
+
+    /// A replicated batch of renews of `keys` from `from` arrives at `to`.
+    pub(super) fn replicated_renews(
+        &mut self,
+        from: usize,
+        to: usize,
+        keys: &[InstanceKey],
+    ) -> &mut Run {
+        let ops = keys
+            .iter()
+            .map(|key| ReplicatedOp::Renew {
+                key: key.clone(),
+                dirty_timestamp: 1,
+            })
+            .collect();
+        self.event(TraceEvent::PeerDelivered {
+            from,
+            to,
+            message: PeerMessage::Replicate {
+                batch: 1,
+                forward: false,
+                ops,
+            },
+        })
+    }
+
+    /// `node` holds `instance` at the deadline.
+    pub(super) fn hold(&mut self, node: usize, instance: &Instance) -> &mut Run {
+        if let Some(snapshot) = self.snapshot.get_mut(node) {
+            snapshot
+                .registry
+                .insert(InstanceKey::of(instance), instance.clone());
+        }
+        self
+    }
+
+    pub(super) fn input(&self) -> CheckInput<'_> {
+        CheckInput {
+            trace: &self.trace,
+            rules: rules(),
+            nodes: self.snapshot.len(),
+            core: self.core.clone(),
+            liveness_start: self.liveness_start,
+            deadline: self.deadline,
+            snapshot: self.snapshot.clone(),
+        }
+    }
+
+    pub(super) fn check(&self, checker: &dyn Checker) -> Vec<Violation> {
+        checker.check(&self.input())
+    }
+}
+
+/// The default node rules: 90 s lease, 1 h protected, 60 s window, 85 %, keep 85 %.
+pub(super) fn rules() -> Rules {
+    Rules {
+        evict_after: Duration::from_secs(90),
+        protected_evict_after: Duration::from_secs(3600),
+        renew_window: Duration::from_secs(60),
+        threshold_percent: 85,
+        eviction_keep_percent: 85,
+    }
+}
+
+/// An UP instance of `APP` on `host`, version 1 at dirty timestamp 1.
+pub(super) fn instance(host: &str) -> Instance {
+    Instance {
+        region: "sim".into(),
+        zone: "zone0".into(),
+        env: "sim".into(),
+        appid: APP.into(),
+        hostname: host.into(),
+        addrs: vec![format!("http://{host}:8080")],
+        version: "v1".into(),
+        metadata: Default::default(),
+        status: Status::Up,
+        reg_timestamp: 1,
+        up_timestamp: 1,
+        renew_timestamp: 1,
+        dirty_timestamp: 1,
+        latest_timestamp: 1,
+    }
+}
+
+/// `instance(host)` with metadata `color = value` at dirty timestamp `dirty`.
+pub(super) fn colored(host: &str, value: &str, dirty: i64) -> Instance {
+    let mut i = instance(host);
+    i.metadata.insert("color".into(), value.into());
+    i.dirty_timestamp = dirty;
+    i
+}
+
+pub(super) fn key(host: &str) -> InstanceKey {
+    InstanceKey::of(&instance(host))
+}
+
+pub(super) fn register(instance: &Instance) -> Request {
+    Request::Register(RegisterArgs {
+        region: instance.region.clone(),
+        zone: instance.zone.clone(),
+        env: instance.env.clone(),
+        appid: instance.appid.clone(),
+        hostname: instance.hostname.clone(),
+        status: instance.status,
+        addrs: instance.addrs.clone(),
+        version: instance.version.clone(),
+        metadata: instance.metadata.clone(),
+        replication: false,
+        latest_timestamp: 0,
+        dirty_timestamp: 0,
+    })
+}
+
+pub(super) fn renew(host: &str) -> Request {
+    Request::Renew(RenewArgs {
+        zone: "zone0".into(),
+        env: "sim".into(),
+        appid: APP.into(),
+        hostname: host.into(),
+        replication: false,
+        dirty_timestamp: 0,
+    })
+}
+
+pub(super) fn poll() -> Request {
+    Request::Poll(PollArgs {
+        zone: "zone0".into(),
+        env: "sim".into(),
+        appid: APP.into(),
+        hostname: "poller".into(),
+        latest_timestamp: 0,
+    })
+}
+
+/// A code-0 fetch/poll answer listing `hosts` of `APP`, all UP.
+pub(super) fn app_reply(hosts: &[&str]) -> Reply {
+    let mut info = InstanceInfo::default();
+    info.instances
+        .insert("zone0".into(), hosts.iter().map(|h| instance(h)).collect());
+    Reply::ok(Data::App(info))
+}
+
+pub(super) fn code(code: Code) -> Reply {
+    Reply::code(code)
+}
+
+pub(super) fn wrote(client: usize, instance: &Instance) -> ClientEvent {
+    ClientEvent::Wrote {
+        client,
+        node: 0,
+        instance: Box::new(instance.clone()),
+    }
+}
+
+pub(super) fn viewed(poller: usize, node: usize, hosts: &[&str]) -> ClientEvent {
+    ClientEvent::Viewed {
+        poller,
+        node,
+        appid: APP.into(),
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+    }
+}
+
+/// Asserts exactly one violation, by `checker`, at `node` about `instance`.
+pub(super) fn assert_one(
+    found: &[Violation],
+    checker: &str,
+    node: Option<usize>,
+    instance: Option<&InstanceKey>,
+) {
+    assert_eq!(found.len(), 1, "expected one violation, got {found:#?}");
+    assert_eq!(found[0].checker, checker);
+    assert_eq!(found[0].node, node, "{}", found[0]);
+    assert_eq!(found[0].instance.as_ref(), instance, "{}", found[0]);
+    assert!(!found[0].explanation.is_empty());
+}
