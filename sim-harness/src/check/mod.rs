@@ -138,8 +138,3 @@ pub trait Checker {
     /// Every violation of the property in this run.
     fn check(&self, input: &CheckInput<'_>) -> Vec<Violation>;
 }
-
-/// Every checker, in report order. (Filled in as the checkers land.)
-pub fn all() -> Vec<Box<dyn Checker>> {
-    Vec::new()
-}
