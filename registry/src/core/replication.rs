@@ -15,6 +15,9 @@ use crate::api::{InstanceKey, ReplicatedOp};
 use super::clock::Mono;
 use super::config::ReplicationConfig;
 
+/// Consecutive unanswered batches after which a peer is reported lost.
+pub(crate) const LOST_AFTER_FAILURES: u32 = 3;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Pending {
     op: ReplicatedOp,
@@ -61,9 +64,10 @@ impl PeerQueue {
         self.pending.len()
     }
 
-    /// Whether the last batch went unanswered (and no later one was answered).
+    /// Whether the peer looks lost: its last [`LOST_AFTER_FAILURES`] batches in a row went
+    /// unanswered. One lost batch (or ack) on a lossy network is not enough.
     pub(crate) fn is_failing(&self) -> bool {
-        self.failures > 0
+        self.failures >= LOST_AFTER_FAILURES
     }
 
     /// Queues an op. A newer op for the same instance replaces the pending one, except that a

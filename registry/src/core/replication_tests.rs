@@ -106,7 +106,7 @@ fn unacknowledged_batches_are_retried_with_growing_backoff() {
     let mut now = at(10) + config.ack_timeout;
     for attempt in 0..4 {
         assert!(q.check_timeout(now, &config, &mut rng));
-        assert!(q.is_failing());
+        assert_eq!(q.is_failing(), attempt + 1 >= u64::from(LOST_AFTER_FAILURES), "attempt {attempt}");
         let retry_at = q.deadline().expect("retry scheduled");
         let gap = retry_at.saturating_since(now);
         assert!(

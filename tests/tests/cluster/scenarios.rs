@@ -347,7 +347,8 @@ fn peer_status_is_lost_while_a_peer_is_down_and_up_once_it_answers() {
     assert_eq!(status_of_2(&c), Some(NodeStatus::Up));
     c.stop(2);
     assert_ok(&c.call(0, register("a")));
-    c.run_for(10 * SECOND);
+    // Three unanswered batches in a row (3 s ack timeout, then 0.5 s, 1 s back-off...).
+    c.run_for(20 * SECOND);
     assert_eq!(
         status_of_2(&c),
         Some(NodeStatus::Lost),
