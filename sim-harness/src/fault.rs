@@ -242,11 +242,22 @@ mod tests {
     fn crashes_come_with_restarts_inside_the_safety_phase() {
         let options = options("[faults]\ncrashes_per_hour = [6, 6]\ndown_seconds = [20, 20]");
         let schedule = schedule(&options, &mut ChaCha8Rng::seed_from_u64(1));
-        let crashes = schedule.iter().filter(|(_, f)| matches!(f, Fault::Crash { .. })).count();
-        let restarts = schedule.iter().filter(|(_, f)| matches!(f, Fault::Restart { .. })).count();
+        let crashes = schedule
+            .iter()
+            .filter(|(_, f)| matches!(f, Fault::Crash { .. }))
+            .count();
+        let restarts = schedule
+            .iter()
+            .filter(|(_, f)| matches!(f, Fault::Restart { .. }))
+            .count();
         assert_eq!((crashes, restarts), (6, 6));
-        assert!(schedule.windows(2).all(|w| w[0].0 <= w[1].0), "sorted by time");
-        assert!(schedule.iter().all(|(at, _)| *at < SimTime::from_secs(3600 + 20)));
+        assert!(
+            schedule.windows(2).all(|w| w[0].0 <= w[1].0),
+            "sorted by time"
+        );
+        assert!(schedule
+            .iter()
+            .all(|(at, _)| *at < SimTime::from_secs(3600 + 20)));
     }
 
     #[test]
@@ -254,7 +265,10 @@ mod tests {
         let options = options("[network]\npartitions_per_hour = [10, 10]\npartition_seconds = [30, 30]\nsplit_weight = [0, 0]\none_way_weight = [1, 1]\nisolate_peers_weight = [0, 0]\nisolate_clients_weight = [0, 0]");
         let schedule = schedule(&options, &mut ChaCha8Rng::seed_from_u64(2));
         let kinds: Vec<&str> = schedule.iter().map(|(_, f)| f.kind()).collect();
-        assert_eq!(kinds.iter().filter(|k| **k == "partition-one-way").count(), 10);
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "partition-one-way").count(),
+            10
+        );
         assert_eq!(kinds.iter().filter(|k| **k == "heal").count(), 10);
     }
 

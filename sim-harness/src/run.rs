@@ -155,6 +155,9 @@ pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunRe
             },
         }
     }
+    if deadline != SimTime::MAX {
+        world.advance_to(deadline);
+    }
     world.record(TraceEvent::Phase(Phase::End));
     let snapshot = world.snapshot();
     let trace = world.take_trace();
@@ -241,7 +244,11 @@ pollers = [2, 2]
     #[test]
     fn the_bound_follows_the_documented_formula() {
         let bound = convergence_bound(&Config::default(), 5);
-        assert_eq!(bound, Duration::from_secs(498), "15 + 3 + 30 + 90 + 60 + 120 + 5 * 36");
+        assert_eq!(
+            bound,
+            Duration::from_secs(498),
+            "15 + 3 + 30 + 90 + 60 + 120 + 5 * 36"
+        );
         let single = convergence_bound(&Config::default(), 1);
         assert_eq!(single, Duration::from_secs(318 + 2 * 36));
     }
@@ -271,14 +278,25 @@ pollers = [2, 2]
         assert_eq!(phases.len(), 3, "{phases:?}");
         assert!(matches!(phases[1], Phase::Liveness { .. }));
         assert_eq!(result.liveness_start, SimTime::from_secs(180));
-        assert!(result.deadline >= result.liveness_start + convergence_bound(&Config::default(), result.core.len()));
+        assert!(
+            result.deadline
+                >= result.liveness_start + convergence_bound(&Config::default(), result.core.len())
+        );
         let writes = result
             .trace
             .entries()
             .iter()
-            .filter(|(_, e)| matches!(e, TraceEvent::Client(crate::trace::ClientEvent::Wrote { .. })))
+            .filter(|(_, e)| {
+                matches!(
+                    e,
+                    TraceEvent::Client(crate::trace::ClientEvent::Wrote { .. })
+                )
+            })
             .count();
-        assert!(writes >= 10, "every instance registered at least once: {writes}");
+        assert!(
+            writes >= 10,
+            "every instance registered at least once: {writes}"
+        );
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn info(&self, addr: &str) -> NodeInfo {
-        let status = if self.queue.is_failing() {
+    pub(crate) fn info(&self, addr: &str, now: Mono, lost_after: std::time::Duration) -> NodeInfo {
+        let status = if self.queue.is_lost(now, lost_after) {
             NodeStatus::Lost
         } else {
             NodeStatus::Up
@@ -178,7 +178,13 @@ impl<C: Clock, N: Network> Node<C, N> {
         for zone in zones {
             // The first healthy node of the zone, in address order; the first at all otherwise.
             let mut candidates = self.peers.iter().filter(|(_, p)| p.zone == zone);
-            let healthy = candidates.clone().find(|(_, p)| !p.queue.is_failing());
+            let (now, lost_after) = (
+                self.clock.mono(),
+                self.config.cluster.replication.peer_lost_after,
+            );
+            let healthy = candidates
+                .clone()
+                .find(|(_, p)| !p.queue.is_lost(now, lost_after));
             if let Some((addr, _)) = healthy.or_else(|| candidates.next()) {
                 let addr = addr.clone();
                 self.enqueue(&addr, op.clone());

@@ -127,6 +127,8 @@ pub struct ReplicationConfig {
     pub retry_horizon: Duration,
     /// Most ops waiting per peer; overflow drops the oldest (default 10,000).
     pub max_queue: usize,
+    /// A peer none of whose batches was answered for this long is reported lost (default 60 s).
+    pub peer_lost_after: Duration,
 }
 
 impl Default for ReplicationConfig {
@@ -139,6 +141,7 @@ impl Default for ReplicationConfig {
             backoff_max: Duration::from_secs(30),
             retry_horizon: Duration::from_secs(120),
             max_queue: 10_000,
+            peer_lost_after: Duration::from_secs(60),
         }
     }
 }

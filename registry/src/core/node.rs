@@ -229,11 +229,16 @@ impl<C: Clock, N: Network> Node<C, N> {
         self.ready
     }
 
-    /// The node's peers with their status (up while they acknowledge replication), by address.
+    /// The node's peers with their status, by address: lost once none of the batches sent to
+    /// a peer has been answered for `peer_lost_after`, up otherwise.
     pub fn peers(&self) -> Vec<NodeInfo> {
+        let (now, lost_after) = (
+            self.clock.mono(),
+            self.config.cluster.replication.peer_lost_after,
+        );
         self.peers
             .iter()
-            .map(|(addr, peer)| peer.info(addr))
+            .map(|(addr, peer)| peer.info(addr, now, lost_after))
             .collect()
     }
 

@@ -15,9 +15,6 @@ use crate::api::{InstanceKey, ReplicatedOp};
 use super::clock::Mono;
 use super::config::ReplicationConfig;
 
-/// Consecutive unanswered batches after which a peer is reported lost.
-pub(crate) const LOST_AFTER_FAILURES: u32 = 3;
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Pending {
     op: ReplicatedOp,
@@ -55,6 +52,8 @@ pub(crate) struct PeerQueue {
     send_at: Option<Mono>,
     /// Consecutive unacknowledged batches.
     failures: u32,
+    /// When the current run of unanswered batches began.
+    failing_since: Option<Mono>,
     pub(crate) counters: QueueCounters,
 }
 
@@ -64,10 +63,12 @@ impl PeerQueue {
         self.pending.len()
     }
 
-    /// Whether the peer looks lost: its last [`LOST_AFTER_FAILURES`] batches in a row went
-    /// unanswered. One lost batch (or ack) on a lossy network is not enough.
-    pub(crate) fn is_failing(&self) -> bool {
-        self.failures >= LOST_AFTER_FAILURES
+    /// Whether the peer looks lost: no batch it was sent has been answered for `lost_after`.
+    /// A few lost batches (or acks) on a lossy network are not enough; a minute of silence
+    /// through several retries is.
+    pub(crate) fn is_lost(&self, now: Mono, lost_after: Duration) -> bool {
+        self.failing_since
+            .is_some_and(|since| now.saturating_since(since) >= lost_after)
     }
 
     /// Queues an op. A newer op for the same instance replaces the pending one, except that a
@@ -120,6 +121,7 @@ impl PeerQueue {
             return false;
         };
         self.failures = self.failures.saturating_add(1);
+        self.failing_since.get_or_insert(flight.deadline);
         for pending in flight.ops {
             // A newer op for the same instance queued meanwhile wins, unless it is a renew.
             let key = pending.op.key();
@@ -183,6 +185,7 @@ impl PeerQueue {
     ) -> Option<Vec<ReplicatedOp>> {
         let flight = self.in_flight.take_if(|f| f.batch == batch)?;
         self.failures = 0;
+        self.failing_since = None;
         self.schedule(now, config);
         Some(flight.ops.into_iter().map(|p| p.op).collect())
     }

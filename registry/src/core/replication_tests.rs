@@ -106,7 +106,13 @@ fn unacknowledged_batches_are_retried_with_growing_backoff() {
     let mut now = at(10) + config.ack_timeout;
     for attempt in 0..4 {
         assert!(q.check_timeout(now, &config, &mut rng));
-        assert_eq!(q.is_failing(), attempt + 1 >= u64::from(LOST_AFTER_FAILURES), "attempt {attempt}");
+        let lost_after = Duration::from_secs(10);
+        let silent = now.saturating_since(at(10) + config.ack_timeout);
+        assert_eq!(
+            q.is_lost(now, lost_after),
+            silent >= lost_after,
+            "attempt {attempt}"
+        );
         let retry_at = q.deadline().expect("retry scheduled");
         let gap = retry_at.saturating_since(now);
         assert!(
@@ -124,8 +130,15 @@ fn unacknowledged_batches_are_retried_with_growing_backoff() {
         now = retry_at + config.ack_timeout;
     }
     assert_eq!(q.counters.retried, 4);
+    assert!(
+        q.is_lost(now, Duration::from_secs(5)),
+        "silent since the first timeout"
+    );
     assert!(q.acknowledge(5, now, &config).is_some());
-    assert!(!q.is_failing());
+    assert!(
+        !q.is_lost(now, Duration::ZERO),
+        "an answer ends the silence"
+    );
 }
 
 #[test]

@@ -221,6 +221,13 @@ impl World {
         self.trace.record(self.now(), event);
     }
 
+    /// Moves virtual time forward to `at` without running anything (the end of a run).
+    pub fn advance_to(&mut self, at: SimTime) {
+        if at > self.now() {
+            self.time.advance_to(at);
+        }
+    }
+
     /// The time of the next pending event.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.queue.peek_time()
