@@ -72,6 +72,8 @@ impl Rules {
 /// One node at the end of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeSnapshot {
+    /// The node's zone.
+    pub zone: String,
     /// Whether the node was running.
     pub up: bool,
     /// Whether it had finished startup sync.

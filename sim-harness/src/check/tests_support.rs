@@ -38,6 +38,7 @@ impl Run {
             core: (0..nodes).collect(),
             snapshot: (0..nodes)
                 .map(|n| NodeSnapshot {
+                    zone: "z".into(),
                     up: true,
                     ready: true,
                     protected: false,

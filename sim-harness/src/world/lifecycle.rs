@@ -84,6 +84,7 @@ impl World {
         (0..self.len())
             .map(|index| match self.node(index) {
                 Some(node) => NodeSnapshot {
+                    zone: self.configs[index].identity.zone.clone(),
                     up: true,
                     ready: node.is_ready(),
                     protected: node.protection().protected,
@@ -101,6 +102,7 @@ impl World {
                         .collect(),
                 },
                 None => NodeSnapshot {
+                    zone: self.configs[index].identity.zone.clone(),
                     up: false,
                     ready: false,
                     protected: false,
