@@ -67,9 +67,40 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Step 3: merge the peer's state, then send back ours of the same apps.
     pub(super) fn on_repair(&mut self, from: &str, apps: Vec<AppState>) {
         let keys: Vec<AppKey> = apps.iter().map(|state| state.app.clone()).collect();
-        self.merge(apps);
+        self.repair_from(apps);
         let back = keys.iter().map(|app| self.table.state(app)).collect();
         self.net.send(from, PeerMessage::RepairBack { apps: back });
+    }
+
+    /// Merges a peer's state of some apps, then drops the copies the peer does not hold whose
+    /// lease has expired here.
+    ///
+    /// Such a copy is dead: nobody renewed it through this node for longer than the lease, and
+    /// a peer this node can reach does not hold it either (had its client renewed anywhere,
+    /// the renewals would have been replicated here). Without this, a node kept in protection
+    /// mode by its dead instances would hold them for the full hour, and the cluster would not
+    /// converge; protection still guards against the case it is for, a node cut off alone.
+    pub(super) fn repair_from(&mut self, apps: Vec<AppState>) {
+        let held_by_peer: BTreeSet<crate::api::InstanceKey> = apps
+            .iter()
+            .flat_map(|state| {
+                let live = state.instances.iter().map(crate::api::InstanceKey::of);
+                live.chain(state.tombstones.iter().map(|t| t.key.clone()))
+            })
+            .collect();
+        let keys: Vec<AppKey> = apps.iter().map(|state| state.app.clone()).collect();
+        self.merge(apps);
+        let now = self.clock.mono();
+        let evict_after = self.config.lease.evict_after;
+        for app in keys {
+            for instance in self.table.state(&app).instances {
+                let key = crate::api::InstanceKey::of(&instance);
+                let silent_for = self.table.renewed_at(&key).map(|at| now.saturating_since(at));
+                if let Some(silent_for) = silent_for.filter(|s| *s > evict_after && !held_by_peer.contains(&key)) {
+                    self.drop_dead(key, silent_for);
+                }
+            }
+        }
     }
 
     /// Merges a peer's state by last-writer-wins; returns how many versions changed here.

@@ -49,6 +49,13 @@ pub enum NodeEvent {
     },
     /// The protection mode changed.
     ProtectionChanged(ProtectionStatus),
+    /// Anti-entropy dropped a copy whose lease had expired and that the peer did not hold.
+    DroppedDead {
+        /// Which instance.
+        key: InstanceKey,
+        /// How long this node had not heard from it.
+        silent_for: Duration,
+    },
     /// A renew window closed and the protection mode was decided from it.
     WindowClosed {
         /// Renews received in the window (clients, peers and the node's own).
@@ -181,9 +188,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
             PeerMessage::Digests { digests } => self.on_digests(from, digests),
             PeerMessage::Repair { apps } => self.on_repair(from, apps),
-            PeerMessage::RepairBack { apps } => {
-                self.merge(apps);
-            }
+            PeerMessage::RepairBack { apps } => self.repair_from(apps),
             PeerMessage::SyncRequest => self.on_sync_request(from),
             PeerMessage::SyncResponse { ready, apps } => self.on_sync_response(from, ready, apps),
         }
@@ -453,6 +458,18 @@ impl<C: Clock, N: Network> Node<C, N> {
             evicted,
             protected,
         });
+    }
+
+    /// Removes a dead copy found by anti-entropy (see `repair_from`): like an eviction, local
+    /// and without a tombstone.
+    pub(super) fn drop_dead(&mut self, key: InstanceKey, silent_for: Duration) {
+        if self.table.evict(&key, self.clock.wall()).is_some() {
+            self.guard.on_removed();
+            self.stats.dead_copies_dropped += 1;
+            self.wake(&key.app());
+            self.on_app_changed(&key.app());
+            self.events.push_back(NodeEvent::DroppedDead { key, silent_for });
+        }
     }
 
     fn note_protection_change(&mut self, before: ProtectionStatus) {

@@ -25,6 +25,8 @@ pub struct NodeStats {
     pub anti_entropy_repairs: u64,
     /// Copies from peers not inserted because their lease had already expired.
     pub repairs_skipped_expired: u64,
+    /// Expired copies dropped by anti-entropy because the peer held none.
+    pub dead_copies_dropped: u64,
     /// Reads answered -503 before the node synced.
     pub reads_refused_not_ready: u64,
     /// Eviction rounds that found more expired instances than the cap allowed.

@@ -194,6 +194,11 @@ impl Table {
         Some(&entry.instance)
     }
 
+    /// When this node last heard a renew or register for the instance (its local lease).
+    pub(crate) fn renewed_at(&self, key: &InstanceKey) -> Option<Mono> {
+        self.apps.get(&key.app())?.entries.get(&slot(key)).map(|e| e.renewed_at)
+    }
+
     /// The stored instance, if any.
     pub(crate) fn instance(&self, key: &InstanceKey) -> Option<&Instance> {
         self.apps

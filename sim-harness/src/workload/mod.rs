@@ -3,7 +3,9 @@
 //! They reach nodes only through the world's network, with timeouts, as real clients do: an
 //! instance registers through a random node, renews every `renew_seconds` (with jitter), fails
 //! over to another node on a timeout or an error, re-registers on -404, sometimes changes its
-//! status or metadata, and finally cancels or crashes silently. Pollers long-poll a few apps,
+//! status or metadata, and finally cancels or crashes silently. An instance is the source of
+//! truth for its own registration: when a renew answer shows content other than what it last
+//! wrote (an acknowledged write lost with the node that took it), it registers again. Pollers long-poll a few apps,
 //! fail over, and reset their cursors when they switch nodes. Every acknowledged write, cancel
 //! and death is recorded in the trace as the oracle's [`ClientEvent`].
 
@@ -284,7 +286,22 @@ impl Workload {
                 }));
                 self.schedule_renew(world, client);
             }
-            (Request::Renew(_), Code::Ok) => self.schedule_renew(world, client),
+            (Request::Renew(_), Code::Ok) => {
+                // The instance is the source of truth for its own registration: if the registry
+                // holds something else (a write acknowledged by a node that crashed before it
+                // replicated), say it again.
+                let c = &self.instances[client];
+                let differs = match &reply.data {
+                    Data::Instance(held) => held.status != c.status || held.metadata != c.metadata,
+                    _ => false,
+                };
+                if differs {
+                    let request = c.register();
+                    self.send(world, client, request);
+                } else {
+                    self.schedule_renew(world, client);
+                }
+            }
             (Request::Renew(_) | Request::Set(_), Code::NothingFound) => {
                 // The node lost us (or never had us): register again, with what we want now.
                 self.instances[client].registered = false;
