@@ -95,8 +95,13 @@ impl<C: Clock, N: Network> Node<C, N> {
         for app in keys {
             for instance in self.table.state(&app).instances {
                 let key = crate::api::InstanceKey::of(&instance);
-                let silent_for = self.table.renewed_at(&key).map(|at| now.saturating_since(at));
-                if let Some(silent_for) = silent_for.filter(|s| *s > evict_after && !held_by_peer.contains(&key)) {
+                let silent_for = self
+                    .table
+                    .renewed_at(&key)
+                    .map(|at| now.saturating_since(at));
+                if let Some(silent_for) =
+                    silent_for.filter(|s| *s > evict_after && !held_by_peer.contains(&key))
+                {
                     self.drop_dead(key, silent_for);
                 }
             }

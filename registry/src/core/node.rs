@@ -468,7 +468,8 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.stats.dead_copies_dropped += 1;
             self.wake(&key.app());
             self.on_app_changed(&key.app());
-            self.events.push_back(NodeEvent::DroppedDead { key, silent_for });
+            self.events
+                .push_back(NodeEvent::DroppedDead { key, silent_for });
         }
     }
 

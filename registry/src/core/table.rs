@@ -196,7 +196,11 @@ impl Table {
 
     /// When this node last heard a renew or register for the instance (its local lease).
     pub(crate) fn renewed_at(&self, key: &InstanceKey) -> Option<Mono> {
-        self.apps.get(&key.app())?.entries.get(&slot(key)).map(|e| e.renewed_at)
+        self.apps
+            .get(&key.app())?
+            .entries
+            .get(&slot(key))
+            .map(|e| e.renewed_at)
     }
 
     /// The stored instance, if any.

@@ -1,12 +1,17 @@
 //! No premature eviction: a node evicts an instance only after `evict_after` of silence since
-//! the last renew or register for it reached this incarnation of the node.
+//! the last renew or register for it refreshed its lease on this incarnation of the node.
+//!
+//! A renew refreshes a lease only where the instance is held, so arrival alone is no evidence:
+//! a client renew or register counts once the node answered it 0, a replicated renew once the
+//! node's acknowledgement (delivered back to the sender) says Ok or Conflict for it. Missing
+//! evidence (a lost acknowledgement) can only hide a violation, never invent one.
 
 use std::collections::BTreeMap;
 
-use registry::api::{InstanceKey, Request};
+use registry::api::{Code, InstanceKey, OpResult, PeerMessage, ReplicatedOp, Request};
 use registry::core::NodeEvent;
 
-use super::support::{renew_ops, request_keys, violation, Change, Lives};
+use super::support::{request_keys, violation, Change, Lives};
 use super::{CheckInput, Checker, Violation};
 use crate::time::SimTime;
 use crate::trace::TraceEvent;
@@ -18,6 +23,9 @@ pub struct PrematureEviction;
 
 const NAME: &str = "premature_eviction";
 
+/// `(sender, receiver, batch)`: a replicated batch in flight.
+type BatchId = (usize, usize, u64);
+
 impl Checker for PrematureEviction {
     fn name(&self) -> &'static str {
         NAME
@@ -28,22 +36,60 @@ impl Checker for PrematureEviction {
         let mut lives = Lives::default();
         // (node, key) -> when this incarnation of the node last heard a renew or register.
         let mut heard: BTreeMap<(usize, InstanceKey), SimTime> = BTreeMap::new();
+        // Client requests awaiting their answer: id -> (node, keys, arrival).
+        let mut asked: BTreeMap<u64, (usize, Vec<InstanceKey>, SimTime)> = BTreeMap::new();
+        // Replicated batches awaiting their ack: (sender, receiver, batch) -> (op index, key), arrival.
+        let mut batches: BTreeMap<BatchId, (Vec<Option<InstanceKey>>, SimTime)> = BTreeMap::new();
         let mut out = Vec::new();
         for (at, event) in input.trace.entries() {
             if let Some(Change::Crashed(node) | Change::Restarted(node)) = lives.observe(event) {
                 heard.retain(|(n, _), _| *n != node);
+                asked.retain(|_, (n, _, _)| *n != node);
+                batches.retain(|(sender, receiver, _), _| *sender != node && *receiver != node);
             }
             match event {
-                TraceEvent::Request { node, request, .. }
-                    if matches!(request, Request::Register(_) | Request::Renew(_)) =>
-                {
-                    for key in request_keys(request) {
-                        heard.insert((*node, key), *at);
+                TraceEvent::Request {
+                    node, id, request, ..
+                } if matches!(request, Request::Register(_) | Request::Renew(_)) => {
+                    asked.insert(*id, (*node, request_keys(request), *at));
+                }
+                TraceEvent::Reply { id, reply, .. } => {
+                    if let Some((node, keys, arrived)) = asked.remove(id) {
+                        if reply.code == Code::Ok {
+                            for key in keys {
+                                heard.insert((node, key), arrived);
+                            }
+                        }
                     }
                 }
-                TraceEvent::PeerDelivered { to, message, .. } => {
-                    for key in renew_ops(message) {
-                        heard.insert((*to, key.clone()), *at);
+                TraceEvent::PeerDelivered {
+                    from,
+                    to,
+                    message: PeerMessage::Replicate { batch, ops, .. },
+                } => {
+                    let renews = ops
+                        .iter()
+                        .map(|op| match op {
+                            ReplicatedOp::Renew { key, .. } => Some(key.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    batches.insert((*from, *to, *batch), (renews, *at));
+                }
+                TraceEvent::PeerDelivered {
+                    from,
+                    to,
+                    message: PeerMessage::ReplicateAck { batch, results },
+                } => {
+                    // The ack travels from the receiver of the batch back to its sender.
+                    if let Some((renews, arrived)) = batches.remove(&(*to, *from, *batch)) {
+                        for (key, result) in renews.into_iter().zip(results) {
+                            if let (Some(key), OpResult::Ok | OpResult::Conflict { .. }) =
+                                (key, result)
+                            {
+                                heard.insert((*from, key), arrived);
+                            }
+                        }
                     }
                 }
                 TraceEvent::Node {
@@ -66,7 +112,7 @@ impl Checker for PrematureEviction {
                                 *at,
                                 Some(*node),
                                 Some(key),
-                                format!("evicted {silence:?} after a renew or register reached the node (at {last}), under the {limit:?} lease"),
+                                format!("evicted {silence:?} after a renew or register refreshed its lease here (at {last}), under the {limit:?} lease"),
                             ));
                         }
                     }
@@ -95,8 +141,10 @@ mod tests {
     #[test]
     fn an_eviction_soon_after_a_client_or_replicated_renew_is_reported() {
         let mut run = Run::new(2);
-        run.at(10).request(0, 1, register(&instance("a")));
-        run.at(60).request(0, 1, renew("a"));
+        let id = run.at(10).request(0, 1, register(&instance("a")));
+        run.reply(1, 0, id, ok());
+        let id = run.at(60).request(0, 1, renew("a"));
+        run.reply(1, 0, id, ok());
         run.at(100).node(1, evicted("a", 95));
         assert_one(
             &run.check(&PrematureEviction),
@@ -107,6 +155,7 @@ mod tests {
 
         let mut run = Run::new(2);
         run.at(10).replicated_renews(0, 1, &[key("a")]);
+        run.at(11).replicate_ack(1, 0, &[OpResult::Ok]);
         run.at(50).node(1, evicted("a", 120));
         assert_one(
             &run.check(&PrematureEviction),
@@ -126,6 +175,17 @@ mod tests {
             Some(0),
             Some(&key("a")),
         );
+    }
+
+    #[test]
+    fn a_renew_that_found_nothing_refreshed_nothing() {
+        let mut run = Run::new(2);
+        let id = run.at(10).request(0, 1, renew("a"));
+        run.reply(1, 0, id, code(registry::api::Code::NothingFound));
+        run.at(11).replicated_renews(0, 1, &[key("a")]);
+        run.at(12).replicate_ack(1, 0, &[OpResult::NotFound]);
+        run.at(50).node(1, evicted("a", 120));
+        assert!(run.check(&PrematureEviction).is_empty());
     }
 
     #[test]

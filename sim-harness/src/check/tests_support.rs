@@ -119,6 +119,23 @@ impl Run {
         self.reply(node, client, id, app_reply(hosts))
     }
 
+    /// `from` acknowledges batch 1 of `to` with `results`.
+    pub(super) fn replicate_ack(
+        &mut self,
+        from: usize,
+        to: usize,
+        results: &[registry::api::OpResult],
+    ) -> &mut Run {
+        self.event(TraceEvent::PeerDelivered {
+            from,
+            to,
+            message: PeerMessage::ReplicateAck {
+                batch: 1,
+                results: results.to_vec(),
+            },
+        })
+    }
+
     /// A replicated batch of renews of `keys` from `from` arrives at `to`.
     pub(super) fn replicated_renews(
         &mut self,
@@ -293,4 +310,9 @@ pub(super) fn assert_one(
     assert_eq!(found[0].node, node, "{}", found[0]);
     assert_eq!(found[0].instance.as_ref(), instance, "{}", found[0]);
     assert!(!found[0].explanation.is_empty());
+}
+
+/// A bare success reply.
+pub(super) fn ok() -> Reply {
+    Reply::ok(registry::api::Data::None)
 }
