@@ -146,7 +146,7 @@ pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunRe
                     deadline =
                         liveness_start + liveness.max(convergence_bound(&template, core.len()));
                     heal(&mut world, &core);
-                    workload.enter_liveness(&core);
+                    workload.enter_liveness(&mut world, &core);
                     world.record(TraceEvent::Phase(Phase::Liveness {
                         core: core.clone(),
                         deadline,

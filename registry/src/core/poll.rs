@@ -48,6 +48,11 @@ impl Waiters {
         self.by_id.insert(id, waiter);
     }
 
+    /// The waiter parked under `id`, if any.
+    pub(crate) fn get(&self, id: RequestId) -> Option<&Waiter> {
+        self.by_id.get(&id)
+    }
+
     /// Unparks a waiter, if it is parked.
     pub(crate) fn remove(&mut self, id: RequestId) -> Option<Waiter> {
         let waiter = self.by_id.remove(&id)?;

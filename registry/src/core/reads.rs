@@ -115,8 +115,18 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// Answers the long-polls watching `app`, which just changed.
+    ///
+    /// A waiter whose cursor for the app is still at or ahead of the app's (a cursor brought
+    /// from another node) stays parked: it has seen nothing new yet.
     pub(super) fn wake(&mut self, app: &AppKey) {
         for id in self.waiters.watching(app) {
+            let behind = self
+                .waiters
+                .get(id)
+                .is_some_and(|waiter| self.changed(waiter).next().is_some());
+            if !behind {
+                continue;
+            }
             if let Some(waiter) = self.waiters.remove(id) {
                 let reply = self.answer(&waiter);
                 self.net.reply(id, reply);

@@ -96,7 +96,7 @@ impl Workload {
     }
 
     /// Stops all churn, and keeps clients to `core` from now on.
-    pub fn enter_liveness(&mut self, core: &[usize]) {
+    pub fn enter_liveness(&mut self, world: &mut World, core: &[usize]) {
         self.settled = true;
         self.allowed = core.to_vec();
         for index in 0..self.instances.len() {
@@ -107,7 +107,11 @@ impl Workload {
         for index in 0..self.pollers.len() {
             if !core.contains(&self.pollers[index].node) {
                 let node = self.pick_node(None);
+                let was_polling = self.pollers[index].pending.is_some();
                 self.pollers[index].switch_to(node);
+                if was_polling {
+                    self.poll(world, index);
+                }
             }
         }
     }
@@ -388,9 +392,7 @@ impl Workload {
             _ => {
                 let node = self.pick_node(Some(node));
                 self.pollers[index].switch_to(node);
-                let at = world.now() + RETRY_DELAY;
-                self.pollers[index].pending = None;
-                world.wake_client(at, POLLER_BASE + index, RENEW_FLAG);
+                world.wake_client(world.now() + RETRY_DELAY, POLLER_BASE + index, RENEW_FLAG);
             }
         }
     }

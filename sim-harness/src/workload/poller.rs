@@ -35,9 +35,11 @@ impl Poller {
         })
     }
 
-    /// Moves to `node`; cursors from another node mean nothing there.
+    /// Moves to `node`; cursors from another node mean nothing there, and an answer to the
+    /// poll still out at the old node is no longer awaited.
     pub(crate) fn switch_to(&mut self, node: usize) {
         self.node = node;
+        self.pending = None;
         self.cursors.iter_mut().for_each(|c| *c = 0);
     }
 }

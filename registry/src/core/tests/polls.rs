@@ -149,3 +149,22 @@ impl MonoNow for crate::core::ManualClock {
         crate::core::Clock::mono(self)
     }
 }
+
+#[test]
+fn a_poller_whose_cursor_is_ahead_stays_parked_until_the_app_passes_it() {
+    let mut h = Harness::new();
+    h.register("a");
+    // A cursor from another node whose clock runs an hour ahead.
+    let ahead = h.cursor() + 3_600_000_000_000;
+    let id = h.polls(&[("app", ahead)]);
+    h.register("b");
+    assert!(
+        h.reply_to(id).is_none(),
+        "nothing past its cursor: no empty answer"
+    );
+    h.advance(Duration::from_secs(30));
+    assert_code(
+        &h.reply_to(id).expect("the hold expired"),
+        Code::NotModified,
+    );
+}
