@@ -22,7 +22,7 @@ impl Registration {
         instance: RegisterArgs,
         interval: Duration,
     ) -> Registration {
-        let task = tokio::spawn(keep_alive(client.clone(), instance.clone(), interval));
+        let task = tokio::task::spawn(keep_alive(client.clone(), instance.clone(), interval));
         Registration {
             client,
             instance,

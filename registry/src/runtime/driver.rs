@@ -87,7 +87,7 @@ impl Driver {
     fn apply(&mut self, command: Command) {
         match command {
             Command::Request { id, request, reply } => {
-                self.node.net_mut().expect(id, reply);
+                self.node.net_mut().await_reply(id, reply);
                 self.node.handle_request(id, request);
             }
             Command::Peer { from, message } => self.node.handle_peer_message(&from, message),
@@ -105,19 +105,32 @@ impl Driver {
     }
 
     /// Cancels the node's own registration and answers parked polls, then keeps serving peers
-    /// and timers until the cancel is acknowledged (the replication queues are empty) or the
-    /// drain period ends.
+    /// until the cancel is acknowledged (the replication queues are empty) or the drain
+    /// period ends.
+    ///
+    /// Timers fire only until the replication batch holding the cancel has gone out: a later
+    /// self-renew timer would register the node again (the core re-registers itself when its
+    /// own instance is gone), undoing the cancel on every peer.
     async fn shutdown(&mut self) {
         self.node.handle_shutdown();
         self.log_events();
-        let until = Instant::now() + self.drain;
+        let now = Instant::now();
+        let until = now + self.drain;
+        let max_delay = self.node.config().cluster.replication.max_delay;
+        let flush_until = now + max_delay + Duration::from_millis(5);
         while self.node.replication_queue_depth() > 0 && Instant::now() < until {
-            let deadline = self.deadline().min(until);
+            let next_timer = self.deadline();
+            let timers_due = next_timer <= flush_until;
+            let wake = if timers_due { next_timer } else { until };
             tokio::select! {
                 biased;
                 Some(id) = self.abandons.recv() => self.abandon(id),
                 Some(command) = self.commands.recv() => self.apply(command),
-                () = tokio::time::sleep_until(deadline) => self.node.handle_timeout(),
+                () = tokio::time::sleep_until(wake) => {
+                    if timers_due {
+                        self.node.handle_timeout();
+                    }
+                }
             }
             self.log_events();
         }

@@ -87,7 +87,7 @@ async fn exchange(request: HttpRequest<'_>) -> Result<HttpResponse, HttpError> {
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     // The connection future drives the socket; it ends when the exchange does (or fails,
     // which `send_request` reports).
-    tokio::spawn(async move {
+    tokio::task::spawn(async move {
         let _ = connection.await;
     });
     let mut builder = Request::builder()

@@ -87,7 +87,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (abandons_tx, abandons) = mpsc::unbounded_channel();
     let handle = NodeHandle::new(commands_tx, abandons_tx);
-    let driver = tokio::spawn(
+    let driver = tokio::task::spawn(
         Driver {
             node,
             commands,
@@ -102,7 +102,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         limits: settings.http.clone(),
     };
     let (stop_accepting, stop) = watch::channel(false);
-    let server = tokio::spawn(server::serve(
+    let server = tokio::task::spawn(server::serve(
         listener,
         routes::router(state),
         settings.http,

@@ -25,7 +25,7 @@ impl HttpNetwork {
     }
 
     /// Remembers who waits for the reply to `id`.
-    pub(crate) fn expect(&mut self, id: RequestId, reply: oneshot::Sender<Reply>) {
+    pub(crate) fn await_reply(&mut self, id: RequestId, reply: oneshot::Sender<Reply>) {
         self.waiting.insert(id, reply);
     }
 

@@ -75,7 +75,7 @@ impl PeerSender {
                 from: self.own_addr.clone(),
                 counters: self.counters.clone(),
             };
-            tokio::spawn(worker.run(rx));
+            tokio::task::spawn(worker.run(rx));
             tx
         });
         if queue.try_send(body).is_err() {
@@ -99,7 +99,7 @@ impl Worker {
                 return; // the semaphore is never closed; nothing to do if it were
             };
             let worker = worker.clone();
-            tokio::spawn(async move {
+            tokio::task::spawn(async move {
                 worker.post(body).await;
                 drop(permit);
             });

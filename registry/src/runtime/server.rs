@@ -28,7 +28,7 @@ pub(crate) async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, router.clone(), limits.clone()));
+                    tokio::task::spawn(connection(stream, router.clone(), limits.clone()));
                 }
                 Err(error) => {
                     // Out of file descriptors, usually: wait instead of spinning on accept.

@@ -30,7 +30,7 @@ impl hyper::rt::Timer for Sleeper {
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        let deadline = tokio::time::Instant::from_std(deadline);
-        Box::pin(Nap(Box::pin(tokio::time::sleep_until(deadline))))
+        // Via a duration: madsim's `Instant` has no `from_std`.
+        self.sleep(deadline.saturating_duration_since(Instant::now()))
     }
 }
