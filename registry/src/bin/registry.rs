@@ -1,0 +1,134 @@
+//! `registry`: one node of the service registry, serving bilibili/discovery's HTTP API.
+//!
+//! `registry --dev` runs a single node on 127.0.0.1:7171; a cluster is
+//! `registry --listen A --peers A,B,C --hostname n1 --zone z1 --env dev` on each node.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use registry::runtime::{self, LogFormat, Overrides, Settings};
+
+/// One node of the service registry.
+#[derive(Debug, Parser)]
+#[command(name = "registry", version, about)]
+struct Cli {
+    /// Address to serve HTTP on, `host:port`; also the address peers reach this node at.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// This node's host name (default: the listen address).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// This node's zone.
+    #[arg(long, value_name = "Z")]
+    zone: Option<String>,
+    /// This node's environment.
+    #[arg(long, value_name = "E")]
+    env: Option<String>,
+    /// This node's region.
+    #[arg(long, value_name = "R")]
+    region: Option<String>,
+    /// Seed peers of this zone, `host:port` comma-separated (may include this node).
+    #[arg(long, value_name = "ADDR,ADDR,...", value_delimiter = ',')]
+    peers: Option<Vec<String>>,
+    /// TOML config file; flags win over it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Seed of the node's random choices (default: derived from the host name).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Log line format.
+    #[arg(long, value_enum)]
+    log_format: Option<Format>,
+    /// A single node with default settings on 127.0.0.1:7171.
+    #[arg(long)]
+    dev: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        listen: cli.listen,
+        hostname: cli.hostname,
+        zone: cli.zone,
+        env: cli.env,
+        region: cli.region,
+        peers: cli.peers,
+        seed: cli.seed,
+        log_format: cli.log_format.map(|f| match f {
+            Format::Text => LogFormat::Text,
+            Format::Json => LogFormat::Json,
+        }),
+        dev: cli.dev,
+    };
+    let settings = match Settings::load(cli.config.as_deref(), overrides) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("registry: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("registry: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(settings))
+}
+
+async fn run(settings: Settings) -> ExitCode {
+    let identity = settings.config.identity.clone();
+    let seeds = settings.config.cluster.seeds.clone();
+    let running = match runtime::start(settings).await {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            eprintln!("registry: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %running.addr(), hostname = %identity.hostname, zone = %identity.zone, env = %identity.env, ?seeds, "serving");
+    let signal = wait_for_signal().await;
+    tracing::info!(signal, "shutting down");
+    running.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Waits for SIGINT or SIGTERM and names it.
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        // Without a SIGTERM handler, Ctrl-C still works.
+        let _ = tokio::signal::ctrl_c().await;
+        return "SIGINT";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

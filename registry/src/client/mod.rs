@@ -1,0 +1,290 @@
+//! A Rust client SDK for the registry (and bilibili/discovery-compatible servers).
+//!
+//! [`Client`] knows a list of nodes and fails over between them: a node that does not answer,
+//! or answers -500/-503, is skipped for the next one. [`Client::keep_registered`] registers an
+//! instance and renews it every 30 s, registering again when a node answers -404;
+//! [`Client::watch`] long-polls a set of apps with `polls`, resetting its cursors whenever it
+//! moves to another node (cursors are per node). [`Client::refresh_nodes`] learns the node
+//! list from the registry itself (`infra.discovery`). It is built on the runtime's hyper
+//! client, so it runs under madsim too.
+
+mod registration;
+mod watch;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::Method;
+
+use crate::api::{
+    CancelArgs, Code, Endpoint, Envelope, FetchArgs, InstanceInfo, RegisterArgs, RenewArgs,
+    Request, StatusFilter,
+};
+use crate::core::DISCOVERY_APPID;
+use crate::runtime::{self, HttpError, HttpRequest};
+
+pub use registration::Registration;
+pub use watch::Watcher;
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No node is configured.
+    #[error("no registry node is known")]
+    NoNodes,
+    /// Every node was tried and none answered usably; the last failure.
+    #[error("no registry node answered: {0}")]
+    Unreachable(#[source] HttpError),
+    /// A node answered with a business code other than success.
+    #[error("the registry answered {code}: {message}")]
+    Refused {
+        /// The business code.
+        code: i32,
+        /// The node's message.
+        message: String,
+    },
+    /// A node answered something that is not the registry's envelope.
+    #[error("unexpected answer from {node}: {problem}")]
+    Protocol {
+        /// The node.
+        node: String,
+        /// What was wrong.
+        problem: String,
+    },
+}
+
+/// Largest reply the client reads (fetch of a big app, polls of many apps).
+const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug)]
+struct Shared {
+    nodes: Mutex<Vec<String>>,
+    current: AtomicUsize,
+    timeout: Duration,
+}
+
+/// A handle on a registry cluster; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl Client {
+    /// A client of the nodes at `nodes` (`host:port`, or `http://host:port`).
+    pub fn new(nodes: Vec<String>) -> Client {
+        Client {
+            shared: Arc::new(Shared {
+                nodes: Mutex::new(nodes.iter().map(|n| strip_scheme(n)).collect()),
+                current: AtomicUsize::new(0),
+                timeout: Duration::from_secs(5),
+            }),
+        }
+    }
+
+    /// The nodes known, in failover order.
+    pub fn nodes(&self) -> Vec<String> {
+        // A poisoned lock only means another thread panicked mid-update of a plain Vec.
+        self.shared
+            .nodes
+            .lock()
+            .map(|n| n.clone())
+            .unwrap_or_default()
+    }
+
+    /// The node requests go to first.
+    pub fn current_node(&self) -> Option<String> {
+        let nodes = self.nodes();
+        let at = self.shared.current.load(Ordering::Relaxed);
+        nodes.get(at % nodes.len().max(1)).cloned()
+    }
+
+    /// Moves on to the next node (after `node` failed).
+    fn advance_from(&self, node: &str) {
+        let nodes = self.nodes();
+        if let Some(at) = nodes.iter().position(|n| n == node) {
+            self.shared
+                .current
+                .store((at + 1) % nodes.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// Registers `instance` once.
+    pub async fn register(&self, instance: &RegisterArgs) -> Result<(), ClientError> {
+        let envelope = self.call(&Request::Register(instance.clone())).await?;
+        expect_ok(envelope).map(|_| ())
+    }
+
+    /// Renews `instance` once: `Ok(Code::Ok)`, or `Ok(Code::NothingFound)` when the node does
+    /// not know it (register again).
+    pub async fn renew(&self, instance: &RegisterArgs) -> Result<Code, ClientError> {
+        let request = Request::Renew(RenewArgs {
+            zone: instance.zone.clone(),
+            env: instance.env.clone(),
+            appid: instance.appid.clone(),
+            hostname: instance.hostname.clone(),
+            replication: false,
+            dirty_timestamp: 0,
+        });
+        let envelope = self.call(&request).await?;
+        match envelope.code {
+            -404 => Ok(Code::NothingFound),
+            _ => expect_ok(envelope).map(|_| Code::Ok),
+        }
+    }
+
+    /// Cancels `instance`.
+    pub async fn cancel(&self, instance: &RegisterArgs) -> Result<(), ClientError> {
+        let request = Request::Cancel(CancelArgs {
+            zone: instance.zone.clone(),
+            env: instance.env.clone(),
+            appid: instance.appid.clone(),
+            hostname: instance.hostname.clone(),
+            replication: false,
+            latest_timestamp: 0,
+        });
+        expect_ok(self.call(&request).await?).map(|_| ())
+    }
+
+    /// The instances of `appid` in `env`, in every zone, whatever their status.
+    pub async fn fetch(&self, env: &str, appid: &str) -> Result<InstanceInfo, ClientError> {
+        let request = Request::Fetch(FetchArgs {
+            zone: String::new(),
+            env: env.into(),
+            appid: appid.into(),
+            status: StatusFilter::ALL,
+        });
+        let node = self.current_node().unwrap_or_default();
+        let data = expect_ok(self.call(&request).await?)?;
+        serde_json::from_value(data).map_err(|e| ClientError::Protocol {
+            node,
+            problem: e.to_string(),
+        })
+    }
+
+    /// Replaces the node list with the registry nodes registered as `infra.discovery` in
+    /// `env`; keeps the old list if none is found.
+    pub async fn refresh_nodes(&self, env: &str) -> Result<Vec<String>, ClientError> {
+        let info = self.fetch(env, DISCOVERY_APPID).await?;
+        let mut found: Vec<String> = info
+            .instances
+            .values()
+            .flatten()
+            .filter_map(|i| i.addrs.first())
+            .map(|a| strip_scheme(a))
+            .collect();
+        found.sort();
+        found.dedup();
+        if !found.is_empty() {
+            let current = self.current_node();
+            if let Ok(mut nodes) = self.shared.nodes.lock() {
+                *nodes = found.clone();
+            }
+            let at = current.and_then(|c| found.iter().position(|n| *n == c));
+            self.shared
+                .current
+                .store(at.unwrap_or(0), Ordering::Relaxed);
+        }
+        Ok(found)
+    }
+
+    /// Registers `instance` and keeps it registered (renew every `interval`, 30 s in
+    /// production) until the returned handle is cancelled or dropped.
+    pub fn keep_registered(&self, instance: RegisterArgs, interval: Duration) -> Registration {
+        Registration::start(self.clone(), instance, interval)
+    }
+
+    /// Watches `appids` in `env` by long-poll; `hostname` names the watcher to the server.
+    pub fn watch(&self, env: &str, hostname: &str, appids: &[&str]) -> Watcher {
+        Watcher::new(self.clone(), env, hostname, appids)
+    }
+
+    /// Sends `request` to the current node, failing over to each other node once.
+    async fn call(&self, request: &Request) -> Result<Envelope<serde_json::Value>, ClientError> {
+        let attempts = self.nodes().len();
+        let mut last = ClientError::NoNodes;
+        for _ in 0..attempts {
+            let Some(node) = self.current_node() else {
+                break;
+            };
+            match self.call_on(&node, request, self.shared.timeout).await {
+                Ok(envelope) if envelope.code == -503 || envelope.code == -500 => {
+                    last = refused(envelope);
+                }
+                Ok(envelope) => return Ok(envelope),
+                Err(error) => last = error,
+            }
+            self.advance_from(&node);
+        }
+        Err(last)
+    }
+
+    /// Sends `request` to `node` only.
+    async fn call_on(
+        &self,
+        node: &str,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Envelope<serde_json::Value>, ClientError> {
+        let (endpoint, form) = request.to_form();
+        let encoded = form.encode();
+        let (path, body, content_type) = if endpoint.is_post() {
+            (
+                endpoint.path().to_string(),
+                encoded,
+                Some("application/x-www-form-urlencoded"),
+            )
+        } else {
+            (
+                format!("{}?{encoded}", endpoint.path()),
+                String::new(),
+                None,
+            )
+        };
+        let response = runtime::send(HttpRequest {
+            addr: node,
+            method: method(endpoint),
+            path: &path,
+            headers: Vec::new(),
+            content_type,
+            body: body.into(),
+            timeout,
+            max_response_bytes: MAX_REPLY_BYTES,
+        })
+        .await
+        .map_err(ClientError::Unreachable)?;
+        serde_json::from_slice(&response.body).map_err(|e| ClientError::Protocol {
+            node: node.to_string(),
+            problem: format!("HTTP {}: {e}", response.status),
+        })
+    }
+}
+
+fn method(endpoint: Endpoint) -> Method {
+    if endpoint.is_post() {
+        Method::POST
+    } else {
+        Method::GET
+    }
+}
+
+fn strip_scheme(addr: &str) -> String {
+    addr.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn refused(envelope: Envelope<serde_json::Value>) -> ClientError {
+    ClientError::Refused {
+        code: envelope.code,
+        message: envelope.message,
+    }
+}
+
+fn expect_ok(envelope: Envelope<serde_json::Value>) -> Result<serde_json::Value, ClientError> {
+    if envelope.code == 0 {
+        Ok(envelope.data.unwrap_or_default())
+    } else {
+        Err(refused(envelope))
+    }
+}

@@ -1,0 +1,165 @@
+//! The one task that owns the [`Node`]: it takes commands from HTTP handlers and peers, and
+//! sleeps until the node's next deadline or the next command, whichever comes first.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::clock::SystemClock;
+use super::metrics::{self, Snapshot};
+use super::net::HttpNetwork;
+use super::peer_sender::PeerPostCounters;
+use crate::api::{PeerMessage, Reply, Request};
+use crate::core::{Node, NodeEvent, RequestId};
+
+pub(crate) type RuntimeNode = Node<SystemClock, HttpNetwork>;
+
+/// What the rest of the runtime asks of the node.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A client request; the reply completes `reply`.
+    Request {
+        id: RequestId,
+        request: Request,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// A message from the peer at `from`.
+    Peer { from: String, message: PeerMessage },
+    /// The metrics text.
+    Metrics(oneshot::Sender<String>),
+    /// Whether the node serves reads.
+    Ready(oneshot::Sender<bool>),
+    /// Graceful shutdown; `done` fires when the node has stopped.
+    Shutdown { done: oneshot::Sender<()> },
+}
+
+/// Everything the driver task needs.
+pub(crate) struct Driver {
+    pub(crate) node: RuntimeNode,
+    pub(crate) commands: mpsc::Receiver<Command>,
+    pub(crate) abandons: mpsc::UnboundedReceiver<RequestId>,
+    pub(crate) peer_posts: Arc<PeerPostCounters>,
+    /// Longest wait after shutdown for the node's cancel to be acknowledged by its peers.
+    pub(crate) drain: Duration,
+}
+
+/// Far enough to mean "no deadline": the node always has periodic timers, so this is a
+/// fallback only.
+const IDLE: Duration = Duration::from_secs(3600);
+
+impl Driver {
+    pub(crate) async fn run(mut self) {
+        loop {
+            self.log_events();
+            let deadline = self.deadline();
+            tokio::select! {
+                // Abandons first: a closed long-poll must not be answered after its client left.
+                biased;
+                Some(id) = self.abandons.recv() => self.abandon(id),
+                command = self.commands.recv() => match command {
+                    Some(Command::Shutdown { done }) => {
+                        self.shutdown().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(command) => self.apply(command),
+                    None => return,
+                },
+                () = tokio::time::sleep_until(deadline) => self.node.handle_timeout(),
+            }
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        match self.node.poll_timeout() {
+            Some(mono) => self.node.clock().instant_at(mono),
+            None => Instant::now() + IDLE,
+        }
+    }
+
+    fn abandon(&mut self, id: RequestId) {
+        self.node.net_mut().forget(id);
+        self.node.handle_abandon(id);
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::Request { id, request, reply } => {
+                self.node.net_mut().await_reply(id, reply);
+                self.node.handle_request(id, request);
+            }
+            Command::Peer { from, message } => self.node.handle_peer_message(&from, message),
+            Command::Metrics(reply) => {
+                let snapshot = Snapshot::of(&self.node, &self.peer_posts);
+                let _ = reply.send(metrics::render(&snapshot));
+            }
+            Command::Ready(reply) => {
+                let _ = reply.send(self.node.is_ready());
+            }
+            Command::Shutdown { done } => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Cancels the node's own registration and answers parked polls, then keeps serving peers
+    /// until the cancel is acknowledged (the replication queues are empty) or the drain
+    /// period ends.
+    ///
+    /// Timers fire only until the replication batch holding the cancel has gone out: a later
+    /// self-renew timer would register the node again (the core re-registers itself when its
+    /// own instance is gone), undoing the cancel on every peer.
+    async fn shutdown(&mut self) {
+        self.node.handle_shutdown();
+        self.log_events();
+        let now = Instant::now();
+        let until = now + self.drain;
+        let max_delay = self.node.config().cluster.replication.max_delay;
+        let flush_until = now + max_delay + Duration::from_millis(5);
+        while self.node.replication_queue_depth() > 0 && Instant::now() < until {
+            let next_timer = self.deadline();
+            let timers_due = next_timer <= flush_until;
+            let wake = if timers_due { next_timer } else { until };
+            tokio::select! {
+                biased;
+                Some(id) = self.abandons.recv() => self.abandon(id),
+                Some(command) = self.commands.recv() => self.apply(command),
+                () = tokio::time::sleep_until(wake) => {
+                    if timers_due {
+                        self.node.handle_timeout();
+                    }
+                }
+            }
+            self.log_events();
+        }
+        tracing::info!(
+            unacknowledged = self.node.replication_queue_depth(),
+            "node stopped"
+        );
+    }
+
+    fn log_events(&mut self) {
+        while let Some(event) = self.node.poll_event() {
+            match event {
+                NodeEvent::Evicted { key, silent_for } => {
+                    tracing::info!(?key, ?silent_for, "evicted")
+                }
+                NodeEvent::EvictionRound { evicted: 0, .. } => {
+                    tracing::debug!(?event, "eviction round")
+                }
+                NodeEvent::EvictionRound { .. } => tracing::info!(?event, "eviction round"),
+                NodeEvent::ProtectionChanged(status) => tracing::warn!(
+                    protected = status.protected,
+                    reason = %status.reason,
+                    renews = status.renews_last_window,
+                    threshold = status.threshold,
+                    "protection mode changed"
+                ),
+                NodeEvent::PeersChanged(peers) => tracing::info!(?peers, "peers changed"),
+                NodeEvent::Synced { from } => tracing::info!(?from, "startup sync finished"),
+            }
+        }
+    }
+}

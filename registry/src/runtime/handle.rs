@@ -1,0 +1,102 @@
+//! How HTTP handlers reach the driver task: a cloneable handle over its command channel.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::driver::Command;
+use crate::api::{Code, PeerMessage, Reply, Request};
+use crate::core::RequestId;
+
+/// A cloneable way to talk to the node task.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeHandle {
+    commands: mpsc::Sender<Command>,
+    abandons: mpsc::UnboundedSender<RequestId>,
+    next_id: Arc<AtomicU64>,
+}
+
+/// Sends `handle_abandon` if the handler is dropped before its reply came: hyper drops the
+/// handler's future when the client closes the connection of a parked long-poll.
+struct AbandonOnDrop {
+    id: RequestId,
+    abandons: mpsc::UnboundedSender<RequestId>,
+    armed: bool,
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            // If the driver is gone there is nobody left to tell.
+            let _ = self.abandons.send(self.id);
+        }
+    }
+}
+
+fn stopped() -> Reply {
+    Reply::error(Code::ServerError, "the node is shutting down")
+}
+
+impl NodeHandle {
+    pub(crate) fn new(
+        commands: mpsc::Sender<Command>,
+        abandons: mpsc::UnboundedSender<RequestId>,
+    ) -> NodeHandle {
+        NodeHandle {
+            commands,
+            abandons,
+            next_id: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// Hands `request` to the node and waits for its reply (for a long-poll, up to the hold).
+    pub(crate) async fn request(&self, request: Request) -> Reply {
+        let id = RequestId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Request { id, request, reply };
+        if self.commands.send(command).await.is_err() {
+            return stopped();
+        }
+        // Armed right after the send with no await in between: from here on, the node knows
+        // the request, so a drop must tell it.
+        let mut guard = AbandonOnDrop {
+            id,
+            abandons: self.abandons.clone(),
+            armed: true,
+        };
+        let reply = answer.await.unwrap_or_else(|_| stopped());
+        guard.armed = false;
+        reply
+    }
+
+    /// Hands a peer's message to the node; false if the node has stopped.
+    pub(crate) async fn peer(&self, from: String, message: PeerMessage) -> bool {
+        self.commands
+            .send(Command::Peer { from, message })
+            .await
+            .is_ok()
+    }
+
+    /// The metrics text, if the node still runs.
+    pub(crate) async fn metrics(&self) -> Option<String> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Metrics(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Whether the node serves reads; `None` if it has stopped.
+    pub(crate) async fn ready(&self) -> Option<bool> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Ready(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Shuts the node down gracefully and waits until it has.
+    pub(crate) async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.commands.send(Command::Shutdown { done }).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}

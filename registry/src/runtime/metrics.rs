@@ -1,0 +1,262 @@
+//! `GET /metrics`: the node's state in Prometheus text format (version 0.0.4).
+//!
+//! The driver takes a [`Snapshot`] between two inputs (so the figures agree with each other)
+//! and renders it; the HTTP handler only forwards the text.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use super::driver::RuntimeNode;
+use super::peer_sender::PeerPostCounters;
+use crate::api::NodeStatus;
+use crate::core::{NodeStats, ProtectionOverride, ProtectionStatus};
+
+/// The figures `/metrics` reports, read at one instant.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    instances: usize,
+    apps: usize,
+    protection: ProtectionStatus,
+    stats: NodeStats,
+    queue_depth: usize,
+    poll_waiters: usize,
+    ready: bool,
+    peers_up: usize,
+    peers_lost: usize,
+    posts: [u64; 3],
+}
+
+impl Snapshot {
+    pub(crate) fn of(node: &RuntimeNode, posts: &PeerPostCounters) -> Snapshot {
+        let peers = node.peers();
+        let up = peers.iter().filter(|p| p.status == NodeStatus::Up).count();
+        Snapshot {
+            instances: node.instance_count(),
+            apps: node.app_count(),
+            protection: node.protection(),
+            stats: node.stats(),
+            queue_depth: node.replication_queue_depth(),
+            poll_waiters: node.waiting_polls(),
+            ready: node.is_ready(),
+            peers_up: up,
+            peers_lost: peers.len() - up,
+            posts: [
+                posts.delivered.load(Ordering::Relaxed),
+                posts.failed.load(Ordering::Relaxed),
+                posts.dropped.load(Ordering::Relaxed),
+            ],
+        }
+    }
+}
+
+/// One metric family: help, type and its samples (`labels`, value).
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, u64)]) {
+    // Writing to a String cannot fail.
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
+    family(out, name, "gauge", help, &[("", value)]);
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    family(out, name, "counter", help, &[("", value)]);
+}
+
+/// The exposition text.
+pub(crate) fn render(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let p = &s.protection;
+    gauge(
+        &mut out,
+        "registry_instances",
+        "Instances held.",
+        s.instances as u64,
+    );
+    gauge(
+        &mut out,
+        "registry_apps",
+        "Apps with at least one instance.",
+        s.apps as u64,
+    );
+    gauge(
+        &mut out,
+        "registry_renews_last_window",
+        "Renews (client and replicated) counted in the last closed renew window.",
+        p.renews_last_window,
+    );
+    gauge(
+        &mut out,
+        "registry_renews_this_window",
+        "Renews counted so far in the current window.",
+        p.renews_this_window,
+    );
+    gauge(
+        &mut out,
+        "registry_expected_renews",
+        "Renews expected per window (2 per instance by default).",
+        p.expected_renews,
+    );
+    gauge(
+        &mut out,
+        "registry_renew_threshold",
+        "Protected when the last window's renews fall below this.",
+        p.threshold,
+    );
+    gauge(
+        &mut out,
+        "registry_protection_mode",
+        "1 while protection mode (self-preservation) limits eviction.",
+        u64::from(p.protected),
+    );
+    let mode = |m| u64::from(p.override_mode == m);
+    family(
+        &mut out,
+        "registry_protection_override",
+        "gauge",
+        "The operator override in force (1 on the active mode).",
+        &[
+            ("{mode=\"auto\"}", mode(ProtectionOverride::Auto)),
+            ("{mode=\"force_on\"}", mode(ProtectionOverride::ForceOn)),
+            ("{mode=\"force_off\"}", mode(ProtectionOverride::ForceOff)),
+        ],
+    );
+    gauge(
+        &mut out,
+        "registry_replication_queue_depth",
+        "Ops waiting for a peer's acknowledgement, over all peers.",
+        s.queue_depth as u64,
+    );
+    let st = &s.stats;
+    counter(
+        &mut out,
+        "registry_replication_enqueued_total",
+        "Ops queued for peers.",
+        st.replication_enqueued,
+    );
+    counter(
+        &mut out,
+        "registry_replication_batches_total",
+        "Batches sent to peers.",
+        st.replication_batches,
+    );
+    counter(
+        &mut out,
+        "registry_replication_retried_total",
+        "Ops sent again after an unacknowledged batch.",
+        st.replication_retried,
+    );
+    family(
+        &mut out,
+        "registry_replication_dropped_total",
+        "counter",
+        "Ops given up (anti-entropy repairs them).",
+        &[
+            ("{reason=\"overflow\"}", st.replication_dropped_overflow),
+            ("{reason=\"expired\"}", st.replication_dropped_expired),
+        ],
+    );
+    counter(
+        &mut out,
+        "registry_anti_entropy_rounds_total",
+        "Anti-entropy exchanges started.",
+        st.anti_entropy_rounds,
+    );
+    counter(
+        &mut out,
+        "registry_anti_entropy_repairs_total",
+        "Versions changed by merging a peer's state.",
+        st.anti_entropy_repairs,
+    );
+    counter(
+        &mut out,
+        "registry_reads_refused_not_ready_total",
+        "Reads answered -503 before startup sync finished.",
+        st.reads_refused_not_ready,
+    );
+    gauge(
+        &mut out,
+        "registry_poll_waiters",
+        "Long-polls parked on this node.",
+        s.poll_waiters as u64,
+    );
+    gauge(
+        &mut out,
+        "registry_ready",
+        "1 once startup sync finished and reads are served.",
+        u64::from(s.ready),
+    );
+    family(
+        &mut out,
+        "registry_peers",
+        "gauge",
+        "Peers by status (lost: not acknowledging replication).",
+        &[
+            ("{status=\"up\"}", s.peers_up as u64),
+            ("{status=\"lost\"}", s.peers_lost as u64),
+        ],
+    );
+    family(
+        &mut out,
+        "registry_peer_posts_total",
+        "counter",
+        "Peer messages POSTed, by outcome.",
+        &[
+            ("{result=\"delivered\"}", s.posts[0]),
+            ("{result=\"failed\"}", s.posts[1]),
+            ("{result=\"dropped\"}", s.posts[2]),
+        ],
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ProtectionReason;
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            instances: 3,
+            apps: 2,
+            protection: ProtectionStatus {
+                protected: true,
+                override_mode: ProtectionOverride::Auto,
+                expected_renews: 6,
+                threshold: 5,
+                renews_last_window: 1,
+                renews_this_window: 0,
+                reason: ProtectionReason::RenewsBelowThreshold,
+            },
+            stats: NodeStats::default(),
+            queue_depth: 7,
+            poll_waiters: 4,
+            ready: true,
+            peers_up: 1,
+            peers_lost: 1,
+            posts: [10, 2, 0],
+        }
+    }
+
+    #[test]
+    fn every_sample_line_is_name_value_and_every_family_is_typed() {
+        let text = render(&snapshot());
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.rsplit_once(' ').expect("name value");
+            assert!(value.parse::<u64>().is_ok(), "{line}");
+            let family = name.split('{').next().expect("name");
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "{family} untyped"
+            );
+        }
+        assert!(text.contains("registry_protection_mode 1\n"));
+        assert!(text.contains("registry_protection_override{mode=\"auto\"} 1\n"));
+        assert!(text.contains("registry_replication_queue_depth 7\n"));
+        assert!(text.contains("registry_peers{status=\"lost\"} 1\n"));
+        assert!(text.contains("registry_poll_waiters 4\n"));
+    }
+}

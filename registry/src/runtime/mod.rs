@@ -1,0 +1,136 @@
+//! The production runtime: drives a [`crate::core::Node`] with the system clock and HTTP.
+//!
+//! One tokio task owns the node and is its only writer ([`driver`]); HTTP handlers and peers
+//! reach it through a channel. It sleeps until the node's next deadline or the next command.
+//! Replies complete the oneshot channels of waiting handlers; peer messages are POSTed as JSON
+//! to `http://{addr}/internal/peer`, fire and forget. tokio comes through the `madsim-tokio`
+//! alias and the server and client use hyper's connection APIs, so the same code can run
+//! under madsim.
+
+mod clock;
+mod driver;
+mod handle;
+mod http_client;
+mod limits;
+mod metrics;
+mod net;
+mod peer_sender;
+mod routes;
+mod server;
+mod settings;
+mod settings_file;
+mod timer;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use clock::SystemClock;
+pub use http_client::{send, HttpError, HttpRequest, HttpResponse};
+pub use limits::HttpLimits;
+pub use peer_sender::{PeerPostCounters, FROM_HEADER, MAX_IN_FLIGHT, PEER_PATH};
+pub use routes::STATUS_CODE_HEADER;
+pub use settings::{seed_from_hostname, LogFormat, Overrides, Settings, SettingsError, DEV_LISTEN};
+
+use crate::core::{ConfigError, Node};
+use driver::Driver;
+use handle::NodeHandle;
+use net::HttpNetwork;
+use peer_sender::PeerSender;
+
+/// Commands waiting for the node task before handlers wait in turn (back-pressure).
+const COMMAND_QUEUE: usize = 4096;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The node refused its configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// A running node: its server and its driver task.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    node: NodeHandle,
+    stop_accepting: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    driver: JoinHandle<()>,
+}
+
+/// Binds the listen address, starts the node task and serves HTTP.
+pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: settings.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: settings.listen.clone(),
+        source,
+    })?;
+    let peers = PeerSender::new(settings.config.identity.addr.clone());
+    let peer_posts = peers.counters();
+    let node = Node::new(settings.config, SystemClock::new(), HttpNetwork::new(peers))?;
+    let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
+    let (abandons_tx, abandons) = mpsc::unbounded_channel();
+    let handle = NodeHandle::new(commands_tx, abandons_tx);
+    let driver = tokio::task::spawn(
+        Driver {
+            node,
+            commands,
+            abandons,
+            peer_posts,
+            drain: settings.shutdown_drain,
+        }
+        .run(),
+    );
+    let state = routes::AppState {
+        node: handle.clone(),
+        limits: settings.http.clone(),
+    };
+    let (stop_accepting, stop) = watch::channel(false);
+    let server = tokio::task::spawn(server::serve(
+        listener,
+        routes::router(state),
+        settings.http,
+        stop,
+    ));
+    Ok(Running {
+        addr,
+        node: handle,
+        stop_accepting,
+        server,
+        driver,
+    })
+}
+
+impl Running {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Graceful shutdown: the node cancels its own registration and answers parked polls,
+    /// waits (bounded) for peers to acknowledge, then the server stops accepting.
+    pub async fn shutdown(self) {
+        self.node.shutdown().await;
+        // Let handlers that were just answered write their responses.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let _ = self.stop_accepting.send(true);
+        let _ = self.server.await;
+        let _ = self.driver.await;
+    }
+}

@@ -1,0 +1,203 @@
+//! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer endpoint,
+//! `/metrics` and `/health`. Handlers only translate; every decision is the node's.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::handle::NodeHandle;
+use super::limits::{self, HttpLimits};
+use super::peer_sender::{FROM_HEADER, PEER_PATH};
+use crate::api::{decode_request, BadRequest, Endpoint, Form, PeerMessage, Reply};
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    pub(crate) node: NodeHandle,
+    pub(crate) limits: HttpLimits,
+}
+
+/// The header carrying the business code, as bilibili/discovery (kratos) sends it.
+pub const STATUS_CODE_HEADER: &str = "kratos-status-code";
+
+pub(crate) fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for endpoint in Endpoint::ALL {
+        let handler = move |State(state): State<AppState>, request: Request| {
+            discovery(state, endpoint, request)
+        };
+        let route = if endpoint.is_post() {
+            post(handler)
+        } else {
+            get(handler)
+        };
+        router = router.route(endpoint.path(), route);
+    }
+    router
+        .route(PEER_PATH, post(peer))
+        .route("/metrics", get(metrics))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A reply in bilibili's envelope: always HTTP 200, the code in the body and the header.
+fn envelope(reply: &Reply) -> Response {
+    let code = HeaderValue::from(reply.code.as_i32());
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            ),
+            (header::HeaderName::from_static(STATUS_CODE_HEADER), code),
+        ],
+        reply.to_json(),
+    )
+        .into_response()
+}
+
+async fn discovery(state: AppState, endpoint: Endpoint, request: Request) -> Response {
+    let form = match read_form(&state, endpoint, request).await {
+        Ok(form) => form,
+        Err(bad) => return envelope(&bad.into()),
+    };
+    let reply = match decode_request(endpoint, &form) {
+        Ok(request) => state.node.request(request).await,
+        Err(bad) => bad.into(),
+    };
+    envelope(&reply)
+}
+
+/// The query string, plus the form body for POSTs: like Go's form binding, writes accept
+/// their parameters in either place.
+async fn read_form(
+    state: &AppState,
+    endpoint: Endpoint,
+    request: Request,
+) -> Result<Form, BadRequest> {
+    let (parts, body) = request.into_parts();
+    let mut text = parts.uri.query().unwrap_or_default().to_string();
+    if endpoint.is_post() {
+        check_form_content_type(&parts.headers)?;
+        let limits = &state.limits;
+        let bytes =
+            limits::read_body(body, limits.max_body_bytes, limits.body_read_timeout).await?;
+        let body =
+            std::str::from_utf8(&bytes).map_err(|_| BadRequest::new("body", "is not UTF-8"))?;
+        if !body.is_empty() {
+            text.push('&');
+            text.push_str(body);
+        }
+    }
+    let fields = limits::field_count(&text);
+    if fields > state.limits.max_form_fields {
+        return Err(BadRequest::new(
+            "form",
+            format!(
+                "has {fields} fields, more than the limit of {}",
+                state.limits.max_form_fields
+            ),
+        ));
+    }
+    Ok(Form::parse(&text))
+}
+
+/// A body is read as a form; a JSON or multipart body would be misread, so it is refused.
+fn check_form_content_type(headers: &axum::http::HeaderMap) -> Result<(), BadRequest> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let value = value.to_str().unwrap_or_default().to_ascii_lowercase();
+    if value.starts_with("application/x-www-form-urlencoded") || value.starts_with("text/plain") {
+        Ok(())
+    } else {
+        Err(BadRequest::new(
+            "content-type",
+            format!("must be application/x-www-form-urlencoded, got {value:?}"),
+        ))
+    }
+}
+
+async fn peer(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(from) = parts
+        .headers
+        .get(FROM_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("missing header {FROM_HEADER}"),
+        )
+            .into_response();
+    };
+    let limits = &state.limits;
+    let bytes =
+        match limits::read_body(body, limits.max_peer_body_bytes, limits.body_read_timeout).await {
+            Ok(bytes) => bytes,
+            Err(bad) => return (StatusCode::BAD_REQUEST, bad.to_string()).into_response(),
+        };
+    let message: PeerMessage = match serde_json::from_slice(&bytes) {
+        Ok(message) => message,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("invalid peer message: {error}"),
+            )
+                .into_response()
+        }
+    };
+    if state.node.peer(from, message).await {
+        StatusCode::ACCEPTED.into_response()
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.node.metrics().await {
+        Some(text) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            )],
+            text,
+        )
+            .into_response(),
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// Always 200 while the process serves: `ready` says whether reads are served (a load
+/// balancer that wants 503 for "not ready" should check the field).
+async fn health(State(state): State<AppState>) -> Response {
+    let (status, ready) = match state.node.ready().await {
+        Some(ready) => (StatusCode::OK, ready),
+        None => (StatusCode::SERVICE_UNAVAILABLE, false),
+    };
+    let body = serde_json::json!({"live": status == StatusCode::OK, "ready": ready}).to_string();
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn not_found(request: Request<Body>) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {}", request.uri().path()),
+    )
+        .into_response()
+}

@@ -1,0 +1,208 @@
+//! What a runtime node starts with: the core [`Config`], the HTTP limits, where to listen and
+//! how to log, merged from defaults, an optional TOML file and command-line flags (flags win).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::limits::HttpLimits;
+use super::settings_file::FileConfig;
+use crate::core::{Config, ConfigError};
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything a runtime node needs to start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address to bind the HTTP server to (also the node's `identity.addr`).
+    pub listen: String,
+    /// The node's configuration.
+    pub config: Config,
+    /// HTTP limits.
+    pub http: HttpLimits,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Longest wait on shutdown for peers to acknowledge the node's own cancel (default 2 s).
+    pub shutdown_drain: Duration,
+}
+
+/// Values given on the command line; each one present wins over the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--zone`.
+    pub zone: Option<String>,
+    /// `--env`.
+    pub env: Option<String>,
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--peers` (seed peers of this zone).
+    pub peers: Option<Vec<String>>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--log-format`.
+    pub log_format: Option<LogFormat>,
+    /// `--dev`: a single node on 127.0.0.1:7171 unless told otherwise.
+    pub dev: bool,
+}
+
+/// Why settings could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has an unknown or mistyped key.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, which names the key and line.
+        message: String,
+    },
+    /// No listen address was given.
+    #[error(
+        "no listen address: pass --listen ADDR (or --dev), or set `listen` in the config file"
+    )]
+    NoListen,
+    /// The merged configuration is unusable.
+    #[error("{origin}: {source}")]
+    Invalid {
+        /// The file, or "flags" when no file was given.
+        origin: String,
+        /// The offending key and problem.
+        source: ConfigError,
+    },
+}
+
+/// The address `--dev` listens on.
+pub const DEV_LISTEN: &str = "127.0.0.1:7171";
+
+impl Settings {
+    /// Reads `file` (if any), applies `flags` over it and checks the result.
+    pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Settings, SettingsError> {
+        let parsed = match file {
+            Some(path) => read(path)?,
+            None => FileConfig::default(),
+        };
+        let origin = file.map_or("flags".to_string(), |p| {
+            format!("config file {}", p.display())
+        });
+        let mut settings = parsed.into_settings(flags)?;
+        settings.config.identity.addr = settings.listen.clone();
+        settings
+            .config
+            .validate()
+            .map_err(|source| SettingsError::Invalid { origin, source })?;
+        Ok(settings)
+    }
+}
+
+fn read(path: &Path) -> Result<FileConfig, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| SettingsError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// A stable seed from the host name (FNV-1a), so that each node of a cluster draws its own
+/// random choices without configuration, and a restarted node draws the same ones.
+pub fn seed_from_hostname(hostname: &str) -> u64 {
+    hostname.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("registry-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(format!("{}.toml", seed_from_hostname(text)));
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_seed_follows_the_hostname() {
+        let path = write("listen = \"127.0.0.1:1\"\nzone = \"zf\"\nhostname = \"h\"\n[cluster]\nsync_timeout_ms = 500\n");
+        let flags = Overrides {
+            zone: Some("z1".into()),
+            peers: Some(vec!["127.0.0.1:2".into()]),
+            ..Overrides::default()
+        };
+        let s = Settings::load(Some(&path), flags).expect("loads");
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert_eq!(s.config.identity.addr, "127.0.0.1:1");
+        assert_eq!(s.config.identity.zone, "z1");
+        assert_eq!(s.config.cluster.seeds, ["127.0.0.1:2"]);
+        assert_eq!(s.config.cluster.sync_timeout, Duration::from_millis(500));
+        assert_eq!(s.config.seed, seed_from_hostname("h"));
+    }
+
+    #[test]
+    fn unknown_and_mistyped_keys_name_the_file_and_the_key() {
+        let path = write("listen = \"127.0.0.1:1\"\n[cluster]\nsync_timeout_ms = \"soon\"\n");
+        let err = Settings::load(Some(&path), Overrides::default()).expect_err("mistyped");
+        let text = err.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("sync_timeout_ms"), "{text}");
+
+        let path = write("listen = \"127.0.0.1:1\"\nbogus = 1\n");
+        let text = Settings::load(Some(&path), Overrides::default())
+            .expect_err("unknown")
+            .to_string();
+        assert!(text.contains("bogus"), "{text}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_a_missing_file_names_the_file() {
+        let path = write("listen = \"127.0.0.1:1\"\n[lease]\neviction_interval_ms = 0\n");
+        let text = Settings::load(Some(&path), Overrides::default())
+            .expect_err("zero")
+            .to_string();
+        assert!(text.contains("lease.eviction_interval"), "{text}");
+        let missing = Path::new("/nonexistent/registry.toml");
+        let text = Settings::load(Some(missing), Overrides::default())
+            .expect_err("missing")
+            .to_string();
+        assert!(text.contains("/nonexistent/registry.toml"), "{text}");
+    }
+
+    #[test]
+    fn dev_defaults_to_the_dev_address_and_no_listen_is_an_error() {
+        let dev = Overrides {
+            dev: true,
+            ..Overrides::default()
+        };
+        assert_eq!(Settings::load(None, dev).expect("dev").listen, DEV_LISTEN);
+        assert!(matches!(
+            Settings::load(None, Overrides::default()),
+            Err(SettingsError::NoListen)
+        ));
+    }
+}

@@ -1,0 +1,200 @@
+//! The TOML config file: every key optional, unknown keys refused, durations in milliseconds
+//! (the unit is in the key name).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::limits::HttpLimits;
+use super::settings::{
+    seed_from_hostname, LogFormat, Overrides, Settings, SettingsError, DEV_LISTEN,
+};
+use crate::core::Config;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    listen: Option<String>,
+    hostname: Option<String>,
+    zone: Option<String>,
+    env: Option<String>,
+    region: Option<String>,
+    peers: Option<Vec<String>>,
+    seed: Option<u64>,
+    log_format: Option<LogFormat>,
+    poll_hold_ms: Option<u64>,
+    tombstone_retention_ms: Option<u64>,
+    shutdown_drain_ms: Option<u64>,
+    #[serde(default)]
+    lease: LeaseFile,
+    #[serde(default)]
+    protection: ProtectionFile,
+    #[serde(default)]
+    cluster: ClusterFile,
+    #[serde(default)]
+    http: HttpFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeaseFile {
+    evict_after_ms: Option<u64>,
+    protected_evict_after_ms: Option<u64>,
+    eviction_interval_ms: Option<u64>,
+    eviction_keep_percent: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProtectionFile {
+    renew_window_ms: Option<u64>,
+    renews_per_instance: Option<u64>,
+    threshold_percent: Option<u64>,
+    expected_reset_interval_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterFile {
+    zones: Option<BTreeMap<String, Vec<String>>>,
+    self_renew_interval_ms: Option<u64>,
+    anti_entropy_interval_ms: Option<u64>,
+    anti_entropy_jitter_percent: Option<u64>,
+    sync_retry_ms: Option<u64>,
+    sync_timeout_ms: Option<u64>,
+    #[serde(default)]
+    replication: ReplicationFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplicationFile {
+    max_batch: Option<usize>,
+    max_delay_ms: Option<u64>,
+    ack_timeout_ms: Option<u64>,
+    backoff_base_ms: Option<u64>,
+    backoff_max_ms: Option<u64>,
+    retry_horizon_ms: Option<u64>,
+    max_queue: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    max_body_bytes: Option<usize>,
+    max_peer_body_bytes: Option<usize>,
+    max_form_fields: Option<usize>,
+    header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+}
+
+fn set<T>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}
+
+fn set_ms(target: &mut Duration, value: Option<u64>) {
+    set(target, value.map(Duration::from_millis));
+}
+
+impl FileConfig {
+    /// Defaults, then this file, then `flags`.
+    pub(crate) fn into_settings(self, flags: Overrides) -> Result<Settings, SettingsError> {
+        let listen = flags
+            .listen
+            .or(self.listen)
+            .or(flags.dev.then_some(DEV_LISTEN.to_string()))
+            .ok_or(SettingsError::NoListen)?;
+        let mut config = Config::default();
+        let identity = &mut config.identity;
+        // A node is named after its address unless told otherwise: unique within a cluster.
+        identity.hostname = flags.hostname.or(self.hostname).unwrap_or(listen.clone());
+        set(&mut identity.zone, flags.zone.or(self.zone));
+        set(&mut identity.env, flags.env.or(self.env));
+        set(&mut identity.region, flags.region.or(self.region));
+        config.seed = flags
+            .seed
+            .or(self.seed)
+            .unwrap_or_else(|| seed_from_hostname(&config.identity.hostname));
+        set(&mut config.cluster.seeds, flags.peers.or(self.peers));
+        set_ms(&mut config.poll_hold, self.poll_hold_ms);
+        set_ms(&mut config.tombstone_retention, self.tombstone_retention_ms);
+        self.lease.apply(&mut config);
+        self.protection.apply(&mut config);
+        self.cluster.apply(&mut config);
+        let mut http = HttpLimits::default();
+        self.http.apply(&mut http);
+        let mut shutdown_drain = Duration::from_secs(2);
+        set_ms(&mut shutdown_drain, self.shutdown_drain_ms);
+        Ok(Settings {
+            listen,
+            config,
+            http,
+            log_format: flags.log_format.or(self.log_format).unwrap_or_default(),
+            shutdown_drain,
+        })
+    }
+}
+
+impl LeaseFile {
+    fn apply(self, config: &mut Config) {
+        let lease = &mut config.lease;
+        set_ms(&mut lease.evict_after, self.evict_after_ms);
+        set_ms(
+            &mut lease.protected_evict_after,
+            self.protected_evict_after_ms,
+        );
+        set_ms(&mut lease.eviction_interval, self.eviction_interval_ms);
+        set(&mut lease.eviction_keep_percent, self.eviction_keep_percent);
+    }
+}
+
+impl ProtectionFile {
+    fn apply(self, config: &mut Config) {
+        let p = &mut config.protection;
+        set_ms(&mut p.renew_window, self.renew_window_ms);
+        set(&mut p.renews_per_instance, self.renews_per_instance);
+        set(&mut p.threshold_percent, self.threshold_percent);
+        set_ms(
+            &mut p.expected_reset_interval,
+            self.expected_reset_interval_ms,
+        );
+    }
+}
+
+impl ClusterFile {
+    fn apply(self, config: &mut Config) {
+        let c = &mut config.cluster;
+        set(&mut c.zones, self.zones);
+        set_ms(&mut c.self_renew_interval, self.self_renew_interval_ms);
+        set_ms(&mut c.anti_entropy_interval, self.anti_entropy_interval_ms);
+        set(
+            &mut c.anti_entropy_jitter_percent,
+            self.anti_entropy_jitter_percent,
+        );
+        set_ms(&mut c.sync_retry, self.sync_retry_ms);
+        set_ms(&mut c.sync_timeout, self.sync_timeout_ms);
+        let r = &mut c.replication;
+        let file = self.replication;
+        set(&mut r.max_batch, file.max_batch);
+        set_ms(&mut r.max_delay, file.max_delay_ms);
+        set_ms(&mut r.ack_timeout, file.ack_timeout_ms);
+        set_ms(&mut r.backoff_base, file.backoff_base_ms);
+        set_ms(&mut r.backoff_max, file.backoff_max_ms);
+        set_ms(&mut r.retry_horizon, file.retry_horizon_ms);
+        set(&mut r.max_queue, file.max_queue);
+    }
+}
+
+impl HttpFile {
+    fn apply(self, http: &mut HttpLimits) {
+        set(&mut http.max_body_bytes, self.max_body_bytes);
+        set(&mut http.max_peer_body_bytes, self.max_peer_body_bytes);
+        set(&mut http.max_form_fields, self.max_form_fields);
+        set_ms(&mut http.header_read_timeout, self.header_read_timeout_ms);
+        set_ms(&mut http.body_read_timeout, self.body_read_timeout_ms);
+    }
+}

@@ -1,0 +1,9 @@
+//! The `registry` binary as real processes on loopback: each test starts its own nodes on free
+//! ports, talks to them over HTTP and stops them by pid.
+
+mod bad_input;
+mod cluster;
+mod long_polls;
+mod observability;
+mod sdk;
+mod support;
