@@ -159,6 +159,12 @@ impl Driver {
                 ),
                 NodeEvent::PeersChanged(peers) => tracing::info!(?peers, "peers changed"),
                 NodeEvent::Synced { from } => tracing::info!(?from, "startup sync finished"),
+                NodeEvent::DroppedDead { key, silent_for } => {
+                    tracing::info!(?key, ?silent_for, "dropped an expired copy no peer holds")
+                }
+                NodeEvent::WindowClosed { .. } | NodeEvent::SelfRenewed => {
+                    tracing::debug!(?event, "renew accounting")
+                }
             }
         }
     }
