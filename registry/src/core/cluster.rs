@@ -136,6 +136,9 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// Renews this node's own registration, or registers it again if it is gone.
     pub(super) fn renew_self(&mut self) {
+        if self.shutting_down {
+            return; // Renewing (or re-registering) would undo the shutdown's cancel.
+        }
         let key = self.self_key();
         self.events.push_back(NodeEvent::SelfRenewed);
         match self.renew_version(&key, None) {

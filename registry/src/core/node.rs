@@ -104,6 +104,8 @@ pub struct Node<C, N> {
     /// Counters of queues of peers that left, so totals never go down.
     pub(super) retired_queues: super::replication::QueueCounters,
     pub(super) next_batch: u64,
+    /// Set by `handle_shutdown`: the node no longer renews or re-registers itself.
+    pub(super) shutting_down: bool,
 }
 
 impl<C: Clock, N: Network> Node<C, N> {
@@ -138,6 +140,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             stats: NodeStats::default(),
             retired_queues: Default::default(),
             next_batch: 0,
+            shutting_down: false,
         };
         node.schedule_anti_entropy(now);
         node.refresh_peers();
@@ -199,6 +202,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// like any cancel) and answers every parked long-poll with -304. The driver should keep
     /// running the node briefly so the cancel reaches the peers.
     pub fn handle_shutdown(&mut self) {
+        self.shutting_down = true;
         self.cancel_self();
         for id in self.waiters.expired(Mono::from_nanos(u64::MAX)) {
             self.waiters.remove(id);

@@ -293,3 +293,19 @@ fn a_node_whose_wall_clock_lags_still_orders_its_writes_after_what_it_saw() {
     assert_eq!(stored.status, Status::Waiting);
     assert!(stored.dirty_timestamp > START_WALL + 10_000_000_000);
 }
+
+#[test]
+fn after_shutdown_the_node_neither_renews_nor_re_registers_itself() {
+    let mut h = Harness::new();
+    let own = crate::api::InstanceKey {
+        env: "dev".into(),
+        appid: crate::core::DISCOVERY_APPID.into(),
+        zone: "local".into(),
+        hostname: "localhost".into(),
+    };
+    assert!(h.node.instance(&own).is_some(), "registered at start");
+    h.node.handle_shutdown();
+    assert!(h.node.instance(&own).is_none(), "cancelled by the shutdown");
+    h.advance(Duration::from_secs(120));
+    assert!(h.node.instance(&own).is_none(), "the self-renew timer must not bring it back");
+}
