@@ -28,8 +28,6 @@ pub struct SeedOutcome {
     pub events: u64,
     /// Virtual time simulated.
     pub simulated: SimTime,
-    /// Trace fingerprint.
-    pub trace_hash: u64,
 }
 
 /// The scenario directory of this workspace (found from this crate's manifest).
@@ -93,7 +91,6 @@ pub fn run_all(
                         violations: result.violations,
                         events: result.events,
                         simulated: result.deadline,
-                        trace_hash: result.trace.hash(),
                     };
                     progress(&outcome);
                     if let Ok(mut results) = results.lock() {

@@ -7,8 +7,8 @@ use sim_harness::check;
 use sim_harness::suite;
 use sim_harness::trace::first_divergence;
 
-/// Seeds per scenario; 14 scenarios make 2,100 runs.
-const SEEDS_PER_SCENARIO: u64 = 150;
+/// Seeds per scenario; 14 scenarios make 2,002 runs.
+const SEEDS_PER_SCENARIO: u64 = 143;
 
 fn jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -16,25 +16,50 @@ fn jobs() -> usize {
 
 #[test]
 fn every_scenario_holds_every_invariant_over_pinned_seeds() {
-    let scenarios = suite::load(&suite::default_scenario_dir(), "all").expect("the scenario files parse");
-    assert!(scenarios.len() >= 13, "expected at least 13 scenarios, found {}", scenarios.len());
-    let work: Vec<_> =
-        scenarios.iter().flat_map(|s| (0..SEEDS_PER_SCENARIO).map(move |seed| (s.clone(), seed))).collect();
+    let scenarios =
+        suite::load(&suite::default_scenario_dir(), "all").expect("the scenario files parse");
+    assert!(
+        scenarios.len() >= 13,
+        "expected at least 13 scenarios, found {}",
+        scenarios.len()
+    );
+    let work: Vec<_> = scenarios
+        .iter()
+        .flat_map(|s| (0..SEEDS_PER_SCENARIO).map(move |seed| (s.clone(), seed)))
+        .collect();
     let outcomes = suite::run_all(&work, jobs(), check::all, &|_| {});
     assert_eq!(outcomes.len(), work.len(), "every run finished");
     let failures: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.violations.is_empty())
-        .map(|o| format!("{} seed {}: {}\n  replay: {}", o.scenario, o.seed, o.violations[0], suite::replay_command(&o.scenario, o.seed)))
+        .map(|o| {
+            format!(
+                "{} seed {}: {}\n  replay: {}",
+                o.scenario,
+                o.seed,
+                o.violations[0],
+                suite::replay_command(&o.scenario, o.seed)
+            )
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} runs failed:\n{}", failures.len(), outcomes.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} runs failed:\n{}",
+        failures.len(),
+        outcomes.len(),
+        failures.join("\n")
+    );
     let events: u64 = outcomes.iter().map(|o| o.events).sum();
-    assert!(events > 1_000_000, "the suite simulated suspiciously little: {events} events");
+    assert!(
+        events > 1_000_000,
+        "the suite simulated suspiciously little: {events} events"
+    );
 }
 
 #[test]
 fn a_sample_of_runs_is_bit_for_bit_reproducible() {
-    let scenarios = suite::load(&suite::default_scenario_dir(), "all").expect("the scenario files parse");
+    let scenarios =
+        suite::load(&suite::default_scenario_dir(), "all").expect("the scenario files parse");
     for scenario in &scenarios {
         for seed in [7, 1_000_003] {
             let options = suite::draw(scenario, seed);

@@ -86,6 +86,10 @@ pub(crate) struct Table {
     /// dropped and re-created still never sees its cursor go back.
     last_cursor: i64,
     len: usize,
+    /// Apps changed since the last invariant check.
+    touched: std::collections::BTreeSet<AppKey>,
+    /// Every app must be checked (tombstones were collected).
+    touched_all: bool,
 }
 
 impl Table {
@@ -170,6 +174,7 @@ impl Table {
             .or_insert(Tombstone { dirty_timestamp });
         tombstone.dirty_timestamp = tombstone.dirty_timestamp.max(dirty_timestamp);
         if app.entries.remove(&slot).is_none() {
+            self.touched.insert(key.app());
             return Applied::Buried;
         }
         self.len -= 1;
@@ -271,6 +276,7 @@ impl Table {
     /// left with nothing. Returns how many tombstones were dropped.
     pub(crate) fn collect_tombstones(&mut self, wall: i64, retention: Duration) -> usize {
         let mut dropped = 0;
+        self.touched_all = true;
         for app in self.apps.values_mut() {
             let before = app.tombstones.len();
             app.tombstones
@@ -324,6 +330,7 @@ impl Table {
     }
 
     fn bump(&mut self, app: &AppKey, wall: i64) {
+        self.touched.insert(app.clone());
         let cursor = wall.max(self.last_cursor.saturating_add(1));
         self.last_cursor = cursor;
         if let Some(app) = self.apps.get_mut(app) {
@@ -332,31 +339,23 @@ impl Table {
     }
 
     /// Checks the table's internal invariants; panics with a description if one is broken.
-    pub(crate) fn check_invariants(&self) {
-        let mut count = 0;
+    ///
+    /// Only the apps changed since the last check are walked (and every app after tombstone
+    /// collection), so checking after every step of a long simulation stays cheap.
+    pub(crate) fn check_invariants(&mut self) {
+        let touched = std::mem::take(&mut self.touched);
+        let everything = std::mem::take(&mut self.touched_all);
+        let count: usize = self.apps.values().map(|app| app.entries.len()).sum();
+        assert_eq!(count, self.len, "cached instance count is wrong");
         for (key, app) in &self.apps {
             assert!(
                 app.cursor <= self.last_cursor,
                 "cursor of {key:?} above the node's last"
             );
-            for ((zone, hostname), entry) in &app.entries {
-                let i = &entry.instance;
-                assert!(
-                    i.env == key.env
-                        && i.appid == key.appid
-                        && &i.zone == zone
-                        && &i.hostname == hostname,
-                    "instance {i:?} stored under the wrong key"
-                );
-                assert!(
-                    !app.tombstones
-                        .contains_key(&(zone.clone(), hostname.clone())),
-                    "{zone}/{hostname} of {key:?} is both live and tombstoned"
-                );
-                count += 1;
+            if everything || touched.contains(key) {
+                check_app(key, app);
             }
         }
-        assert_eq!(count, self.len, "cached instance count is wrong");
     }
 }
 
@@ -364,6 +363,21 @@ impl Table {
 pub(crate) fn expired(dirty_timestamp: i64, wall: i64, retention: Duration) -> bool {
     let retention = i64::try_from(retention.as_nanos()).unwrap_or(i64::MAX);
     wall.saturating_sub(dirty_timestamp) > retention
+}
+
+fn check_app(key: &AppKey, app: &App) {
+    for ((zone, hostname), entry) in &app.entries {
+        let i = &entry.instance;
+        assert!(
+            i.env == key.env && i.appid == key.appid && &i.zone == zone && &i.hostname == hostname,
+            "instance {i:?} stored under the wrong key"
+        );
+        assert!(
+            !app.tombstones
+                .contains_key(&(zone.clone(), hostname.clone())),
+            "{zone}/{hostname} of {key:?} is both live and tombstoned"
+        );
+    }
 }
 
 fn slot(key: &InstanceKey) -> Slot {

@@ -307,5 +307,8 @@ fn after_shutdown_the_node_neither_renews_nor_re_registers_itself() {
     h.node.handle_shutdown();
     assert!(h.node.instance(&own).is_none(), "cancelled by the shutdown");
     h.advance(Duration::from_secs(120));
-    assert!(h.node.instance(&own).is_none(), "the self-renew timer must not bring it back");
+    assert!(
+        h.node.instance(&own).is_none(),
+        "the self-renew timer must not bring it back"
+    );
 }
