@@ -161,6 +161,46 @@ fn run(
 }
 
 fn print_summary(outcomes: &[SeedOutcome], wall_seconds: f64) {
+    let table = summary(outcomes);
+    print!("{table}");
+    println!("wall time {wall_seconds:.1} s");
+    if let Err(err) = write_report(&table, outcomes) {
+        eprintln!("sim: could not write the report: {err}");
+    }
+}
+
+/// Writes the summary and every failing seed with its replay command to `reports/latest/`.
+fn write_report(table: &str, outcomes: &[SeedOutcome]) -> std::io::Result<()> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/latest");
+    std::fs::create_dir_all(&dir)?;
+    let mut text = format!("# Chaos suite summary\n\n```\n{table}```\n");
+    let failing: Vec<&SeedOutcome> = outcomes
+        .iter()
+        .filter(|o| !o.violations.is_empty())
+        .collect();
+    if !failing.is_empty() {
+        text.push_str("\n## Failing seeds\n\n");
+        for o in failing {
+            text.push_str(&format!(
+                "- {} seed {}: {}\n  `{}`\n",
+                o.scenario,
+                o.seed,
+                o.violations[0],
+                suite::replay_command(&o.scenario, o.seed)
+            ));
+        }
+    }
+    let path = dir.join("summary.md");
+    std::fs::write(&path, text)?;
+    eprintln!("sim: report written to {}", path.display());
+    Ok(())
+}
+
+/// The summary table: seeds, failures, events and simulated hours per scenario, then
+/// violations per checker. Deterministic for the same seeds (no wall-clock figures).
+fn summary(outcomes: &[SeedOutcome]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let mut rows: BTreeMap<&str, (u64, u64, u64, f64)> = BTreeMap::new();
     let mut by_checker: BTreeMap<&str, u64> = BTreeMap::new();
     for o in outcomes {
@@ -173,16 +213,21 @@ fn print_summary(outcomes: &[SeedOutcome], wall_seconds: f64) {
             *by_checker.entry(v.checker).or_default() += 1;
         }
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{:<22} {:>6} {:>6} {:>12} {:>10}",
         "scenario", "seeds", "failed", "events", "sim hours"
     );
     for (name, (seeds, failed, events, hours)) in &rows {
-        println!("{name:<22} {seeds:>6} {failed:>6} {events:>12} {hours:>10.1}");
+        let _ = writeln!(
+            out,
+            "{name:<22} {seeds:>6} {failed:>6} {events:>12} {hours:>10.1}"
+        );
     }
     let total_events: u64 = rows.values().map(|r| r.2).sum();
     let total_failed: u64 = rows.values().map(|r| r.1).sum();
-    println!(
+    let _ = writeln!(
+        out,
         "{:<22} {:>6} {:>6} {:>12}",
         "total",
         outcomes.len(),
@@ -190,9 +235,9 @@ fn print_summary(outcomes: &[SeedOutcome], wall_seconds: f64) {
         total_events
     );
     for (checker, count) in by_checker {
-        println!("  violations of {checker}: {count}");
+        let _ = writeln!(out, "  violations of {checker}: {count}");
     }
-    println!("wall time {wall_seconds:.1} s");
+    out
 }
 
 fn replay(
