@@ -138,11 +138,9 @@ impl Workload {
         if client >= POLLER_BASE {
             let index = client - POLLER_BASE;
             let poller = &self.pollers[index];
-            if token == START
-                || poller.pending == Some(token)
-                || (token == RENEW_FLAG && poller.pending.is_none())
-            {
-                if poller.pending == Some(token) {
+            let timed_out = poller.pending == Some(token);
+            if token == START || timed_out || (token == RENEW_FLAG && poller.pending.is_none()) {
+                if timed_out {
                     let node = self.pick_node(Some(self.pollers[index].node));
                     self.pollers[index].switch_to(node);
                 }
@@ -155,8 +153,12 @@ impl Workload {
             return;
         }
         if token == START {
-            let request = c.register();
-            self.send(world, client, request);
+            // An instance ended before it started (churn picks among the registered only, so
+            // this is a mass death) has nothing to register.
+            if c.life == Life::Alive && c.pending.is_none() {
+                let request = c.register();
+                self.send(world, client, request);
+            }
         } else if token & RENEW_FLAG != 0 {
             if token & !RENEW_FLAG == c.renew_generation
                 && c.pending.is_none()
@@ -413,8 +415,10 @@ impl Workload {
     }
 
     fn pick_alive(&mut self) -> Option<usize> {
+        // Only instances that have registered: ending one that has not started would leave
+        // its start to race its own cancel.
         let alive: Vec<usize> = (0..self.instances.len())
-            .filter(|c| self.instances[*c].life == Life::Alive)
+            .filter(|c| self.instances[*c].life == Life::Alive && self.instances[*c].registered)
             .collect();
         alive.choose(&mut self.rng).copied()
     }
