@@ -15,6 +15,9 @@ use crate::api::{InstanceKey, ReplicatedOp};
 use super::clock::Mono;
 use super::config::ReplicationConfig;
 
+/// Unanswered batches in a row before a peer can be reported lost.
+pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Pending {
     op: ReplicatedOp,
@@ -63,12 +66,15 @@ impl PeerQueue {
         self.pending.len()
     }
 
-    /// Whether the peer looks lost: no batch it was sent has been answered for `lost_after`.
-    /// A few lost batches (or acks) on a lossy network are not enough; a minute of silence
-    /// through several retries is.
+    /// Whether the peer looks lost: at least [`LOST_AFTER_FAILURES`] batches in a row went
+    /// unanswered and none has been answered for `lost_after`. A few lost batches (or acks)
+    /// on a lossy network are not enough: retries back off, so a minute alone can hold only a
+    /// handful of attempts.
     pub(crate) fn is_lost(&self, now: Mono, lost_after: Duration) -> bool {
-        self.failing_since
-            .is_some_and(|since| now.saturating_since(since) >= lost_after)
+        self.failures >= LOST_AFTER_FAILURES
+            && self
+                .failing_since
+                .is_some_and(|since| now.saturating_since(since) >= lost_after)
     }
 
     /// Queues an op. A newer op for the same instance replaces the pending one, except that a

@@ -97,44 +97,49 @@ fn batches_wait_for_max_delay_unless_full() {
 #[test]
 fn unacknowledged_batches_are_retried_with_growing_backoff() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let config = config();
+    let config = ReplicationConfig {
+        retry_horizon: Duration::from_secs(3600),
+        ..config()
+    };
+    let lost_after = Duration::from_secs(10);
     let mut q = PeerQueue::default();
     q.push(put("a", 1), at(0), &config);
     q.take_batch(1, at(10), &config).expect("sent");
     assert_eq!(q.deadline(), Some(at(10) + config.ack_timeout));
+    let first_timeout = at(10) + config.ack_timeout;
     let mut last_gap = Duration::ZERO;
-    let mut now = at(10) + config.ack_timeout;
-    for attempt in 0..4 {
+    let mut now = first_timeout;
+    for attempt in 0..10u32 {
         assert!(q.check_timeout(now, &config, &mut rng));
-        let lost_after = Duration::from_secs(10);
-        let silent = now.saturating_since(at(10) + config.ack_timeout);
-        assert_eq!(
-            q.is_lost(now, lost_after),
-            silent >= lost_after,
-            "attempt {attempt}"
-        );
+        let silent = now.saturating_since(first_timeout);
+        let expected = attempt + 1 >= LOST_AFTER_FAILURES && silent >= lost_after;
+        assert_eq!(q.is_lost(now, lost_after), expected, "attempt {attempt}");
         let retry_at = q.deadline().expect("retry scheduled");
         let gap = retry_at.saturating_since(now);
         assert!(
             gap >= config.backoff_base.mul_f64(0.75),
             "attempt {attempt}: {gap:?}"
         );
-        if attempt >= 2 {
+        assert!(
+            gap <= config.backoff_max.mul_f64(1.25),
+            "attempt {attempt}: {gap:?}"
+        );
+        if (2..6).contains(&attempt) {
             assert!(gap > last_gap, "backoff grows: {gap:?} after {last_gap:?}");
         }
         last_gap = gap;
         let batch = q
-            .take_batch(attempt + 2, retry_at, &config)
+            .take_batch(u64::from(attempt) + 2, retry_at, &config)
             .expect("resent");
         assert_eq!(batch, [put("a", 1)]);
         now = retry_at + config.ack_timeout;
     }
-    assert_eq!(q.counters.retried, 4);
+    assert_eq!(q.counters.retried, 10);
     assert!(
-        q.is_lost(now, Duration::from_secs(5)),
-        "silent since the first timeout"
+        q.is_lost(now, lost_after),
+        "ten unanswered batches over minutes: lost"
     );
-    assert!(q.acknowledge(5, now, &config).is_some());
+    assert!(q.acknowledge(11, now, &config).is_some());
     assert!(
         !q.is_lost(now, Duration::ZERO),
         "an answer ends the silence"

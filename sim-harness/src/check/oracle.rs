@@ -82,7 +82,8 @@ fn disagreement(
             }
         }
         ClientEvent::Cancelled { key, .. } => (is_client_app(&key.appid)
-            && held(input, node, key).is_some())
+            && held(input, node, key).is_some()
+            && !(protected && registered_after_cancel(input, client, key)))
         .then(|| {
             (
                 key.clone(),
@@ -100,6 +101,37 @@ fn disagreement(
         }),
         ClientEvent::Viewed { .. } => None,
     }
+}
+
+/// Whether a register for `key` reached a node after `client`'s cancel was acknowledged: the
+/// client's own earlier attempt, delayed (say, by a paused node) past its cancel. Once the
+/// client is gone that copy is a dead instance, which protection may keep like any other.
+fn registered_after_cancel(
+    input: &CheckInput<'_>,
+    client: usize,
+    key: &registry::api::InstanceKey,
+) -> bool {
+    let entries = input.trace.entries();
+    let cancelled_at = entries.iter().rposition(|(_, event)| {
+        matches!(event, TraceEvent::Client(ClientEvent::Cancelled { client: c, .. }) if *c == client)
+    });
+    let Some(cancelled_at) = cancelled_at else {
+        return false;
+    };
+    entries[cancelled_at..]
+        .iter()
+        .any(|(_, event)| match event {
+            TraceEvent::Request {
+                request: registry::api::Request::Register(args),
+                ..
+            } => {
+                args.appid == key.appid
+                    && args.hostname == key.hostname
+                    && args.zone == key.zone
+                    && args.env == key.env
+            }
+            _ => false,
+        })
 }
 
 #[cfg(test)]
@@ -131,6 +163,12 @@ mod tests {
             })
             .hold(1, &instance("a"));
         assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
+        // Protection alone does not excuse a cancelled instance...
+        run.snapshot[1].protected = true;
+        assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
+        // ...but a dead copy brought back by the client's own delayed register is a dead instance.
+        run.request(0, 1, register(&instance("a")));
+        assert!(run.check(&Oracle).is_empty());
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
             .client(ClientEvent::Died {
