@@ -1,5 +1,9 @@
 //! Convergence: at the deadline every up core node holds the same client instances, copy for
 //! copy (dirty timestamp, status, metadata, addrs, version).
+//!
+//! One exception, the one protection mode exists for: an instance whose client is gone (its
+//! last oracle record is a death or a cancel) may linger on nodes that are protected while the
+//! others have evicted it. Every live client's instance must match everywhere.
 
 use std::collections::BTreeSet;
 
@@ -7,6 +11,7 @@ use registry::api::Instance;
 
 use super::support::{client_registry, content, held, up_core, violation};
 use super::{CheckInput, Checker, Violation};
+use crate::trace::{ClientEvent, TraceEvent};
 
 /// Every up core node holds identical registries over client apps at the deadline.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,8 +45,16 @@ impl Checker for Convergence {
             .filter_map(|&n| input.snapshot.get(n))
             .flat_map(|s| client_registry(s).map(|(k, _)| k.clone()))
             .collect();
+        let gone = gone_clients(input);
         let mut out = Vec::new();
         for key in &keys {
+            let kept_only_by_protected = core
+                .iter()
+                .filter(|&&n| held(input, n, key).is_some())
+                .all(|&n| input.snapshot.get(n).is_some_and(|s| s.protected));
+            if gone.contains(key) && kept_only_by_protected {
+                continue;
+            }
             let reference = held(input, first, key);
             let differs = rest
                 .iter()
@@ -70,6 +83,30 @@ impl Checker for Convergence {
     }
 }
 
+/// Instances whose client's last record is a death or a cancel.
+fn gone_clients(input: &CheckInput<'_>) -> BTreeSet<registry::api::InstanceKey> {
+    let mut last = std::collections::BTreeMap::new();
+    for (_, event) in input.trace.entries() {
+        match event {
+            TraceEvent::Client(ClientEvent::Wrote {
+                client, instance, ..
+            }) => {
+                last.insert(*client, (registry::api::InstanceKey::of(instance), false));
+            }
+            TraceEvent::Client(
+                ClientEvent::Died { client, key } | ClientEvent::Cancelled { client, key, .. },
+            ) => {
+                last.insert(*client, (key.clone(), true));
+            }
+            _ => {}
+        }
+    }
+    last.into_values()
+        .filter(|(_, gone)| *gone)
+        .map(|(key, _)| key)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +132,27 @@ mod tests {
         let mut run = Run::new(2);
         run.hold(0, &colored("a", "red", 5))
             .hold(1, &colored("a", "red", 6));
+        assert_one(&run.check(&Convergence), NAME, Some(1), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_dead_instance_may_linger_only_on_protected_nodes() {
+        let mut run = Run::new(3);
+        run.client(ClientEvent::Died {
+            client: 0,
+            key: key("a"),
+        });
+        run.hold(1, &instance("a"));
+        assert_one(&run.check(&Convergence), NAME, Some(1), Some(&key("a")));
+        run.snapshot[1].protected = true;
+        assert!(
+            run.check(&Convergence).is_empty(),
+            "protection keeps dead instances"
+        );
+        // A live client's instance gets no such pass.
+        let mut run = Run::new(3);
+        run.client(wrote(0, &instance("a"))).hold(1, &instance("a"));
+        run.snapshot[1].protected = true;
         assert_one(&run.check(&Convergence), NAME, Some(1), Some(&key("a")));
     }
 
