@@ -1,15 +1,16 @@
 //! Convergence: at the deadline every up core node holds the same client instances, copy for
 //! copy (dirty timestamp, status, metadata, addrs, version).
 //!
-//! One exception, the one protection mode exists for: an instance whose client is gone (its
-//! last oracle record is a death or a cancel) may linger on nodes that are protected while the
-//! others have evicted it. Every live client's instance must match everywhere.
+//! One exception, the one protection mode and the eviction cap exist for: an instance whose
+//! client is gone (its last oracle record is a death or a cancel) may linger on nodes that are
+//! protected, or still evicting at their per-round cap, while the others have evicted it.
+//! Every live client's instance must match everywhere.
 
 use std::collections::BTreeSet;
 
 use registry::api::Instance;
 
-use super::support::{client_registry, content, held, up_core, violation};
+use super::support::{client_registry, content, held, may_hold_dead, up_core, violation};
 use super::{CheckInput, Checker, Violation};
 use crate::trace::{ClientEvent, TraceEvent};
 
@@ -51,7 +52,7 @@ impl Checker for Convergence {
             let kept_only_by_protected = core
                 .iter()
                 .filter(|&&n| held(input, n, key).is_some())
-                .all(|&n| input.snapshot.get(n).is_some_and(|s| s.protected));
+                .all(|&n| may_hold_dead(input, n));
             if gone.contains(key) && kept_only_by_protected {
                 continue;
             }

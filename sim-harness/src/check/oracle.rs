@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use registry::api::InstanceKey;
 
-use super::support::{content, held, is_client_app, same_content, up_core, violation};
+use super::support::{
+    content, held, is_client_app, may_hold_dead, same_content, up_core, violation,
+};
 use super::{CheckInput, Checker, Violation};
 use crate::trace::{ClientEvent, TraceEvent};
 
@@ -55,7 +57,7 @@ fn disagreement(
     client: usize,
     record: &ClientEvent,
 ) -> Option<(InstanceKey, String)> {
-    let protected = input.snapshot.get(node).is_some_and(|s| s.protected);
+    let protected = may_hold_dead(input, node);
     match record {
         ClientEvent::Wrote { instance, .. } => {
             let key = InstanceKey::of(instance);
@@ -96,7 +98,7 @@ fn disagreement(
         .then(|| {
             (
                 key.clone(),
-                format!("client {client} died but the unprotected node still holds its instance"),
+                format!("client {client} died but the node, neither protected nor evicting at its cap, still holds its instance"),
             )
         }),
         ClientEvent::Viewed { .. } => None,
@@ -179,6 +181,27 @@ mod tests {
             .hold(1, &instance("a"));
         run.snapshot[1].protected = true;
         assert_one(&run.check(&Oracle), NAME, Some(0), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_node_evicting_at_its_cap_may_still_hold_dead_instances() {
+        let round = |expired, cap| registry::core::NodeEvent::EvictionRound {
+            registry_size: 20,
+            expired,
+            cap,
+            evicted: cap.min(expired),
+            protected: false,
+        };
+        let mut run = Run::new(2);
+        run.client(ClientEvent::Died {
+            client: 0,
+            key: key("a"),
+        })
+        .hold(1, &instance("a"));
+        run.node(1, round(2, 3));
+        assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
+        run.node(1, round(9, 3)); // more expired than it may evict: still catching up
+        assert!(run.check(&Oracle).is_empty());
     }
 
     #[test]

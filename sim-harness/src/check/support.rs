@@ -8,6 +8,8 @@ use registry::api::{
 };
 use registry::core::DISCOVERY_APPID;
 
+use registry::core::NodeEvent;
+
 use super::{CheckInput, NodeSnapshot, Violation};
 use crate::fault::Fault;
 use crate::time::SimTime;
@@ -16,6 +18,28 @@ use crate::trace::{Phase, TraceEvent};
 /// Whether `appid` is a client app (not the registry nodes' own `infra.discovery`).
 pub(super) fn is_client_app(appid: &str) -> bool {
     appid != DISCOVERY_APPID
+}
+
+/// Whether `node` may still hold instances of clients that are gone: it is protected, or its
+/// last eviction round found more expired instances than the per-round cap let it evict, so
+/// it is removing them as fast as it is allowed to.
+pub(super) fn may_hold_dead(input: &CheckInput<'_>, node: usize) -> bool {
+    if input.snapshot.get(node).is_some_and(|s| s.protected) {
+        return true;
+    }
+    let last_round = input
+        .trace
+        .entries()
+        .iter()
+        .rev()
+        .find_map(|(_, event)| match event {
+            TraceEvent::Node {
+                node: n,
+                event: NodeEvent::EvictionRound { expired, cap, .. },
+            } if *n == node => Some(expired > cap),
+            _ => None,
+        });
+    last_round.unwrap_or(false)
 }
 
 /// The core nodes that were up at the deadline, sorted, each once.
