@@ -1,9 +1,12 @@
 //! Session order: no core node ends with a client's earlier write instead of its last one,
-//! whatever the clocks said (a last-writer-wins ordering bug shows up here).
+//! whatever the clocks said (a last-writer-wins ordering bug shows up here); and no node ever
+//! refuses a client's write as older than what it holds (-409). A node stamps a client write
+//! with its hybrid clock, above every version it has seen, so the write it takes always wins
+//! there; a -409 means the clock ordered the write into the past.
 
 use std::collections::BTreeMap;
 
-use registry::api::{Instance, InstanceKey};
+use registry::api::{Code, Instance, InstanceKey, Request};
 
 use super::support::{content, held, is_client_app, same_content, up_core, violation};
 use super::{CheckInput, Checker, Violation};
@@ -21,6 +24,7 @@ impl Checker for SessionOrder {
     }
 
     fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
+        let mut out = refused_client_writes(input);
         let mut writes: BTreeMap<usize, Vec<&Instance>> = BTreeMap::new();
         for (_, event) in input.trace.entries() {
             if let TraceEvent::Client(ClientEvent::Wrote {
@@ -31,7 +35,6 @@ impl Checker for SessionOrder {
             }
         }
         let core = up_core(input);
-        let mut out = Vec::new();
         for (client, writes) in writes {
             let Some((last, earlier)) = writes.split_last() else {
                 continue;
@@ -70,6 +73,61 @@ impl Checker for SessionOrder {
     }
 }
 
+/// Every client register, set or cancel a node answered -409.
+fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
+    let mut asked: BTreeMap<u64, Option<InstanceKey>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (at, event) in input.trace.entries() {
+        match event {
+            TraceEvent::Request { id, request, .. } => {
+                let key = match request {
+                    Request::Register(a) if !a.replication => {
+                        Some(Some(key_of(&a.env, &a.appid, &a.zone, &a.hostname)))
+                    }
+                    Request::Cancel(a) if !a.replication => {
+                        Some(Some(key_of(&a.env, &a.appid, &a.zone, &a.hostname)))
+                    }
+                    Request::Set(a) if !a.replication => Some(
+                        a.hostnames
+                            .first()
+                            .map(|h| key_of(&a.env, &a.appid, &a.zone, h)),
+                    ),
+                    _ => None,
+                };
+                if let Some(key) = key {
+                    asked.insert(*id, key);
+                }
+            }
+            TraceEvent::Reply {
+                node, id, reply, ..
+            } => {
+                if let Some(key) = asked.remove(id) {
+                    if reply.code == Code::Conflict {
+                        out.push(violation(
+                            NAME,
+                            *at,
+                            Some(*node),
+                            key.as_ref(),
+                            "a client's write was refused as older than what the node holds: its hybrid clock ordered the write into the past".to_string(),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn key_of(env: &str, appid: &str, zone: &str, hostname: &str) -> InstanceKey {
+    InstanceKey {
+        env: env.into(),
+        appid: appid.into(),
+        zone: zone.into(),
+        hostname: hostname.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +141,17 @@ mod tests {
             .client(wrote(0, &colored("a", "blue", 10)))
             .hold(0, &colored("a", "blue", 10))
             .hold(1, &colored("a", "red", 50));
+        assert_one(&run.check(&SessionOrder), NAME, Some(1), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_client_write_refused_as_stale_is_reported() {
+        let mut run = Run::new(2);
+        let id = run.at(10).request(0, 1, register(&instance("a")));
+        run.reply(1, 0, id, ok());
+        assert!(run.check(&SessionOrder).is_empty());
+        let id = run.at(20).request(0, 1, register(&instance("a")));
+        run.reply(1, 0, id, code(Code::Conflict));
         assert_one(&run.check(&SessionOrder), NAME, Some(1), Some(&key("a")));
     }
 
