@@ -249,6 +249,10 @@ impl Workload {
     }
 
     fn write_set(&mut self, world: &mut World, client: usize, status: Status, metadata: Metadata) {
+        // Clients spread writes over nodes (as load-balancing clients do), so a set often lands
+        // on another node than the register did: under clock skew that is what tests ordering.
+        let node = self.pick_node(None);
+        self.instances[client].node = node;
         let c = &mut self.instances[client];
         c.status = status;
         c.metadata = metadata;
