@@ -3,31 +3,9 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::harness::*;
-use crate::api::Code;
 use crate::core::{Config, NodeEvent, ProtectionOverride};
 
 const SECOND: Duration = Duration::from_secs(1);
-
-/// Registers `n` instances named h0..h{n-1}.
-fn populate(h: &mut Harness, n: usize) -> Vec<String> {
-    let hosts: Vec<String> = (0..n).map(|i| format!("h{i}")).collect();
-    hosts
-        .iter()
-        .for_each(|host| assert_code(&h.register(host), Code::Ok));
-    hosts
-}
-
-/// Advances `total` in 30 s steps, renewing `renewing` at each step.
-fn run_renewing(h: &mut Harness, renewing: &[String], total: Duration) {
-    let mut elapsed = Duration::ZERO;
-    while elapsed < total {
-        h.advance(30 * SECOND);
-        elapsed += 30 * SECOND;
-        renewing
-            .iter()
-            .for_each(|host| assert_code(&h.renew(host), Code::Ok));
-    }
-}
 
 fn evicted(h: &Harness) -> Vec<String> {
     h.events

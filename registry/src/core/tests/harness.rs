@@ -136,6 +136,27 @@ impl Harness {
     }
 }
 
+/// Registers `n` instances named h0..h{n-1}.
+pub(super) fn populate(h: &mut Harness, n: usize) -> Vec<String> {
+    let hosts: Vec<String> = (0..n).map(|i| format!("h{i}")).collect();
+    hosts
+        .iter()
+        .for_each(|host| assert_code(&h.register(host), Code::Ok));
+    hosts
+}
+
+/// Advances `total` in 30 s steps, renewing `renewing` at each step (each must still be known).
+pub(super) fn run_renewing(h: &mut Harness, renewing: &[String], total: Duration) {
+    let mut elapsed = Duration::ZERO;
+    while elapsed < total {
+        h.advance(Duration::from_secs(30));
+        elapsed += Duration::from_secs(30);
+        renewing
+            .iter()
+            .for_each(|host| assert_code(&h.renew(host), Code::Ok));
+    }
+}
+
 pub(super) fn register_args(host: &str) -> RegisterArgs {
     RegisterArgs {
         region: "r1".into(),

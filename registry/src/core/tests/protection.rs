@@ -6,30 +6,11 @@ use crate::core::{Config, NodeEvent, ProtectionOverride, ProtectionReason};
 
 const SECOND: Duration = Duration::from_secs(1);
 
-fn populate(h: &mut Harness, n: usize) -> Vec<String> {
-    let hosts: Vec<String> = (0..n).map(|i| format!("h{i}")).collect();
-    hosts
-        .iter()
-        .for_each(|host| assert_code(&h.register(host), Code::Ok));
-    hosts
-}
-
-fn renew_all_for(h: &mut Harness, hosts: &[String], total: Duration) {
-    let mut elapsed = Duration::ZERO;
-    while elapsed < total {
-        h.advance(30 * SECOND);
-        elapsed += 30 * SECOND;
-        hosts.iter().for_each(|host| {
-            h.renew(host);
-        });
-    }
-}
-
 #[test]
 fn protection_engages_when_renews_collapse_and_nothing_is_evicted() {
     let mut h = Harness::new();
     let hosts = populate(&mut h, 10);
-    renew_all_for(&mut h, &hosts, 120 * SECOND);
+    run_renewing(&mut h, &hosts, 120 * SECOND);
     assert!(!h.node.protection().protected);
     // Every client falls silent (say, a partition between them and this node). The renews
     // sent at 120 s fall into the window closing at 180 s; the one closing at 240 s has none.
@@ -84,7 +65,7 @@ fn protection_exits_when_renews_recover() {
         h.node.protection().protected,
         "no renews in the first window"
     );
-    renew_all_for(&mut h, &hosts, 120 * SECOND);
+    run_renewing(&mut h, &hosts, 120 * SECOND);
     let status = h.node.protection();
     assert!(!status.protected, "{status:?}");
     assert_eq!(status.reason, ProtectionReason::RenewsMeetThreshold);
@@ -120,11 +101,11 @@ fn force_on_stops_ordinary_eviction_and_force_off_resumes_it() {
     let hosts = populate(&mut h, 10);
     h.node.set_protection_override(ProtectionOverride::ForceOn);
     let (silent, renewing) = hosts.split_first().expect("hosts");
-    renew_all_for(&mut h, renewing, 300 * SECOND);
+    run_renewing(&mut h, renewing, 300 * SECOND);
     assert!(h.stored(silent).is_some(), "forced on: kept");
     assert_eq!(h.node.protection().reason, ProtectionReason::ForcedOn);
     h.node.set_protection_override(ProtectionOverride::ForceOff);
-    renew_all_for(&mut h, renewing, 60 * SECOND);
+    run_renewing(&mut h, renewing, 60 * SECOND);
     assert!(
         h.stored(silent).is_none(),
         "forced off: evicted at the next round"
@@ -139,7 +120,7 @@ fn thresholds_are_configuration() {
     let mut h = Harness::with_config(config);
     let hosts = populate(&mut h, 10);
     // One renew per instance per 30 s window: 10 clients + the node = 11; expected 22 -> 11.
-    renew_all_for(&mut h, &hosts, 60 * SECOND);
+    run_renewing(&mut h, &hosts, 60 * SECOND);
     let status = h.node.protection();
     assert_eq!(status.threshold, 11);
     assert!(!status.protected, "{status:?}");
