@@ -105,14 +105,16 @@ fn disagreement(
     }
 }
 
-/// Whether a register for `key` reached a node after `client`'s cancel was acknowledged: the
-/// client's own earlier attempt, delayed (say, by a paused node) past its cancel. Once the
-/// client is gone that copy is a dead instance, which protection may keep like any other.
+/// Whether a register or set for `key` reached a node after `client`'s cancel was
+/// acknowledged: the client's own earlier attempt, delayed (say, by a paused node) past its
+/// cancel, stamped later and so winning. Once the client is gone that copy is a dead instance,
+/// which protection may keep like any other.
 fn registered_after_cancel(
     input: &CheckInput<'_>,
     client: usize,
     key: &registry::api::InstanceKey,
 ) -> bool {
+    use registry::api::Request;
     let entries = input.trace.entries();
     let cancelled_at = entries.iter().rposition(|(_, event)| {
         matches!(event, TraceEvent::Client(ClientEvent::Cancelled { client: c, .. }) if *c == client)
@@ -120,18 +122,23 @@ fn registered_after_cancel(
     let Some(cancelled_at) = cancelled_at else {
         return false;
     };
+    let same = |env: &str, appid: &str, zone: &str, hostname: &str| {
+        env == key.env && appid == key.appid && zone == key.zone && hostname == key.hostname
+    };
     entries[cancelled_at..]
         .iter()
         .any(|(_, event)| match event {
             TraceEvent::Request {
-                request: registry::api::Request::Register(args),
+                request: Request::Register(a),
                 ..
-            } => {
-                args.appid == key.appid
-                    && args.hostname == key.hostname
-                    && args.zone == key.zone
-                    && args.env == key.env
-            }
+            } => same(&a.env, &a.appid, &a.zone, &a.hostname),
+            TraceEvent::Request {
+                request: Request::Set(a),
+                ..
+            } => a
+                .hostnames
+                .iter()
+                .any(|h| same(&a.env, &a.appid, &a.zone, h)),
             _ => false,
         })
 }
@@ -169,7 +176,11 @@ mod tests {
         run.snapshot[1].protected = true;
         assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
         // ...but a dead copy brought back by the client's own delayed register is a dead instance.
-        run.request(0, 1, register(&instance("a")));
+        let mut delayed_register = run.clone();
+        delayed_register.request(0, 1, register(&instance("a")));
+        assert!(delayed_register.check(&Oracle).is_empty());
+        // So is one a delayed set stamped past the cancel.
+        run.request(0, 1, set_status("a"));
         assert!(run.check(&Oracle).is_empty());
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))

@@ -17,7 +17,7 @@ use crate::trace::{ClientEvent, Phase, Trace, TraceEvent};
 pub(super) const APP: &str = "demo.app";
 
 /// A synthetic run: every node up and in the core, empty registries, full membership.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Run {
     pub(super) trace: Trace,
     pub(super) now: SimTime,
@@ -245,6 +245,19 @@ pub(super) fn register(instance: &Instance) -> Request {
         replication: false,
         latest_timestamp: 0,
         dirty_timestamp: 0,
+    })
+}
+
+pub(super) fn set_status(host: &str) -> Request {
+    Request::Set(registry::api::SetArgs {
+        zone: "zone0".into(),
+        env: "sim".into(),
+        appid: APP.into(),
+        hostnames: vec![host.into()],
+        statuses: vec![registry::api::Status::Up],
+        metadata: vec![],
+        replication: false,
+        set_timestamp: 0,
     })
 }
 
