@@ -365,3 +365,32 @@ fn peer_status_is_lost_while_a_peer_is_down_and_up_once_it_answers() {
     assert_eq!(status_of_2(&c), Some(NodeStatus::Up));
     assert!(c.node(2).is_ready(), "the restarted node synced");
 }
+
+#[test]
+fn anti_entropy_drops_an_expired_copy_its_peer_does_not_hold() {
+    use registry::core::ProtectionOverride;
+    let mut c = Cluster::new(2);
+    // Node 0 is protected (it keeps silent instances for an hour); node 1 is not.
+    c.node_mut(0)
+        .set_protection_override(ProtectionOverride::ForceOn);
+    c.node_mut(1)
+        .set_protection_override(ProtectionOverride::ForceOff);
+    assert_ok(&c.call(0, register("dead")));
+    c.run_for(60 * SECOND);
+    assert!(
+        c.instance(0, "dead").is_some() && c.instance(1, "dead").is_some(),
+        "replicated, within its lease"
+    );
+    // Nobody renews it: node 1 evicts it; node 0, protected, would keep it for an hour, but
+    // the next anti-entropy exchange shows its peer does not hold this expired copy.
+    c.run_for(240 * SECOND);
+    assert!(
+        c.instance(1, "dead").is_none(),
+        "evicted where protection is off"
+    );
+    assert!(
+        c.instance(0, "dead").is_none(),
+        "dropped by anti-entropy where protection kept it"
+    );
+    assert_eq!(c.node(0).stats().dead_copies_dropped, 1);
+}
