@@ -13,6 +13,7 @@
 //! - [`scenario`]: scenario files of `[min, max]` ranges and the options a seed draws.
 //! - [`world`]: production nodes on simulated clocks and network, stepped through the queue.
 //! - [`probe`]: read-only measurements a run samples at fixed virtual intervals.
+//! - [`report`]: a suite's consistency report (JSON, Markdown, HTML) from its outcomes.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -24,6 +25,7 @@ pub mod fnv;
 pub mod net;
 pub mod probe;
 pub mod queue;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;
