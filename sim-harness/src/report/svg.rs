@@ -140,7 +140,9 @@ pub(super) fn protection_timeline(timeline: &Timeline) -> String {
                 (true, false) => continue,
             };
             let x = LEFT + plot * at.as_nanos() as f64 / 1e9 / end_s;
-            let w = (plot * step / end_s).max(0.5);
+            // A little wider than one step so neighbouring samples join without seams; never
+            // past the end of the axis.
+            let w = (plot * step / end_s + 0.6).min(WIDTH - RIGHT - x).max(0.5);
             let _ = write!(
                 out,
                 r#"<rect x="{x:.1}" y="{:.1}" width="{w:.2}" height="{:.1}" fill="{fill}"/>"#,
