@@ -28,14 +28,17 @@ chromium "${flags[@]}" --window-size=1000,1700 --screenshot="$shot" "file://$pag
   >/dev/null 2>&1 || fail "chromium could not take a screenshot of $page"
 [ -s "$shot" ] || fail "empty screenshot $shot"
 
-svgs="$(grep -o '<svg' <<<"$dom" | wc -l)"
+# grep finds nothing with status 1: count with `|| true` so that set -e does not exit quietly.
+count_of() { { grep -o "$1" || true; } | wc -l; }
+
+svgs="$(count_of '<svg' <<<"$dom")"
 [ "$svgs" -ge 3 ] || fail "expected 3 <svg> plots in the rendered DOM, found $svgs"
 for plot in convergence:circle protection:rect registry-size:polyline; do
   id="${plot%%:*}" mark="${plot##*:}"
   # The plot's own markup: from its <svg id=...> to the next </svg>.
-  body="$(tr -d '\n' <<<"$dom" | grep -o "<svg[^>]*id=\"$id\".*" | sed 's#</svg>.*##')"
+  body="$(tr -d '\n' <<<"$dom" | { grep -o "<svg[^>]*id=\"$id\".*" || true; } | sed 's#</svg>.*##')"
   [ -n "$body" ] || fail "plot #$id missing from the rendered DOM"
-  count="$(grep -o "<$mark" <<<"$body" | wc -l)"
+  count="$(count_of "<$mark" <<<"$body")"
   [ "$count" -ge 1 ] || fail "plot #$id has no <$mark> marks"
   echo "check_report_html: #$id: $count <$mark>"
 done
