@@ -12,6 +12,8 @@
 //!   [`trace::first_divergence`].
 //! - [`scenario`]: scenario files of `[min, max]` ranges and the options a seed draws.
 //! - [`world`]: production nodes on simulated clocks and network, stepped through the queue.
+//! - [`probe`]: read-only measurements a run samples at fixed virtual intervals.
+//! - [`report`]: a suite's consistency report (JSON, Markdown, HTML) from its outcomes.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,7 +23,9 @@ pub mod clock;
 pub mod fault;
 pub mod fnv;
 pub mod net;
+pub mod probe;
 pub mod queue;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;

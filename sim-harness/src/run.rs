@@ -22,10 +22,11 @@ use std::time::Duration;
 
 use rand::seq::SliceRandom;
 use rand::Rng;
-use registry::core::Config;
+use registry::core::{Config, NodeStats};
 
 use crate::check::{CheckInput, Checker, Rules, Violation};
 use crate::fault::{self, Fault};
+use crate::probe::{ConvergenceSampler, Probes, Timeline, TimelineSampler};
 use crate::rng::Seeds;
 use crate::scenario::Options;
 use crate::time::SimTime;
@@ -60,6 +61,14 @@ pub struct RunResult {
     pub deadline: SimTime,
     /// Events the world processed.
     pub events: u64,
+    /// How long after the liveness phase began the up core first held identical client
+    /// registries (sampled every [`crate::probe::CONVERGENCE_SAMPLE_EVERY`]); `None` if never
+    /// by the deadline.
+    pub convergence: Option<Duration>,
+    /// Every node's counters summed over the run, crashed incarnations included.
+    pub stats: NodeStats,
+    /// Each node's registry size and protection mode over time, when the probes asked.
+    pub timeline: Option<Timeline>,
 }
 
 /// The node configuration every simulated node runs: the reference defaults.
@@ -87,6 +96,16 @@ pub fn convergence_bound(config: &Config, core: usize) -> Duration {
 
 /// Runs `options` under `seed` and checks it with `checkers`.
 pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunResult {
+    run_with(seed, options, checkers, &Probes::default())
+}
+
+/// [`run`], taking the extra measurements `probes` asks for (they change nothing in the run).
+pub fn run_with(
+    seed: u64,
+    options: &Options,
+    checkers: &[Box<dyn Checker>],
+    probes: &Probes,
+) -> RunResult {
     let seeds = Seeds::new(seed);
     let nodes = options.cluster.nodes.max(1) as usize;
     let zones = options.cluster.zones.max(1) as usize;
@@ -121,9 +140,17 @@ pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunRe
     let mut liveness_start = SimTime::ZERO + safety;
     let mut deadline = SimTime::MAX;
     let mut events = 0u64;
+    let mut timeline = probes.timeline_every.map(TimelineSampler::new);
+    let mut convergence: Option<ConvergenceSampler> = None;
     while let Some(at) = world.peek_time() {
         if at > deadline {
             break;
+        }
+        if let Some(sampler) = &mut timeline {
+            sampler.catch_up(&world, at, deadline);
+        }
+        if let Some(sampler) = &mut convergence {
+            sampler.catch_up(&world, &core, at, deadline);
         }
         events += 1;
         let Some((_, output)) = world.step() else {
@@ -148,6 +175,7 @@ pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunRe
                     deadline =
                         liveness_start + liveness.max(convergence_bound(&template, core.len()));
                     heal(&mut world, &core);
+                    convergence = Some(ConvergenceSampler::new(liveness_start));
                     workload.enter_liveness(&mut world, &core);
                     world.record(TraceEvent::Phase(Phase::Liveness {
                         core: core.clone(),
@@ -158,8 +186,16 @@ pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunRe
         }
     }
     if deadline != SimTime::MAX {
+        // Nothing changes after the last event: the samples still due see the final state.
+        if let Some(sampler) = &mut timeline {
+            sampler.catch_up(&world, SimTime::MAX, deadline);
+        }
+        if let Some(sampler) = &mut convergence {
+            sampler.catch_up(&world, &core, SimTime::MAX, deadline);
+        }
         world.advance_to(deadline);
     }
+    let stats = world.total_stats();
     world.record(TraceEvent::Phase(Phase::End));
     let snapshot = world.snapshot();
     let trace = world.take_trace();
@@ -185,6 +221,9 @@ pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunRe
         liveness_start,
         deadline,
         events,
+        convergence: convergence.and_then(|sampler| sampler.converged()),
+        stats,
+        timeline: timeline.map(TimelineSampler::finish),
     }
 }
 
@@ -307,6 +346,41 @@ pollers = [2, 2]
             writes >= 10,
             "every instance registered at least once: {writes}"
         );
+    }
+
+    #[test]
+    fn probes_measure_without_changing_the_run() {
+        let plain = run(3, &small_options(3), &[]);
+        let probes = Probes {
+            timeline_every: Some(Duration::from_secs(10)),
+        };
+        let probed = run_with(3, &small_options(3), &[], &probes);
+        assert_eq!(
+            plain.trace.hash(),
+            probed.trace.hash(),
+            "sampling is read-only"
+        );
+        assert_eq!(plain.events, probed.events);
+        assert!(plain.timeline.is_none());
+        let converged = plain.convergence.expect("a healed quiet core converges");
+        assert!(plain.liveness_start + converged <= plain.deadline);
+        assert_eq!(
+            converged.as_secs() % 5,
+            0,
+            "sampled every 5 s: {converged:?}"
+        );
+        let timeline = probed.timeline.expect("asked for");
+        let last = timeline.samples.last().expect("samples").0;
+        assert!(last <= probed.deadline && last + Duration::from_secs(10) > probed.deadline);
+        assert_eq!(
+            timeline.samples.len() as u64,
+            probed.deadline.as_nanos() / 10_000_000_000 + 1
+        );
+        assert!(timeline
+            .samples
+            .iter()
+            .any(|(_, n)| n.iter().any(|s| s.instances > 0)));
+        assert!(plain.stats.anti_entropy_rounds > 0 && plain.stats.replication_enqueued > 0);
     }
 
     #[test]

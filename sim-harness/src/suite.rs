@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::check::{Checker, Violation};
+use crate::report::SeedMetrics;
 use crate::rng::Seeds;
 use crate::run::{run, RunResult};
 use crate::scenario::{Options, Scenario, ScenarioError};
@@ -28,6 +29,8 @@ pub struct SeedOutcome {
     pub events: u64,
     /// Virtual time simulated.
     pub simulated: SimTime,
+    /// What the report keeps of the run.
+    pub metrics: SeedMetrics,
 }
 
 /// The scenario directory of this workspace (found from this crate's manifest).
@@ -84,6 +87,7 @@ pub fn run_all(
                         break;
                     };
                     let result = run_seed(scenario, *seed, &checkers);
+                    let metrics = SeedMetrics::of(&result);
                     let outcome = SeedOutcome {
                         scenario: scenario.name.clone(),
                         seed: *seed,
@@ -91,6 +95,7 @@ pub fn run_all(
                         violations: result.violations,
                         events: result.events,
                         simulated: result.deadline,
+                        metrics,
                     };
                     progress(&outcome);
                     if let Ok(mut results) = results.lock() {

@@ -4,7 +4,6 @@
 //! Exit codes: 0 clean, 1 a checker found a violation (or a run diverged), 2 harness error
 //! (bad arguments, unreadable or malformed scenario file).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,6 +11,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sim_harness::check;
+use sim_harness::report;
 use sim_harness::suite::{self, SeedOutcome};
 use sim_harness::trace::first_divergence;
 
@@ -42,6 +42,12 @@ enum Command {
         /// Worker threads (default: available cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// The report's name: it is written to `reports/<name>/`.
+        #[arg(long, default_value = report::DEFAULT_NAME)]
+        name: String,
+        /// The commit the report names (default: `git rev-parse HEAD`, or `unknown`).
+        #[arg(long)]
+        commit: Option<String>,
     },
     /// Re-run one seed exactly, printing its options and (with --trace) every event.
     Replay {
@@ -82,7 +88,12 @@ fn main() -> ExitCode {
             scenario,
             seeds,
             jobs,
-        } => run(&cli.scenarios, &scenario, &seeds, jobs),
+            name,
+            commit,
+        } => {
+            let report = ReportArgs { name, commit };
+            run(&cli.scenarios, &scenario, &seeds, jobs, &report)
+        }
         Command::Replay {
             scenario,
             seed,
@@ -120,6 +131,7 @@ fn run(
     scenario: &str,
     seeds: &str,
     jobs: Option<usize>,
+    report: &ReportArgs,
 ) -> Result<ExitCode, String> {
     let work = work(dir, scenario, seeds)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -144,7 +156,7 @@ fn run(
         bar.inc(1);
     });
     bar.finish_and_clear();
-    print_summary(&outcomes, started.elapsed().as_secs_f64());
+    print_summary(&work, &outcomes, started.elapsed().as_secs_f64(), report)?;
     let failed: Vec<&SeedOutcome> = outcomes
         .iter()
         .filter(|o| !o.violations.is_empty())
@@ -160,84 +172,57 @@ fn run(
     Ok(ExitCode::from(EXIT_VIOLATION))
 }
 
-fn print_summary(outcomes: &[SeedOutcome], wall_seconds: f64) {
-    let table = summary(outcomes);
-    print!("{table}");
+/// Where `sim run` writes its report and which commit it names.
+struct ReportArgs {
+    name: String,
+    commit: Option<String>,
+}
+
+/// Prints the summary table and writes `reports/<name>/` (see `sim_harness::report`); an
+/// unwritable report is a harness error.
+fn print_summary(
+    work: &[(sim_harness::scenario::Scenario, u64)],
+    outcomes: &[SeedOutcome],
+    wall_seconds: f64,
+    args: &ReportArgs,
+) -> Result<(), String> {
+    let commit = args
+        .commit
+        .clone()
+        .unwrap_or_else(|| report::current_commit(env!("CARGO_MANIFEST_DIR").as_ref()));
+    let summary = report::Summary::build(&commit, &report::checker_names(), outcomes);
+    print!("{}", report::table(&summary));
     println!("wall time {wall_seconds:.1} s");
-    if let Err(err) = write_report(&table, outcomes) {
-        eprintln!("sim: could not write the report: {err}");
-    }
-}
-
-/// Writes the summary and every failing seed with its replay command to `reports/latest/`.
-fn write_report(table: &str, outcomes: &[SeedOutcome]) -> std::io::Result<()> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/latest");
-    std::fs::create_dir_all(&dir)?;
-    let mut text = format!("# Chaos suite summary\n\n```\n{table}```\n");
-    let failing: Vec<&SeedOutcome> = outcomes
-        .iter()
-        .filter(|o| !o.violations.is_empty())
-        .collect();
-    if !failing.is_empty() {
-        text.push_str("\n## Failing seeds\n\n");
-        for o in failing {
-            text.push_str(&format!(
-                "- {} seed {}: {}\n  `{}`\n",
-                o.scenario,
-                o.seed,
-                o.violations[0],
-                suite::replay_command(&o.scenario, o.seed)
-            ));
-        }
-    }
-    let path = dir.join("summary.md");
-    std::fs::write(&path, text)?;
-    eprintln!("sim: report written to {}", path.display());
+    let dir = report::report_dir(&args.name);
+    let sample = work.first().map(|(scenario, seed)| {
+        let options = suite::draw(scenario, *seed);
+        let probes = sim_harness::probe::Probes {
+            timeline_every: Some(std::time::Duration::from_secs(10)),
+        };
+        let result = sim_harness::run::run_with(*seed, &options, &[], &probes);
+        (
+            scenario.name.clone(),
+            *seed,
+            result.timeline.unwrap_or_default(),
+        )
+    });
+    let sample = sample
+        .as_ref()
+        .map(|(scenario, seed, timeline)| report::SampleRun {
+            scenario,
+            seed: *seed,
+            timeline,
+        });
+    let written = report::write_report(&dir, &summary, outcomes, sample.as_ref()).and_then(|_| {
+        report::write_file(
+            &dir,
+            "timings.json",
+            &report::timings_json(outcomes.len(), wall_seconds),
+        )
+    });
+    written.map_err(|err| format!("could not write the report: {err}"))?;
+    eprintln!("sim: report written to {}", dir.display());
     Ok(())
-}
-
-/// The summary table: seeds, failures, events and simulated hours per scenario, then
-/// violations per checker. Deterministic for the same seeds (no wall-clock figures).
-fn summary(outcomes: &[SeedOutcome]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let mut rows: BTreeMap<&str, (u64, u64, u64, f64)> = BTreeMap::new();
-    let mut by_checker: BTreeMap<&str, u64> = BTreeMap::new();
-    for o in outcomes {
-        let row = rows.entry(&o.scenario).or_default();
-        row.0 += 1;
-        row.1 += u64::from(!o.violations.is_empty());
-        row.2 += o.events;
-        row.3 += o.simulated.as_nanos() as f64 / 1e9 / 3600.0;
-        for v in &o.violations {
-            *by_checker.entry(v.checker).or_default() += 1;
-        }
-    }
-    let _ = writeln!(
-        out,
-        "{:<22} {:>6} {:>6} {:>12} {:>10}",
-        "scenario", "seeds", "failed", "events", "sim hours"
-    );
-    for (name, (seeds, failed, events, hours)) in &rows {
-        let _ = writeln!(
-            out,
-            "{name:<22} {seeds:>6} {failed:>6} {events:>12} {hours:>10.1}"
-        );
-    }
-    let total_events: u64 = rows.values().map(|r| r.2).sum();
-    let total_failed: u64 = rows.values().map(|r| r.1).sum();
-    let _ = writeln!(
-        out,
-        "{:<22} {:>6} {:>6} {:>12}",
-        "total",
-        outcomes.len(),
-        total_failed,
-        total_events
-    );
-    for (checker, count) in by_checker {
-        let _ = writeln!(out, "  violations of {checker}: {count}");
-    }
-    out
 }
 
 fn replay(

@@ -34,6 +34,7 @@ impl World {
 
     /// The node loses everything: its state, its parked requests, its timers.
     fn crash(&mut self, node: usize) {
+        self.retire_stats(node);
         self.slots[node] = Slot::Down;
         self.timer_deadlines[node] = None;
         // Requests the node held are never answered; their clients time out.

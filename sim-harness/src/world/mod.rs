@@ -12,12 +12,15 @@
 
 mod event;
 mod lifecycle;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use registry::api::{Reply, Request};
-use registry::core::{Config, ConfigError, Identity, Node, Outbox, PeerMessage, RequestId};
+use registry::core::{
+    Config, ConfigError, Identity, Node, NodeStats, Outbox, PeerMessage, RequestId,
+};
 
 use crate::clock::{SharedTime, SimClock};
 use crate::net::{Endpoint, NetConfig, NetModel, Verdict};
@@ -27,6 +30,7 @@ use crate::time::SimTime;
 use crate::trace::{Trace, TraceEvent, Undelivered};
 
 pub use event::WorldEvent;
+pub use stats::add_stats;
 
 /// A production node as the world runs it.
 pub type SimNode = Node<Rc<SimClock>, Outbox>;
@@ -114,6 +118,8 @@ pub struct World {
     /// Requests a node holds: who asked, and which node holds it.
     in_flight: BTreeMap<RequestId, (usize, usize)>,
     next_request: u64,
+    /// Counters of node incarnations that crashed (see `total_stats`).
+    retired_stats: NodeStats,
 }
 
 impl World {
@@ -145,6 +151,7 @@ impl World {
             timer_deadlines: vec![None; config.nodes],
             in_flight: BTreeMap::new(),
             next_request: 1,
+            retired_stats: NodeStats::default(),
         };
         for index in 0..config.nodes {
             let node = Node::new(
