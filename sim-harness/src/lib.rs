@@ -12,6 +12,7 @@
 //!   [`trace::first_divergence`].
 //! - [`scenario`]: scenario files of `[min, max]` ranges and the options a seed draws.
 //! - [`world`]: production nodes on simulated clocks and network, stepped through the queue.
+//! - [`plan`]: a run's faults and workload actions as data, [`plan::Plan`].
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ pub mod clock;
 pub mod fault;
 pub mod fnv;
 pub mod net;
+pub mod plan;
 pub mod queue;
 pub mod rng;
 pub mod run;
