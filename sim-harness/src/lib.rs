@@ -27,6 +27,7 @@ pub mod queue;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod suite;
 pub mod time;
 pub mod trace;
