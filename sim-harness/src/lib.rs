@@ -13,10 +13,13 @@
 //! - [`scenario`]: scenario files of `[min, max]` ranges and the options a seed draws.
 //! - [`world`]: production nodes on simulated clocks and network, stepped through the queue.
 //! - [`plan`]: a run's faults and workload actions as data, [`plan::Plan`].
+//! - [`shrink`]: reduce a failing run while the same checker still fails.
+//! - [`capsule`]: a failing run as a JSON file that replays it exactly.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capsule;
 pub mod check;
 pub mod clock;
 pub mod fault;

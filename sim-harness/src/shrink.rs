@@ -337,7 +337,7 @@ fn ends(start: &Fault, end: &Fault) -> bool {
 }
 
 /// The fault as it applies to a cluster of only the first `nodes` nodes, if it still does.
-fn restrict(fault: &Fault, nodes: usize) -> Option<Fault> {
+pub(crate) fn restrict(fault: &Fault, nodes: usize) -> Option<Fault> {
     match fault {
         Fault::Crash { node }
         | Fault::Restart { node }
@@ -376,4 +376,4 @@ fn restrict_rule(rule: &Rule, nodes: usize) -> Option<Rule> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

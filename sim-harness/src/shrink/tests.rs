@@ -97,6 +97,10 @@ fn a_planted_failure_shrinks_to_its_two_faults() {
         &planted(),
         Limits::default(),
     );
+    eprintln!(
+        "seed {seed}: {} -> {} in {} attempts",
+        shrunk.original, shrunk.shrunk, shrunk.attempts
+    );
     assert!(
         !shrunk.stopped_early,
         "done within {} attempts",
