@@ -12,11 +12,11 @@
 //! 4. a shorter safety phase, dropping faults and actions after its new end;
 //! 5. fewer instances, then fewer pollers.
 //!
-//! The same input gives the same result as long as only the attempt cap stops it; a wall-time
-//! cap (for suites) may stop it at a different point on a slower machine, and says so.
+//! The shrinker reads no clock: the same input and attempt cap give the same result. A caller
+//! may also pass a `stop` predicate (the `sim` binary's wall-time budget for a suite); a shrink
+//! it stops may end at a different point on a slower machine, and says so (`stopped_early`).
 
 use std::fmt;
-use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -33,18 +33,18 @@ use crate::time::SimTime;
 pub struct Limits {
     /// Reruns at most (each is one full simulated run).
     pub max_attempts: usize,
-    /// Wall time at most; `None` keeps the shrink deterministic.
-    pub max_wall: Option<Duration>,
 }
 
 impl Default for Limits {
-    /// 300 reruns, no wall-time cap.
+    /// 300 reruns.
     fn default() -> Limits {
-        Limits {
-            max_attempts: 300,
-            max_wall: None,
-        }
+        Limits { max_attempts: 300 }
     }
+}
+
+/// A `stop` predicate that never stops: the shrink ends only when done or at its attempt cap.
+pub fn never() -> bool {
+    false
 }
 
 /// The size of a run along every axis the shrinker reduces.
@@ -106,6 +106,7 @@ pub struct Shrunk {
 
 /// Shrinks the run `(seed, options, plan)`, which must fail `checker` (a checker name) when
 /// checked with `checkers`, keeping every step on which `checker` still reports a violation.
+/// `stop` is asked before each rerun; once it says yes the shrink ends where it is.
 pub fn shrink(
     seed: u64,
     options: &Options,
@@ -113,13 +114,14 @@ pub fn shrink(
     checker: &str,
     checkers: &[Box<dyn Checker>],
     limits: Limits,
+    stop: &dyn Fn() -> bool,
 ) -> Shrunk {
     let mut shrinker = Shrinker {
         seed,
         checker,
         checkers,
         limits,
-        started: Instant::now(),
+        stop,
         attempts: 0,
         stopped_early: false,
         options: options.clone(),
@@ -146,7 +148,7 @@ struct Shrinker<'a> {
     checker: &'a str,
     checkers: &'a [Box<dyn Checker>],
     limits: Limits,
-    started: Instant,
+    stop: &'a dyn Fn() -> bool,
     attempts: usize,
     stopped_early: bool,
     options: Options,
@@ -165,11 +167,7 @@ impl Shrinker<'_> {
     }
 
     fn out_of_budget(&mut self) -> bool {
-        let wall = self
-            .limits
-            .max_wall
-            .is_some_and(|max| self.started.elapsed() >= max);
-        if self.attempts >= self.limits.max_attempts || wall {
+        if self.attempts >= self.limits.max_attempts || (self.stop)() {
             self.stopped_early = true;
         }
         self.stopped_early

@@ -391,11 +391,12 @@ fn write_capsules(outcomes: &[SeedOutcome], args: &CapsuleArgs) {
     let dir = capsule::failures_dir(&capsule::default_reports_dir(), &args.run_name);
     let limits = shrink::Limits {
         max_attempts: args.shrink_attempts,
-        max_wall: None,
     };
     let budget = std::time::Duration::from_secs(args.shrink_seconds);
     eprintln!("sim: shrinking failing seeds (at most {budget:?} in all)");
-    for captured in capsule::capture_all(outcomes, &check::all(), limits, budget, &dir) {
+    let started = Instant::now();
+    let stop = || started.elapsed() >= budget;
+    for captured in capsule::capture_all(outcomes, &check::all(), limits, &stop, &dir) {
         match captured.capsule {
             Ok(Some(c)) => println!(
                 "capsule {}: {} -> {}{}\n  {}",
@@ -431,12 +432,16 @@ fn shrink_seed(
     let options = suite::draw(scenario, seed);
     let failures = capsule::failures_dir(&capsule::default_reports_dir(), run_name);
     let path = capsule::capsule_path(&failures, &scenario.name, seed);
-    let limits = shrink::Limits {
-        max_attempts,
-        max_wall: None,
-    };
-    let Some(c) = capsule::capture(&scenario.name, seed, &options, &check::all(), limits, &path)
-    else {
+    let limits = shrink::Limits { max_attempts };
+    let Some(c) = capsule::capture(
+        &scenario.name,
+        seed,
+        &options,
+        &check::all(),
+        limits,
+        &shrink::never,
+        &path,
+    ) else {
         println!(
             "{} seed {seed}: no violation; nothing to shrink",
             scenario.name

@@ -1,7 +1,6 @@
 //! From a failing seed to a capsule on disk: rerun, shrink, rerun the shrunk run, excerpt.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use super::{capsule_path, excerpt, first_of, replay_command, Capsule, CapsuleError};
 use crate::check::Checker;
@@ -13,19 +12,20 @@ use crate::suite::SeedOutcome;
 
 /// Shrinks the run `seed` draws with `options` against its first violation's checker and
 /// returns the capsule of the shrunk run, whose replay command names `path`. `None` if the run
-/// finds no violation.
+/// finds no violation. `limits` and `stop` bound the shrink (see [`shrink::shrink`]).
 pub fn capture(
     scenario: &str,
     seed: u64,
     options: &Options,
     checkers: &[Box<dyn Checker>],
     limits: Limits,
+    stop: &dyn Fn() -> bool,
     path: &Path,
 ) -> Option<Capsule> {
     let plan = Plan::draw(seed, options);
     let original = run_plan(seed, options, &plan, checkers);
     let checker = original.violations.first()?.checker;
-    let shrunk = shrink::shrink(seed, options, &plan, checker, checkers, limits);
+    let shrunk = shrink::shrink(seed, options, &plan, checker, checkers, limits, stop);
     let result = run_plan(seed, &shrunk.options, &shrunk.plan, checkers);
     // The shrinker keeps only candidates on which `checker` fails, and runs are deterministic.
     let violation = first_of(&result.violations, checker)?;
@@ -53,36 +53,28 @@ pub struct Captured {
     pub capsule: Result<Option<Capsule>, CapsuleError>,
 }
 
-/// Captures every failing outcome into `dir`, in order. Each shrink gets `per_seed` limits,
-/// and all of them together `budget` of wall time; once it is spent, later seeds are captured
-/// unshrunk, so a suite with many or slow failures still ends soon after its runs.
+/// Captures every failing outcome into `dir`, in order, each shrink within `per_seed`. Once
+/// `stop` says yes (the caller's budget for all shrinks), the current shrink ends and later
+/// seeds are captured unshrunk, so a suite with many or slow failures still ends soon after
+/// its runs.
 pub fn capture_all(
     outcomes: &[SeedOutcome],
     checkers: &[Box<dyn Checker>],
     per_seed: Limits,
-    budget: Duration,
+    stop: &dyn Fn() -> bool,
     dir: &Path,
 ) -> Vec<Captured> {
-    let started = Instant::now();
     let failing = outcomes.iter().filter(|o| !o.violations.is_empty());
     failing
         .map(|outcome| {
-            let left = budget.saturating_sub(started.elapsed());
-            let limits = Limits {
-                max_attempts: if left.is_zero() {
-                    0
-                } else {
-                    per_seed.max_attempts
-                },
-                max_wall: Some(per_seed.max_wall.map_or(left, |wall| wall.min(left))),
-            };
             let path = capsule_path(dir, &outcome.scenario, outcome.seed);
             let capsule = capture(
                 &outcome.scenario,
                 outcome.seed,
                 &outcome.options,
                 checkers,
-                limits,
+                per_seed,
+                stop,
                 &path,
             );
             let written = match capsule {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use super::*;
 use crate::fault::Fault;
 use crate::shrink::tests::{planted, planted_failure};
-use crate::shrink::Limits;
+use crate::shrink::{never, Limits};
 use crate::trace::{Phase, TraceEvent};
 
 /// A fresh directory for one test's files, removed when dropped.
@@ -31,8 +31,16 @@ fn a_written_capsule_replays_its_first_violation() {
     let scratch = Scratch::new("replay");
     let dir = failures_dir(&scratch.0, "latest");
     let path = capsule_path(&dir, "many", seed);
-    let capsule = capture("many", seed, &options, &planted(), Limits::default(), &path)
-        .expect("the planted run fails");
+    let capsule = capture(
+        "many",
+        seed,
+        &options,
+        &planted(),
+        Limits::default(),
+        &never,
+        &path,
+    )
+    .expect("the planted run fails");
     capsule.write(&path).expect("the capsule is written");
     assert!(path.ends_with(format!("latest/failures/many-{seed}.json")));
 
@@ -56,8 +64,16 @@ fn the_excerpt_surrounds_the_violation() {
     let (seed, options, _) = planted_failure();
     let scratch = Scratch::new("excerpt");
     let path = capsule_path(&scratch.0, "many", seed);
-    let capsule = capture("many", seed, &options, &planted(), Limits::default(), &path)
-        .expect("the planted run fails");
+    let capsule = capture(
+        "many",
+        seed,
+        &options,
+        &planted(),
+        Limits::default(),
+        &never,
+        &path,
+    )
+    .expect("the planted run fails");
     let at = capsule.violation.at.to_string();
     let pivot = capsule
         .trace_excerpt
@@ -88,7 +104,16 @@ fn the_excerpt_keeps_forty_before_and_ten_after() {
 fn a_passing_run_gives_no_capsule() {
     let (seed, options, _) = planted_failure();
     let path = PathBuf::from("unused.json");
-    assert!(capture("many", seed, &options, &[], Limits::default(), &path).is_none());
+    assert!(capture(
+        "many",
+        seed,
+        &options,
+        &[],
+        Limits::default(),
+        &never,
+        &path
+    )
+    .is_none());
 }
 
 #[test]
@@ -109,8 +134,16 @@ fn unreadable_malformed_and_invalid_capsules_name_the_file_and_the_problem() {
 
     let (seed, options, _) = planted_failure();
     let good = dir.join("good.json");
-    let mut capsule = capture("many", seed, &options, &planted(), Limits::default(), &good)
-        .expect("the planted run fails");
+    let mut capsule = capture(
+        "many",
+        seed,
+        &options,
+        &planted(),
+        Limits::default(),
+        &never,
+        &good,
+    )
+    .expect("the planted run fails");
     capsule
         .plan
         .faults
@@ -127,4 +160,45 @@ fn unreadable_malformed_and_invalid_capsules_name_the_file_and_the_problem() {
     std::fs::write(&unknown, text.replacen("\"seed\"", "\"sead\"", 1)).expect("writable");
     let err = Capsule::load(&unknown).expect_err("a misspelled field");
     assert!(err.to_string().contains("sead"), "{err}");
+}
+
+#[test]
+fn once_the_budget_is_spent_failures_are_captured_unshrunk() {
+    let (seed, options, plan) = planted_failure();
+    let result = crate::run::run_plan(seed, &options, &plan, &planted());
+    let outcome = crate::suite::SeedOutcome {
+        scenario: "many".to_string(),
+        seed,
+        options,
+        violations: result.violations,
+        events: result.events,
+        simulated: result.deadline,
+    };
+    let passing = crate::suite::SeedOutcome {
+        violations: Vec::new(),
+        seed: seed + 1,
+        ..outcome.clone()
+    };
+    let scratch = Scratch::new("budget");
+    let spent = || true;
+    let captured = capture_all(
+        &[passing, outcome],
+        &planted(),
+        Limits::default(),
+        &spent,
+        &scratch.0,
+    );
+    assert_eq!(captured.len(), 1, "only the failing seed");
+    let capsule = match &captured[0].capsule {
+        Ok(Some(capsule)) => capsule,
+        other => panic!("a capsule is written: {other:?}"),
+    };
+    assert!(capsule.shrink_stopped_early);
+    assert_eq!(capsule.shrink_attempts, 0);
+    assert_eq!(capsule.shrunk, capsule.original);
+    assert_eq!(
+        Capsule::load(&captured[0].path).ok().as_ref(),
+        Some(capsule)
+    );
+    assert!(captured[0].path.ends_with(format!("many-{seed}.json")));
 }

@@ -96,6 +96,7 @@ fn a_planted_failure_shrinks_to_its_two_faults() {
         "crash-then-pause",
         &planted(),
         Limits::default(),
+        &never,
     );
     eprintln!(
         "seed {seed}: {} -> {} in {} attempts",
@@ -123,10 +124,7 @@ fn a_planted_failure_shrinks_to_its_two_faults() {
 #[test]
 fn shrinking_is_deterministic_and_respects_the_attempt_cap() {
     let (seed, options, plan) = planted_failure();
-    let limits = Limits {
-        max_attempts: 12,
-        max_wall: None,
-    };
+    let limits = Limits { max_attempts: 12 };
     let a = shrink(
         seed,
         &options,
@@ -134,6 +132,7 @@ fn shrinking_is_deterministic_and_respects_the_attempt_cap() {
         "crash-then-pause",
         &planted(),
         limits,
+        &never,
     );
     let b = shrink(
         seed,
@@ -142,6 +141,7 @@ fn shrinking_is_deterministic_and_respects_the_attempt_cap() {
         "crash-then-pause",
         &planted(),
         limits,
+        &never,
     );
     assert!(a.stopped_early);
     assert_eq!(a.attempts, 12);
@@ -160,6 +160,7 @@ fn only_the_same_checker_counts() {
         "convergence",
         &planted(),
         Limits::default(),
+        &never,
     );
     assert_eq!(shrunk.shrunk, shrunk.original);
     assert_eq!(shrunk.plan, plan);
