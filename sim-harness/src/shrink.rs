@@ -7,7 +7,7 @@
 //! 1. drop faults, a fault and its paired end together (Crash/Restart, Pause/Resume,
 //!    Partition/HealNetwork), first in halves of the list, then quarters, ... then one by one;
 //! 2. drop single faults, so an end whose start is gone (or a start whose end does not matter)
-//!    can go too;
+//!    can go too; then workload actions, in halves down to one by one;
 //! 3. fewer nodes, dropping faults on removed nodes and removed nodes from partition rules;
 //! 4. a shorter safety phase, dropping faults and actions after its new end;
 //! 5. fewer instances, then fewer pollers.
@@ -139,8 +139,15 @@ pub fn shrink(
     }
 }
 
-/// Splits a fault schedule into groups of indices that are removed together.
-type Grouping = fn(&[(SimTime, Fault)]) -> Vec<Vec<usize>>;
+/// Splits a plan's faults or actions into groups of indices that are removed together.
+type Grouping = fn(&Plan) -> Vec<Vec<usize>>;
+
+/// Which list of a plan a pass removes from.
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    Faults,
+    Actions,
+}
 
 /// The shrink in progress: the smallest failing run so far and the budget spent.
 struct Shrinker<'a> {
@@ -158,8 +165,9 @@ struct Shrinker<'a> {
 impl Shrinker<'_> {
     /// One round of every pass; whether anything shrank (and there is budget for more).
     fn round(&mut self) -> bool {
-        let mut progress = self.drop_faults(fault_units);
-        progress |= self.drop_faults(single_faults);
+        let mut progress = self.drop_groups(Part::Faults, fault_units);
+        progress |= self.drop_groups(Part::Faults, singles);
+        progress |= self.drop_groups(Part::Actions, |plan| each(&plan.actions));
         progress |= self.fewer_nodes();
         progress |= self.shorter_safety();
         progress |= self.fewer_clients();
@@ -188,22 +196,25 @@ impl Shrinker<'_> {
         fails
     }
 
-    /// Removes groups of faults (as `grouping` forms them): chunks of half the groups, then
-    /// a quarter, ... then single groups.
-    fn drop_faults(&mut self, grouping: Grouping) -> bool {
+    /// Removes groups of faults or actions (as `grouping` forms them from the plan): chunks of
+    /// half the groups, then a quarter, ... then single groups.
+    fn drop_groups(&mut self, part: Part, grouping: Grouping) -> bool {
         let mut progress = false;
-        let mut size = grouping(&self.plan.faults).len().div_ceil(2).max(1);
+        let mut size = grouping(&self.plan).len().div_ceil(2).max(1);
         loop {
             let mut start = 0;
             loop {
-                let groups = grouping(&self.plan.faults);
+                let groups = grouping(&self.plan);
                 if start >= groups.len() || self.out_of_budget() {
                     break;
                 }
                 let end = (start + size).min(groups.len());
                 let removed: Vec<usize> = groups[start..end].concat();
                 let mut plan = self.plan.clone();
-                plan.faults = without(&self.plan.faults, &removed);
+                match part {
+                    Part::Faults => plan.faults = without(&self.plan.faults, &removed),
+                    Part::Actions => plan.actions = without(&self.plan.actions, &removed),
+                }
                 if self.attempt(self.options.clone(), plan) {
                     progress = true; // The next chunk now starts at `start`.
                 } else {
@@ -289,9 +300,9 @@ fn smaller(current: u64, floor: u64) -> Vec<u64> {
     out
 }
 
-/// `faults` without the ones at `removed` (indices).
-fn without(faults: &[(SimTime, Fault)], removed: &[usize]) -> Vec<(SimTime, Fault)> {
-    faults
+/// `items` without the ones at `removed` (indices).
+fn without<T: Clone>(items: &[T], removed: &[usize]) -> Vec<T> {
+    items
         .iter()
         .enumerate()
         .filter(|(i, _)| !removed.contains(i))
@@ -300,12 +311,22 @@ fn without(faults: &[(SimTime, Fault)], removed: &[usize]) -> Vec<(SimTime, Faul
 }
 
 /// Every fault on its own.
-fn single_faults(faults: &[(SimTime, Fault)]) -> Vec<Vec<usize>> {
-    (0..faults.len()).map(|i| vec![i]).collect()
+fn singles(plan: &Plan) -> Vec<Vec<usize>> {
+    each(&plan.faults)
+}
+
+/// Every item on its own.
+fn each<T>(items: &[T]) -> Vec<Vec<usize>> {
+    (0..items.len()).map(|i| vec![i]).collect()
+}
+
+/// A plan's faults grouped with their paired ends (see [`pair_ends`]).
+fn fault_units(plan: &Plan) -> Vec<Vec<usize>> {
+    pair_ends(&plan.faults)
 }
 
 /// Faults grouped with their paired end: each start takes the first unpaired end after it.
-pub fn fault_units(faults: &[(SimTime, Fault)]) -> Vec<Vec<usize>> {
+pub fn pair_ends(faults: &[(SimTime, Fault)]) -> Vec<Vec<usize>> {
     let mut taken = vec![false; faults.len()];
     let mut units = Vec::new();
     for i in 0..faults.len() {
