@@ -461,10 +461,7 @@ fn shrink_seed(
             ""
         }
     );
-    println!(
-        "first violation: [{}] at {}: {}",
-        c.violation.checker, c.violation.at, c.violation.explanation
-    );
+    println!("first violation: {}", c.violation);
     println!("capsule written to {}\n  {}", path.display(), c.replay);
     Ok(ExitCode::from(EXIT_VIOLATION))
 }
@@ -497,10 +494,7 @@ fn replay_capsule(path: &std::path::Path, trace: bool) -> Result<ExitCode, Strin
     };
     println!("first violation: {first}");
     if !replayed.matches {
-        println!(
-            "(the capsule recorded a different one: [{}] at {}: {})",
-            c.violation.checker, c.violation.at, c.violation.explanation
-        );
+        println!("(the capsule recorded a different one: {})", c.violation);
     }
     Ok(ExitCode::from(EXIT_VIOLATION))
 }

@@ -87,6 +87,20 @@ impl From<&Violation> for ViolationRecord {
     }
 }
 
+/// As [`Violation`] displays: `[checker] at time node N instance app/zone/host: explanation`.
+impl std::fmt::Display for ViolationRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] at {}", self.checker, self.at)?;
+        if let Some(node) = self.node {
+            write!(f, " node {node}")?;
+        }
+        if let Some(key) = &self.instance {
+            write!(f, " instance {}/{}/{}", key.appid, key.zone, key.hostname)?;
+        }
+        write!(f, ": {}", self.explanation)
+    }
+}
+
 impl ViolationRecord {
     /// Whether `violation` is this one: same checker, time, node, instance and explanation.
     pub fn matches(&self, violation: &Violation) -> bool {

@@ -57,6 +57,7 @@ fn a_written_capsule_replays_its_first_violation() {
     assert_eq!(first.at, loaded.violation.at);
     assert_eq!(first.node, loaded.violation.node);
     assert_eq!(first.instance, loaded.violation.instance);
+    assert_eq!(first.to_string(), loaded.violation.to_string());
 }
 
 #[test]
