@@ -9,13 +9,14 @@ use std::time::Duration;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::net::Rule;
 use crate::scenario::Options;
 use crate::time::SimTime;
 
 /// One fault (or the end of one).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {
     /// The node crashes: all its state is lost and it answers nothing.
     Crash {

@@ -14,21 +14,27 @@
 //! - [`world`]: production nodes on simulated clocks and network, stepped through the queue.
 //! - [`probe`]: read-only measurements a run samples at fixed virtual intervals.
 //! - [`report`]: a suite's consistency report (JSON, Markdown, HTML) from its outcomes.
+//! - [`plan`]: a run's faults and workload actions as data, [`plan::Plan`].
+//! - [`shrink`]: reduce a failing run while the same checker still fails.
+//! - [`capsule`]: a failing run as a JSON file that replays it exactly.
 //! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capsule;
 pub mod check;
 pub mod clock;
 pub mod fault;
 pub mod fnv;
 pub mod net;
+pub mod plan;
 pub mod probe;
 pub mod queue;
 pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod suite;
 pub mod time;
 pub mod trace;

@@ -25,13 +25,14 @@ use rand::Rng;
 use registry::core::{Config, NodeStats};
 
 use crate::check::{CheckInput, Checker, Rules, Violation};
-use crate::fault::{self, Fault};
+use crate::fault::Fault;
+use crate::plan::Plan;
 use crate::probe::{ConvergenceSampler, Probes, Timeline, TimelineSampler};
 use crate::rng::Seeds;
 use crate::scenario::Options;
 use crate::time::SimTime;
 use crate::trace::{Phase, Trace, TraceEvent};
-use crate::workload::{self, Action, Workload};
+use crate::workload::{Action, Workload};
 use crate::world::{Output, World, WorldConfig};
 
 /// Something scheduled in a run, handed back by the world at its time.
@@ -94,7 +95,8 @@ pub fn convergence_bound(config: &Config, core: usize) -> Duration {
         + ae * rounds
 }
 
-/// Runs `options` under `seed` and checks it with `checkers`.
+/// Runs `options` under `seed` and checks it with `checkers`: [`run_plan`] with the plan the
+/// seed draws.
 pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunResult {
     run_with(seed, options, checkers, &Probes::default())
 }
@@ -103,6 +105,29 @@ pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunRe
 pub fn run_with(
     seed: u64,
     options: &Options,
+    checkers: &[Box<dyn Checker>],
+    probes: &Probes,
+) -> RunResult {
+    run_plan_with(seed, options, &Plan::draw(seed, options), checkers, probes)
+}
+
+/// Runs `options` under `seed` with an explicit `plan` (faults and workload actions) instead
+/// of the one the seed draws, and checks it with `checkers`. Everything else (network, node
+/// and client randomness, the liveness core) still comes from the seed.
+pub fn run_plan(
+    seed: u64,
+    options: &Options,
+    plan: &Plan,
+    checkers: &[Box<dyn Checker>],
+) -> RunResult {
+    run_plan_with(seed, options, plan, checkers, &Probes::default())
+}
+
+/// [`run_plan`], taking the extra measurements `probes` asks for.
+pub fn run_plan_with(
+    seed: u64,
+    options: &Options,
+    plan: &Plan,
     checkers: &[Box<dyn Checker>],
     probes: &Probes,
 ) -> RunResult {
@@ -122,14 +147,16 @@ pub fn run_with(
     };
     world.record(TraceEvent::Phase(Phase::Safety));
     let safety = Duration::from_secs(options.phases.safety_minutes * 60);
+    // Faults first, then actions, then the liveness mark: the scheduling order breaks ties
+    // between equal times, so it must stay the order `run` always used.
     let mut planned: Vec<Planned> = Vec::new();
-    for (at, fault) in fault::schedule(options, &mut seeds.faults()) {
-        world.schedule(at, planned.len());
-        planned.push(Planned::Fault(fault));
+    for (at, fault) in &plan.faults {
+        world.schedule(*at, planned.len());
+        planned.push(Planned::Fault(fault.clone()));
     }
-    for (at, action) in workload::plan(&options.workload, safety, &mut seeds.stream("actions", 0)) {
-        world.schedule(at, planned.len());
-        planned.push(Planned::Action(action));
+    for (at, action) in &plan.actions {
+        world.schedule(*at, planned.len());
+        planned.push(Planned::Action(*action));
     }
     world.schedule(SimTime::ZERO + safety, planned.len());
     planned.push(Planned::Liveness);
@@ -391,5 +418,49 @@ pollers = [2, 2]
         assert_eq!(crate::trace::first_divergence(&a.trace, &b.trace), None);
         let c = run(10, &small_options(10), &[]);
         assert_ne!(a.trace.hash(), c.trace.hash());
+    }
+
+    /// Trace hashes recorded with the code before `run_plan` existed (commit 3ae78ab): the
+    /// explicit plan must not change a single event. The swarm seed pins `swarm.toml` too;
+    /// if that file changes on purpose, record the new hash with `sim replay`.
+    #[test]
+    fn an_explicit_drawn_plan_gives_the_traces_recorded_before_plans_existed() {
+        for (seed, hash) in [
+            (3, 0x0809_497f_4483_3b57_u64),
+            (9, 0xd7c0_557c_2dff_d627),
+            (21, 0x2e3e_0bc9_8345_0474),
+        ] {
+            let options = small_options(seed);
+            assert_eq!(run(seed, &options, &[]).trace.hash(), hash, "seed {seed}");
+            let plan = Plan::draw(seed, &options);
+            assert_eq!(run_plan(seed, &options, &plan, &[]).trace.hash(), hash);
+        }
+        let swarm = crate::scenario::Scenario::load(
+            crate::suite::default_scenario_dir().join("swarm.toml"),
+        )
+        .expect("the swarm scenario loads");
+        let options = crate::suite::draw(&swarm, 2);
+        assert_eq!(run(2, &options, &[]).trace.hash(), 0x2672_4feb_8ad5_8887);
+    }
+
+    #[test]
+    fn a_plan_without_its_faults_changes_the_run() {
+        let options = small_options(3);
+        let mut plan = Plan::draw(3, &options);
+        assert!(!plan.faults.is_empty(), "the small scenario crashes nodes");
+        plan.faults.clear();
+        let quiet = run_plan(3, &options, &plan, &[]);
+        // The liveness heal may crash nodes outside the core; the safety phase must not.
+        let safety_crashes = quiet
+            .trace
+            .entries()
+            .iter()
+            .filter(|(at, e)| {
+                *at < quiet.liveness_start && matches!(e, TraceEvent::Fault(Fault::Crash { .. }))
+            })
+            .count();
+        assert_eq!(safety_crashes, 0);
+        let drawn = run(3, &options, &[]);
+        assert_ne!(drawn.trace.hash(), quiet.trace.hash());
     }
 }

@@ -5,9 +5,13 @@ use std::ops::{Add, AddAssign};
 use std::time::Duration;
 
 use registry::core::Mono;
+use serde::{Deserialize, Serialize};
 
-/// A point in virtual time, in nanoseconds since the run started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A point in virtual time, in nanoseconds since the run started; serialized as that number.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
 pub struct SimTime(u64);
 
 impl SimTime {

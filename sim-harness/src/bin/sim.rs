@@ -14,6 +14,7 @@ use sim_harness::check;
 use sim_harness::report;
 use sim_harness::suite::{self, SeedOutcome};
 use sim_harness::trace::first_divergence;
+use sim_harness::{capsule, shrink};
 
 const EXIT_VIOLATION: u8 = 1;
 const EXIT_HARNESS: u8 = 2;
@@ -42,21 +43,28 @@ enum Command {
         /// Worker threads (default: available cores).
         #[arg(long)]
         jobs: Option<usize>,
-        /// The report's name: it is written to `reports/<name>/`.
+        /// The report's name: it is written to `reports/<name>/`, failure capsules to
+        /// `reports/<name>/failures/`.
         #[arg(long, default_value = report::DEFAULT_NAME)]
         name: String,
         /// The commit the report names (default: `git rev-parse HEAD`, or `unknown`).
         #[arg(long)]
         commit: Option<String>,
+        #[command(flatten)]
+        capsules: CapsuleArgs,
     },
-    /// Re-run one seed exactly, printing its options and (with --trace) every event.
+    /// Re-run one seed exactly, printing its options and (with --trace) every event; or, with
+    /// --capsule, a failure capsule's seed, options and plan.
     Replay {
         /// The scenario.
-        #[arg(long)]
-        scenario: String,
+        #[arg(long, required_unless_present = "capsule")]
+        scenario: Option<String>,
         /// The seed.
-        #[arg(long)]
-        seed: u64,
+        #[arg(long, required_unless_present = "capsule")]
+        seed: Option<u64>,
+        /// A failure capsule (JSON) to replay instead of a scenario's seed.
+        #[arg(long, conflicts_with_all = ["scenario", "seed"])]
+        capsule: Option<PathBuf>,
         /// Print every message, fault and decision.
         #[arg(long)]
         trace: bool,
@@ -69,6 +77,21 @@ enum Command {
         /// Seeds, `A..B` or one seed.
         #[arg(long, default_value = "0..5")]
         seeds: String,
+    },
+    /// Shrink one failing seed while the same checker still fails, and write its capsule.
+    Shrink {
+        /// The scenario.
+        #[arg(long)]
+        scenario: String,
+        /// The seed.
+        #[arg(long)]
+        seed: u64,
+        /// Reruns the shrink may make.
+        #[arg(long, default_value_t = 300)]
+        max_attempts: usize,
+        /// The report run the capsule goes under: `reports/<run>/failures/`.
+        #[arg(long, default_value = "latest")]
+        run_name: String,
     },
     /// Measure events per second and simulated time per wall time.
     Bench {
@@ -90,15 +113,31 @@ fn main() -> ExitCode {
             jobs,
             name,
             commit,
+            capsules,
         } => {
             let report = ReportArgs { name, commit };
-            run(&cli.scenarios, &scenario, &seeds, jobs, &report)
+            run(&cli.scenarios, &scenario, &seeds, jobs, &report, &capsules)
         }
+        Command::Replay {
+            capsule: Some(path),
+            trace,
+            ..
+        } => replay_capsule(&path, trace),
         Command::Replay {
             scenario,
             seed,
             trace,
-        } => replay(&cli.scenarios, &scenario, seed, trace),
+            ..
+        } => match (scenario, seed) {
+            (Some(scenario), Some(seed)) => replay(&cli.scenarios, &scenario, seed, trace),
+            _ => Err("replay needs --scenario and --seed, or --capsule".to_string()),
+        },
+        Command::Shrink {
+            scenario,
+            seed,
+            max_attempts,
+            run_name,
+        } => shrink_seed(&cli.scenarios, &scenario, seed, max_attempts, &run_name),
         Command::CheckDeterminism { scenario, seeds } => {
             determinism(&cli.scenarios, &scenario, &seeds)
         }
@@ -132,6 +171,7 @@ fn run(
     seeds: &str,
     jobs: Option<usize>,
     report: &ReportArgs,
+    capsules: &CapsuleArgs,
 ) -> Result<ExitCode, String> {
     let work = work(dir, scenario, seeds)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -169,6 +209,7 @@ fn run(
         failed.len(),
         suite::replay_command(&failed[0].scenario, failed[0].seed)
     );
+    write_capsules(&outcomes, &report.name, capsules);
     Ok(ExitCode::from(EXIT_VIOLATION))
 }
 
@@ -316,4 +357,128 @@ fn bench(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<ExitCode,
         simulated / wall.max(1e-9)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How `sim run` shrinks failing seeds and where it writes their capsules.
+#[derive(clap::Args)]
+struct CapsuleArgs {
+    /// Reruns each failing seed's shrink may make.
+    #[arg(long, default_value_t = 100)]
+    shrink_attempts: usize,
+    /// Wall seconds all shrinks together may take; later failures get unshrunk capsules.
+    #[arg(long, default_value_t = 300)]
+    shrink_seconds: u64,
+}
+
+/// Shrinks every failing seed (within the budget) and writes its capsule.
+fn write_capsules(outcomes: &[SeedOutcome], name: &str, args: &CapsuleArgs) {
+    let dir = capsule::failures_dir(&capsule::default_reports_dir(), name);
+    let limits = shrink::Limits {
+        max_attempts: args.shrink_attempts,
+    };
+    let budget = std::time::Duration::from_secs(args.shrink_seconds);
+    eprintln!("sim: shrinking failing seeds (at most {budget:?} in all)");
+    let started = Instant::now();
+    let stop = || started.elapsed() >= budget;
+    for captured in capsule::capture_all(outcomes, &check::all(), limits, &stop, &dir) {
+        match captured.capsule {
+            Ok(Some(c)) => println!(
+                "capsule {}: {} -> {}{}\n  {}",
+                captured.path.display(),
+                c.original,
+                c.shrunk,
+                if c.shrink_stopped_early {
+                    " (shrink stopped early)"
+                } else {
+                    ""
+                },
+                c.replay
+            ),
+            Ok(None) => eprintln!(
+                "sim: {} no longer fails; no capsule",
+                captured.path.display()
+            ),
+            Err(err) => eprintln!("sim: {err}"),
+        }
+    }
+}
+
+/// `sim shrink`: shrinks one seed and writes its capsule; exit 1 if it fails, 0 if it passes.
+fn shrink_seed(
+    dir: &std::path::Path,
+    scenario: &str,
+    seed: u64,
+    max_attempts: usize,
+    run_name: &str,
+) -> Result<ExitCode, String> {
+    let scenarios = suite::load(dir, scenario).map_err(|e| e.to_string())?;
+    let scenario = &scenarios[0];
+    let options = suite::draw(scenario, seed);
+    let failures = capsule::failures_dir(&capsule::default_reports_dir(), run_name);
+    let path = capsule::capsule_path(&failures, &scenario.name, seed);
+    let limits = shrink::Limits { max_attempts };
+    let Some(c) = capsule::capture(
+        &scenario.name,
+        seed,
+        &options,
+        &check::all(),
+        limits,
+        &shrink::never,
+        &path,
+    ) else {
+        println!(
+            "{} seed {seed}: no violation; nothing to shrink",
+            scenario.name
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    c.write(&path).map_err(|e| e.to_string())?;
+    println!("checker: {}", c.violation.checker);
+    println!("original: {}", c.original);
+    println!("shrunk:   {}", c.shrunk);
+    println!(
+        "{} reruns{}",
+        c.shrink_attempts,
+        if c.shrink_stopped_early {
+            "; stopped at the attempt cap"
+        } else {
+            ""
+        }
+    );
+    println!("first violation: {}", c.violation);
+    println!("capsule written to {}\n  {}", path.display(), c.replay);
+    Ok(ExitCode::from(EXIT_VIOLATION))
+}
+
+/// `sim replay --capsule`: runs the capsule's seed, options and plan; exit 1 if a violation
+/// reproduces, 0 if the run is clean, 2 if the capsule cannot be read.
+fn replay_capsule(path: &std::path::Path, trace: bool) -> Result<ExitCode, String> {
+    let c = capsule::Capsule::load(path).map_err(|e| e.to_string())?;
+    println!("seed = {}", c.seed);
+    print!("{}", c.options);
+    println!(
+        "plan: {} faults, {} actions",
+        c.plan.faults.len(),
+        c.plan.actions.len()
+    );
+    let replayed = capsule::replay(&c, &check::all());
+    if trace {
+        for (at, event) in replayed.result.trace.entries() {
+            println!("{at} {event:?}");
+        }
+    }
+    println!(
+        "{} events; trace hash {:016x}",
+        replayed.result.events,
+        replayed.result.trace.hash()
+    );
+    let Some(first) = replayed.first else {
+        println!("no violations: the capsule no longer fails");
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!("first violation: {first}");
+    if !replayed.matches {
+        println!("(the capsule recorded a different one: {})", c.violation);
+    }
+    Ok(ExitCode::from(EXIT_VIOLATION))
 }

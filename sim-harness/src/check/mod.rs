@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use registry::api::{Instance, InstanceKey};
+use serde::Serialize;
 
 use crate::time::SimTime;
 use crate::trace::Trace;
@@ -105,8 +106,9 @@ pub struct CheckInput<'a> {
     pub snapshot: Vec<NodeSnapshot>,
 }
 
-/// A broken property.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A broken property. Serializable only: its checker name is `'static`; a capsule keeps an
+/// owned copy ([`crate::capsule::ViolationRecord`]) to read back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
     /// The checker that found it.
     pub checker: &'static str,

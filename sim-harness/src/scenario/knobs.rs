@@ -5,7 +5,7 @@
 use std::fmt;
 
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ScenarioError;
 use super::range::{KnobValue, Range};
@@ -59,7 +59,8 @@ macro_rules! section {
         $(#[doc = $doc])*
         ///
         /// One run's values, drawn from the scenario's ranges.
-        #[derive(Clone, Debug, PartialEq)]
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
         pub struct $Options {
             $( $(#[doc = $field_doc])* pub $field: $ty, )*
         }

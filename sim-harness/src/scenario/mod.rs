@@ -35,7 +35,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::net::NetConfig;
 
@@ -179,7 +179,8 @@ impl Scenario {
 }
 
 /// One run's concrete options, drawn from a [`Scenario`] by the run's seed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Options {
     /// The scenario they were drawn from.
     pub scenario: String,

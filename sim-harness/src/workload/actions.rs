@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::scenario::WorkloadOptions;
 use crate::time::SimTime;
 
 /// Something the workload does at a planned moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// One instance flips its status through `set`.
     SetStatus,
