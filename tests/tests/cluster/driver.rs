@@ -218,6 +218,30 @@ pub(crate) fn register(host: &str) -> Request {
     })
 }
 
+pub(crate) fn renew(host: &str) -> Request {
+    Request::Renew(registry::api::RenewArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: host.into(),
+        replication: false,
+        dirty_timestamp: 0,
+    })
+}
+
+pub(crate) fn set_status(host: &str, status: Status) -> Request {
+    Request::Set(registry::api::SetArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostnames: vec![host.into()],
+        statuses: vec![status],
+        metadata: vec![],
+        replication: false,
+        set_timestamp: 0,
+    })
+}
+
 pub(crate) fn key(host: &str) -> InstanceKey {
     InstanceKey {
         env: "dev".into(),

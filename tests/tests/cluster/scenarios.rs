@@ -1,8 +1,6 @@
 use std::time::Duration;
 
-use registry::api::{
-    CancelArgs, Code, PeerMessage, RenewArgs, ReplicatedOp, Request, SetArgs, Status,
-};
+use registry::api::{CancelArgs, Code, PeerMessage, ReplicatedOp, Request, Status};
 
 use registry::core::Clock;
 
@@ -98,14 +96,7 @@ fn replicated_renew_404_is_answered_with_the_full_register() {
     c.run_for(16 * SECOND);
     assert!(c.node(1).is_ready(), "ready after the sync timeout");
     assert!(c.instance(1, "a").is_none(), "{:?}", c.node(1).stats());
-    let renew = Request::Renew(RenewArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: "a".into(),
-        replication: false,
-        dirty_timestamp: 0,
-    });
+    let renew = renew("a");
     assert_ok(&c.call(0, renew));
     c.run_for(SECOND);
     assert!(
@@ -123,16 +114,7 @@ fn a_lagging_clock_still_orders_a_later_set_after_the_register() {
     c.clocks[1].set_wall(c.clocks[0].wall() - 10_000_000_000);
     assert_ok(&c.call(0, register("a")));
     c.run_for(SECOND);
-    let set = Request::Set(SetArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostnames: vec!["a".into()],
-        statuses: vec![Status::Waiting],
-        metadata: vec![],
-        replication: false,
-        set_timestamp: 0,
-    });
+    let set = set_status("a", Status::Waiting);
     assert_ok(&c.call(1, set));
     c.run_for(60 * SECOND);
     for i in 0..3 {
@@ -302,27 +284,11 @@ fn replicated_renew_409_makes_the_sender_adopt_the_newer_copy() {
         PeerMessage::Digests { .. } => Verdict::Drop,
         _ => Verdict::Deliver,
     });
-    let set = Request::Set(SetArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostnames: vec!["a".into()],
-        statuses: vec![Status::Waiting],
-        metadata: vec![],
-        replication: false,
-        set_timestamp: 0,
-    });
+    let set = set_status("a", Status::Waiting);
     assert_ok(&c.call(1, set));
     c.run_for(10 * SECOND);
     assert_eq!(c.instance(0, "a").map(|a| a.status), Some(Status::Up));
-    let renew = Request::Renew(RenewArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: "a".into(),
-        replication: false,
-        dirty_timestamp: 0,
-    });
+    let renew = renew("a");
     assert_ok(&c.call(0, renew));
     c.run_for(SECOND);
     assert_eq!(
