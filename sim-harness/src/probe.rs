@@ -5,6 +5,7 @@
 //! A sample "at `t`" sees every event with a time up to and including `t`: the run takes it
 //! just before it processes the first event later than `t`.
 
+use registry::api::SmolStr;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -136,7 +137,7 @@ type Copy<'a> = (
     i64,
     registry::api::Status,
     &'a registry::api::Metadata,
-    &'a [String],
+    &'a [SmolStr],
     &'a str,
 );
 
@@ -155,7 +156,7 @@ fn copy(i: &Instance) -> Copy<'_> {
 /// Stricter than the convergence checker: a dead client's instance still held by a protected
 /// node counts as disagreement here (the measurement asks when the core is identical).
 pub(crate) fn core_agrees(world: &World, core: &[usize]) -> bool {
-    let registries: Vec<BTreeMap<String, Vec<Instance>>> = core
+    let registries: Vec<BTreeMap<SmolStr, Vec<Instance>>> = core
         .iter()
         .filter_map(|&n| world.node(n))
         .map(|node| node.registry())

@@ -3,6 +3,7 @@
 //! Checkers read it; `--check-determinism` compares two of them. Its hash is FNV-1a over each
 //! entry's `Debug` rendering, so it is the same on every run of the same build.
 
+use registry::api::SmolStr;
 use std::fmt::Write as _;
 
 use registry::api::{Reply, Request};
@@ -74,9 +75,9 @@ pub enum ClientEvent {
         /// The node that answered.
         node: usize,
         /// The app.
-        appid: String,
+        appid: SmolStr,
         /// The hostnames of the UP instances it saw.
-        hosts: Vec<String>,
+        hosts: Vec<SmolStr>,
     },
 }
 

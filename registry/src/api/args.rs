@@ -1,6 +1,6 @@
 //! Typed requests: what a client or peer asks of a node, after decoding and before limits.
 
-use super::{Metadata, Status};
+use super::{Metadata, SmolStr, Status};
 
 /// Which statuses a fetch returns: a bitmask of [`Status::bit`] (1 = UP, 2 = WAITING, 3 = both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,21 +35,21 @@ impl StatusFilter {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisterArgs {
     /// Region of the instance (optional on the wire).
-    pub region: String,
+    pub region: SmolStr,
     /// Zone of the instance.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
     /// Host name.
-    pub hostname: String,
+    pub hostname: SmolStr,
     /// UP or WAITING.
     pub status: Status,
     /// Serving addresses.
-    pub addrs: Vec<String>,
+    pub addrs: Vec<SmolStr>,
     /// Free-form version.
-    pub version: String,
+    pub version: SmolStr,
     /// String metadata.
     pub metadata: Metadata,
     /// Sent by a peer: apply, never re-replicate.
@@ -64,13 +64,13 @@ pub struct RegisterArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenewArgs {
     /// Zone of the instance.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
     /// Host name.
-    pub hostname: String,
+    pub hostname: SmolStr,
     /// Sent by a peer: compare versions, never re-replicate.
     pub replication: bool,
     /// The sender's content version (replicated renews only).
@@ -81,13 +81,13 @@ pub struct RenewArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CancelArgs {
     /// Zone of the instance.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
     /// Host name.
-    pub hostname: String,
+    pub hostname: SmolStr,
     /// Sent by a peer: apply, never re-replicate.
     pub replication: bool,
     /// The version of the cancel chosen by the first node (bilibili sends it as
@@ -99,13 +99,13 @@ pub struct CancelArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetArgs {
     /// Zone of the instances.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
     /// Host names to change (at least one).
-    pub hostnames: Vec<String>,
+    pub hostnames: Vec<SmolStr>,
     /// New status per host name, or empty to leave statuses alone.
     pub statuses: Vec<Status>,
     /// New metadata per host name, or empty to leave metadata alone.
@@ -120,11 +120,11 @@ pub struct SetArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchArgs {
     /// Only this zone, or every zone when empty.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
     /// Which statuses to return.
     pub status: StatusFilter,
 }
@@ -133,11 +133,11 @@ pub struct FetchArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchsArgs {
     /// Only this zone, or every zone when empty.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application ids (at least one).
-    pub appids: Vec<String>,
+    pub appids: Vec<SmolStr>,
     /// Which statuses to return.
     pub status: StatusFilter,
 }
@@ -146,13 +146,13 @@ pub struct FetchsArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PollArgs {
     /// Only this zone, or every zone when empty.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
     /// The poller's host name.
-    pub hostname: String,
+    pub hostname: SmolStr,
     /// The cursor the poller last saw (0 = never).
     pub latest_timestamp: i64,
 }
@@ -161,13 +161,13 @@ pub struct PollArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PollsArgs {
     /// Only this zone, or every zone when empty.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application ids (at least one).
-    pub appids: Vec<String>,
+    pub appids: Vec<SmolStr>,
     /// The poller's host name.
-    pub hostname: String,
+    pub hostname: SmolStr,
     /// One cursor per app id, in the same order.
     pub latest_timestamps: Vec<i64>,
 }

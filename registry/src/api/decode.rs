@@ -4,7 +4,7 @@
 //! the node checks configured limits (field lengths, counts, sizes) on top.
 
 use super::args::*;
-use super::{BadRequest, Form, Metadata, Status};
+use super::{BadRequest, Form, Metadata, SmolStr, Status};
 
 /// An endpoint of the HTTP API under `/discovery`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -249,7 +249,7 @@ fn metadata(raw: &str) -> Result<Metadata, BadRequest> {
     })
 }
 
-fn non_empty_list(form: &Form, key: &str) -> Result<Vec<String>, BadRequest> {
+fn non_empty_list(form: &Form, key: &str) -> Result<Vec<SmolStr>, BadRequest> {
     let items = form.list(key);
     if items.is_empty() {
         return Err(BadRequest::new(key, "needs at least one value"));

@@ -288,13 +288,13 @@ fn request() -> impl Strategy<Value = Request> {
         .prop_map(
             |(zone, env, appid, hostname, status, addrs, metadata, replication, dirty)| {
                 Request::Register(RegisterArgs {
-                    region: String::new(),
-                    zone,
-                    env,
-                    appid,
-                    hostname,
+                    region: SmolStr::default(),
+                    zone: zone.into(),
+                    env: env.into(),
+                    appid: appid.into(),
+                    hostname: hostname.into(),
                     status,
-                    addrs,
+                    addrs: addrs.into_iter().map(Into::into).collect(),
                     version: "v".into(),
                     metadata,
                     replication,
@@ -314,10 +314,10 @@ fn request() -> impl Strategy<Value = Request> {
             Request::Set(SetArgs {
                 zone: "z".into(),
                 env: "e".into(),
-                appid,
+                appid: appid.into(),
                 statuses: vec![status; hostnames.len()],
                 metadata: vec![metadata; hostnames.len()],
-                hostnames,
+                hostnames: hostnames.into_iter().map(Into::into).collect(),
                 replication: true,
                 set_timestamp: ts,
             })
@@ -325,10 +325,10 @@ fn request() -> impl Strategy<Value = Request> {
     let polls = (prop::collection::vec((word(), 0..i64::MAX), 1..4), word()).prop_map(
         |(apps, hostname)| {
             Request::Polls(PollsArgs {
-                zone: String::new(),
+                zone: SmolStr::default(),
                 env: "e".into(),
-                appids: apps.iter().map(|(a, _)| a.clone()).collect(),
-                hostname,
+                appids: apps.iter().map(|(a, _)| a.into()).collect(),
+                hostname: hostname.into(),
                 latest_timestamps: apps.iter().map(|(_, ts)| *ts).collect(),
             })
         },

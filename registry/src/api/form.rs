@@ -3,6 +3,7 @@
 //! Real clients send lists both ways: repeated keys (`appid=a&appid=b`) and comma-joined values
 //! (`appid=a,b`); [`Form::list`] accepts both.
 
+use super::SmolStr;
 use std::fmt;
 
 /// A request that cannot be decoded or breaks a limit. Answered with -400; nothing changes.
@@ -68,8 +69,9 @@ impl Form {
     }
 
     /// Appends a pair.
-    pub fn push(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.pairs.push((key.into(), value.into()));
+    pub fn push(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        self.pairs.push((key.to_string(), value.to_string()));
     }
 
     /// How many pairs the form holds.
@@ -114,18 +116,18 @@ impl Form {
     }
 
     /// A single-valued field, or the empty string when absent.
-    pub fn text(&self, key: &str) -> Result<String, BadRequest> {
-        Ok(self.optional(key)?.unwrap_or_default().to_string())
+    pub fn text(&self, key: &str) -> Result<SmolStr, BadRequest> {
+        Ok(self.optional(key)?.unwrap_or_default().into())
     }
 
     /// A list field: every repetition of `key`, each split on commas; empty items dropped.
-    pub fn list(&self, key: &str) -> Vec<String> {
+    pub fn list(&self, key: &str) -> Vec<SmolStr> {
         self.values(key)
             .into_iter()
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .filter(|item| !item.is_empty())
-            .map(str::to_string)
+            .map(SmolStr::from)
             .collect()
     }
 

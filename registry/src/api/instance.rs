@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// Free-form string metadata of an instance. Ordered so that every encoding is deterministic.
 pub type Metadata = BTreeMap<String, String>;
@@ -52,21 +53,21 @@ impl TryFrom<u32> for Status {
 pub struct Instance {
     /// Region the instance runs in.
     #[serde(default)]
-    pub region: String,
+    pub region: SmolStr,
     /// Zone (availability zone / data centre) of the instance.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Environment, e.g. `prod` or `dev`.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id, e.g. `main.arch.test`.
-    pub appid: String,
+    pub appid: SmolStr,
     /// Host name, unique within `(env, appid, zone)`.
-    pub hostname: String,
+    pub hostname: SmolStr,
     /// Addresses the instance serves on, e.g. `grpc://10.0.0.1:9000`.
     #[serde(default)]
-    pub addrs: Vec<String>,
+    pub addrs: Vec<SmolStr>,
     /// Free-form version string.
     #[serde(default)]
-    pub version: String,
+    pub version: SmolStr,
     /// Free-form string metadata.
     #[serde(default)]
     pub metadata: Metadata,
@@ -88,7 +89,7 @@ pub struct Instance {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceInfo {
     /// Instances keyed by zone.
-    pub instances: BTreeMap<String, Vec<Instance>>,
+    pub instances: BTreeMap<SmolStr, Vec<Instance>>,
     /// The app's change cursor on the answering node; pass it back to poll.
     pub latest_timestamp: i64,
 }
@@ -130,11 +131,11 @@ impl TryFrom<u8> for NodeStatus {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NodeInfo {
     /// `host:port` the node serves HTTP on.
-    pub addr: String,
+    pub addr: SmolStr,
     /// Up or lost.
     pub status: NodeStatus,
     /// The node's zone.
-    pub zone: String,
+    pub zone: SmolStr,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Identities of apps and instances.
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use super::Instance;
 
@@ -8,22 +9,22 @@ use super::Instance;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AppKey {
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
 }
 
 /// Identifies an instance: `(env, appid, zone, hostname)`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct InstanceKey {
     /// Environment.
-    pub env: String,
+    pub env: SmolStr,
     /// Application id.
-    pub appid: String,
+    pub appid: SmolStr,
     /// Zone.
-    pub zone: String,
+    pub zone: SmolStr,
     /// Host name.
-    pub hostname: String,
+    pub hostname: SmolStr,
 }
 
 impl InstanceKey {

@@ -23,6 +23,8 @@ pub use instance::{Instance, InstanceInfo, Metadata, NodeInfo, NodeStatus, Statu
 pub use keys::{AppKey, InstanceKey};
 pub use peer::{AppState, OpResult, PeerMessage, ReplicatedOp, TombstoneRecord};
 pub use reply::{Data, Envelope, Reply};
+/// The string type of identifiers: clones of short ones copy 24 bytes and allocate nothing.
+pub use smol_str::SmolStr;
 
 #[cfg(test)]
 mod decode_tests;

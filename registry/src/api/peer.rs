@@ -132,13 +132,13 @@ mod tests {
 
     fn instance() -> Instance {
         Instance {
-            region: String::new(),
+            region: Default::default(),
             zone: "z".into(),
             env: "e".into(),
             appid: "a".into(),
             hostname: "h".into(),
             addrs: vec![],
-            version: String::new(),
+            version: Default::default(),
             metadata: Default::default(),
             status: Status::Up,
             reg_timestamp: 1,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BadRequest, Code, Instance, InstanceInfo, NodeInfo};
+use super::{BadRequest, Code, Instance, InstanceInfo, NodeInfo, SmolStr};
 
 /// The payload of a reply; which variant depends on the endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -17,11 +17,11 @@ pub enum Data {
     /// One app: fetch and poll.
     App(InstanceInfo),
     /// Several apps keyed by appid: fetchs and polls.
-    Apps(BTreeMap<String, InstanceInfo>),
+    Apps(BTreeMap<SmolStr, InstanceInfo>),
     /// The registry nodes: nodes.
     Nodes(Vec<NodeInfo>),
     /// Every instance keyed by appid: fetch/all.
-    All(BTreeMap<String, Vec<Instance>>),
+    All(BTreeMap<SmolStr, Vec<Instance>>),
 }
 
 /// A node's answer to one request.
@@ -112,13 +112,13 @@ mod tests {
 
     fn instance() -> Instance {
         Instance {
-            region: String::new(),
+            region: Default::default(),
             zone: "z1".into(),
             env: "dev".into(),
             appid: "app".into(),
             hostname: "h1".into(),
             addrs: vec!["http://127.0.0.1:1".into()],
-            version: String::new(),
+            version: Default::default(),
             metadata: Default::default(),
             status: Status::Up,
             reg_timestamp: 10,
@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn fetch_reply_round_trips_through_the_envelope() {
         let info = InstanceInfo {
-            instances: [("z1".to_string(), vec![instance()])].into(),
+            instances: [("z1".into(), vec![instance()])].into(),
             latest_timestamp: 99,
         };
         let text = Reply::ok(Data::App(info.clone())).to_json();
@@ -158,8 +158,8 @@ mod tests {
             instances: Default::default(),
             latest_timestamp: 5,
         };
-        let apps: BTreeMap<String, InstanceInfo> = [("a".to_string(), info)].into();
-        let back: Envelope<BTreeMap<String, InstanceInfo>> =
+        let apps: BTreeMap<SmolStr, InstanceInfo> = [("a".into(), info)].into();
+        let back: Envelope<BTreeMap<SmolStr, InstanceInfo>> =
             serde_json::from_str(&Reply::ok(Data::Apps(apps.clone())).to_json()).expect("apps");
         assert_eq!(back.data, Some(apps));
 
@@ -172,8 +172,8 @@ mod tests {
             serde_json::from_str(&Reply::ok(Data::Nodes(nodes.clone())).to_json()).expect("nodes");
         assert_eq!(back.data, Some(nodes));
 
-        let all: BTreeMap<String, Vec<Instance>> = [("app".to_string(), vec![instance()])].into();
-        let back: Envelope<BTreeMap<String, Vec<Instance>>> =
+        let all: BTreeMap<SmolStr, Vec<Instance>> = [("app".into(), vec![instance()])].into();
+        let back: Envelope<BTreeMap<SmolStr, Vec<Instance>>> =
             serde_json::from_str(&Reply::ok(Data::All(all.clone())).to_json()).expect("all");
         assert_eq!(back.data, Some(all));
     }

@@ -149,7 +149,7 @@ impl Client {
     /// The instances of `appid` in `env`, in every zone, whatever their status.
     pub async fn fetch(&self, env: &str, appid: &str) -> Result<InstanceInfo, ClientError> {
         let request = Request::Fetch(FetchArgs {
-            zone: String::new(),
+            zone: Default::default(),
             env: env.into(),
             appid: appid.into(),
             status: StatusFilter::ALL,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{Client, ClientError};
-use crate::api::{InstanceInfo, PollsArgs, Request};
+use crate::api::{InstanceInfo, PollsArgs, Request, SmolStr};
 
 /// Longer than the server's 30 s hold, so a -304 arrives before the client gives up.
 const POLL_TIMEOUT: Duration = Duration::from_secs(40);
@@ -17,7 +17,7 @@ pub struct Watcher {
     client: Client,
     env: String,
     hostname: String,
-    cursors: BTreeMap<String, i64>,
+    cursors: BTreeMap<SmolStr, i64>,
     node: Option<String>,
 }
 
@@ -27,7 +27,7 @@ impl Watcher {
             client,
             env: env.into(),
             hostname: hostname.into(),
-            cursors: appids.iter().map(|a| (a.to_string(), 0)).collect(),
+            cursors: appids.iter().map(|a| (SmolStr::from(*a), 0)).collect(),
             node: None,
         }
     }
@@ -50,10 +50,10 @@ impl Watcher {
                 self.node = Some(node.clone());
             }
             let request = Request::Polls(PollsArgs {
-                zone: String::new(),
-                env: self.env.clone(),
+                zone: SmolStr::default(),
+                env: self.env.clone().into(),
                 appids: self.cursors.keys().cloned().collect(),
-                hostname: self.hostname.clone(),
+                hostname: self.hostname.clone().into(),
                 latest_timestamps: self.cursors.values().copied().collect(),
             });
             let error = match self.client.call_on(&node, &request, POLL_TIMEOUT).await {
@@ -85,7 +85,7 @@ impl Watcher {
                 problem: e.to_string(),
             })?;
         for (appid, info) in &apps {
-            if let Some(cursor) = self.cursors.get_mut(appid) {
+            if let Some(cursor) = self.cursors.get_mut(appid.as_str()) {
                 *cursor = info.latest_timestamp;
             }
         }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::{
     AppKey, InstanceKey, NodeInfo, NodeStatus, OpResult, PeerMessage, RegisterArgs, ReplicatedOp,
-    Status, StatusFilter,
+    SmolStr, Status, StatusFilter,
 };
 
 use super::clock::{Clock, Mono};
@@ -26,7 +26,7 @@ pub const DISCOVERY_APPID: &str = "infra.discovery";
 /// One peer and the queue of writes waiting for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Peer {
-    pub(crate) zone: String,
+    pub(crate) zone: SmolStr,
     pub(crate) queue: PeerQueue,
 }
 
@@ -38,7 +38,7 @@ impl Peer {
             NodeStatus::Up
         };
         NodeInfo {
-            addr: addr.to_string(),
+            addr: addr.into(),
             status,
             zone: self.zone.clone(),
         }
@@ -50,8 +50,8 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// peers that stay, drops those of peers that left.
     pub(super) fn refresh_peers(&mut self) {
         let desired = self.desired_peers();
-        let before: Vec<String> = self.peers.keys().cloned().collect();
-        let leaving: Vec<String> = self
+        let before: Vec<SmolStr> = self.peers.keys().cloned().collect();
+        let leaving: Vec<SmolStr> = self
             .peers
             .keys()
             .filter(|a| !desired.contains_key(*a))
@@ -71,22 +71,22 @@ impl<C: Clock, N: Network> Node<C, N> {
                 queue: PeerQueue::default(),
             });
         }
-        let after: Vec<String> = self.peers.keys().cloned().collect();
+        let after: Vec<SmolStr> = self.peers.keys().cloned().collect();
         if after != before {
             self.events.push_back(NodeEvent::PeersChanged(after));
         }
     }
 
-    fn desired_peers(&self) -> BTreeMap<String, String> {
+    fn desired_peers(&self) -> BTreeMap<SmolStr, SmolStr> {
         let identity = &self.config.identity;
         let cluster = &self.config.cluster;
-        let mut desired: BTreeMap<String, String> = cluster
+        let mut desired: BTreeMap<SmolStr, SmolStr> = cluster
             .seeds
             .iter()
-            .map(|addr| (addr.clone(), identity.zone.clone()))
+            .map(|addr| (addr.into(), identity.zone.clone()))
             .collect();
         for (zone, addrs) in &cluster.zones {
-            desired.extend(addrs.iter().map(|addr| (addr.clone(), zone.clone())));
+            desired.extend(addrs.iter().map(|addr| (addr.into(), zone.into())));
         }
         let app = AppKey {
             env: identity.env.clone(),
@@ -96,7 +96,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             for instance in info.instances.values().flatten() {
                 if let Some(addr) = instance.addrs.first() {
                     let addr = addr.strip_prefix("http://").unwrap_or(addr);
-                    desired.insert(addr.to_string(), instance.zone.clone());
+                    desired.insert(addr.into(), instance.zone.clone());
                 }
             }
         }
@@ -124,8 +124,8 @@ impl<C: Clock, N: Network> Node<C, N> {
             appid: DISCOVERY_APPID.into(),
             hostname: identity.hostname.clone(),
             status: Status::Up,
-            addrs: vec![format!("http://{}", identity.addr)],
-            version: String::new(),
+            addrs: vec![format!("http://{}", identity.addr).into()],
+            version: SmolStr::default(),
             metadata: Default::default(),
             replication: false,
             latest_timestamp: 0,
@@ -172,7 +172,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn replicate(&mut self, op: ReplicatedOp) {
         self.replicate_in_zone(op.clone());
         let own_zone = &self.config.identity.zone;
-        let zones: BTreeSet<String> = self
+        let zones: BTreeSet<SmolStr> = self
             .peers
             .values()
             .filter(|p| &p.zone != own_zone)
@@ -198,7 +198,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Queues a write for every peer of this node's zone only.
     fn replicate_in_zone(&mut self, op: ReplicatedOp) {
         let own_zone = self.config.identity.zone.clone();
-        let addrs: Vec<String> = self
+        let addrs: Vec<SmolStr> = self
             .peers
             .iter()
             .filter(|(_, p)| p.zone == own_zone)
@@ -221,7 +221,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn flush_replication(&mut self, now: Mono) {
         let config = self.config.cluster.replication.clone();
         let own_zone = self.config.identity.zone.clone();
-        let addrs: Vec<String> = self.peers.keys().cloned().collect();
+        let addrs: Vec<SmolStr> = self.peers.keys().cloned().collect();
         for addr in addrs {
             let Some(peer) = self.peers.get_mut(&addr) else {
                 continue;

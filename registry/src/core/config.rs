@@ -4,19 +4,21 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::api::SmolStr;
+
 /// Who this node is: it registers itself under this identity and answers `nodes` with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// Host name of the node.
-    pub hostname: String,
+    pub hostname: SmolStr,
     /// `host:port` the node serves HTTP on.
-    pub addr: String,
+    pub addr: SmolStr,
     /// The node's zone.
-    pub zone: String,
+    pub zone: SmolStr,
     /// The node's environment.
-    pub env: String,
+    pub env: SmolStr,
     /// The node's region.
-    pub region: String,
+    pub region: SmolStr,
 }
 
 impl Default for Identity {

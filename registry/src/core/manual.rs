@@ -5,6 +5,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::api::Reply;
+use crate::api::SmolStr;
 
 use super::clock::{Clock, Mono};
 use super::network::{Network, RequestId};
@@ -65,7 +66,7 @@ pub struct Outbox {
     /// Replies, in the order they were given.
     pub replies: Vec<(RequestId, Reply)>,
     /// Peer messages with their destination, in the order they were sent.
-    pub sent: Vec<(String, PeerMessage)>,
+    pub sent: Vec<(SmolStr, PeerMessage)>,
 }
 
 impl Outbox {
@@ -82,6 +83,6 @@ impl Network for Outbox {
     }
 
     fn send(&mut self, addr: &str, message: PeerMessage) {
-        self.sent.push((addr.to_string(), message));
+        self.sent.push((addr.into(), message));
     }
 }

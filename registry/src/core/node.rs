@@ -6,6 +6,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::api::SmolStr;
 use crate::api::{Code, Instance, NodeInfo, Reply, Request};
 
 use super::clock::{Clock, Mono};
@@ -71,11 +72,11 @@ pub enum NodeEvent {
     /// itself, counted like any other).
     SelfRenewed,
     /// The peer set changed (membership); the new set, sorted.
-    PeersChanged(Vec<String>),
+    PeersChanged(Vec<SmolStr>),
     /// Startup sync finished: merged from a synced peer, or (`None`) gave up waiting.
     Synced {
         /// The synced peer merged from, if any.
-        from: Option<String>,
+        from: Option<SmolStr>,
     },
 }
 
@@ -95,7 +96,7 @@ pub struct Node<C, N> {
     pub(super) timers: Timers,
     pub(super) events: VecDeque<NodeEvent>,
     /// Peers by `host:port`.
-    pub(super) peers: std::collections::BTreeMap<String, Peer>,
+    pub(super) peers: std::collections::BTreeMap<SmolStr, Peer>,
     /// Whether startup sync finished; reads are refused with -503 until it has.
     pub(super) ready: bool,
     /// When startup sync stops waiting for a synced peer.
@@ -282,7 +283,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// Every instance held, keyed by appid, whatever the node's readiness.
-    pub fn registry(&self) -> std::collections::BTreeMap<String, Vec<Instance>> {
+    pub fn registry(&self) -> std::collections::BTreeMap<SmolStr, Vec<Instance>> {
         self.table.all()
     }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::clock::Mono;
 use super::network::RequestId;
 use crate::api::AppKey;
+use crate::api::SmolStr;
 
 /// What shape of answer a waiter expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub(crate) enum PollKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Waiter {
     pub(crate) kind: PollKind,
-    pub(crate) zone: String,
+    pub(crate) zone: SmolStr,
     /// Watched apps with the cursor the poller last saw, in request order.
     pub(crate) apps: Vec<(AppKey, i64)>,
     pub(crate) deadline: Mono,
@@ -125,7 +126,7 @@ mod tests {
     fn waiter(apps: &[&str], deadline: u64) -> Waiter {
         Waiter {
             kind: PollKind::Multi,
-            zone: String::new(),
+            zone: SmolStr::default(),
             apps: apps.iter().map(|a| (app(a), 0)).collect(),
             deadline: Mono::from_nanos(deadline),
         }

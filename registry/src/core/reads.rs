@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::SmolStr;
 use crate::api::{
     Code, Data, FetchArgs, FetchsArgs, InstanceInfo, NodeInfo, NodeStatus, PollArgs, PollsArgs,
     Reply, StatusFilter,
@@ -136,7 +137,7 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// The reply to a waiter: the apps that moved past its cursors, UP instances only.
     fn answer(&self, waiter: &Waiter) -> Reply {
-        let mut changed: BTreeMap<String, InstanceInfo> = self
+        let mut changed: BTreeMap<SmolStr, InstanceInfo> = self
             .changed(waiter)
             .filter_map(|app| {
                 Some((

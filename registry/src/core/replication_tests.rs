@@ -16,13 +16,13 @@ fn key(host: &str) -> InstanceKey {
 fn put(host: &str, dirty: i64) -> ReplicatedOp {
     ReplicatedOp::Put {
         instance: Box::new(Instance {
-            region: String::new(),
+            region: Default::default(),
             zone: "z".into(),
             env: "e".into(),
             appid: "a".into(),
             hostname: host.into(),
             addrs: vec![],
-            version: String::new(),
+            version: Default::default(),
             metadata: Default::default(),
             status: Status::Up,
             reg_timestamp: dirty,

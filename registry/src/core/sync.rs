@@ -5,6 +5,7 @@
 //! at once), the node accepts writes but answers reads with -503. It never serves an empty or
 //! partial registry as if it were whole.
 
+use crate::api::SmolStr;
 use crate::api::{AppState, PeerMessage};
 
 use super::clock::{Clock, Mono};
@@ -23,7 +24,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     fn ask_peers_for_sync(&mut self, now: Mono) {
-        let addrs: Vec<String> = self.peers.keys().cloned().collect();
+        let addrs: Vec<SmolStr> = self.peers.keys().cloned().collect();
         for addr in addrs {
             self.net.send(&addr, PeerMessage::SyncRequest);
         }
@@ -58,11 +59,11 @@ impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn on_sync_response(&mut self, from: &str, peer_ready: bool, apps: Vec<AppState>) {
         self.merge(apps);
         if peer_ready && !self.ready {
-            self.become_ready(Some(from.to_string()));
+            self.become_ready(Some(from.into()));
         }
     }
 
-    fn become_ready(&mut self, from: Option<String>) {
+    fn become_ready(&mut self, from: Option<SmolStr>) {
         self.ready = true;
         self.timers.set_or_clear(Timer::Sync, None);
         self.events.push_back(NodeEvent::Synced { from });

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::api::SmolStr;
 use crate::api::{
     AppKey, AppState, Instance, InstanceInfo, InstanceKey, StatusFilter, TombstoneRecord,
 };
@@ -68,7 +69,7 @@ struct Tombstone {
 }
 
 /// `(zone, hostname)` within an app.
-type Slot = (String, String);
+type Slot = (SmolStr, SmolStr);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct App {
@@ -232,7 +233,7 @@ impl Table {
         filter: StatusFilter,
     ) -> Option<InstanceInfo> {
         let app = self.apps.get(app)?;
-        let mut instances: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+        let mut instances: BTreeMap<SmolStr, Vec<Instance>> = BTreeMap::new();
         for ((entry_zone, _), entry) in &app.entries {
             if !zone.is_empty() && entry_zone != zone {
                 continue;
@@ -249,8 +250,8 @@ impl Table {
     }
 
     /// Every instance keyed by appid (all envs and zones), as fetch/all returns them.
-    pub(crate) fn all(&self) -> BTreeMap<String, Vec<Instance>> {
-        let mut all: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+    pub(crate) fn all(&self) -> BTreeMap<SmolStr, Vec<Instance>> {
+        let mut all: BTreeMap<SmolStr, Vec<Instance>> = BTreeMap::new();
         for (key, app) in &self.apps {
             if app.entries.is_empty() {
                 continue;

@@ -7,13 +7,13 @@ const NOW: Mono = Mono::from_nanos(1_000);
 
 fn instance(host: &str, dirty: i64) -> Instance {
     Instance {
-        region: String::new(),
+        region: Default::default(),
         zone: "z1".into(),
         env: "dev".into(),
         appid: "app".into(),
         hostname: host.into(),
-        addrs: vec![format!("http://{host}:{dirty}")],
-        version: String::new(),
+        addrs: vec![format!("http://{host}:{dirty}").into()],
+        version: Default::default(),
         metadata: Default::default(),
         status: Status::Up,
         reg_timestamp: dirty,

@@ -1,5 +1,6 @@
 //! Configured limits on client input, checked before a request touches anything.
 
+use crate::api::SmolStr;
 use crate::api::{BadRequest, Metadata, Request};
 
 use super::config::Limits;
@@ -82,7 +83,7 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn list(&self, name: &str, items: &[String]) -> Result<(), BadRequest> {
+    fn list(&self, name: &str, items: &[SmolStr]) -> Result<(), BadRequest> {
         let max = self.limits.max_list_len;
         if items.len() > max {
             return Err(BadRequest::new(
@@ -95,7 +96,7 @@ impl Validator<'_> {
             .try_for_each(|item| self.text(name, item, self.limits.max_field_len))
     }
 
-    fn addrs(&self, addrs: &[String]) -> Result<(), BadRequest> {
+    fn addrs(&self, addrs: &[SmolStr]) -> Result<(), BadRequest> {
         let max = self.limits.max_addrs;
         if addrs.len() > max {
             return Err(BadRequest::new(

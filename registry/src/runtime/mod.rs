@@ -81,7 +81,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         addr: settings.listen.clone(),
         source,
     })?;
-    let peers = PeerSender::new(settings.config.identity.addr.clone());
+    let peers = PeerSender::new(settings.config.identity.addr.to_string());
     let peer_posts = peers.counters();
     let node = Node::new(settings.config, SystemClock::new(), HttpNetwork::new(peers))?;
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);

@@ -111,10 +111,17 @@ impl FileConfig {
         let mut config = Config::default();
         let identity = &mut config.identity;
         // A node is named after its address unless told otherwise: unique within a cluster.
-        identity.hostname = flags.hostname.or(self.hostname).unwrap_or(listen.clone());
-        set(&mut identity.zone, flags.zone.or(self.zone));
-        set(&mut identity.env, flags.env.or(self.env));
-        set(&mut identity.region, flags.region.or(self.region));
+        identity.hostname = flags
+            .hostname
+            .or(self.hostname)
+            .unwrap_or(listen.clone())
+            .into();
+        set(&mut identity.zone, flags.zone.or(self.zone).map(Into::into));
+        set(&mut identity.env, flags.env.or(self.env).map(Into::into));
+        set(
+            &mut identity.region,
+            flags.region.or(self.region).map(Into::into),
+        );
         config.seed = flags
             .seed
             .or(self.seed)

@@ -4,6 +4,7 @@
 //! the poller by the node it polled keeps a dead instance that only a protected node still
 //! holds from being blamed on the poll.)
 
+use registry::api::SmolStr;
 use std::collections::BTreeMap;
 
 use super::support::{is_client_app, liveness_index, up_core, up_hosts, violation};
@@ -26,7 +27,7 @@ impl Checker for PollDelivery {
         let up = up_core(input);
         let start = liveness_index(input);
         // (poller, app) -> (time, node, hosts) of its last view.
-        let mut last: BTreeMap<(usize, &str), (SimTime, usize, &[String])> = BTreeMap::new();
+        let mut last: BTreeMap<(usize, &str), (SimTime, usize, &[SmolStr])> = BTreeMap::new();
         for (at, event) in input.trace.entries().iter().skip(start) {
             if let TraceEvent::Client(ClientEvent::Viewed {
                 poller,

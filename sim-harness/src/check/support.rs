@@ -1,5 +1,6 @@
 //! Helpers the checkers share: client-app filters, content comparison, node lifecycles.
 
+use registry::api::SmolStr;
 use std::collections::BTreeMap;
 
 use registry::api::{
@@ -97,8 +98,8 @@ pub(super) fn content(instance: &Instance) -> String {
 }
 
 /// The sorted hostnames of the UP instances of `appid` a node held at the deadline.
-pub(super) fn up_hosts(snapshot: &NodeSnapshot, appid: &str) -> Vec<String> {
-    let mut hosts: Vec<String> = snapshot
+pub(super) fn up_hosts(snapshot: &NodeSnapshot, appid: &str) -> Vec<SmolStr> {
+    let mut hosts: Vec<SmolStr> = snapshot
         .registry
         .values()
         .filter(|i| i.appid == appid && i.status == Status::Up)
@@ -111,10 +112,10 @@ pub(super) fn up_hosts(snapshot: &NodeSnapshot, appid: &str) -> Vec<String> {
 /// The instance a client register, renew or set names (a set may name several).
 pub(super) fn request_keys(request: &Request) -> Vec<InstanceKey> {
     let key = |env: &str, appid: &str, zone: &str, hostname: &str| InstanceKey {
-        env: env.to_string(),
-        appid: appid.to_string(),
-        zone: zone.to_string(),
-        hostname: hostname.to_string(),
+        env: env.into(),
+        appid: appid.into(),
+        zone: zone.into(),
+        hostname: hostname.into(),
     };
     match request {
         Request::Register(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
@@ -252,12 +253,12 @@ impl<'a> Requests<'a> {
 }
 
 /// The views a code-0 read reply served: per app, the sorted hostnames of its UP instances.
-pub(super) fn served_views(request: &Request, reply: &Reply) -> Vec<(String, Vec<String>)> {
+pub(super) fn served_views(request: &Request, reply: &Reply) -> Vec<(SmolStr, Vec<SmolStr>)> {
     if reply.code != Code::Ok {
         return Vec::new();
     }
     let up = |instances: &mut dyn Iterator<Item = &Instance>| {
-        let mut hosts: Vec<String> = instances
+        let mut hosts: Vec<SmolStr> = instances
             .filter(|i| i.status == Status::Up)
             .map(|i| i.hostname.clone())
             .collect();

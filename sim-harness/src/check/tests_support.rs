@@ -207,7 +207,7 @@ pub(super) fn instance(host: &str) -> Instance {
         env: "sim".into(),
         appid: APP.into(),
         hostname: host.into(),
-        addrs: vec![format!("http://{host}:8080")],
+        addrs: vec![format!("http://{host}:8080").into()],
         version: "v1".into(),
         metadata: Default::default(),
         status: Status::Up,
@@ -307,7 +307,7 @@ pub(super) fn viewed(poller: usize, node: usize, hosts: &[&str]) -> ClientEvent 
         poller,
         node,
         appid: APP.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        hosts: hosts.iter().map(|h| (*h).into()).collect(),
     }
 }
 

@@ -15,6 +15,7 @@
 //! A run's staleness is its largest lag. Views list UP hosts only, so metadata-only writes
 //! agree at once: the metric is about membership, which is what a consumer routes by.
 
+use registry::api::SmolStr;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -44,7 +45,7 @@ struct Write<'a> {
 }
 
 /// Views of one app by one poller: when, and the UP hosts listed (sorted).
-type Views<'a> = Vec<(SimTime, &'a [String])>;
+type Views<'a> = Vec<(SimTime, &'a [SmolStr])>;
 
 /// Writes by app.
 type WritesByApp<'a> = BTreeMap<&'a str, Vec<Write<'a>>>;
@@ -127,7 +128,7 @@ enum Lag {
 }
 
 fn lag(write: &Write<'_>, views: &Views<'_>) -> Lag {
-    let agrees = |hosts: &[String]| {
+    let agrees = |hosts: &[SmolStr]| {
         hosts
             .binary_search_by(|h| h.as_str().cmp(write.host))
             .is_ok()
@@ -165,7 +166,7 @@ mod tests {
                 poller,
                 node: 0,
                 appid: "app".into(),
-                hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                hosts: hosts.iter().map(|h| (*h).into()).collect(),
             }),
         );
     }

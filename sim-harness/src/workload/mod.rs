@@ -13,6 +13,7 @@ mod actions;
 mod instance;
 mod poller;
 
+use registry::api::SmolStr;
 use std::time::Duration;
 
 use rand::seq::SliceRandom;
@@ -86,7 +87,7 @@ impl Workload {
             all.shuffle(&mut self.rng);
             let names = all[..watched as usize]
                 .iter()
-                .map(|a| format!("app{a}"))
+                .map(|a| SmolStr::from(format!("app{a}")))
                 .collect();
             let node = self.pick_node(None);
             self.pollers.push(Poller::new(names, node));
@@ -378,7 +379,7 @@ impl Workload {
                     if let Some(slot) = poller.apps.iter().position(|a| *a == appid) {
                         poller.cursors[slot] = info.latest_timestamp;
                     }
-                    let mut hosts: Vec<String> = info
+                    let mut hosts: Vec<SmolStr> = info
                         .instances
                         .values()
                         .flatten()
@@ -388,7 +389,7 @@ impl Workload {
                     world.record(TraceEvent::Client(ClientEvent::Viewed {
                         poller: index,
                         node,
-                        appid,
+                        appid: appid.clone(),
                         hosts,
                     }));
                 }

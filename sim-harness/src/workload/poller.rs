@@ -1,5 +1,6 @@
 //! A simulated long-poll subscriber: watches a few apps, fails over, resets cursors on a switch.
 
+use registry::api::SmolStr;
 use registry::api::{PollsArgs, Request};
 
 use crate::world::ENV;
@@ -7,7 +8,7 @@ use crate::world::ENV;
 /// One poller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Poller {
-    pub(crate) apps: Vec<String>,
+    pub(crate) apps: Vec<SmolStr>,
     pub(crate) cursors: Vec<i64>,
     pub(crate) node: usize,
     /// The poll in flight.
@@ -15,7 +16,7 @@ pub(crate) struct Poller {
 }
 
 impl Poller {
-    pub(crate) fn new(apps: Vec<String>, node: usize) -> Poller {
+    pub(crate) fn new(apps: Vec<SmolStr>, node: usize) -> Poller {
         let cursors = vec![0; apps.len()];
         Poller {
             apps,
@@ -27,10 +28,10 @@ impl Poller {
 
     pub(crate) fn request(&self, index: usize) -> Request {
         Request::Polls(PollsArgs {
-            zone: String::new(),
+            zone: Default::default(),
             env: ENV.into(),
             appids: self.apps.clone(),
-            hostname: format!("poller{index}"),
+            hostname: format!("poller{index}").into(),
             latest_timestamps: self.cursors.clone(),
         })
     }

@@ -85,7 +85,7 @@ impl World {
         (0..self.len())
             .map(|index| match self.node(index) {
                 Some(node) => NodeSnapshot {
-                    zone: self.configs[index].identity.zone.clone(),
+                    zone: self.configs[index].identity.zone.to_string(),
                     up: true,
                     ready: node.is_ready(),
                     protected: node.protection().protected,
@@ -103,7 +103,7 @@ impl World {
                         .collect(),
                 },
                 None => NodeSnapshot {
-                    zone: self.configs[index].identity.zone.clone(),
+                    zone: self.configs[index].identity.zone.to_string(),
                     up: false,
                     ready: false,
                     protected: false,

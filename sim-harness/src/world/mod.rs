@@ -14,6 +14,7 @@ mod event;
 mod lifecycle;
 mod stats;
 
+use registry::api::SmolStr;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -109,7 +110,7 @@ pub struct World {
     slots: Vec<Slot>,
     configs: Vec<Config>,
     incarnations: Vec<u64>,
-    addrs: BTreeMap<String, usize>,
+    addrs: BTreeMap<SmolStr, usize>,
     queue: EventQueue<WorldEvent>,
     net: NetModel,
     trace: Trace,
@@ -541,11 +542,11 @@ fn node_config(
     let mut config = template.clone();
     config.seed = seeds.node(index);
     config.identity = Identity {
-        hostname: format!("node{index}"),
-        addr: node_addr(index),
-        zone: zone.clone(),
-        env: ENV.to_string(),
-        region: ENV.to_string(),
+        hostname: format!("node{index}").into(),
+        addr: node_addr(index).into(),
+        zone: zone.clone().into(),
+        env: ENV.into(),
+        region: ENV.into(),
     };
     config.cluster.seeds = (0..nodes)
         .filter(|i| node_zone(*i, zones) == zone)

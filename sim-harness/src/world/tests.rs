@@ -1,5 +1,6 @@
 //! The world end to end: requests in, replies out, timers, determinism.
 
+use registry::api::SmolStr;
 use std::time::Duration;
 
 use registry::api::{Code, Data, FetchArgs, RegisterArgs, Request, Status, StatusFilter};
@@ -19,7 +20,7 @@ fn register(hostname: &str) -> Request {
         appid: "demo.service".into(),
         hostname: hostname.into(),
         status: Status::Up,
-        addrs: vec![format!("http://{hostname}:8080")],
+        addrs: vec![format!("http://{hostname}:8080").into()],
         version: "v1".into(),
         metadata: Default::default(),
         replication: false,
@@ -30,14 +31,14 @@ fn register(hostname: &str) -> Request {
 
 fn fetch() -> Request {
     Request::Fetch(FetchArgs {
-        zone: String::new(),
+        zone: Default::default(),
         env: "sim".into(),
         appid: "demo.service".into(),
         status: StatusFilter::ALL,
     })
 }
 
-fn hostnames(reply: &Reply) -> Vec<String> {
+fn hostnames(reply: &Reply) -> Vec<SmolStr> {
     match &reply.data {
         Data::App(info) => info
             .instances

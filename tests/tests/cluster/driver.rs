@@ -45,8 +45,8 @@ pub(crate) fn config(i: usize, zone: &str, seeds: &[usize]) -> Config {
         seed: i as u64,
         ..Config::default()
     };
-    config.identity.hostname = format!("node{i}");
-    config.identity.addr = addr(i);
+    config.identity.hostname = format!("node{i}").into();
+    config.identity.addr = addr(i).into();
     config.identity.zone = zone.into();
     config.cluster.seeds = seeds.iter().map(|s| addr(*s)).collect();
     config
@@ -135,7 +135,7 @@ impl Cluster {
                     for (to, message) in node.net_mut().sent.drain(..) {
                         outgoing.push(Envelope {
                             from: addr(i),
-                            to,
+                            to: to.to_string(),
                             message,
                         });
                     }
@@ -203,13 +203,13 @@ impl Cluster {
 
 pub(crate) fn register(host: &str) -> Request {
     Request::Register(RegisterArgs {
-        region: String::new(),
+        region: Default::default(),
         zone: "z1".into(),
         env: "dev".into(),
         appid: "app".into(),
         hostname: host.into(),
         status: Status::Up,
-        addrs: vec![format!("http://{host}:1")],
+        addrs: vec![format!("http://{host}:1").into()],
         version: "v1".into(),
         metadata: Default::default(),
         replication: false,

@@ -38,10 +38,10 @@ fn request(op: &Op) -> Request {
         Op::Renew(h) => {
             let (zone, env, appid, hostname) = identity(h);
             Request::Renew(RenewArgs {
-                zone,
-                env,
-                appid,
-                hostname,
+                zone: zone.into(),
+                env: env.into(),
+                appid: appid.into(),
+                hostname: hostname.into(),
                 replication: false,
                 dirty_timestamp: 0,
             })
@@ -49,10 +49,10 @@ fn request(op: &Op) -> Request {
         Op::Cancel(h) => {
             let (zone, env, appid, hostname) = identity(h);
             Request::Cancel(CancelArgs {
-                zone,
-                env,
-                appid,
-                hostname,
+                zone: zone.into(),
+                env: env.into(),
+                appid: appid.into(),
+                hostname: hostname.into(),
                 replication: false,
                 latest_timestamp: 0,
             })
@@ -61,10 +61,10 @@ fn request(op: &Op) -> Request {
             let (zone, env, appid, hostname) = identity(h);
             let status = if up { Status::Up } else { Status::Waiting };
             Request::Set(SetArgs {
-                zone,
-                env,
-                appid,
-                hostnames: vec![hostname],
+                zone: zone.into(),
+                env: env.into(),
+                appid: appid.into(),
+                hostnames: vec![hostname.into()],
                 statuses: vec![status],
                 metadata: vec![],
                 replication: false,

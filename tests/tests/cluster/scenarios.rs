@@ -168,13 +168,23 @@ fn membership_grows_with_a_new_node_and_shrinks_when_it_leaves() {
     let joiner = c.add(config(2, "z1", &[0]));
     c.run_for(20 * SECOND);
     for i in 0..2 {
-        let peers: Vec<String> = c.node(i).peers().into_iter().map(|p| p.addr).collect();
+        let peers: Vec<String> = c
+            .node(i)
+            .peers()
+            .into_iter()
+            .map(|p| p.addr.to_string())
+            .collect();
         assert!(
             peers.contains(&addr(joiner)),
             "node {i} learned the joiner: {peers:?}"
         );
     }
-    let joiner_peers: Vec<String> = c.node(joiner).peers().into_iter().map(|p| p.addr).collect();
+    let joiner_peers: Vec<String> = c
+        .node(joiner)
+        .peers()
+        .into_iter()
+        .map(|p| p.addr.to_string())
+        .collect();
     assert_eq!(
         joiner_peers,
         [addr(0), addr(1)],
@@ -185,7 +195,12 @@ fn membership_grows_with_a_new_node_and_shrinks_when_it_leaves() {
     c.run_for(SECOND);
     c.stop(joiner);
     for i in 0..2 {
-        let peers: Vec<String> = c.node(i).peers().into_iter().map(|p| p.addr).collect();
+        let peers: Vec<String> = c
+            .node(i)
+            .peers()
+            .into_iter()
+            .map(|p| p.addr.to_string())
+            .collect();
         assert!(
             !peers.contains(&addr(joiner)),
             "node {i} still lists the leaver: {peers:?}"

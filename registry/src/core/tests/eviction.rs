@@ -11,7 +11,7 @@ fn evicted(h: &Harness) -> Vec<String> {
     h.events
         .iter()
         .filter_map(|e| match e {
-            NodeEvent::Evicted { key, .. } => Some(key.hostname.clone()),
+            NodeEvent::Evicted { key, .. } => Some(key.hostname.to_string()),
             _ => None,
         })
         .collect()

@@ -99,7 +99,7 @@ impl Harness {
 
     pub(super) fn fetch(&mut self, filter: StatusFilter) -> Reply {
         self.call(Request::Fetch(FetchArgs {
-            zone: String::new(),
+            zone: Default::default(),
             env: "dev".into(),
             appid: "app".into(),
             status: filter,
@@ -127,9 +127,9 @@ impl Harness {
 
     pub(super) fn polls(&mut self, apps: &[(&str, i64)]) -> RequestId {
         self.send(Request::Polls(PollsArgs {
-            zone: String::new(),
+            zone: Default::default(),
             env: "dev".into(),
-            appids: apps.iter().map(|(a, _)| a.to_string()).collect(),
+            appids: apps.iter().map(|(a, _)| (*a).into()).collect(),
             hostname: "poller".into(),
             latest_timestamps: apps.iter().map(|(_, c)| *c).collect(),
         }))
@@ -165,7 +165,7 @@ pub(super) fn register_args(host: &str) -> RegisterArgs {
         appid: "app".into(),
         hostname: host.into(),
         status: Status::Up,
-        addrs: vec![format!("http://{host}:8000")],
+        addrs: vec![format!("http://{host}:8000").into()],
         version: "v1".into(),
         metadata: Default::default(),
         replication: false,
@@ -190,7 +190,7 @@ pub(super) fn set_args(hosts: &[&str]) -> SetArgs {
         zone: "z1".into(),
         env: "dev".into(),
         appid: "app".into(),
-        hostnames: hosts.iter().map(|h| h.to_string()).collect(),
+        hostnames: hosts.iter().map(|h| (*h).into()).collect(),
         statuses: Vec::new(),
         metadata: Vec::new(),
         replication: false,
@@ -212,7 +212,7 @@ pub(super) fn hostnames(info: &InstanceInfo) -> Vec<String> {
         .instances
         .values()
         .flatten()
-        .map(|i| i.hostname.clone())
+        .map(|i| i.hostname.to_string())
         .collect();
     hosts.sort();
     hosts

@@ -5,7 +5,7 @@ use crate::api::{Code, Data, PollArgs, Request, Status};
 
 fn poll(h: &mut Harness, cursor: i64) -> crate::core::RequestId {
     h.send(Request::Poll(PollArgs {
-        zone: String::new(),
+        zone: Default::default(),
         env: "dev".into(),
         appid: "app".into(),
         hostname: "poller".into(),

@@ -40,7 +40,7 @@ fn fetchs_returns_the_known_apps_only() {
     let mut h = Harness::new();
     h.register("a");
     let reply = h.call(Request::Fetchs(FetchsArgs {
-        zone: String::new(),
+        zone: Default::default(),
         env: "dev".into(),
         appids: vec!["app".into(), "unknown".into()],
         status: StatusFilter::ALL,
@@ -57,7 +57,7 @@ fn fetch_in_another_env_sees_nothing() {
     let mut h = Harness::new();
     h.register("a");
     let reply = h.call(Request::Fetch(FetchArgs {
-        zone: String::new(),
+        zone: Default::default(),
         env: "prod".into(),
         appid: "app".into(),
         status: StatusFilter::ALL,

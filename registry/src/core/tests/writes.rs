@@ -62,13 +62,19 @@ fn oversized_or_malformed_register_changes_nothing() {
     let mut h = Harness::new();
     type Mutation = Box<dyn Fn(&mut crate::api::RegisterArgs)>;
     let cases: Vec<(&str, Mutation)> = vec![
-        ("hostname", Box::new(|a| a.hostname = "h".repeat(129))),
-        ("appid", Box::new(|a| a.appid = "x".repeat(1_000))),
+        (
+            "hostname",
+            Box::new(|a| a.hostname = "h".repeat(129).into()),
+        ),
+        ("appid", Box::new(|a| a.appid = "x".repeat(1_000).into())),
         (
             "addrs",
             Box::new(|a| a.addrs = vec!["http://x:1".into(); 17]),
         ),
-        ("addrs", Box::new(|a| a.addrs = vec!["x".repeat(300)])),
+        (
+            "addrs",
+            Box::new(|a| a.addrs = vec!["x".repeat(300).into()]),
+        ),
         (
             "metadata",
             Box::new(|a| a.metadata = (0..33).map(|i| (i.to_string(), String::new())).collect()),
