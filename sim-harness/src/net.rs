@@ -71,6 +71,42 @@ pub enum DropReason {
     Partitioned,
 }
 
+/// The verdicts on one message: one, or two when it is duplicated. A slice without a heap
+/// allocation, since every message in the world gets one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdicts {
+    verdicts: [Verdict; 2],
+    len: usize,
+}
+
+impl Verdicts {
+    fn one(verdict: Verdict) -> Verdicts {
+        Verdicts {
+            verdicts: [verdict; 2],
+            len: 1,
+        }
+    }
+
+    fn duplicate(&mut self, verdict: Verdict) {
+        self.verdicts[1] = verdict;
+        self.len = 2;
+    }
+}
+
+impl std::ops::Deref for Verdicts {
+    type Target = [Verdict];
+
+    fn deref(&self) -> &[Verdict] {
+        &self.verdicts[..self.len]
+    }
+}
+
+impl<const N: usize> PartialEq<[Verdict; N]> for Verdicts {
+    fn eq(&self, other: &[Verdict; N]) -> bool {
+        **self == other[..]
+    }
+}
+
 /// What happens to one copy of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -181,22 +217,22 @@ impl NetModel {
     ///
     /// A blocked message draws no randomness, so adding a partition does not shift the
     /// verdicts of unrelated messages more than it must.
-    pub fn route(&mut self, from: Endpoint, to: Endpoint) -> Vec<Verdict> {
+    pub fn route(&mut self, from: Endpoint, to: Endpoint) -> Verdicts {
         if self.is_blocked(from, to) {
-            return vec![Verdict::Drop {
+            return Verdicts::one(Verdict::Drop {
                 reason: DropReason::Partitioned,
-            }];
+            });
         }
         if self.rng.gen_bool(self.config.loss.clamp(0.0, 1.0)) {
-            return vec![Verdict::Drop {
+            return Verdicts::one(Verdict::Drop {
                 reason: DropReason::Lost,
-            }];
+            });
         }
-        let mut verdicts = vec![Verdict::Deliver {
+        let mut verdicts = Verdicts::one(Verdict::Deliver {
             after: self.delay(),
-        }];
+        });
         if self.rng.gen_bool(self.config.duplicate.clamp(0.0, 1.0)) {
-            verdicts.push(Verdict::Deliver {
+            verdicts.duplicate(Verdict::Deliver {
                 after: self.delay(),
             });
         }

@@ -5,6 +5,7 @@
 
 use registry::api::SmolStr;
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use registry::api::{Reply, Request};
 use registry::core::{NodeEvent, PeerMessage};
@@ -116,8 +117,8 @@ pub enum TraceEvent {
         from: usize,
         /// Receiver.
         to: usize,
-        /// The message.
-        message: PeerMessage,
+        /// The message (shared with the world's queue: recording it copies nothing).
+        message: Rc<PeerMessage>,
     },
     /// A message (or one copy of it) will never arrive.
     Dropped {

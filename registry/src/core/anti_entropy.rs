@@ -50,10 +50,10 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// Step 2: answer with our state of every app whose digest differs from the sender's.
-    pub(super) fn on_digests(&mut self, from: &str, theirs: Vec<(AppKey, u64)>) {
-        let theirs: BTreeMap<AppKey, u64> = theirs.into_iter().collect();
+    pub(super) fn on_digests(&mut self, from: &str, theirs: &[(AppKey, u64)]) {
+        let theirs: BTreeMap<&AppKey, u64> = theirs.iter().map(|(app, d)| (app, *d)).collect();
         let ours: BTreeMap<AppKey, u64> = self.table.digests().into_iter().collect();
-        let apps: BTreeSet<&AppKey> = theirs.keys().chain(ours.keys()).collect();
+        let apps: BTreeSet<&AppKey> = theirs.keys().copied().chain(ours.keys()).collect();
         let differing: Vec<AppState> = apps
             .into_iter()
             .filter(|app| theirs.get(*app) != ours.get(*app))
@@ -65,7 +65,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// Step 3: merge the peer's state, then send back ours of the same apps.
-    pub(super) fn on_repair(&mut self, from: &str, apps: Vec<AppState>) {
+    pub(super) fn on_repair(&mut self, from: &str, apps: &[AppState]) {
         let keys: Vec<AppKey> = apps.iter().map(|state| state.app.clone()).collect();
         self.repair_from(apps);
         let back = keys.iter().map(|app| self.table.state(app)).collect();
@@ -80,7 +80,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// the renewals would have been replicated here). Without this, a node kept in protection
     /// mode by its dead instances would hold them for the full hour, and the cluster would not
     /// converge; protection still guards against the case it is for, a node cut off alone.
-    pub(super) fn repair_from(&mut self, apps: Vec<AppState>) {
+    pub(super) fn repair_from(&mut self, apps: &[AppState]) {
         let held_by_peer: BTreeSet<crate::api::InstanceKey> = apps
             .iter()
             .flat_map(|state| {
@@ -112,14 +112,14 @@ impl<C: Clock, N: Network> Node<C, N> {
     ///
     /// A copy this node lacks whose lease has already expired is not inserted: otherwise two
     /// nodes could hand a dead instance back and forth forever, each giving it a new lease.
-    pub(super) fn merge(&mut self, apps: Vec<AppState>) -> u64 {
+    pub(super) fn merge(&mut self, apps: &[AppState]) -> u64 {
         let wall = self.clock.wall();
         let evict_after = self.config.lease.evict_after;
         let retention = self.config.tombstone_retention;
         let mut changed = 0;
         for state in apps {
-            for instance in state.instances {
-                let key = crate::api::InstanceKey::of(&instance);
+            for instance in &state.instances {
+                let key = crate::api::InstanceKey::of(instance);
                 if self.table.instance(&key).is_none()
                     && expired(instance.renew_timestamp, wall, evict_after)
                 {
@@ -127,13 +127,13 @@ impl<C: Clock, N: Network> Node<C, N> {
                     continue;
                 }
                 if matches!(
-                    self.apply(Version::Put(instance)),
+                    self.apply(Version::Put(instance.clone())),
                     Applied::Inserted | Applied::Replaced
                 ) {
                     changed += 1;
                 }
             }
-            for tombstone in state.tombstones {
+            for tombstone in &state.tombstones {
                 if expired(tombstone.dirty_timestamp, wall, retention) {
                     continue;
                 }

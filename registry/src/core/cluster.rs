@@ -142,9 +142,9 @@ impl<C: Clock, N: Network> Node<C, N> {
         let key = self.self_key();
         self.events.push_back(NodeEvent::SelfRenewed);
         match self.renew_version(&key, None) {
-            RenewOutcome::Renewed(instance) => self.replicate(ReplicatedOp::Renew {
+            RenewOutcome::Renewed { dirty_timestamp } => self.replicate(ReplicatedOp::Renew {
                 key,
-                dirty_timestamp: instance.dirty_timestamp,
+                dirty_timestamp,
             }),
             _ => self.register_self(),
         }
@@ -197,15 +197,11 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// Queues a write for every peer of this node's zone only.
     fn replicate_in_zone(&mut self, op: ReplicatedOp) {
-        let own_zone = self.config.identity.zone.clone();
-        let addrs: Vec<SmolStr> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.zone == own_zone)
-            .map(|(a, _)| a.clone())
-            .collect();
-        for addr in addrs {
-            self.enqueue(&addr, op.clone());
+        let now = self.clock.mono();
+        let (own_zone, config) = (&self.config.identity.zone, &self.config.cluster.replication);
+        for peer in self.peers.values_mut().filter(|p| &p.zone == own_zone) {
+            peer.queue.push(op.clone(), now, config);
+            self.stats.replication_enqueued += 1;
         }
     }
 
@@ -251,18 +247,18 @@ impl<C: Clock, N: Network> Node<C, N> {
         from: &str,
         batch: u64,
         forward: bool,
-        ops: Vec<ReplicatedOp>,
+        ops: &[ReplicatedOp],
     ) {
         let results = ops
-            .into_iter()
+            .iter()
             .map(|op| self.apply_replicated(op, forward))
             .collect();
         self.net
             .send(from, PeerMessage::ReplicateAck { batch, results });
     }
 
-    fn apply_replicated(&mut self, op: ReplicatedOp, forward: bool) -> OpResult {
-        let (result, changed) = match &op {
+    fn apply_replicated(&mut self, op: &ReplicatedOp, forward: bool) -> OpResult {
+        let (result, changed) = match op {
             ReplicatedOp::Put { instance } => {
                 match self.apply(Version::Put((**instance).clone())) {
                     Applied::Stale(Newer::Instance(newer)) => {
@@ -276,14 +272,9 @@ impl<C: Clock, N: Network> Node<C, N> {
                 key,
                 dirty_timestamp,
             } => match self.renew_version(key, Some(*dirty_timestamp)) {
-                RenewOutcome::Missing | RenewOutcome::SenderNewer(_) => (OpResult::NotFound, false),
-                RenewOutcome::ReceiverNewer(instance) => (
-                    OpResult::Conflict {
-                        instance: Box::new(instance),
-                    },
-                    false,
-                ),
-                RenewOutcome::Renewed(_) => (OpResult::Ok, true),
+                RenewOutcome::Missing | RenewOutcome::SenderNewer => (OpResult::NotFound, false),
+                RenewOutcome::ReceiverNewer(instance) => (OpResult::Conflict { instance }, false),
+                RenewOutcome::Renewed { .. } => (OpResult::Ok, true),
             },
             ReplicatedOp::Cancel {
                 key,
@@ -303,14 +294,14 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
         };
         if forward && changed {
-            self.replicate_in_zone(op);
+            self.replicate_in_zone(op.clone());
         }
         result
     }
 
     /// A peer answered a batch: send the full instance where it lacked our version, adopt its
     /// copy where it held a newer one.
-    pub(super) fn on_replicate_ack(&mut self, from: &str, batch: u64, results: Vec<OpResult>) {
+    pub(super) fn on_replicate_ack(&mut self, from: &str, batch: u64, results: &[OpResult]) {
         let now = self.clock.mono();
         let config = &self.config.cluster.replication;
         let Some(ops) = self
@@ -336,7 +327,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 }
                 OpResult::Conflict { instance } => {
                     if matches!(
-                        self.apply(Version::Put(*instance)),
+                        self.apply(Version::Put((**instance).clone())),
                         Applied::Inserted | Applied::Replaced
                     ) {
                         self.stats.conflicts_adopted += 1;

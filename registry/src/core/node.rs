@@ -180,21 +180,24 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// Takes one message from the peer at `from` (`host:port`).
-    pub fn handle_peer_message(&mut self, from: &str, message: PeerMessage) {
+    ///
+    /// By reference: the node copies only what it adopts, which for the bulk of the traffic
+    /// (renewals, and repairs of copies it already holds) is nothing.
+    pub fn handle_peer_message(&mut self, from: &str, message: &PeerMessage) {
         match message {
             PeerMessage::Replicate {
                 batch,
                 forward,
                 ops,
-            } => self.on_replicate(from, batch, forward, ops),
+            } => self.on_replicate(from, *batch, *forward, ops),
             PeerMessage::ReplicateAck { batch, results } => {
-                self.on_replicate_ack(from, batch, results)
+                self.on_replicate_ack(from, *batch, results)
             }
             PeerMessage::Digests { digests } => self.on_digests(from, digests),
             PeerMessage::Repair { apps } => self.on_repair(from, apps),
             PeerMessage::RepairBack { apps } => self.repair_from(apps),
             PeerMessage::SyncRequest => self.on_sync_request(from),
-            PeerMessage::SyncResponse { ready, apps } => self.on_sync_response(from, ready, apps),
+            PeerMessage::SyncResponse { ready, apps } => self.on_sync_response(from, *ready, apps),
         }
         self.finish();
     }

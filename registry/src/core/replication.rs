@@ -5,6 +5,7 @@
 //! a write waits in the queue until the peer acknowledges it, its retry horizon passes, or the
 //! queue overflows; the last two are counted, and anti-entropy repairs what they lost.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -80,26 +81,31 @@ impl PeerQueue {
     /// Queues an op. A newer op for the same instance replaces the pending one, except that a
     /// renew never replaces a register or cancel (it would lose their content).
     pub(crate) fn push(&mut self, op: ReplicatedOp, now: Mono, config: &ReplicationConfig) {
-        let key = op.key();
-        if let Some(old) = self.pending.get(&key) {
-            if matches!(op, ReplicatedOp::Renew { .. })
-                && !matches!(old.op, ReplicatedOp::Renew { .. })
-            {
-                return;
-            }
-            self.order.remove(&old.seq);
-        }
         let seq = self.next_seq;
+        let pending = Pending {
+            enqueued_at: now,
+            seq,
+            op,
+        };
+        // One search of the pending map, whether the instance has an op waiting or not.
+        match self.pending.entry(pending.op.key()) {
+            Entry::Occupied(mut slot) => {
+                let old = slot.get();
+                if matches!(pending.op, ReplicatedOp::Renew { .. })
+                    && !matches!(old.op, ReplicatedOp::Renew { .. })
+                {
+                    return;
+                }
+                self.order.remove(&old.seq);
+                self.order.insert(seq, slot.key().clone());
+                slot.insert(pending);
+            }
+            Entry::Vacant(slot) => {
+                self.order.insert(seq, slot.key().clone());
+                slot.insert(pending);
+            }
+        }
         self.next_seq += 1;
-        self.order.insert(seq, key.clone());
-        self.pending.insert(
-            key,
-            Pending {
-                op,
-                enqueued_at: now,
-                seq,
-            },
-        );
         while self.pending.len() > config.max_queue {
             self.drop_oldest();
             self.counters.dropped_overflow += 1;
@@ -163,12 +169,13 @@ impl PeerQueue {
         }
         self.send_at = None;
         self.drop_expired(now, config.retry_horizon);
-        let seqs: Vec<u64> = self.order.keys().take(config.max_batch).copied().collect();
-        let ops: Vec<Pending> = seqs
-            .iter()
-            .filter_map(|seq| self.order.remove(seq))
-            .filter_map(|key| self.pending.remove(&key))
-            .collect();
+        let mut ops: Vec<Pending> = Vec::with_capacity(self.order.len().min(config.max_batch));
+        while ops.len() < config.max_batch {
+            let Some((_, key)) = self.order.pop_first() else {
+                break;
+            };
+            ops.extend(self.pending.remove(&key));
+        }
         if ops.is_empty() {
             return None;
         }

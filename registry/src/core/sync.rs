@@ -56,7 +56,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// Merges a peer's registry; a synced peer's answer makes this node ready.
-    pub(super) fn on_sync_response(&mut self, from: &str, peer_ready: bool, apps: Vec<AppState>) {
+    pub(super) fn on_sync_response(&mut self, from: &str, peer_ready: bool, apps: &[AppState]) {
         self.merge(apps);
         if peer_ready && !self.ready {
             self.become_ready(Some(from.into()));

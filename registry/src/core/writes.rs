@@ -76,23 +76,26 @@ impl<C: Clock, N: Network> Node<C, N> {
                 format!("{} is not registered", describe(&key)),
             ),
             // The sender compares versions: -404 asks it for the full instance, -409 hands it ours.
-            RenewOutcome::SenderNewer(_) => {
+            RenewOutcome::SenderNewer => {
                 Reply::error(Code::NothingFound, "the receiver holds an older version")
             }
             RenewOutcome::ReceiverNewer(instance) => Reply {
                 code: Code::Conflict,
                 message: "the receiver holds a newer version".into(),
-                data: Data::Instance(Box::new(instance)),
+                data: Data::Instance(instance),
             },
-            RenewOutcome::Renewed(instance) => {
+            RenewOutcome::Renewed { dirty_timestamp } => {
+                let data = match self.table.instance(&key) {
+                    Some(instance) => Data::Instance(Box::new(instance.clone())),
+                    None => Data::None,
+                };
                 if !args.replication {
-                    let dirty_timestamp = instance.dirty_timestamp;
                     self.replicate(ReplicatedOp::Renew {
                         key,
                         dirty_timestamp,
                     });
                 }
-                Reply::ok(Data::Instance(Box::new(instance)))
+                Reply::ok(data)
             }
         }
     }
@@ -113,15 +116,18 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.hlc.observe(dirty);
         }
         let (now, wall) = (self.clock.mono(), self.clock.wall());
-        let Some(instance) = self.table.renew(key, now, wall).cloned() else {
+        // Only a conflict needs the instance itself; the common outcomes copy nothing.
+        let Some(instance) = self.table.renew(key, now, wall) else {
             return RenewOutcome::Missing;
         };
         match sender_dirty {
-            Some(dirty) if dirty > instance.dirty_timestamp => RenewOutcome::SenderNewer(instance),
+            Some(dirty) if dirty > instance.dirty_timestamp => RenewOutcome::SenderNewer,
             Some(dirty) if dirty < instance.dirty_timestamp => {
-                RenewOutcome::ReceiverNewer(instance)
+                RenewOutcome::ReceiverNewer(Box::new(instance.clone()))
             }
-            _ => RenewOutcome::Renewed(instance),
+            _ => RenewOutcome::Renewed {
+                dirty_timestamp: instance.dirty_timestamp,
+            },
         }
     }
 
@@ -245,12 +251,15 @@ impl<C: Clock, N: Network> Node<C, N> {
 pub(crate) enum RenewOutcome {
     /// The instance is not here.
     Missing,
-    /// Renewed; versions agree (or the renew came from a client).
-    Renewed(Instance),
+    /// Renewed; versions agree (or the renew came from a client). The content version held.
+    Renewed {
+        /// The instance's `dirty_timestamp` here.
+        dirty_timestamp: i64,
+    },
     /// Renewed, but the peer that sent it holds a newer version.
-    SenderNewer(Instance),
-    /// Renewed, but this node holds a newer version than the sending peer.
-    ReceiverNewer(Instance),
+    SenderNewer,
+    /// Renewed, but this node holds a newer version than the sending peer: ours.
+    ReceiverNewer(Box<Instance>),
 }
 
 fn conflict(newer: Newer) -> Reply {

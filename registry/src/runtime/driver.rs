@@ -90,7 +90,7 @@ impl Driver {
                 self.node.net_mut().await_reply(id, reply);
                 self.node.handle_request(id, request);
             }
-            Command::Peer { from, message } => self.node.handle_peer_message(&from, message),
+            Command::Peer { from, message } => self.node.handle_peer_message(&from, &message),
             Command::Metrics(reply) => {
                 let snapshot = Snapshot::of(&self.node, &self.peer_posts);
                 let _ = reply.send(metrics::render(&snapshot));

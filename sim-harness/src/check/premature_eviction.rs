@@ -62,36 +62,31 @@ impl Checker for PrematureEviction {
                         }
                     }
                 }
-                TraceEvent::PeerDelivered {
-                    from,
-                    to,
-                    message: PeerMessage::Replicate { batch, ops, .. },
-                } => {
-                    let renews = ops
-                        .iter()
-                        .map(|op| match op {
-                            ReplicatedOp::Renew { key, .. } => Some(key.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    batches.insert((*from, *to, *batch), (renews, *at));
-                }
-                TraceEvent::PeerDelivered {
-                    from,
-                    to,
-                    message: PeerMessage::ReplicateAck { batch, results },
-                } => {
-                    // The ack travels from the receiver of the batch back to its sender.
-                    if let Some((renews, arrived)) = batches.remove(&(*to, *from, *batch)) {
-                        for (key, result) in renews.into_iter().zip(results) {
-                            if let (Some(key), OpResult::Ok | OpResult::Conflict { .. }) =
-                                (key, result)
-                            {
-                                heard.insert((*from, key), arrived);
+                TraceEvent::PeerDelivered { from, to, message } => match &**message {
+                    PeerMessage::Replicate { batch, ops, .. } => {
+                        let renews = ops
+                            .iter()
+                            .map(|op| match op {
+                                ReplicatedOp::Renew { key, .. } => Some(key.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        batches.insert((*from, *to, *batch), (renews, *at));
+                    }
+                    PeerMessage::ReplicateAck { batch, results } => {
+                        // The ack travels from the receiver of the batch back to its sender.
+                        if let Some((renews, arrived)) = batches.remove(&(*to, *from, *batch)) {
+                            for (key, result) in renews.into_iter().zip(results) {
+                                if let (Some(key), OpResult::Ok | OpResult::Conflict { .. }) =
+                                    (key, result)
+                                {
+                                    heard.insert((*from, key), arrived);
+                                }
                             }
                         }
                     }
-                }
+                    _ => {}
+                },
                 TraceEvent::Node {
                     node,
                     event: NodeEvent::Evicted { key, silent_for },

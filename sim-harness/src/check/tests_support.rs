@@ -132,7 +132,8 @@ impl Run {
             message: PeerMessage::ReplicateAck {
                 batch: 1,
                 results: results.to_vec(),
-            },
+            }
+            .into(),
         })
     }
 
@@ -157,7 +158,8 @@ impl Run {
                 batch: 1,
                 forward: false,
                 ops,
-            },
+            }
+            .into(),
         })
     }
 

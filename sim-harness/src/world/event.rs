@@ -1,5 +1,7 @@
 //! What the world's event queue holds.
 
+use std::rc::Rc;
+
 use registry::api::{Reply, Request};
 use registry::core::{PeerMessage, RequestId};
 
@@ -45,8 +47,9 @@ pub enum WorldEvent {
         from: usize,
         /// The receiving node.
         to: usize,
-        /// The message, never inspected by the world.
-        message: PeerMessage,
+        /// The message, never inspected by the world; shared with the trace (and with the
+        /// other copy, if the network duplicated it).
+        message: Rc<PeerMessage>,
     },
     /// A node's timer deadline; stale if the node has moved its deadline since.
     NodeTimer {

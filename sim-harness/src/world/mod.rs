@@ -121,6 +121,16 @@ pub struct World {
     next_request: u64,
     /// Counters of node incarnations that crashed (see `total_stats`).
     retired_stats: NodeStats,
+    /// Spare buffers for draining a node (see `drain`).
+    scratch: Drained,
+}
+
+/// What a node said in one step, in reusable buffers.
+#[derive(Debug, Default)]
+struct Drained {
+    events: Vec<registry::core::NodeEvent>,
+    replies: Vec<(RequestId, Reply)>,
+    sent: Vec<(SmolStr, PeerMessage)>,
 }
 
 impl World {
@@ -153,6 +163,7 @@ impl World {
             in_flight: BTreeMap::new(),
             next_request: 1,
             retired_stats: NodeStats::default(),
+            scratch: Drained::default(),
         };
         for index in 0..config.nodes {
             let node = Node::new(
@@ -327,10 +338,10 @@ impl World {
                 self.record(TraceEvent::PeerDelivered {
                     from,
                     to,
-                    message: message.clone(),
+                    message: Rc::clone(&message),
                 });
                 let from_addr = self.configs[from].identity.addr.clone();
-                self.with_node(to, |n| n.handle_peer_message(&from_addr, message));
+                self.with_node(to, |n| n.handle_peer_message(&from_addr, &message));
             }
             WorldEvent::NodeTimer { node, at } => {
                 if self.timer_deadlines[node] == Some(at) {
@@ -408,22 +419,25 @@ impl World {
         let Slot::Up(node) = &mut self.slots[index] else {
             return;
         };
-        let mut events = Vec::new();
+        // The outbox's buffers are swapped with the world's spare ones rather than taken, so
+        // neither side allocates again on the next step.
+        let mut scratch = std::mem::take(&mut self.scratch);
         while let Some(event) = node.poll_event() {
-            events.push(event);
+            scratch.events.push(event);
         }
         let outbox = node.net_mut();
-        let replies = std::mem::take(&mut outbox.replies);
-        let sent = std::mem::take(&mut outbox.sent);
-        for event in events {
+        std::mem::swap(&mut scratch.replies, &mut outbox.replies);
+        std::mem::swap(&mut scratch.sent, &mut outbox.sent);
+        for event in scratch.events.drain(..) {
             self.record(TraceEvent::Node { node: index, event });
         }
-        for (id, reply) in replies {
+        for (id, reply) in scratch.replies.drain(..) {
             self.route_reply(index, id, reply);
         }
-        for (addr, message) in sent {
+        for (addr, message) in scratch.sent.drain(..) {
             self.route_peer(index, &addr, message);
         }
+        self.scratch = scratch;
         self.schedule_timer(index);
     }
 
@@ -466,14 +480,14 @@ impl World {
             return;
         };
         let (source, target) = (Endpoint::Node(from), Endpoint::Node(to));
-        let verdicts = self.net.route(source, target);
-        for verdict in verdicts {
-            match verdict {
+        let message = Rc::new(message);
+        for verdict in self.net.route(source, target).iter() {
+            match *verdict {
                 Verdict::Deliver { after } => {
                     let event = WorldEvent::PeerArrives {
                         from,
                         to,
-                        message: message.clone(),
+                        message: Rc::clone(&message),
                     };
                     self.queue.push(self.now() + after, event);
                 }

@@ -159,7 +159,7 @@ impl Cluster {
     pub(crate) fn deliver(&mut self, envelope: Envelope) {
         let target = (0..self.nodes.len()).find(|i| addr(*i) == envelope.to);
         if let Some(node) = target.and_then(|i| self.nodes[i].as_mut()) {
-            node.handle_peer_message(&envelope.from, envelope.message.clone());
+            node.handle_peer_message(&envelope.from, &envelope.message);
             self.delivered.push(envelope);
         }
     }
