@@ -119,6 +119,11 @@ impl<C: Clock, N: Network> Node<C, N> {
         let mut changed = 0;
         for state in apps {
             for instance in &state.instances {
+                // Most of a peer's state is what this node already holds: leave it be, rather
+                // than replace it with itself and wake every long-poll of the app for nothing.
+                if self.table.holds(instance) {
+                    continue;
+                }
                 let key = crate::api::InstanceKey::of(instance);
                 if self.table.instance(&key).is_none()
                     && expired(instance.renew_timestamp, wall, evict_after)

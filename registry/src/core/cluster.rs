@@ -215,21 +215,16 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// Sends due batches and puts back unanswered ones (the replication timer).
     pub(super) fn flush_replication(&mut self, now: Mono) {
-        let config = self.config.cluster.replication.clone();
-        let own_zone = self.config.identity.zone.clone();
-        let addrs: Vec<SmolStr> = self.peers.keys().cloned().collect();
-        for addr in addrs {
-            let Some(peer) = self.peers.get_mut(&addr) else {
-                continue;
-            };
-            peer.queue.check_timeout(now, &config, &mut self.rng);
+        let (config, own_zone) = (&self.config.cluster.replication, &self.config.identity.zone);
+        for (addr, peer) in &mut self.peers {
+            peer.queue.check_timeout(now, config, &mut self.rng);
             let batch = self.next_batch;
-            if let Some(ops) = peer.queue.take_batch(batch, now, &config) {
-                let forward = peer.zone != own_zone;
+            if let Some(ops) = peer.queue.take_batch(batch, now, config) {
+                let forward = &peer.zone != own_zone;
                 self.next_batch += 1;
                 self.stats.replication_batches += 1;
                 self.net.send(
-                    &addr,
+                    addr,
                     PeerMessage::Replicate {
                         batch,
                         forward,

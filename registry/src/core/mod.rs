@@ -43,6 +43,7 @@ mod clock;
 mod cluster;
 mod config;
 mod eviction;
+mod fnv;
 mod guard;
 mod hlc;
 mod manual;

@@ -15,9 +15,34 @@ use crate::api::{InstanceKey, ReplicatedOp};
 
 use super::clock::Mono;
 use super::config::ReplicationConfig;
+use super::fnv::Fnv;
 
 /// Unanswered batches in a row before a peer can be reported lost.
 pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
+
+/// An instance key that orders by a hash of itself first. Nothing depends on the order of the
+/// pending map (batches follow `order`), so most comparisons settle on one integer instead of
+/// four strings; equal hashes fall back to the key, so distinct instances never merge.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct QueueKey {
+    hash: u64,
+    key: InstanceKey,
+}
+
+impl QueueKey {
+    fn of(op: &ReplicatedOp) -> QueueKey {
+        let key = op.key();
+        let mut hash = Fnv::default();
+        for part in [&key.env, &key.appid, &key.zone, &key.hostname] {
+            hash.write(part.as_bytes());
+            hash.write(&[0]);
+        }
+        QueueKey {
+            hash: hash.finish(),
+            key,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Pending {
@@ -47,9 +72,9 @@ pub struct QueueCounters {
 /// The replication queue towards one peer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PeerQueue {
-    pending: BTreeMap<InstanceKey, Pending>,
+    pending: BTreeMap<QueueKey, Pending>,
     /// `seq -> key`: the order ops were queued in, oldest first.
-    order: BTreeMap<u64, InstanceKey>,
+    order: BTreeMap<u64, QueueKey>,
     next_seq: u64,
     in_flight: Option<InFlight>,
     /// When the next batch may leave; `None` while nothing is pending or a batch is in flight.
@@ -88,7 +113,7 @@ impl PeerQueue {
             op,
         };
         // One search of the pending map, whether the instance has an op waiting or not.
-        match self.pending.entry(pending.op.key()) {
+        match self.pending.entry(QueueKey::of(&pending.op)) {
             Entry::Occupied(mut slot) => {
                 let old = slot.get();
                 if matches!(pending.op, ReplicatedOp::Renew { .. })
@@ -136,7 +161,7 @@ impl PeerQueue {
         self.failing_since.get_or_insert(flight.deadline);
         for pending in flight.ops {
             // A newer op for the same instance queued meanwhile wins, unless it is a renew.
-            let key = pending.op.key();
+            let key = QueueKey::of(&pending.op);
             let newer = self.pending.get(&key);
             let keep_newer = newer.is_some_and(|n| {
                 !matches!(n.op, ReplicatedOp::Renew { .. })

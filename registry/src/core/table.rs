@@ -13,6 +13,7 @@ use crate::api::{
 };
 
 use super::clock::Mono;
+use super::fnv::Fnv;
 
 /// One write, as last-writer-wins sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,6 +210,20 @@ impl Table {
             .map(|e| e.renewed_at)
     }
 
+    /// Whether this node holds exactly `instance`: the same version with the same content.
+    /// The lease (`renew_timestamp`) is local to each node and does not count.
+    pub(crate) fn holds(&self, instance: &Instance) -> bool {
+        let app = AppKey {
+            env: instance.env.clone(),
+            appid: instance.appid.clone(),
+        };
+        let slot = (instance.zone.clone(), instance.hostname.clone());
+        self.apps
+            .get(&app)
+            .and_then(|app| app.entries.get(&slot))
+            .is_some_and(|entry| same_version(&entry.instance, instance))
+    }
+
     /// The stored instance, if any.
     pub(crate) fn instance(&self, key: &InstanceKey) -> Option<&Instance> {
         self.apps
@@ -403,24 +418,20 @@ fn digest(app: &App) -> u64 {
         hash.write(&[0, b't']);
         hash.write(&tombstone.dirty_timestamp.to_le_bytes());
     }
-    hash.0
+    hash.finish()
 }
 
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+/// Whether two copies of one instance hold the same version and content, leases aside.
+fn same_version(a: &Instance, b: &Instance) -> bool {
+    a.dirty_timestamp == b.dirty_timestamp
+        && a.latest_timestamp == b.latest_timestamp
+        && a.status == b.status
+        && a.reg_timestamp == b.reg_timestamp
+        && a.up_timestamp == b.up_timestamp
+        && a.region == b.region
+        && a.addrs == b.addrs
+        && a.version == b.version
+        && a.metadata == b.metadata
 }
 
 /// The version in `app` that beats an incoming one stamped `dirty_timestamp`, if any.
