@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::harness::*;
-use crate::api::{Code, Data, PollArgs, Request, Status};
+use crate::api::{AppState, Code, Data, Instance, PeerMessage, PollArgs, Request, Status};
 
 fn poll(h: &mut Harness, cursor: i64) -> crate::core::RequestId {
     h.send(Request::Poll(PollArgs {
@@ -166,5 +166,56 @@ fn a_poller_whose_cursor_is_ahead_stays_parked_until_the_app_passes_it() {
     assert_code(
         &h.reply_to(id).expect("the hold expired"),
         Code::NotModified,
+    );
+}
+
+#[test]
+fn a_peer_state_repeating_what_the_node_holds_moves_no_cursor_and_wakes_no_poll() {
+    let mut h = Harness::new();
+    h.register("a");
+    let cursor = h.cursor();
+    let parked = poll(&mut h, cursor);
+    let held = h.stored("a").expect("registered");
+    let state = AppState {
+        app: key("a").app(),
+        instances: vec![held.clone()],
+        tombstones: Vec::new(),
+    };
+    h.node.handle_peer_message(
+        "peer:1",
+        &PeerMessage::RepairBack {
+            apps: vec![state.clone()],
+        },
+    );
+    assert_eq!(h.cursor(), cursor, "its own copy is not a change");
+    assert!(h.reply_to(parked).is_none(), "woken by its own copy");
+
+    // The same instance at a newer version is a change.
+    let newer = Instance {
+        dirty_timestamp: held.dirty_timestamp + 1,
+        version: "v2".into(),
+        ..held
+    };
+    h.node.handle_peer_message(
+        "peer:1",
+        &PeerMessage::RepairBack {
+            apps: vec![AppState {
+                instances: vec![newer],
+                ..state
+            }],
+        },
+    );
+    assert!(h.cursor() > cursor);
+    let reply = h.reply_to(parked).expect("woken by the newer version");
+    let Data::App(info) = reply.data else {
+        panic!("poll answers an app")
+    };
+    assert_eq!(
+        info.instances
+            .values()
+            .flatten()
+            .next()
+            .map(|i| i.version.as_str()),
+        Some("v2")
     );
 }
