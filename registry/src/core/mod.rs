@@ -47,6 +47,7 @@ mod fnv;
 mod guard;
 mod hlc;
 mod manual;
+mod name;
 mod network;
 mod node;
 mod poll;

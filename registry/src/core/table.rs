@@ -14,6 +14,7 @@ use crate::api::{
 
 use super::clock::Mono;
 use super::fnv::Fnv;
+use super::name::Name;
 
 /// One write, as last-writer-wins sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +71,10 @@ struct Tombstone {
 }
 
 /// `(zone, hostname)` within an app.
-type Slot = (SmolStr, SmolStr);
+type Slot = (Name, Name);
+
+/// `(env, appid)`: an app, as the table keys it.
+type AppName = (Name, Name);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct App {
@@ -83,13 +87,13 @@ struct App {
 /// All instances and tombstones held by one node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Table {
-    apps: BTreeMap<AppKey, App>,
+    apps: BTreeMap<AppName, App>,
     /// The last cursor handed out to any app: cursors increase node-wide, so an app that is
     /// dropped and re-created still never sees its cursor go back.
     last_cursor: i64,
     len: usize,
     /// Apps changed since the last invariant check.
-    touched: std::collections::BTreeSet<AppKey>,
+    touched: std::collections::BTreeSet<AppName>,
     /// Every app must be checked (tombstones were collected).
     touched_all: bool,
 }
@@ -124,8 +128,8 @@ impl Table {
 
     fn put(&mut self, mut instance: Instance, now: Mono, wall: i64) -> Applied {
         let key = InstanceKey::of(&instance);
-        let slot = slot(&key);
-        let app = self.apps.entry(key.app()).or_default();
+        let (name, slot) = (app_name(&key), slot(&key));
+        let app = self.apps.entry(name.clone()).or_default();
         if let Some(newer) = newer_than(app, &slot, instance.dirty_timestamp) {
             return Applied::Stale(newer);
         }
@@ -160,13 +164,13 @@ impl Table {
                 Applied::Inserted
             }
         };
-        self.bump(&key.app(), wall);
+        self.bump(&name, wall);
         applied
     }
 
     fn bury(&mut self, key: &InstanceKey, dirty_timestamp: i64, wall: i64) -> Applied {
-        let slot = slot(key);
-        let app = self.apps.entry(key.app()).or_default();
+        let (name, slot) = (app_name(key), slot(key));
+        let app = self.apps.entry(name.clone()).or_default();
         if let Some(Newer::Instance(newer)) = newer_than(app, &slot, dirty_timestamp) {
             return Applied::Stale(Newer::Instance(newer));
         }
@@ -176,26 +180,31 @@ impl Table {
             .or_insert(Tombstone { dirty_timestamp });
         tombstone.dirty_timestamp = tombstone.dirty_timestamp.max(dirty_timestamp);
         if app.entries.remove(&slot).is_none() {
-            self.touched.insert(key.app());
+            self.touched.insert(name);
             return Applied::Buried;
         }
         self.len -= 1;
-        self.bump(&key.app(), wall);
+        self.bump(&name, wall);
         Applied::Removed
     }
 
     /// Removes an expired instance without a tombstone (eviction is local and not a write).
     pub(crate) fn evict(&mut self, key: &InstanceKey, wall: i64) -> Option<Instance> {
-        let app = self.apps.get_mut(&key.app())?;
+        let name = app_name(key);
+        let app = self.apps.get_mut(&name)?;
         let entry = app.entries.remove(&slot(key))?;
         self.len -= 1;
-        self.bump(&key.app(), wall);
+        self.bump(&name, wall);
         Some(entry.instance)
     }
 
     /// Refreshes the local lease of an instance; `None` if it is not here.
     pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
-        let entry = self.apps.get_mut(&key.app())?.entries.get_mut(&slot(key))?;
+        let entry = self
+            .apps
+            .get_mut(&app_name(key))?
+            .entries
+            .get_mut(&slot(key))?;
         entry.renewed_at = now;
         entry.instance.renew_timestamp = wall;
         Some(&entry.instance)
@@ -204,7 +213,7 @@ impl Table {
     /// When this node last heard a renew or register for the instance (its local lease).
     pub(crate) fn renewed_at(&self, key: &InstanceKey) -> Option<Mono> {
         self.apps
-            .get(&key.app())?
+            .get(&app_name(key))?
             .entries
             .get(&slot(key))
             .map(|e| e.renewed_at)
@@ -213,11 +222,8 @@ impl Table {
     /// Whether this node holds exactly `instance`: the same version with the same content.
     /// The lease (`renew_timestamp`) is local to each node and does not count.
     pub(crate) fn holds(&self, instance: &Instance) -> bool {
-        let app = AppKey {
-            env: instance.env.clone(),
-            appid: instance.appid.clone(),
-        };
-        let slot = (instance.zone.clone(), instance.hostname.clone());
+        let app = (Name::new(&instance.env), Name::new(&instance.appid));
+        let slot = (Name::new(&instance.zone), Name::new(&instance.hostname));
         self.apps
             .get(&app)
             .and_then(|app| app.entries.get(&slot))
@@ -227,7 +233,7 @@ impl Table {
     /// The stored instance, if any.
     pub(crate) fn instance(&self, key: &InstanceKey) -> Option<&Instance> {
         self.apps
-            .get(&key.app())?
+            .get(&app_name(key))?
             .entries
             .get(&slot(key))
             .map(|e| &e.instance)
@@ -235,7 +241,7 @@ impl Table {
 
     /// The app's change cursor; `None` if the node knows nothing of the app.
     pub(crate) fn cursor(&self, app: &AppKey) -> Option<i64> {
-        self.apps.get(app).map(|a| a.cursor)
+        self.apps.get(&app_name_of(app)).map(|a| a.cursor)
     }
 
     /// The instances of an app in `zone` (every zone when empty) that pass `filter`; `None`
@@ -247,13 +253,13 @@ impl Table {
         zone: &str,
         filter: StatusFilter,
     ) -> Option<InstanceInfo> {
-        let app = self.apps.get(app)?;
+        let app = self.apps.get(&app_name_of(app))?;
         let mut instances: BTreeMap<SmolStr, Vec<Instance>> = BTreeMap::new();
         for ((entry_zone, _), entry) in &app.entries {
-            if !zone.is_empty() && entry_zone != zone {
+            if !zone.is_empty() && entry_zone.text() != zone {
                 continue;
             }
-            let list = instances.entry(entry_zone.clone()).or_default();
+            let list = instances.entry(entry_zone.text().clone()).or_default();
             if filter.accepts(entry.instance.status) {
                 list.push(entry.instance.clone());
             }
@@ -271,7 +277,7 @@ impl Table {
             if app.entries.is_empty() {
                 continue;
             }
-            let list = all.entry(key.appid.clone()).or_default();
+            let list = all.entry(key.1.text().clone()).or_default();
             list.extend(app.entries.values().map(|e| e.instance.clone()));
         }
         all
@@ -284,7 +290,7 @@ impl Table {
 
     /// The tombstone version of an instance, if one is kept.
     pub(crate) fn tombstone(&self, key: &InstanceKey) -> Option<i64> {
-        let app = self.apps.get(&key.app())?;
+        let app = self.apps.get(&app_name(key))?;
         app.tombstones.get(&slot(key)).map(|t| t.dirty_timestamp)
     }
 
@@ -310,7 +316,7 @@ impl Table {
         self.apps
             .iter()
             .filter(|(_, app)| !app.entries.is_empty() || !app.tombstones.is_empty())
-            .map(|(key, app)| (key.clone(), digest(app)))
+            .map(|(name, app)| (app_key(name), digest(app)))
             .collect()
     }
 
@@ -321,7 +327,7 @@ impl Table {
             instances: Vec::new(),
             tombstones: Vec::new(),
         };
-        if let Some(app) = self.apps.get(key) {
+        if let Some(app) = self.apps.get(&app_name_of(key)) {
             state.instances = app.entries.values().map(|e| e.instance.clone()).collect();
             state.tombstones = app
                 .tombstones
@@ -330,8 +336,8 @@ impl Table {
                     key: InstanceKey {
                         env: key.env.clone(),
                         appid: key.appid.clone(),
-                        zone: zone.clone(),
-                        hostname: hostname.clone(),
+                        zone: zone.text().clone(),
+                        hostname: hostname.text().clone(),
                     },
                     dirty_timestamp: t.dirty_timestamp,
                 })
@@ -342,10 +348,13 @@ impl Table {
 
     /// Everything held, app by app.
     pub(crate) fn states(&self) -> Vec<AppState> {
-        self.apps.keys().map(|key| self.state(key)).collect()
+        self.apps
+            .keys()
+            .map(|name| self.state(&app_key(name)))
+            .collect()
     }
 
-    fn bump(&mut self, app: &AppKey, wall: i64) {
+    fn bump(&mut self, app: &AppName, wall: i64) {
         self.touched.insert(app.clone());
         let cursor = wall.max(self.last_cursor.saturating_add(1));
         self.last_cursor = cursor;
@@ -381,23 +390,41 @@ pub(crate) fn expired(dirty_timestamp: i64, wall: i64, retention: Duration) -> b
     wall.saturating_sub(dirty_timestamp) > retention
 }
 
-fn check_app(key: &AppKey, app: &App) {
+fn check_app((env, appid): &AppName, app: &App) {
     for ((zone, hostname), entry) in &app.entries {
         let i = &entry.instance;
         assert!(
-            i.env == key.env && i.appid == key.appid && &i.zone == zone && &i.hostname == hostname,
+            &i.env == env.text()
+                && &i.appid == appid.text()
+                && &i.zone == zone.text()
+                && &i.hostname == hostname.text(),
             "instance {i:?} stored under the wrong key"
         );
         assert!(
             !app.tombstones
                 .contains_key(&(zone.clone(), hostname.clone())),
-            "{zone}/{hostname} of {key:?} is both live and tombstoned"
+            "{zone}/{hostname} of {env}/{appid} is both live and tombstoned"
         );
     }
 }
 
 fn slot(key: &InstanceKey) -> Slot {
-    (key.zone.clone(), key.hostname.clone())
+    (Name::new(&key.zone), Name::new(&key.hostname))
+}
+
+fn app_name(key: &InstanceKey) -> AppName {
+    (Name::new(&key.env), Name::new(&key.appid))
+}
+
+fn app_name_of(app: &AppKey) -> AppName {
+    (Name::new(&app.env), Name::new(&app.appid))
+}
+
+fn app_key((env, appid): &AppName) -> AppKey {
+    AppKey {
+        env: env.text().clone(),
+        appid: appid.text().clone(),
+    }
 }
 
 /// FNV-1a over each slot's name, kind and version, in slot order: stable across runs,
@@ -405,16 +432,16 @@ fn slot(key: &InstanceKey) -> Slot {
 fn digest(app: &App) -> u64 {
     let mut hash = Fnv::default();
     for ((zone, hostname), entry) in &app.entries {
-        hash.write(zone.as_bytes());
+        hash.write(zone.text().as_bytes());
         hash.write(&[0]);
-        hash.write(hostname.as_bytes());
+        hash.write(hostname.text().as_bytes());
         hash.write(&[0, b'i']);
         hash.write(&entry.instance.dirty_timestamp.to_le_bytes());
     }
     for ((zone, hostname), tombstone) in &app.tombstones {
-        hash.write(zone.as_bytes());
+        hash.write(zone.text().as_bytes());
         hash.write(&[0]);
-        hash.write(hostname.as_bytes());
+        hash.write(hostname.text().as_bytes());
         hash.write(&[0, b't']);
         hash.write(&tombstone.dirty_timestamp.to_le_bytes());
     }
