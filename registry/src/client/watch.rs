@@ -51,9 +51,9 @@ impl Watcher {
             }
             let request = Request::Polls(PollsArgs {
                 zone: SmolStr::default(),
-                env: self.env.clone().into(),
+                env: self.env.as_str().into(),
                 appids: self.cursors.keys().cloned().collect(),
-                hostname: self.hostname.clone().into(),
+                hostname: self.hostname.as_str().into(),
                 latest_timestamps: self.cursors.values().copied().collect(),
             });
             let error = match self.client.call_on(&node, &request, POLL_TIMEOUT).await {

@@ -107,7 +107,7 @@ impl Settings {
             format!("config file {}", p.display())
         });
         let mut settings = parsed.into_settings(flags)?;
-        settings.config.identity.addr = settings.listen.clone().into();
+        settings.config.identity.addr = settings.listen.as_str().into();
         settings
             .config
             .validate()

@@ -162,29 +162,28 @@ fn a_restarted_node_refuses_reads_until_synced_then_holds_every_write() {
     assert!(c.node(2).stats().reads_refused_not_ready >= 1);
 }
 
+/// The addresses node `i` lists as its peers.
+fn peer_addrs(c: &Cluster, i: usize) -> Vec<String> {
+    c.node(i)
+        .peers()
+        .into_iter()
+        .map(|p| p.addr.to_string())
+        .collect()
+}
+
 #[test]
 fn membership_grows_with_a_new_node_and_shrinks_when_it_leaves() {
     let mut c = Cluster::new(2);
     let joiner = c.add(config(2, "z1", &[0]));
     c.run_for(20 * SECOND);
     for i in 0..2 {
-        let peers: Vec<String> = c
-            .node(i)
-            .peers()
-            .into_iter()
-            .map(|p| p.addr.to_string())
-            .collect();
+        let peers = peer_addrs(&c, i);
         assert!(
             peers.contains(&addr(joiner)),
             "node {i} learned the joiner: {peers:?}"
         );
     }
-    let joiner_peers: Vec<String> = c
-        .node(joiner)
-        .peers()
-        .into_iter()
-        .map(|p| p.addr.to_string())
-        .collect();
+    let joiner_peers = peer_addrs(&c, joiner);
     assert_eq!(
         joiner_peers,
         [addr(0), addr(1)],
@@ -195,12 +194,7 @@ fn membership_grows_with_a_new_node_and_shrinks_when_it_leaves() {
     c.run_for(SECOND);
     c.stop(joiner);
     for i in 0..2 {
-        let peers: Vec<String> = c
-            .node(i)
-            .peers()
-            .into_iter()
-            .map(|p| p.addr.to_string())
-            .collect();
+        let peers = peer_addrs(&c, i);
         assert!(
             !peers.contains(&addr(joiner)),
             "node {i} still lists the leaver: {peers:?}"
