@@ -33,11 +33,18 @@ pub struct SeedOutcome {
     pub metrics: SeedMetrics,
 }
 
-/// The scenario directory of this workspace (found from this crate's manifest).
+/// The workspace root, where `scenarios/` and `reports/` live (found from this crate's
+/// manifest), written without `..` so that printed paths read cleanly.
+pub fn workspace_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map_or_else(|| manifest.join(".."), Path::to_path_buf)
+}
+
+/// The scenario directory of this workspace.
 pub fn default_scenario_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(SCENARIO_DIR)
+    workspace_dir().join(SCENARIO_DIR)
 }
 
 /// Loads `name` from `dir`, or every `*.toml` there (sorted by name) for `all`.

@@ -151,11 +151,9 @@ pub fn excerpt(trace: &Trace, at: SimTime) -> Vec<String> {
         .collect()
 }
 
-/// The reports directory of this workspace (found from this crate's manifest).
+/// The reports directory of this workspace.
 pub fn default_reports_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("reports")
+    crate::suite::workspace_dir().join("reports")
 }
 
 /// Where a suite run named `run` keeps its capsules: `<reports>/<run>/failures`.

@@ -36,10 +36,7 @@ pub const DEFAULT_NAME: &str = "latest";
 
 /// The report directory `reports/<name>` of this workspace.
 pub fn report_dir(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("reports")
-        .join(name)
+    crate::capsule::default_reports_dir().join(name)
 }
 
 /// The names of every checker, in report order.
