@@ -1,6 +1,6 @@
 //! The `sim` binary's capsule commands: exit codes and messages.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use sim_harness::capsule::{Capsule, ViolationRecord};
@@ -17,24 +17,6 @@ fn sim(args: &[&str]) -> Output {
         .expect("the sim binary runs")
 }
 
-/// A fresh directory for one test's files, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("sim-cli-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("the temp directory is writable");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn replay(path: &Path) -> (Option<i32>, String, String) {
     let out = sim(&["replay", "--capsule", &path.display().to_string()]);
     (
@@ -46,8 +28,8 @@ fn replay(path: &Path) -> (Option<i32>, String, String) {
 
 #[test]
 fn an_unreadable_capsule_exits_2_naming_the_file() {
-    let scratch = Scratch::new("unreadable");
-    let (code, _, stderr) = replay(&scratch.0.join("nowhere.json"));
+    let scratch = tempfile::tempdir().expect("a temp directory");
+    let (code, _, stderr) = replay(&scratch.path().join("nowhere.json"));
     assert_eq!(code, Some(2));
     assert!(stderr.contains("cannot read capsule"), "{stderr}");
     assert!(stderr.contains("nowhere.json"), "{stderr}");
@@ -55,8 +37,8 @@ fn an_unreadable_capsule_exits_2_naming_the_file() {
 
 #[test]
 fn a_malformed_capsule_exits_2_naming_the_file_and_the_problem() {
-    let scratch = Scratch::new("malformed");
-    let path = scratch.0.join("broken.json");
+    let scratch = tempfile::tempdir().expect("a temp directory");
+    let path = scratch.path().join("broken.json");
     std::fs::write(&path, "{\"seed\": \"three\"}").expect("writable");
     let (code, _, stderr) = replay(&path);
     assert_eq!(code, Some(2));
@@ -67,7 +49,7 @@ fn a_malformed_capsule_exits_2_naming_the_file_and_the_problem() {
 
 #[test]
 fn a_capsule_that_no_longer_fails_replays_clean_with_exit_0() {
-    let scratch = Scratch::new("clean");
+    let scratch = tempfile::tempdir().expect("a temp directory");
     let scenario = Scenario::load(suite::default_scenario_dir().join("steady.toml"))
         .expect("the steady scenario loads");
     let options = suite::draw(&scenario, 1);
@@ -92,7 +74,7 @@ fn a_capsule_that_no_longer_fails_replays_clean_with_exit_0() {
         shrink_stopped_early: false,
         replay: String::new(),
     };
-    let path = scratch.0.join("steady-1.json");
+    let path = scratch.path().join("steady-1.json");
     capsule.write(&path).expect("writable");
     let (code, stdout, stderr) = replay(&path);
     assert_eq!(code, Some(0), "{stdout}{stderr}");

@@ -139,23 +139,25 @@ pub fn seed_from_hostname(hostname: &str) -> u64 {
 mod tests {
     use super::*;
 
-    fn write(text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("registry-settings-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join(format!("{}.toml", seed_from_hostname(text)));
-        std::fs::write(&path, text).expect("write");
-        path
+    /// `text` in a settings file that is removed when the returned handle drops.
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::Builder::new()
+            .suffix(".toml")
+            .tempfile()
+            .expect("a temp file");
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write");
+        file
     }
 
     #[test]
     fn flags_win_over_the_file_and_the_seed_follows_the_hostname() {
-        let path = write("listen = \"127.0.0.1:1\"\nzone = \"zf\"\nhostname = \"h\"\n[cluster]\nsync_timeout_ms = 500\n");
+        let file = write("listen = \"127.0.0.1:1\"\nzone = \"zf\"\nhostname = \"h\"\n[cluster]\nsync_timeout_ms = 500\n");
         let flags = Overrides {
             zone: Some("z1".into()),
             peers: Some(vec!["127.0.0.1:2".into()]),
             ..Overrides::default()
         };
-        let s = Settings::load(Some(&path), flags).expect("loads");
+        let s = Settings::load(Some(file.path()), flags).expect("loads");
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.config.identity.addr, "127.0.0.1:1");
         assert_eq!(s.config.identity.zone, "z1");
@@ -166,14 +168,14 @@ mod tests {
 
     #[test]
     fn unknown_and_mistyped_keys_name_the_file_and_the_key() {
-        let path = write("listen = \"127.0.0.1:1\"\n[cluster]\nsync_timeout_ms = \"soon\"\n");
-        let err = Settings::load(Some(&path), Overrides::default()).expect_err("mistyped");
+        let file = write("listen = \"127.0.0.1:1\"\n[cluster]\nsync_timeout_ms = \"soon\"\n");
+        let err = Settings::load(Some(file.path()), Overrides::default()).expect_err("mistyped");
         let text = err.to_string();
-        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains(&file.path().display().to_string()), "{text}");
         assert!(text.contains("sync_timeout_ms"), "{text}");
 
-        let path = write("listen = \"127.0.0.1:1\"\nbogus = 1\n");
-        let text = Settings::load(Some(&path), Overrides::default())
+        let file = write("listen = \"127.0.0.1:1\"\nbogus = 1\n");
+        let text = Settings::load(Some(file.path()), Overrides::default())
             .expect_err("unknown")
             .to_string();
         assert!(text.contains("bogus"), "{text}");
@@ -181,8 +183,8 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_key_and_a_missing_file_names_the_file() {
-        let path = write("listen = \"127.0.0.1:1\"\n[lease]\neviction_interval_ms = 0\n");
-        let text = Settings::load(Some(&path), Overrides::default())
+        let file = write("listen = \"127.0.0.1:1\"\n[lease]\neviction_interval_ms = 0\n");
+        let text = Settings::load(Some(file.path()), Overrides::default())
             .expect_err("zero")
             .to_string();
         assert!(text.contains("lease.eviction_interval"), "{text}");

@@ -6,30 +6,11 @@ use crate::shrink::tests::{planted, planted_failure};
 use crate::shrink::{never, Limits};
 use crate::trace::{Phase, TraceEvent};
 
-/// A fresh directory for one test's files, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("sim-capsule-{}-{test}", std::process::id()));
-        // Leftovers of an earlier run with the same pid would only be overwritten.
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("the temp directory is writable");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn a_written_capsule_replays_its_first_violation() {
     let (seed, options, _) = planted_failure();
-    let scratch = Scratch::new("replay");
-    let dir = failures_dir(&scratch.0, "latest");
+    let scratch = tempfile::tempdir().expect("a temp directory");
+    let dir = failures_dir(scratch.path(), "latest");
     let path = capsule_path(&dir, "many", seed);
     let capsule = capture(
         "many",
@@ -63,8 +44,8 @@ fn a_written_capsule_replays_its_first_violation() {
 #[test]
 fn the_excerpt_surrounds_the_violation() {
     let (seed, options, _) = planted_failure();
-    let scratch = Scratch::new("excerpt");
-    let path = capsule_path(&scratch.0, "many", seed);
+    let scratch = tempfile::tempdir().expect("a temp directory");
+    let path = capsule_path(scratch.path(), "many", seed);
     let capsule = capture(
         "many",
         seed,
@@ -119,8 +100,8 @@ fn a_passing_run_gives_no_capsule() {
 
 #[test]
 fn unreadable_malformed_and_invalid_capsules_name_the_file_and_the_problem() {
-    let scratch = Scratch::new("errors");
-    let dir = &scratch.0;
+    let scratch = tempfile::tempdir().expect("a temp directory");
+    let dir = scratch.path();
     let missing = dir.join("missing.json");
     let err = Capsule::load(&missing).expect_err("no such file");
     assert!(matches!(err, CapsuleError::Read { .. }));
@@ -181,14 +162,14 @@ fn once_the_budget_is_spent_failures_are_captured_unshrunk() {
         seed: seed + 1,
         ..outcome.clone()
     };
-    let scratch = Scratch::new("budget");
+    let scratch = tempfile::tempdir().expect("a temp directory");
     let spent = || true;
     let captured = capture_all(
         &[passing, outcome],
         &planted(),
         Limits::default(),
         &spent,
-        &scratch.0,
+        scratch.path(),
     );
     assert_eq!(captured.len(), 1, "only the failing seed");
     let capsule = match &captured[0].capsule {

@@ -83,12 +83,9 @@ mod tests {
 
     #[test]
     fn an_unwritable_directory_is_named() {
-        let blocker =
-            std::env::temp_dir().join(format!("sim-report-blocker-{}", std::process::id()));
-        std::fs::write(&blocker, "a file, not a directory").expect("temp dir is writable");
-        let dir = blocker.join("latest");
+        let blocker = tempfile::NamedTempFile::new().expect("a temp file");
+        let dir = blocker.path().join("latest");
         let err = write_file(&dir, "summary.md", "x").expect_err("a file blocks the directory");
-        let _ = std::fs::remove_file(&blocker);
         assert!(
             err.to_string().contains(&dir.display().to_string()),
             "{err}"
