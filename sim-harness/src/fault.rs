@@ -122,12 +122,9 @@ pub fn schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(SimTime, Fault)
     }
     for _ in 0..count(faults.crashes_per_hour as f64 * hours, rng) {
         let node = rng.gen_range(0..nodes);
-        let start = at(rng);
-        out.push((start, Fault::Crash { node }));
-        out.push((
-            start + Duration::from_secs(faults.down_seconds),
-            Fault::Restart { node },
-        ));
+        let down = Duration::from_secs(faults.down_seconds);
+        let (crash, restart) = (Fault::Crash { node }, Fault::Restart { node });
+        push_pair(&mut out, at(rng), down, crash, restart);
     }
     for _ in 0..count(faults.rolling_restarts_per_hour as f64 * hours, rng) {
         let mut start = at(rng);
@@ -140,22 +137,17 @@ pub fn schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(SimTime, Fault)
     }
     for _ in 0..count(faults.total_restarts_per_hour as f64 * hours, rng) {
         let start = at(rng);
+        let down = Duration::from_secs(faults.down_seconds);
         for node in 0..nodes {
-            out.push((start, Fault::Crash { node }));
-            out.push((
-                start + Duration::from_secs(faults.down_seconds),
-                Fault::Restart { node },
-            ));
+            let (crash, restart) = (Fault::Crash { node }, Fault::Restart { node });
+            push_pair(&mut out, start, down, crash, restart);
         }
     }
     for _ in 0..count(faults.pauses_per_hour as f64 * hours, rng) {
         let node = rng.gen_range(0..nodes);
-        let start = at(rng);
-        out.push((start, Fault::Pause { node }));
-        out.push((
-            start + Duration::from_secs(faults.pause_seconds),
-            Fault::Resume { node },
-        ));
+        let paused = Duration::from_secs(faults.pause_seconds);
+        let (pause, resume) = (Fault::Pause { node }, Fault::Resume { node });
+        push_pair(&mut out, at(rng), paused, pause, resume);
     }
     for _ in 0..count(faults.clock_jumps_per_hour as f64 * hours, rng) {
         let node = rng.gen_range(0..nodes);
@@ -180,6 +172,18 @@ pub fn schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(SimTime, Fault)
 
 /// A whole number of events for an expected count: the integer part, plus one more with the
 /// probability of the fraction.
+/// A fault at `start` and the one that ends it `length` later (a crash and its restart).
+fn push_pair(
+    out: &mut Vec<(SimTime, Fault)>,
+    start: SimTime,
+    length: Duration,
+    begin: Fault,
+    end: Fault,
+) {
+    out.push((start, begin));
+    out.push((start + length, end));
+}
+
 fn count(expected: f64, rng: &mut ChaCha8Rng) -> usize {
     let whole = expected.floor();
     let extra = rng.gen_bool((expected - whole).clamp(0.0, 1.0));
