@@ -90,14 +90,9 @@ impl From<&Violation> for ViolationRecord {
 /// As [`Violation`] displays: `[checker] at time node N instance app/zone/host: explanation`.
 impl std::fmt::Display for ViolationRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "[{}] at {}", self.checker, self.at)?;
-        if let Some(node) = self.node {
-            write!(f, " node {node}")?;
-        }
-        if let Some(key) = &self.instance {
-            write!(f, " instance {}/{}/{}", key.appid, key.zone, key.hostname)?;
-        }
-        write!(f, ": {}", self.explanation)
+        let instance = self.instance.as_ref();
+        let (checker, explanation) = (&self.checker, &self.explanation);
+        crate::check::display(f, checker, self.at, self.node, instance, explanation)
     }
 }
 

@@ -124,15 +124,36 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] at {}", self.checker, self.at)?;
-        if let Some(node) = self.node {
-            write!(f, " node {node}")?;
-        }
-        if let Some(key) = &self.instance {
-            write!(f, " instance {}/{}/{}", key.appid, key.zone, key.hostname)?;
-        }
-        write!(f, ": {}", self.explanation)
+        let instance = self.instance.as_ref();
+        display(
+            f,
+            self.checker,
+            self.at,
+            self.node,
+            instance,
+            &self.explanation,
+        )
     }
+}
+
+/// `[checker] at time node N instance app/zone/host: explanation`, the one way a violation
+/// (or its record in a capsule) is shown.
+pub(crate) fn display(
+    f: &mut fmt::Formatter<'_>,
+    checker: &str,
+    at: SimTime,
+    node: Option<usize>,
+    instance: Option<&InstanceKey>,
+    explanation: &str,
+) -> fmt::Result {
+    write!(f, "[{checker}] at {at}")?;
+    if let Some(node) = node {
+        write!(f, " node {node}")?;
+    }
+    if let Some(key) = instance {
+        write!(f, " instance {}/{}/{}", key.appid, key.zone, key.hostname)?;
+    }
+    write!(f, ": {explanation}")
 }
 
 /// One property, checked over a finished run.
