@@ -142,10 +142,13 @@ impl<C: Clock, N: Network> Node<C, N> {
         let key = self.self_key();
         self.events.push_back(NodeEvent::SelfRenewed);
         match self.renew_version(&key, None) {
-            RenewOutcome::Renewed { dirty_timestamp } => self.replicate(ReplicatedOp::Renew {
-                key,
-                dirty_timestamp,
-            }),
+            RenewOutcome::Renewed(instance) => {
+                let dirty_timestamp = instance.dirty_timestamp;
+                self.replicate(ReplicatedOp::Renew {
+                    key,
+                    dirty_timestamp,
+                });
+            }
             _ => self.register_self(),
         }
     }
@@ -268,8 +271,11 @@ impl<C: Clock, N: Network> Node<C, N> {
                 dirty_timestamp,
             } => match self.renew_version(key, Some(*dirty_timestamp)) {
                 RenewOutcome::Missing | RenewOutcome::SenderNewer => (OpResult::NotFound, false),
-                RenewOutcome::ReceiverNewer(instance) => (OpResult::Conflict { instance }, false),
-                RenewOutcome::Renewed { .. } => (OpResult::Ok, true),
+                RenewOutcome::ReceiverNewer(instance) => {
+                    let instance = Box::new(instance.clone());
+                    (OpResult::Conflict { instance }, false)
+                }
+                RenewOutcome::Renewed(_) => (OpResult::Ok, true),
             },
             ReplicatedOp::Cancel {
                 key,

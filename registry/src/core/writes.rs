@@ -82,13 +82,11 @@ impl<C: Clock, N: Network> Node<C, N> {
             RenewOutcome::ReceiverNewer(instance) => Reply {
                 code: Code::Conflict,
                 message: "the receiver holds a newer version".into(),
-                data: Data::Instance(instance),
+                data: Data::Instance(Box::new(instance.clone())),
             },
-            RenewOutcome::Renewed { dirty_timestamp } => {
-                let data = match self.table.instance(&key) {
-                    Some(instance) => Data::Instance(Box::new(instance.clone())),
-                    None => Data::None,
-                };
+            RenewOutcome::Renewed(instance) => {
+                let dirty_timestamp = instance.dirty_timestamp;
+                let data = Data::Instance(Box::new(instance.clone()));
                 if !args.replication {
                     self.replicate(ReplicatedOp::Renew {
                         key,
@@ -110,24 +108,21 @@ impl<C: Clock, N: Network> Node<C, N> {
         &mut self,
         key: &InstanceKey,
         sender_dirty: Option<i64>,
-    ) -> RenewOutcome {
+    ) -> RenewOutcome<'_> {
         self.guard.on_renew();
         if let Some(dirty) = sender_dirty {
             self.hlc.observe(dirty);
         }
         let (now, wall) = (self.clock.mono(), self.clock.wall());
-        // Only a conflict needs the instance itself; the common outcomes copy nothing.
         let Some(instance) = self.table.renew(key, now, wall) else {
             return RenewOutcome::Missing;
         };
         match sender_dirty {
             Some(dirty) if dirty > instance.dirty_timestamp => RenewOutcome::SenderNewer,
             Some(dirty) if dirty < instance.dirty_timestamp => {
-                RenewOutcome::ReceiverNewer(Box::new(instance.clone()))
+                RenewOutcome::ReceiverNewer(instance)
             }
-            _ => RenewOutcome::Renewed {
-                dirty_timestamp: instance.dirty_timestamp,
-            },
+            _ => RenewOutcome::Renewed(instance),
         }
     }
 
@@ -246,20 +241,18 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 }
 
-/// What a renew found.
+/// What a renew found. It borrows the stored instance: each caller copies only what it needs
+/// (a peer's renew usually nothing).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum RenewOutcome {
+pub(crate) enum RenewOutcome<'a> {
     /// The instance is not here.
     Missing,
-    /// Renewed; versions agree (or the renew came from a client). The content version held.
-    Renewed {
-        /// The instance's `dirty_timestamp` here.
-        dirty_timestamp: i64,
-    },
+    /// Renewed; versions agree (or the renew came from a client).
+    Renewed(&'a Instance),
     /// Renewed, but the peer that sent it holds a newer version.
     SenderNewer,
     /// Renewed, but this node holds a newer version than the sending peer: ours.
-    ReceiverNewer(Box<Instance>),
+    ReceiverNewer(&'a Instance),
 }
 
 fn conflict(newer: Newer) -> Reply {
