@@ -4,9 +4,14 @@
 //! The reference design sends each write once, synchronously, and forgets it on failure. Here
 //! a write waits in the queue until the peer acknowledges it, its retry horizon passes, or the
 //! queue overflows; the last two are counted, and anti-entropy repairs what they lost.
+//!
+//! The queue is one deque in send order. Finding an instance's pending op scans it, comparing
+//! a hash of the key first: a queue holds at most one op per instance and usually a handful
+//! (it empties with every batch), and a flat scan of hashes beats two ordered maps whose
+//! nodes are allocated and freed as the queue fills and empties. Even a full queue (the
+//! default holds 10,000) costs microseconds a push, and only while its peer is unreachable.
 
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use rand::Rng;
@@ -20,35 +25,35 @@ use super::fnv::Fnv;
 /// Unanswered batches in a row before a peer can be reported lost.
 pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
 
-/// An instance key that orders by a hash of itself first. Nothing depends on the order of the
-/// pending map (batches follow `order`), so most comparisons settle on one integer instead of
-/// four strings; equal hashes fall back to the key, so distinct instances never merge.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct QueueKey {
+/// An op waiting for its peer, with its key and the key's hash (compared first when
+/// searching).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pending {
     hash: u64,
     key: InstanceKey,
+    op: ReplicatedOp,
+    enqueued_at: Mono,
 }
 
-impl QueueKey {
-    fn of(op: &ReplicatedOp) -> QueueKey {
+impl Pending {
+    fn new(op: ReplicatedOp, enqueued_at: Mono) -> Pending {
         let key = op.key();
         let mut hash = Fnv::default();
         for part in [&key.env, &key.appid, &key.zone, &key.hostname] {
             hash.write(part.as_bytes());
             hash.write(&[0]);
         }
-        QueueKey {
+        Pending {
             hash: hash.finish(),
             key,
+            op,
+            enqueued_at,
         }
     }
-}
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Pending {
-    op: ReplicatedOp,
-    enqueued_at: Mono,
-    seq: u64,
+    fn is_renew(&self) -> bool {
+        matches!(self.op, ReplicatedOp::Renew { .. })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,10 +77,11 @@ pub struct QueueCounters {
 /// The replication queue towards one peer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PeerQueue {
-    pending: BTreeMap<QueueKey, Pending>,
-    /// `seq -> key`: the order ops were queued in, oldest first.
-    order: BTreeMap<u64, QueueKey>,
-    next_seq: u64,
+    /// Ops waiting, oldest first, at most one per instance; `None` marks a slot whose op a
+    /// newer one replaced (it moved to the back). Leading holes are popped at once.
+    pending: VecDeque<Option<Pending>>,
+    /// The `Some` slots of `pending`.
+    live: usize,
     in_flight: Option<InFlight>,
     /// When the next batch may leave; `None` while nothing is pending or a batch is in flight.
     send_at: Option<Mono>,
@@ -89,7 +95,7 @@ pub(crate) struct PeerQueue {
 impl PeerQueue {
     /// Ops waiting, not counting the batch in flight.
     pub(crate) fn depth(&self) -> usize {
-        self.pending.len()
+        self.live
     }
 
     /// Whether the peer looks lost: at least [`LOST_AFTER_FAILURES`] batches in a row went
@@ -106,33 +112,17 @@ impl PeerQueue {
     /// Queues an op. A newer op for the same instance replaces the pending one, except that a
     /// renew never replaces a register or cancel (it would lose their content).
     pub(crate) fn push(&mut self, op: ReplicatedOp, now: Mono, config: &ReplicationConfig) {
-        let seq = self.next_seq;
-        let pending = Pending {
-            enqueued_at: now,
-            seq,
-            op,
-        };
-        // One search of the pending map, whether the instance has an op waiting or not.
-        match self.pending.entry(QueueKey::of(&pending.op)) {
-            Entry::Occupied(mut slot) => {
-                let old = slot.get();
-                if matches!(pending.op, ReplicatedOp::Renew { .. })
-                    && !matches!(old.op, ReplicatedOp::Renew { .. })
-                {
-                    return;
-                }
-                self.order.remove(&old.seq);
-                self.order.insert(seq, slot.key().clone());
-                slot.insert(pending);
+        let pending = Pending::new(op, now);
+        if let Some(slot) = self.find(&pending) {
+            if pending.is_renew() && !self.pending[slot].as_ref().is_some_and(Pending::is_renew) {
+                return;
             }
-            Entry::Vacant(slot) => {
-                self.order.insert(seq, slot.key().clone());
-                slot.insert(pending);
-            }
+            self.vacate(slot);
         }
-        self.next_seq += 1;
-        while self.pending.len() > config.max_queue {
-            self.drop_oldest();
+        self.pending.push_back(Some(pending));
+        self.live += 1;
+        while self.live > config.max_queue {
+            self.pop_oldest();
             self.counters.dropped_overflow += 1;
         }
         self.schedule(now, config);
@@ -159,23 +149,20 @@ impl PeerQueue {
         };
         self.failures = self.failures.saturating_add(1);
         self.failing_since.get_or_insert(flight.deadline);
-        for pending in flight.ops {
+        // Every op in flight is older than every op pending, so the ones put back go to the
+        // front, in their old order: walk them newest first, pushing each to the front.
+        for pending in flight.ops.into_iter().rev() {
             // A newer op for the same instance queued meanwhile wins, unless it is a renew.
-            let key = QueueKey::of(&pending.op);
-            let newer = self.pending.get(&key);
-            let keep_newer = newer.is_some_and(|n| {
-                !matches!(n.op, ReplicatedOp::Renew { .. })
-                    || matches!(pending.op, ReplicatedOp::Renew { .. })
-            });
-            if keep_newer {
-                continue;
-            }
-            if let Some(newer) = self.pending.remove(&key) {
-                self.order.remove(&newer.seq);
+            if let Some(slot) = self.find(&pending) {
+                let newer_is_renew = self.pending[slot].as_ref().is_some_and(Pending::is_renew);
+                if !newer_is_renew || pending.is_renew() {
+                    continue;
+                }
+                self.vacate(slot);
             }
             self.counters.retried += 1;
-            self.order.insert(pending.seq, key.clone());
-            self.pending.insert(key, pending);
+            self.pending.push_front(Some(pending));
+            self.live += 1;
         }
         self.send_at = Some(now + backoff(self.failures, config, rng));
         true
@@ -194,12 +181,12 @@ impl PeerQueue {
         }
         self.send_at = None;
         self.drop_expired(now, config.retry_horizon);
-        let mut ops: Vec<Pending> = Vec::with_capacity(self.order.len().min(config.max_batch));
+        let mut ops: Vec<Pending> = Vec::with_capacity(self.live.min(config.max_batch));
         while ops.len() < config.max_batch {
-            let Some((_, key)) = self.order.pop_first() else {
+            let Some(pending) = self.pop_oldest() else {
                 break;
             };
-            ops.extend(self.pending.remove(&key));
+            ops.push(pending);
         }
         if ops.is_empty() {
             return None;
@@ -220,60 +207,82 @@ impl PeerQueue {
         batch: u64,
         now: Mono,
         config: &ReplicationConfig,
-    ) -> Option<Vec<ReplicatedOp>> {
+    ) -> Option<impl Iterator<Item = ReplicatedOp>> {
         let flight = self.in_flight.take_if(|f| f.batch == batch)?;
         self.failures = 0;
         self.failing_since = None;
         self.schedule(now, config);
-        Some(flight.ops.into_iter().map(|p| p.op).collect())
+        Some(flight.ops.into_iter().map(|p| p.op))
     }
 
     fn schedule(&mut self, now: Mono, config: &ReplicationConfig) {
-        if self.in_flight.is_some()
-            || self.pending.is_empty()
-            || self.failures > 0 && self.send_at.is_some()
+        if self.in_flight.is_some() || self.live == 0 || self.failures > 0 && self.send_at.is_some()
         {
             return;
         }
-        let full = self.pending.len() >= config.max_batch;
+        let full = self.live >= config.max_batch;
         let at = if full { now } else { now + config.max_delay };
         self.send_at = Some(self.send_at.map_or(at, |current| current.min(at)));
     }
 
-    fn drop_oldest(&mut self) {
-        if let Some((_, key)) = self.order.pop_first() {
-            self.pending.remove(&key);
+    /// The slot of the pending op for `wanted`'s instance, if there is one.
+    fn find(&self, wanted: &Pending) -> Option<usize> {
+        self.pending.iter().position(|slot| {
+            slot.as_ref()
+                .is_some_and(|p| p.hash == wanted.hash && p.key == wanted.key)
+        })
+    }
+
+    /// Empties `slot` (its op was replaced); holes at the front go at once.
+    fn vacate(&mut self, slot: usize) {
+        self.pending[slot] = None;
+        self.live -= 1;
+        self.trim_front();
+        // Holes in the middle wait for the front to reach them, unless they outnumber the
+        // ops: then the deque is compacted so scans stay proportional to what is queued.
+        if self.pending.len() > 2 * self.live + 16 {
+            self.pending.retain(Option::is_some);
+        }
+    }
+
+    /// Removes and returns the oldest pending op.
+    fn pop_oldest(&mut self) -> Option<Pending> {
+        let oldest = self.pending.pop_front().flatten();
+        if oldest.is_some() {
+            self.live -= 1;
+            self.trim_front();
+        }
+        oldest
+    }
+
+    fn trim_front(&mut self) {
+        while self.pending.front().is_some_and(Option::is_none) {
+            self.pending.pop_front();
         }
     }
 
     fn drop_expired(&mut self, now: Mono, horizon: Duration) {
-        while let Some((_, key)) = self.order.first_key_value() {
-            let expired = self
-                .pending
-                .get(key)
-                .is_some_and(|p| now.saturating_since(p.enqueued_at) > horizon);
-            if !expired {
+        while let Some(Some(oldest)) = self.pending.front() {
+            if now.saturating_since(oldest.enqueued_at) <= horizon {
                 break;
             }
-            self.drop_oldest();
+            self.pop_oldest();
             self.counters.dropped_expired += 1;
         }
     }
 
     pub(crate) fn check_invariants(&self) {
-        assert_eq!(
-            self.pending.len(),
-            self.order.len(),
-            "queue order index out of step"
+        let live = self.pending.iter().flatten().count();
+        assert_eq!(live, self.live, "queue count out of step");
+        assert!(
+            !self.pending.front().is_some_and(Option::is_none),
+            "a hole at the front of the queue"
         );
-        for (seq, key) in &self.order {
-            assert_eq!(
-                self.pending.get(key).map(|p| p.seq),
-                Some(*seq),
-                "queue index points astray"
-            );
+        let mut keys = std::collections::BTreeSet::new();
+        for p in self.pending.iter().flatten() {
+            assert!(keys.insert(&p.key), "two pending ops for one instance");
         }
-        if self.in_flight.is_none() && !self.pending.is_empty() {
+        if self.in_flight.is_none() && self.live > 0 {
             assert!(self.send_at.is_some(), "pending ops with nothing scheduled");
         }
     }

@@ -226,3 +226,40 @@ fn a_newer_op_queued_during_flight_wins_over_the_retried_one() {
         [put("a", 2)]
     );
 }
+
+#[test]
+fn replaced_ops_move_to_the_back_and_their_holes_are_reclaimed() {
+    let config = ReplicationConfig {
+        max_batch: 1000,
+        max_queue: 1000,
+        ..ReplicationConfig::default()
+    };
+    let mut q = PeerQueue::default();
+    let hosts: Vec<String> = (0..50).map(|i| format!("h{i:02}")).collect();
+    for host in &hosts {
+        q.push(put(host, 1), at(0), &config);
+    }
+    // Rewrite every even host many times: each rewrite leaves a hole where the op was.
+    for round in 2..40 {
+        for host in hosts.iter().step_by(2) {
+            q.push(put(host, round), at(0), &config);
+        }
+        q.check_invariants();
+        assert!(
+            q.pending.len() <= 2 * q.live + 16,
+            "holes are compacted: {} slots for {} ops",
+            q.pending.len(),
+            q.live
+        );
+    }
+    assert_eq!(q.depth(), 50);
+    let batch = q.take_batch(1, at(10), &config).expect("due");
+    let odd = hosts.iter().skip(1).step_by(2).map(|h| put(h, 1));
+    let even = hosts.iter().step_by(2).map(|h| put(h, 39));
+    assert_eq!(
+        batch,
+        odd.chain(even).collect::<Vec<_>>(),
+        "untouched ops first, rewritten ones in the order of their last rewrite"
+    );
+    assert_eq!(q.depth(), 0);
+}
