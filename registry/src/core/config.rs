@@ -119,6 +119,11 @@ pub struct ReplicationConfig {
     pub max_batch: usize,
     /// How long a write may wait for others to share its batch (default 10 ms).
     pub max_delay: Duration,
+    /// How long a renew may wait for others to share its batch (default 1 s). Renews are
+    /// nearly all the write traffic and only extend a lease of many seconds, so they travel
+    /// in fewer, fuller batches; a register, cancel or set still leaves within `max_delay`
+    /// and takes the waiting renews along.
+    pub renew_delay: Duration,
     /// A batch not acknowledged within this is retried (default 3 s).
     pub ack_timeout: Duration,
     /// The first retry waits this long, doubling on each failure (default 500 ms).
@@ -138,6 +143,7 @@ impl Default for ReplicationConfig {
         ReplicationConfig {
             max_batch: 100,
             max_delay: Duration::from_millis(10),
+            renew_delay: Duration::from_secs(1),
             ack_timeout: Duration::from_secs(3),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
@@ -304,6 +310,18 @@ impl Config {
                 problem: "max_batch and max_queue must be at least 1".into(),
             });
         }
+        // A peer extends its copy's lease when the renew arrives: a renew that waits a large
+        // part of the lease would leave the copy close to eviction.
+        let longest = self.lease.evict_after / 10;
+        if replication.renew_delay > longest {
+            return Err(ConfigError {
+                key: "cluster.replication.renew_delay",
+                problem: format!(
+                    "must be at most a tenth of lease.evict_after ({longest:?}), got {:?}",
+                    replication.renew_delay
+                ),
+            });
+        }
         // A stale register may arrive up to one retry horizon late, and a missed cancel is
         // repaired within an anti-entropy interval: the tombstone must outlive both.
         let needed = self.cluster.anti_entropy_interval + replication.retry_horizon;
@@ -358,6 +376,14 @@ mod tests {
             config.validate().expect_err("percent").key,
             "protection.threshold_percent"
         );
+
+        let mut config = Config::default();
+        config.cluster.replication.renew_delay = Duration::from_secs(10);
+        let error = config.validate().expect_err("renew delay");
+        assert_eq!(error.key, "cluster.replication.renew_delay");
+        assert!(error
+            .problem
+            .contains("at most a tenth of lease.evict_after (9s)"));
 
         let mut config = Config::default();
         config.lease.protected_evict_after = Duration::from_secs(1);

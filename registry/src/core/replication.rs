@@ -82,6 +82,9 @@ pub(crate) struct PeerQueue {
     pending: VecDeque<Option<Pending>>,
     /// The `Some` slots of `pending`.
     live: usize,
+    /// The live ops that are not renews: while there is one, the next batch leaves within
+    /// `max_delay`; renews alone may wait `renew_delay`.
+    writes: usize,
     in_flight: Option<InFlight>,
     /// When the next batch may leave; `None` while nothing is pending or a batch is in flight.
     send_at: Option<Mono>,
@@ -119,8 +122,8 @@ impl PeerQueue {
             }
             self.vacate(slot);
         }
+        self.count_in(&pending);
         self.pending.push_back(Some(pending));
-        self.live += 1;
         while self.live > config.max_queue {
             self.pop_oldest();
             self.counters.dropped_overflow += 1;
@@ -161,8 +164,8 @@ impl PeerQueue {
                 self.vacate(slot);
             }
             self.counters.retried += 1;
+            self.count_in(&pending);
             self.pending.push_front(Some(pending));
-            self.live += 1;
         }
         self.send_at = Some(now + backoff(self.failures, config, rng));
         true
@@ -220,8 +223,14 @@ impl PeerQueue {
         {
             return;
         }
-        let full = self.live >= config.max_batch;
-        let at = if full { now } else { now + config.max_delay };
+        let delay = if self.live >= config.max_batch {
+            Duration::ZERO
+        } else if self.writes > 0 {
+            config.max_delay
+        } else {
+            config.renew_delay
+        };
+        let at = now + delay;
         self.send_at = Some(self.send_at.map_or(at, |current| current.min(at)));
     }
 
@@ -235,8 +244,9 @@ impl PeerQueue {
 
     /// Empties `slot` (its op was replaced); holes at the front go at once.
     fn vacate(&mut self, slot: usize) {
-        self.pending[slot] = None;
-        self.live -= 1;
+        if let Some(replaced) = self.pending[slot].take() {
+            self.count_out(&replaced);
+        }
         self.trim_front();
         // Holes in the middle wait for the front to reach them, unless they outnumber the
         // ops: then the deque is compacted so scans stay proportional to what is queued.
@@ -247,12 +257,20 @@ impl PeerQueue {
 
     /// Removes and returns the oldest pending op.
     fn pop_oldest(&mut self) -> Option<Pending> {
-        let oldest = self.pending.pop_front().flatten();
-        if oldest.is_some() {
-            self.live -= 1;
-            self.trim_front();
-        }
-        oldest
+        let oldest = self.pending.pop_front().flatten()?;
+        self.count_out(&oldest);
+        self.trim_front();
+        Some(oldest)
+    }
+
+    fn count_in(&mut self, pending: &Pending) {
+        self.live += 1;
+        self.writes += usize::from(!pending.is_renew());
+    }
+
+    fn count_out(&mut self, pending: &Pending) {
+        self.live -= 1;
+        self.writes -= usize::from(!pending.is_renew());
     }
 
     fn trim_front(&mut self) {
@@ -274,6 +292,13 @@ impl PeerQueue {
     pub(crate) fn check_invariants(&self) {
         let live = self.pending.iter().flatten().count();
         assert_eq!(live, self.live, "queue count out of step");
+        let writes = self
+            .pending
+            .iter()
+            .flatten()
+            .filter(|p| !p.is_renew())
+            .count();
+        assert_eq!(writes, self.writes, "write count out of step");
         assert!(
             !self.pending.front().is_some_and(Option::is_none),
             "a hole at the front of the queue"

@@ -263,3 +263,46 @@ fn replaced_ops_move_to_the_back_and_their_holes_are_reclaimed() {
     );
     assert_eq!(q.depth(), 0);
 }
+
+#[test]
+fn renews_alone_wait_for_the_renew_delay_and_a_write_takes_them_along() {
+    let config = ReplicationConfig {
+        max_batch: 100,
+        ..ReplicationConfig::default()
+    };
+    let mut q = PeerQueue::default();
+    q.push(renew("a"), at(0), &config);
+    q.push(renew("b"), at(300), &config);
+    assert_eq!(q.deadline(), Some(at(0) + config.renew_delay));
+    assert!(q.take_batch(1, at(500), &config).is_none(), "renews wait");
+    q.push(put("c", 1), at(600), &config);
+    assert_eq!(
+        q.deadline(),
+        Some(at(600) + config.max_delay),
+        "a write leaves soon"
+    );
+    assert_eq!(
+        q.take_batch(1, at(610), &config).expect("due"),
+        [renew("a"), renew("b"), put("c", 1)]
+    );
+}
+
+#[test]
+fn after_an_ack_waiting_renews_keep_the_renew_delay_and_writes_the_write_delay() {
+    let config = ReplicationConfig {
+        max_batch: 100,
+        ..ReplicationConfig::default()
+    };
+    let mut q = PeerQueue::default();
+    q.push(put("a", 1), at(0), &config);
+    q.take_batch(1, at(10), &config).expect("due");
+    q.push(renew("b"), at(20), &config);
+    assert!(q.acknowledge(1, at(30), &config).is_some());
+    assert_eq!(q.deadline(), Some(at(30) + config.renew_delay));
+    q.take_batch(2, at(30) + config.renew_delay, &config)
+        .expect("due");
+    q.push(put("c", 1), at(2000), &config);
+    q.push(renew("d"), at(2001), &config);
+    assert!(q.acknowledge(2, at(2002), &config).is_some());
+    assert_eq!(q.deadline(), Some(at(2002) + config.max_delay));
+}

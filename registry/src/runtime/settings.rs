@@ -196,6 +196,21 @@ mod tests {
     }
 
     #[test]
+    fn the_renew_delay_is_read_in_milliseconds_and_bounded_by_the_lease() {
+        let file = write("listen = \"127.0.0.1:1\"\n[cluster.replication]\nrenew_delay_ms = 250\n");
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        let delay = s.config.cluster.replication.renew_delay;
+        assert_eq!(delay, Duration::from_millis(250));
+
+        let file =
+            write("listen = \"127.0.0.1:1\"\n[cluster.replication]\nrenew_delay_ms = 60000\n");
+        let text = Settings::load(Some(file.path()), Overrides::default())
+            .expect_err("longer than a tenth of the lease")
+            .to_string();
+        assert!(text.contains("cluster.replication.renew_delay"), "{text}");
+    }
+
+    #[test]
     fn dev_defaults_to_the_dev_address_and_no_listen_is_an_error() {
         let dev = Overrides {
             dev: true,

@@ -73,6 +73,7 @@ struct ClusterFile {
 struct ReplicationFile {
     max_batch: Option<usize>,
     max_delay_ms: Option<u64>,
+    renew_delay_ms: Option<u64>,
     ack_timeout_ms: Option<u64>,
     backoff_base_ms: Option<u64>,
     backoff_max_ms: Option<u64>,
@@ -188,6 +189,7 @@ impl ClusterFile {
         let file = self.replication;
         set(&mut r.max_batch, file.max_batch);
         set_ms(&mut r.max_delay, file.max_delay_ms);
+        set_ms(&mut r.renew_delay, file.renew_delay_ms);
         set_ms(&mut r.ack_timeout, file.ack_timeout_ms);
         set_ms(&mut r.backoff_base, file.backoff_base_ms);
         set_ms(&mut r.backoff_max, file.backoff_max_ms);
