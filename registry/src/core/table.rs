@@ -82,6 +82,38 @@ struct App {
     cursor: i64,
     entries: BTreeMap<Slot, Entry>,
     tombstones: BTreeMap<Slot, Tombstone>,
+    /// The app's digest, computed when first asked for after a change. Anti-entropy asks for
+    /// every app's digest each round, and most apps change far less often than that.
+    digest: CachedDigest,
+}
+
+/// A memo of [`digest`]; emptied by every change to the app's versions. Two apps that hold
+/// the same versions are equal whether or not either has computed its digest yet.
+#[derive(Clone, Debug, Default)]
+struct CachedDigest(std::cell::Cell<Option<u64>>);
+
+impl PartialEq for CachedDigest {
+    fn eq(&self, _: &CachedDigest) -> bool {
+        true
+    }
+}
+
+impl Eq for CachedDigest {}
+
+impl App {
+    fn digest(&self) -> u64 {
+        if let Some(cached) = self.digest.0.get() {
+            debug_assert_eq!(cached, digest(self), "a change left a stale digest");
+            return cached;
+        }
+        let fresh = digest(self);
+        self.digest.0.set(Some(fresh));
+        fresh
+    }
+
+    fn forget_digest(&mut self) {
+        self.digest.0.set(None);
+    }
 }
 
 /// All instances and tombstones held by one node.
@@ -179,6 +211,7 @@ impl Table {
             .entry(slot.clone())
             .or_insert(Tombstone { dirty_timestamp });
         tombstone.dirty_timestamp = tombstone.dirty_timestamp.max(dirty_timestamp);
+        app.forget_digest();
         if app.entries.remove(&slot).is_none() {
             self.touched.insert(name);
             return Applied::Buried;
@@ -303,7 +336,10 @@ impl Table {
             let before = app.tombstones.len();
             app.tombstones
                 .retain(|_, t| !expired(t.dirty_timestamp, wall, retention));
-            dropped += before - app.tombstones.len();
+            if app.tombstones.len() != before {
+                app.forget_digest();
+                dropped += before - app.tombstones.len();
+            }
         }
         self.apps
             .retain(|_, app| !app.entries.is_empty() || !app.tombstones.is_empty());
@@ -316,7 +352,7 @@ impl Table {
         self.apps
             .iter()
             .filter(|(_, app)| !app.entries.is_empty() || !app.tombstones.is_empty())
-            .map(|(name, app)| (app_key(name), digest(app)))
+            .map(|(name, app)| (app_key(name), app.digest()))
             .collect()
     }
 
@@ -360,6 +396,7 @@ impl Table {
         self.last_cursor = cursor;
         if let Some(app) = self.apps.get_mut(app) {
             app.cursor = cursor;
+            app.forget_digest();
         }
     }
 

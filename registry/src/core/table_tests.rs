@@ -386,3 +386,52 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_cached_digest_follows_every_change_of_versions() {
+    let mut table = Table::default();
+    let fresh = |table: &Table| -> Vec<u64> { table.apps.values().map(digest).collect() };
+    let cached = |table: &Table| -> Vec<u64> { table.digests().iter().map(|d| d.1).collect() };
+    let tomb = |host: &str, dirty_timestamp: i64| Version::Tombstone {
+        key: key(host),
+        dirty_timestamp,
+    };
+    let mut seen = Vec::new();
+    let mut step = |table: &mut Table, what: &str, change: &dyn Fn(&mut Table)| {
+        cached(table); // fill the cache, so the change must empty it
+        change(table);
+        assert_eq!(cached(table), fresh(table), "after {what}");
+        seen.push(cached(table));
+    };
+    step(&mut table, "an insert", &|t| {
+        t.apply(Version::Put(instance("h", 1)), NOW, 1);
+    });
+    step(&mut table, "a replace", &|t| {
+        t.apply(Version::Put(instance("h", 2)), NOW, 2);
+    });
+    step(&mut table, "a renew", &|t| {
+        t.renew(&key("h"), NOW, 3);
+    });
+    step(&mut table, "a cancel", &|t| {
+        t.apply(tomb("h", 4), NOW, 4);
+    });
+    step(&mut table, "a newer tombstone", &|t| {
+        t.apply(tomb("h", 5), NOW, 5);
+    });
+    step(&mut table, "a tombstone without an instance", &|t| {
+        t.apply(tomb("x", 6), NOW, 6);
+    });
+    step(&mut table, "a re-register", &|t| {
+        t.apply(Version::Put(instance("h", 7)), NOW, 7);
+    });
+    step(&mut table, "an eviction", &|t| {
+        t.evict(&key("h"), 8);
+    });
+    step(&mut table, "a collection", &|t| {
+        t.collect_tombstones(1_000, Duration::from_nanos(100));
+    });
+    assert_eq!(seen[1], seen[2], "a renew changes no version");
+    for pair in [(0, 1), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7), (7, 8)] {
+        assert_ne!(seen[pair.0], seen[pair.1], "steps {pair:?}");
+    }
+}

@@ -1,5 +1,12 @@
-//! No resurrection: once a client's cancel is final, a node incarnation that served a view
-//! without the instance never serves one with it again, and the core does not hold it.
+//! No resurrection: once a client's cancel is final, a node incarnation that served the
+//! instance and then, after the cancel, a view without it never serves one with it again, and
+//! the core does not hold it.
+//!
+//! A node that never served the instance is not bound: it may simply never have received it
+//! (its register was lost on the way), and anti-entropy may later bring it the copy of a peer
+//! that has not heard of the cancel either (the cancel waits behind a partition). That is the
+//! copy spreading late, which an available-under-partition registry cannot rule out, not a
+//! cancel undone.
 //!
 //! Views are taken from the nodes' code-0 read replies (fetch, fetchs, poll, polls, fetch/all)
 //! in the order the nodes served them: the order pollers record `Viewed` in can differ from
@@ -31,7 +38,9 @@ impl Checker for Resurrection {
         let mut out = Vec::new();
         let mut lives = Lives::default();
         let mut requests = Requests::default();
-        // (node, incarnation, key): served a view without the instance after its cancel.
+        // (node, incarnation, key): served a view with the instance (at any time).
+        let mut served: BTreeSet<(usize, u64, &InstanceKey)> = BTreeSet::new();
+        // (node, incarnation, key): served it, then a view without it after its cancel.
         let mut absent: BTreeSet<(usize, u64, &InstanceKey)> = BTreeSet::new();
         let mut reported: BTreeSet<(usize, u64, &InstanceKey)> = BTreeSet::new();
         for (index, (at, event)) in input.trace.entries().iter().enumerate() {
@@ -42,13 +51,19 @@ impl Checker for Resurrection {
             };
             let incarnation = lives.incarnation(*node);
             for (appid, hosts) in served_views(request, reply) {
-                for (key, _) in cancels
-                    .iter()
-                    .filter(|(k, c)| k.appid == appid && **c < index)
-                {
+                for (key, cancel) in cancels.iter().filter(|(k, _)| k.appid == appid) {
                     let life = (*node, incarnation, key);
-                    if !hosts.contains(&key.hostname) {
-                        absent.insert(life);
+                    let shown = hosts.contains(&key.hostname);
+                    if shown {
+                        served.insert(life);
+                    }
+                    if *cancel > index {
+                        continue;
+                    }
+                    if !shown {
+                        if served.contains(&life) {
+                            absent.insert(life);
+                        }
                     } else if absent.contains(&life) && reported.insert(life) {
                         out.push(violation(
                             NAME,
@@ -121,6 +136,7 @@ mod tests {
     fn a_view_with_the_instance_after_one_without_it_is_reported() {
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
+            .served_poll(9, 1, &["a", "b"])
             .at(10)
             .client(cancelled("a"))
             .at(11)
@@ -165,5 +181,29 @@ mod tests {
         run.request(1, 1, register(&instance("c")));
         run.served_poll(9, 1, &["c"]).hold(0, &instance("c"));
         assert!(run.check(&Resurrection).is_empty());
+    }
+
+    #[test]
+    fn a_node_that_never_had_the_instance_may_receive_a_stale_copy_late() {
+        let mut run = Run::new(2);
+        run.client(wrote(0, &instance("a")))
+            .served_poll(9, 0, &["a"])
+            .at(10)
+            .client(cancelled("a"))
+            // Node 1 never received the register; after the cancel it gets node 0's copy
+            // (node 0 has not heard of the cancel), then the cancel.
+            .served_poll(9, 1, &[])
+            .served_poll(9, 1, &["a"])
+            .served_poll(9, 1, &[]);
+        assert!(run.check(&Resurrection).is_empty());
+        // Had node 1 served the instance before, the same views are a resurrection.
+        let mut run = Run::new(2);
+        run.client(wrote(0, &instance("a")))
+            .served_poll(9, 1, &["a"])
+            .at(10)
+            .client(cancelled("a"))
+            .served_poll(9, 1, &[])
+            .served_poll(9, 1, &["a"]);
+        assert_one(&run.check(&Resurrection), NAME, Some(1), Some(&key("a")));
     }
 }

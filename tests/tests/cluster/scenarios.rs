@@ -98,7 +98,8 @@ fn replicated_renew_404_is_answered_with_the_full_register() {
     assert!(c.instance(1, "a").is_none(), "{:?}", c.node(1).stats());
     let renew = renew("a");
     assert_ok(&c.call(0, renew));
-    c.run_for(SECOND);
+    // The renew waits up to `renew_delay` for its batch; the register it brings back does not.
+    c.run_for(2 * SECOND);
     assert!(
         c.instance(1, "a").is_some(),
         "the -404 made node 0 send the register"
@@ -299,7 +300,8 @@ fn replicated_renew_409_makes_the_sender_adopt_the_newer_copy() {
     assert_eq!(c.instance(0, "a").map(|a| a.status), Some(Status::Up));
     let renew = renew("a");
     assert_ok(&c.call(0, renew));
-    c.run_for(SECOND);
+    // The renew waits up to `renew_delay` for its batch; the register it brings back does not.
+    c.run_for(2 * SECOND);
     assert_eq!(
         c.instance(0, "a").map(|a| a.status),
         Some(Status::Waiting),
