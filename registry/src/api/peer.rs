@@ -40,6 +40,21 @@ impl ReplicatedOp {
             ReplicatedOp::Renew { key, .. } | ReplicatedOp::Cancel { key, .. } => key.clone(),
         }
     }
+
+    /// The instance this op is about, borrowed: `[env, appid, zone, hostname]`.
+    pub fn key_fields(&self) -> [&str; 4] {
+        match self {
+            ReplicatedOp::Put { instance } => [
+                &instance.env,
+                &instance.appid,
+                &instance.zone,
+                &instance.hostname,
+            ],
+            ReplicatedOp::Renew { key, .. } | ReplicatedOp::Cancel { key, .. } => {
+                [&key.env, &key.appid, &key.zone, &key.hostname]
+            }
+        }
+    }
 }
 
 /// The receiver's verdict on one replicated op.
@@ -146,6 +161,28 @@ mod tests {
             renew_timestamp: 1,
             dirty_timestamp: 1,
             latest_timestamp: 1,
+        }
+    }
+
+    #[test]
+    fn every_op_borrows_the_same_key_it_names() {
+        let key = InstanceKey::of(&instance());
+        let ops = [
+            ReplicatedOp::Put {
+                instance: Box::new(instance()),
+            },
+            ReplicatedOp::Renew {
+                key: key.clone(),
+                dirty_timestamp: 1,
+            },
+            ReplicatedOp::Cancel {
+                key: key.clone(),
+                dirty_timestamp: 1,
+            },
+        ];
+        for op in ops {
+            assert_eq!(op.key(), key);
+            assert_eq!(op.key_fields(), ["e", "a", "z", "h"]);
         }
     }
 

@@ -15,7 +15,7 @@ use crate::api::{
 use super::clock::{Clock, Mono};
 use super::network::Network;
 use super::node::{Node, NodeEvent};
-use super::replication::PeerQueue;
+use super::replication::{PeerQueue, Pending};
 use super::stats::NodeStats;
 use super::table::{Applied, Newer, Version};
 use super::writes::RenewOutcome;
@@ -173,7 +173,8 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// Queues a local write for every same-zone peer and one node of each other zone.
     pub(super) fn replicate(&mut self, op: ReplicatedOp) {
-        self.replicate_in_zone(op.clone());
+        let pending = Pending::new(op, self.clock.mono());
+        self.replicate_in_zone(&pending);
         let own_zone = &self.config.identity.zone;
         let zones: BTreeSet<SmolStr> = self
             .peers
@@ -193,25 +194,24 @@ impl<C: Clock, N: Network> Node<C, N> {
                 .find(|(_, p)| !p.queue.is_lost(now, lost_after));
             if let Some((addr, _)) = healthy.or_else(|| candidates.next()) {
                 let addr = addr.clone();
-                self.enqueue(&addr, op.clone());
+                self.enqueue(&addr, pending.clone());
             }
         }
     }
 
     /// Queues a write for every peer of this node's zone only.
-    fn replicate_in_zone(&mut self, op: ReplicatedOp) {
-        let now = self.clock.mono();
+    fn replicate_in_zone(&mut self, pending: &Pending) {
         let (own_zone, config) = (&self.config.identity.zone, &self.config.cluster.replication);
         for peer in self.peers.values_mut().filter(|p| &p.zone == own_zone) {
-            peer.queue.push(op.clone(), now, config);
+            peer.queue.push_pending(pending.clone(), config);
             self.stats.replication_enqueued += 1;
         }
     }
 
-    fn enqueue(&mut self, addr: &str, op: ReplicatedOp) {
-        let now = self.clock.mono();
+    fn enqueue(&mut self, addr: &str, pending: Pending) {
         if let Some(peer) = self.peers.get_mut(addr) {
-            peer.queue.push(op, now, &self.config.cluster.replication);
+            peer.queue
+                .push_pending(pending, &self.config.cluster.replication);
             self.stats.replication_enqueued += 1;
         }
     }
@@ -295,7 +295,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
         };
         if forward && changed {
-            self.replicate_in_zone(op.clone());
+            self.replicate_in_zone(&Pending::new(op.clone(), self.clock.mono()));
         }
         result
     }
@@ -318,12 +318,10 @@ impl<C: Clock, N: Network> Node<C, N> {
                 OpResult::NotFound => {
                     if let Some(instance) = self.table.instance(&op.key()).cloned() {
                         self.stats.renew_not_found_resent += 1;
-                        self.enqueue(
-                            from,
-                            ReplicatedOp::Put {
-                                instance: Box::new(instance),
-                            },
-                        );
+                        let put = ReplicatedOp::Put {
+                            instance: Box::new(instance),
+                        };
+                        self.enqueue(from, Pending::new(put, now));
                     }
                 }
                 OpResult::Conflict { instance } => {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::api::{InstanceKey, ReplicatedOp};
+use crate::api::ReplicatedOp;
 
 use super::clock::Mono;
 use super::config::ReplicationConfig;
@@ -25,30 +25,31 @@ use super::fnv::Fnv;
 /// Unanswered batches in a row before a peer can be reported lost.
 pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
 
-/// An op waiting for its peer, with its key and the key's hash (compared first when
-/// searching).
+/// An op ready to be queued: with the hash of its instance's key, compared first when a
+/// queue searches for the instance. Built once per write and cloned for each peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Pending {
+pub(crate) struct Pending {
     hash: u64,
-    key: InstanceKey,
     op: ReplicatedOp,
     enqueued_at: Mono,
 }
 
 impl Pending {
-    fn new(op: ReplicatedOp, enqueued_at: Mono) -> Pending {
-        let key = op.key();
+    pub(crate) fn new(op: ReplicatedOp, enqueued_at: Mono) -> Pending {
         let mut hash = Fnv::default();
-        for part in [&key.env, &key.appid, &key.zone, &key.hostname] {
+        for part in op.key_fields() {
             hash.write(part.as_bytes());
             hash.write(&[0]);
         }
         Pending {
             hash: hash.finish(),
-            key,
             op,
             enqueued_at,
         }
+    }
+
+    fn same_instance(&self, other: &Pending) -> bool {
+        self.hash == other.hash && self.op.key_fields() == other.op.key_fields()
     }
 
     fn is_renew(&self) -> bool {
@@ -114,8 +115,14 @@ impl PeerQueue {
 
     /// Queues an op. A newer op for the same instance replaces the pending one, except that a
     /// renew never replaces a register or cancel (it would lose their content).
+    #[cfg(test)]
     pub(crate) fn push(&mut self, op: ReplicatedOp, now: Mono, config: &ReplicationConfig) {
-        let pending = Pending::new(op, now);
+        self.push_pending(Pending::new(op, now), config);
+    }
+
+    /// [`PeerQueue::push`] for an op already prepared (and stamped with its enqueue time).
+    pub(crate) fn push_pending(&mut self, pending: Pending, config: &ReplicationConfig) {
+        let now = pending.enqueued_at;
         if let Some(slot) = self.find(&pending) {
             if pending.is_renew() && !self.pending[slot].as_ref().is_some_and(Pending::is_renew) {
                 return;
@@ -236,10 +243,9 @@ impl PeerQueue {
 
     /// The slot of the pending op for `wanted`'s instance, if there is one.
     fn find(&self, wanted: &Pending) -> Option<usize> {
-        self.pending.iter().position(|slot| {
-            slot.as_ref()
-                .is_some_and(|p| p.hash == wanted.hash && p.key == wanted.key)
-        })
+        self.pending
+            .iter()
+            .position(|slot| slot.as_ref().is_some_and(|p| p.same_instance(wanted)))
     }
 
     /// Empties `slot` (its op was replaced); holes at the front go at once.
@@ -305,7 +311,10 @@ impl PeerQueue {
         );
         let mut keys = std::collections::BTreeSet::new();
         for p in self.pending.iter().flatten() {
-            assert!(keys.insert(&p.key), "two pending ops for one instance");
+            assert!(
+                keys.insert(p.op.key_fields()),
+                "two pending ops for one instance"
+            );
         }
         if self.in_flight.is_none() && self.live > 0 {
             assert!(self.send_at.is_some(), "pending ops with nothing scheduled");

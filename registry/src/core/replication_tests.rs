@@ -2,7 +2,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::api::{Instance, Status};
+use crate::api::{Instance, InstanceKey, Status};
 
 fn key(host: &str) -> InstanceKey {
     InstanceKey {

@@ -273,14 +273,9 @@ impl Workload {
     }
 
     fn instance_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: Reply) {
-        let Some(pending) = self.instances[client]
-            .pending
-            .clone()
-            .filter(|p| p.id == id.0)
-        else {
+        let Some(pending) = self.instances[client].pending.take_if(|p| p.id == id.0) else {
             return; // A late answer to a request already retried elsewhere.
         };
-        self.instances[client].pending = None;
         if self.instances[client].life == Life::Gone {
             return;
         }
