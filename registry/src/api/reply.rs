@@ -30,7 +30,7 @@ pub struct Reply {
     /// The business code.
     pub code: Code,
     /// A human-readable message; the code itself when there is nothing to add.
-    pub message: String,
+    pub message: SmolStr,
     /// The payload.
     pub data: Data,
 }
@@ -55,7 +55,7 @@ impl Reply {
     }
 
     /// A reply with `code`, an explanation and no payload.
-    pub fn error(code: Code, message: impl Into<String>) -> Reply {
+    pub fn error(code: Code, message: impl Into<SmolStr>) -> Reply {
         Reply {
             code,
             message: message.into(),
@@ -97,7 +97,7 @@ pub struct Envelope<T> {
     pub code: i32,
     /// A human-readable message.
     #[serde(default)]
-    pub message: String,
+    pub message: SmolStr,
     /// Always 1.
     #[serde(default)]
     pub ttl: u32,

@@ -277,7 +277,7 @@ fn strip_scheme(addr: &str) -> String {
 fn refused(envelope: Envelope<serde_json::Value>) -> ClientError {
     ClientError::Refused {
         code: envelope.code,
-        message: envelope.message,
+        message: envelope.message.into(),
     }
 }
 
