@@ -189,7 +189,7 @@ pub fn run_plan_with(
         match output {
             None => {}
             Some(Output::Reply { client, id, reply }) => {
-                workload.on_reply(&mut world, client, id, reply)
+                workload.on_reply(&mut world, client, id, &reply)
             }
             Some(Output::ClientWake { client, token }) => {
                 workload.on_wake(&mut world, client, token)

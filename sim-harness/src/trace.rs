@@ -108,8 +108,8 @@ pub enum TraceEvent {
         client: usize,
         /// The request id.
         id: u64,
-        /// The reply.
-        reply: Reply,
+        /// The reply (shared with the client's delivery: recording it copies nothing).
+        reply: Rc<Reply>,
     },
     /// A peer message reached its node.
     PeerDelivered {

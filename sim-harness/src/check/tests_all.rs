@@ -72,7 +72,7 @@ fn odd_traces_do_not_panic() {
             node: 8,
             client: 3,
             id: 77,
-            reply: code(Code::Ok),
+            reply: code(Code::Ok).into(),
         })
         .event(TraceEvent::PeerDelivered {
             from: 5,

@@ -109,7 +109,7 @@ impl Run {
             node,
             client,
             id,
-            reply,
+            reply: reply.into(),
         })
     }
 

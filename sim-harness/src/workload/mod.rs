@@ -126,7 +126,7 @@ impl Workload {
     }
 
     /// A reply reached `client`.
-    pub fn on_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: Reply) {
+    pub fn on_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: &Reply) {
         if client >= POLLER_BASE {
             self.poller_reply(world, client - POLLER_BASE, id, reply);
         } else {
@@ -272,7 +272,7 @@ impl Workload {
         world.wake_client(world.now() + REQUEST_TIMEOUT, client, id.0);
     }
 
-    fn instance_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: Reply) {
+    fn instance_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: &Reply) {
         let Some(pending) = self.instances[client].pending.take_if(|p| p.id == id.0) else {
             return; // A late answer to a request already retried elsewhere.
         };
@@ -361,17 +361,17 @@ impl Workload {
         world.wake_client(world.now() + POLL_TIMEOUT, POLLER_BASE + index, id.0);
     }
 
-    fn poller_reply(&mut self, world: &mut World, index: usize, id: RequestId, reply: Reply) {
+    fn poller_reply(&mut self, world: &mut World, index: usize, id: RequestId, reply: &Reply) {
         if self.pollers[index].pending != Some(id.0) {
             return;
         }
         self.pollers[index].pending = None;
         let node = self.pollers[index].node;
-        match (reply.code, reply.data) {
+        match (reply.code, &reply.data) {
             (Code::Ok, Data::Apps(apps)) => {
                 for (appid, info) in apps {
                     let poller = &mut self.pollers[index];
-                    if let Some(slot) = poller.apps.iter().position(|a| *a == appid) {
+                    if let Some(slot) = poller.apps.iter().position(|a| a == appid) {
                         poller.cursors[slot] = info.latest_timestamp;
                     }
                     let mut hosts: Vec<SmolStr> = info

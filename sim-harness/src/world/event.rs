@@ -38,8 +38,8 @@ pub enum WorldEvent {
         client: usize,
         /// The request answered.
         id: RequestId,
-        /// The reply.
-        reply: Reply,
+        /// The reply (shared with the trace).
+        reply: Rc<Reply>,
     },
     /// A peer message reaches a node.
     PeerArrives {

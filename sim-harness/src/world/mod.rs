@@ -76,8 +76,8 @@ pub enum Output {
         client: usize,
         /// The request answered.
         id: RequestId,
-        /// The reply.
-        reply: Reply,
+        /// The reply (shared with the trace).
+        reply: Rc<Reply>,
     },
     /// A client's wake-up is due.
     ClientWake {
@@ -446,11 +446,12 @@ impl World {
         let Some((client, _)) = self.in_flight.remove(&id) else {
             panic!("node {node} answered request #{} it does not hold", id.0);
         };
+        let reply = Rc::new(reply);
         self.record(TraceEvent::Reply {
             node,
             client,
             id: id.0,
-            reply: reply.clone(),
+            reply: Rc::clone(&reply),
         });
         let (from, to) = (Endpoint::Node(node), Endpoint::Client(client));
         match self.net.route(from, to)[0] {

@@ -69,7 +69,7 @@ fn run_until(world: &mut World, until: SimTime) -> BTreeMap<RequestId, Reply> {
     let mut replies = BTreeMap::new();
     while world.peek_time().is_some_and(|at| at <= until) {
         if let Some((_, Some(Output::Reply { id, reply, .. }))) = world.step() {
-            replies.insert(id, reply);
+            replies.insert(id, Reply::clone(&reply));
         }
     }
     replies
