@@ -98,7 +98,7 @@ pub enum TraceEvent {
         /// The world-wide request id.
         id: u64,
         /// The request.
-        request: Request,
+        request: Box<Request>,
     },
     /// A node answered a request (whether or not the answer reaches the client).
     Reply {

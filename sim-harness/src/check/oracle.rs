@@ -128,17 +128,14 @@ fn registered_after_cancel(
     entries[cancelled_at..]
         .iter()
         .any(|(_, event)| match event {
-            TraceEvent::Request {
-                request: Request::Register(a),
-                ..
-            } => same(&a.env, &a.appid, &a.zone, &a.hostname),
-            TraceEvent::Request {
-                request: Request::Set(a),
-                ..
-            } => a
-                .hostnames
-                .iter()
-                .any(|h| same(&a.env, &a.appid, &a.zone, h)),
+            TraceEvent::Request { request, .. } => match &**request {
+                Request::Register(a) => same(&a.env, &a.appid, &a.zone, &a.hostname),
+                Request::Set(a) => a
+                    .hostnames
+                    .iter()
+                    .any(|h| same(&a.env, &a.appid, &a.zone, h)),
+                _ => false,
+            },
             _ => false,
         })
 }

@@ -50,7 +50,7 @@ impl Checker for PrematureEviction {
             match event {
                 TraceEvent::Request {
                     node, id, request, ..
-                } if matches!(request, Request::Register(_) | Request::Renew(_)) => {
+                } if matches!(**request, Request::Register(_) | Request::Renew(_)) => {
                     asked.insert(*id, (*node, request_keys(request), *at));
                 }
                 TraceEvent::Reply { id, reply, .. } => {

@@ -41,11 +41,11 @@ impl Checker for Protection {
                 windows.remove(&node);
             }
             match event {
-                TraceEvent::Request {
-                    node,
-                    request: Request::Renew(_),
-                    ..
-                } => count(&mut windows, *node, 1),
+                TraceEvent::Request { node, request, .. }
+                    if matches!(**request, Request::Renew(_)) =>
+                {
+                    count(&mut windows, *node, 1)
+                }
                 TraceEvent::PeerDelivered { to, message, .. } => {
                     let ops = u64::try_from(renew_ops(message).len()).unwrap_or(u64::MAX);
                     count(&mut windows, *to, ops);

@@ -107,7 +107,7 @@ fn final_cancels(input: &CheckInput<'_>) -> BTreeMap<InstanceKey, usize> {
                 cancels.remove(&InstanceKey::of(instance));
             }
             TraceEvent::Request { request, .. }
-                if matches!(request, Request::Register(_) | Request::Set(_)) =>
+                if matches!(**request, Request::Register(_) | Request::Set(_)) =>
             {
                 for key in request_keys(request) {
                     cancels.remove(&key);

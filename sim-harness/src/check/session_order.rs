@@ -80,7 +80,7 @@ fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
     for (at, event) in input.trace.entries() {
         match event {
             TraceEvent::Request { id, request, .. } => {
-                let key = match request {
+                let key = match &**request {
                     Request::Register(a) if !a.replication => {
                         Some(Some(key_of(&a.env, &a.appid, &a.zone, &a.hostname)))
                     }

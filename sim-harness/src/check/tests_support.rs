@@ -98,7 +98,7 @@ impl Run {
             client,
             node,
             id,
-            request,
+            request: Box::new(request),
         });
         id
     }

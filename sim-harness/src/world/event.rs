@@ -19,7 +19,7 @@ pub enum WorldEvent {
         /// The id the world gave the request.
         id: RequestId,
         /// The request.
-        request: Request,
+        request: Box<Request>,
     },
     /// A client's request reaches its node.
     RequestArrives {
@@ -30,7 +30,7 @@ pub enum WorldEvent {
         /// The request's id.
         id: RequestId,
         /// The request.
-        request: Request,
+        request: Box<Request>,
     },
     /// A node's reply reaches its client.
     ReplyArrives {

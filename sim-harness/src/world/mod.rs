@@ -269,7 +269,7 @@ impl World {
                 client,
                 node,
                 id,
-                request,
+                request: Box::new(request),
             },
         );
         id
@@ -322,14 +322,15 @@ impl World {
                 id,
                 request,
             } => {
+                let copy = Request::clone(&request);
                 self.record(TraceEvent::Request {
                     client,
                     node,
                     id: id.0,
-                    request: request.clone(),
+                    request,
                 });
                 self.in_flight.insert(id, (client, node));
-                self.with_node(node, |n| n.handle_request(id, request));
+                self.with_node(node, |n| n.handle_request(id, copy));
             }
             WorldEvent::ReplyArrives { client, id, reply } => {
                 return Some(Output::Reply { client, id, reply })
@@ -390,7 +391,7 @@ impl World {
         });
     }
 
-    fn client_sends(&mut self, client: usize, node: usize, id: RequestId, request: Request) {
+    fn client_sends(&mut self, client: usize, node: usize, id: RequestId, request: Box<Request>) {
         let (from, to) = (Endpoint::Client(client), Endpoint::Node(node));
         // Only the first verdict counts: client traffic is never duplicated (see module docs).
         match self.net.route(from, to)[0] {
