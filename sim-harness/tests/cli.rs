@@ -1,4 +1,4 @@
-//! The `sim` binary's capsule commands: exit codes and messages.
+//! The `sim` binary: capsule commands (exit codes and messages) and a closed stdout.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -99,4 +99,23 @@ fn shrinking_a_passing_seed_exits_0_and_writes_nothing() {
     assert!(!sim_harness::capsule::default_reports_dir()
         .join("cli-test-never-written")
         .exists());
+}
+
+/// `sim replay --trace | head`: the reader goes away early; the run must still finish with its
+/// verdict instead of panicking (or complaining once per event) on the broken pipe.
+#[test]
+fn a_closed_stdout_ends_the_output_not_the_run() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["replay", "--scenario", "steady", "--seed", "1", "--trace"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sim binary runs");
+    drop(child.stdout.take()); // The reader closes before the first line is written.
+    let out = child.wait_with_output().expect("it finishes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }

@@ -19,6 +19,23 @@ use sim_harness::{capsule, shrink};
 const EXIT_VIOLATION: u8 = 1;
 const EXIT_HARNESS: u8 = 2;
 
+/// `println!` that survives a closed stdout (`sim run | head`): the run goes on, writes its
+/// report and exits with its verdict, where `println!` would panic on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that survives a closed stdout (see [`out!`]).
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Deterministic chaos simulation of the registry.
 #[derive(Parser)]
 #[command(name = "sim", version, about)]
@@ -204,7 +221,7 @@ fn run(
     if failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    out!(
         "\n{} failing seed(s); replay the first with:\n  {}",
         failed.len(),
         suite::replay_command(&failed[0].scenario, failed[0].seed)
@@ -232,8 +249,8 @@ fn print_summary(
         .clone()
         .unwrap_or_else(|| report::current_commit(env!("CARGO_MANIFEST_DIR").as_ref()));
     let summary = report::Summary::build(&commit, &report::checker_names(), outcomes);
-    print!("{}", report::table(&summary));
-    println!("wall time {wall_seconds:.1} s");
+    out_raw!("{}", report::table(&summary));
+    out!("wall time {wall_seconds:.1} s");
     let dir = report::report_dir(&args.name);
     let sample = work.first().map(|(scenario, seed)| {
         let options = suite::draw(scenario, *seed);
@@ -274,20 +291,22 @@ fn replay(
 ) -> Result<ExitCode, String> {
     let scenarios = suite::load(dir, scenario).map_err(|e| e.to_string())?;
     let scenario = &scenarios[0];
-    println!("seed = {seed}");
+    out!("seed = {seed}");
     let options = suite::draw(scenario, seed);
-    print!("{options}");
+    out_raw!("{options}");
     let result = sim_harness::run::run(seed, &options, &check::all());
     if trace {
         tracing_subscriber::fmt()
             .with_target(false)
             .without_time()
+            // A closed stdout (`--trace | head`) ends the printing, not one error per event.
+            .log_internal_errors(false)
             .init();
         for (at, event) in result.trace.entries() {
             tracing::info!(at = %at, "{event:?}");
         }
     }
-    println!(
+    out!(
         "core = {:?}; liveness from {} to {}; {} events; trace hash {:016x}",
         result.core,
         result.liveness_start,
@@ -296,11 +315,11 @@ fn replay(
         result.trace.hash()
     );
     if result.violations.is_empty() {
-        println!("no violations");
+        out!("no violations");
         return Ok(ExitCode::SUCCESS);
     }
     for violation in &result.violations {
-        println!("{violation}");
+        out!("{violation}");
     }
     Ok(ExitCode::from(EXIT_VIOLATION))
 }
@@ -313,7 +332,7 @@ fn determinism(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<Exi
         let a = sim_harness::run::run(*seed, &options, &[]);
         let b = sim_harness::run::run(*seed, &options, &[]);
         match first_divergence(&a.trace, &b.trace) {
-            None => println!(
+            None => out!(
                 "{} seed {seed}: identical ({} events, hash {:016x})",
                 scenario.name,
                 a.trace.len(),
@@ -321,9 +340,9 @@ fn determinism(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<Exi
             ),
             Some(index) => {
                 diverged += 1;
-                println!("{} seed {seed}: DIVERGED at event {index}", scenario.name);
-                println!("  first:  {:?}", a.trace.entries().get(index));
-                println!("  second: {:?}", b.trace.entries().get(index));
+                out!("{} seed {seed}: DIVERGED at event {index}", scenario.name);
+                out!("  first:  {:?}", a.trace.entries().get(index));
+                out!("  second: {:?}", b.trace.entries().get(index));
             }
         }
     }
@@ -343,16 +362,17 @@ fn bench(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<ExitCode,
         let result = sim_harness::run::run(*seed, &options, &[]);
         let seconds = started.elapsed().as_secs_f64();
         let sim_seconds = result.deadline.as_nanos() as f64 / 1e9;
-        println!(
+        out!(
             "{} seed {seed}: {} events in {seconds:.3} s; {sim_seconds:.0} s simulated",
-            scenario.name, result.events
+            scenario.name,
+            result.events
         );
         events += result.events;
         simulated += sim_seconds;
         wall += seconds;
     }
-    println!("events/s: {:.0}", events as f64 / wall.max(1e-9));
-    println!(
+    out!("events/s: {:.0}", events as f64 / wall.max(1e-9));
+    out!(
         "simulated time / wall time: {:.0}x",
         simulated / wall.max(1e-9)
     );
@@ -382,7 +402,7 @@ fn write_capsules(outcomes: &[SeedOutcome], name: &str, args: &CapsuleArgs) {
     let stop = || started.elapsed() >= budget;
     for captured in capsule::capture_all(outcomes, &check::all(), limits, &stop, &dir) {
         match captured.capsule {
-            Ok(Some(c)) => println!(
+            Ok(Some(c)) => out!(
                 "capsule {}: {} -> {}{}\n  {}",
                 captured.path.display(),
                 c.original,
@@ -426,17 +446,17 @@ fn shrink_seed(
         &shrink::never,
         &path,
     ) else {
-        println!(
+        out!(
             "{} seed {seed}: no violation; nothing to shrink",
             scenario.name
         );
         return Ok(ExitCode::SUCCESS);
     };
     c.write(&path).map_err(|e| e.to_string())?;
-    println!("checker: {}", c.violation.checker);
-    println!("original: {}", c.original);
-    println!("shrunk:   {}", c.shrunk);
-    println!(
+    out!("checker: {}", c.violation.checker);
+    out!("original: {}", c.original);
+    out!("shrunk:   {}", c.shrunk);
+    out!(
         "{} reruns{}",
         c.shrink_attempts,
         if c.shrink_stopped_early {
@@ -445,8 +465,8 @@ fn shrink_seed(
             ""
         }
     );
-    println!("first violation: {}", c.violation);
-    println!("capsule written to {}\n  {}", path.display(), c.replay);
+    out!("first violation: {}", c.violation);
+    out!("capsule written to {}\n  {}", path.display(), c.replay);
     Ok(ExitCode::from(EXIT_VIOLATION))
 }
 
@@ -454,9 +474,9 @@ fn shrink_seed(
 /// reproduces, 0 if the run is clean, 2 if the capsule cannot be read.
 fn replay_capsule(path: &std::path::Path, trace: bool) -> Result<ExitCode, String> {
     let c = capsule::Capsule::load(path).map_err(|e| e.to_string())?;
-    println!("seed = {}", c.seed);
-    print!("{}", c.options);
-    println!(
+    out!("seed = {}", c.seed);
+    out_raw!("{}", c.options);
+    out!(
         "plan: {} faults, {} actions",
         c.plan.faults.len(),
         c.plan.actions.len()
@@ -464,21 +484,21 @@ fn replay_capsule(path: &std::path::Path, trace: bool) -> Result<ExitCode, Strin
     let replayed = capsule::replay(&c, &check::all());
     if trace {
         for (at, event) in replayed.result.trace.entries() {
-            println!("{at} {event:?}");
+            out!("{at} {event:?}");
         }
     }
-    println!(
+    out!(
         "{} events; trace hash {:016x}",
         replayed.result.events,
         replayed.result.trace.hash()
     );
     let Some(first) = replayed.first else {
-        println!("no violations: the capsule no longer fails");
+        out!("no violations: the capsule no longer fails");
         return Ok(ExitCode::SUCCESS);
     };
-    println!("first violation: {first}");
+    out!("first violation: {first}");
     if !replayed.matches {
-        println!("(the capsule recorded a different one: {})", c.violation);
+        out!("(the capsule recorded a different one: {})", c.violation);
     }
     Ok(ExitCode::from(EXIT_VIOLATION))
 }
