@@ -10,7 +10,8 @@ use crate::time::SimTime;
 /// One pending event of the world.
 #[derive(Clone, Debug)]
 pub enum WorldEvent {
-    /// A client puts a request on the network towards a node.
+    /// A client puts a request on the network towards a node (a send scheduled for later;
+    /// one due now is routed at once).
     ClientSends {
         /// The client.
         client: usize,

@@ -252,8 +252,9 @@ impl World {
         self.queue.peek_time()
     }
 
-    /// Schedules `client` to send `request` to `node` at `at` (not before now); returns the id
-    /// its reply will carry.
+    /// Has `client` send `request` to `node` at `at`: at once if `at` is not in the future (the
+    /// network routes it now, with no event of its own), otherwise through a `ClientSends`
+    /// event. Returns the id its reply will carry.
     pub fn send_request(
         &mut self,
         at: SimTime,
@@ -263,8 +264,12 @@ impl World {
     ) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
+        if at <= self.now() {
+            self.client_sends(client, node, id, Box::new(request));
+            return id;
+        }
         self.queue.push(
-            at.max(self.now()),
+            at,
             WorldEvent::ClientSends {
                 client,
                 node,
