@@ -17,7 +17,6 @@
 //! - [`plan`]: a run's faults and workload actions as data, [`plan::Plan`].
 //! - [`shrink`]: reduce a failing run while the same checker still fails.
 //! - [`capsule`]: a failing run as a JSON file that replays it exactly.
-//! - [`fnv`]: the stable hash used for seeds and trace fingerprints.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,7 +24,6 @@ pub mod capsule;
 pub mod check;
 pub mod clock;
 pub mod fault;
-pub mod fnv;
 pub mod net;
 pub mod plan;
 pub mod probe;

@@ -6,7 +6,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::fnv::Fnv1a;
+use registry::core::Fnv1a;
 
 /// Derives every seed of a run from one master seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

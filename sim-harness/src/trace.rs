@@ -3,14 +3,12 @@
 //! Checkers read it; `--check-determinism` compares two of them. Its hash is FNV-1a over each
 //! entry's `Debug` rendering, so it is the same on every run of the same build.
 
-use registry::api::SmolStr;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use registry::api::{Reply, Request};
-use registry::core::{NodeEvent, PeerMessage};
+use registry::api::{Reply, Request, SmolStr};
+use registry::core::{Fnv1a, NodeEvent, PeerMessage};
 
-use crate::fnv::Fnv1a;
 use crate::net::{DropReason, Endpoint};
 use crate::time::SimTime;
 

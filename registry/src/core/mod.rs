@@ -67,6 +67,7 @@ pub use config::{
     ClusterConfig, Config, ConfigError, Identity, LeaseConfig, Limits, ProtectionConfig,
     ReplicationConfig,
 };
+pub use fnv::Fnv1a;
 pub use guard::{ProtectionOverride, ProtectionReason, ProtectionStatus};
 pub use manual::{ManualClock, Outbox};
 pub use network::{Network, RequestId};

@@ -20,7 +20,7 @@ use crate::api::ReplicatedOp;
 
 use super::clock::Mono;
 use super::config::ReplicationConfig;
-use super::fnv::Fnv;
+use super::fnv::Fnv1a;
 
 /// Unanswered batches in a row before a peer can be reported lost.
 pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
@@ -36,7 +36,7 @@ pub(crate) struct Pending {
 
 impl Pending {
     pub(crate) fn new(op: ReplicatedOp, enqueued_at: Mono) -> Pending {
-        let mut hash = Fnv::default();
+        let mut hash = Fnv1a::new();
         for part in op.key_fields() {
             hash.write(part.as_bytes());
             hash.write(&[0]);

@@ -13,7 +13,7 @@ use crate::api::{
 };
 
 use super::clock::Mono;
-use super::fnv::Fnv;
+use super::fnv::Fnv1a;
 use super::name::Name;
 
 /// One write, as last-writer-wins sees it.
@@ -467,7 +467,7 @@ fn app_key((env, appid): &AppName) -> AppKey {
 /// FNV-1a over each slot's name, kind and version, in slot order: stable across runs,
 /// platforms and processes, unlike std's randomly keyed hasher.
 fn digest(app: &App) -> u64 {
-    let mut hash = Fnv::default();
+    let mut hash = Fnv1a::new();
     for ((zone, hostname), entry) in &app.entries {
         hash.write(zone.text().as_bytes());
         hash.write(&[0]);

@@ -6,22 +6,28 @@ use crate::shrink::tests::{planted, planted_failure};
 use crate::shrink::{never, Limits};
 use crate::trace::{Phase, TraceEvent};
 
-#[test]
-fn a_written_capsule_replays_its_first_violation() {
+/// The planted failure captured (and shrunk) into a capsule for `path`.
+fn capture_planted(path: &std::path::Path) -> Capsule {
     let (seed, options, _) = planted_failure();
-    let scratch = tempfile::tempdir().expect("a temp directory");
-    let dir = failures_dir(scratch.path(), "latest");
-    let path = capsule_path(&dir, "many", seed);
-    let capsule = capture(
+    capture(
         "many",
         seed,
         &options,
         &planted(),
         Limits::default(),
         &never,
-        &path,
+        path,
     )
-    .expect("the planted run fails");
+    .expect("the planted run fails")
+}
+
+#[test]
+fn a_written_capsule_replays_its_first_violation() {
+    let seed = planted_failure().0;
+    let scratch = tempfile::tempdir().expect("a temp directory");
+    let dir = failures_dir(scratch.path(), "latest");
+    let path = capsule_path(&dir, "many", seed);
+    let capsule = capture_planted(&path);
     capsule.write(&path).expect("the capsule is written");
     assert!(path.ends_with(format!("latest/failures/many-{seed}.json")));
 
@@ -43,19 +49,9 @@ fn a_written_capsule_replays_its_first_violation() {
 
 #[test]
 fn the_excerpt_surrounds_the_violation() {
-    let (seed, options, _) = planted_failure();
     let scratch = tempfile::tempdir().expect("a temp directory");
-    let path = capsule_path(scratch.path(), "many", seed);
-    let capsule = capture(
-        "many",
-        seed,
-        &options,
-        &planted(),
-        Limits::default(),
-        &never,
-        &path,
-    )
-    .expect("the planted run fails");
+    let path = capsule_path(scratch.path(), "many", planted_failure().0);
+    let capsule = capture_planted(&path);
     let at = capsule.violation.at.to_string();
     let pivot = capsule
         .trace_excerpt
@@ -114,18 +110,7 @@ fn unreadable_malformed_and_invalid_capsules_name_the_file_and_the_problem() {
     assert!(err.to_string().contains("garbage.json"), "{err}");
     assert!(err.to_string().contains("line 1"), "{err}");
 
-    let (seed, options, _) = planted_failure();
-    let good = dir.join("good.json");
-    let mut capsule = capture(
-        "many",
-        seed,
-        &options,
-        &planted(),
-        Limits::default(),
-        &never,
-        &good,
-    )
-    .expect("the planted run fails");
+    let mut capsule = capture_planted(&dir.join("good.json"));
     capsule
         .plan
         .faults
