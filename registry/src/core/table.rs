@@ -211,9 +211,8 @@ impl Table {
             .entry(slot.clone())
             .or_insert(Tombstone { dirty_timestamp });
         tombstone.dirty_timestamp = tombstone.dirty_timestamp.max(dirty_timestamp);
-        app.forget_digest();
         if app.entries.remove(&slot).is_none() {
-            self.touched.insert(name);
+            self.touch(&name);
             return Applied::Buried;
         }
         self.len -= 1;
@@ -390,12 +389,21 @@ impl Table {
             .collect()
     }
 
+    /// A change visible to readers: the app's cursor moves (waking its long-polls).
     fn bump(&mut self, app: &AppName, wall: i64) {
-        self.touched.insert(app.clone());
+        self.touch(app);
         let cursor = wall.max(self.last_cursor.saturating_add(1));
         self.last_cursor = cursor;
         if let Some(app) = self.apps.get_mut(app) {
             app.cursor = cursor;
+        }
+    }
+
+    /// Any change to the app's versions: its digest must be recomputed and its invariants
+    /// checked again.
+    fn touch(&mut self, app: &AppName) {
+        self.touched.insert(app.clone());
+        if let Some(app) = self.apps.get_mut(app) {
             app.forget_digest();
         }
     }
