@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use rustc_hash::FxHashMap;
+use slab::Slab;
+
 use crate::api::SmolStr;
 use crate::api::{
     AppKey, AppState, Instance, InstanceInfo, InstanceKey, StatusFilter, TombstoneRecord,
@@ -76,37 +79,33 @@ type Slot = (Name, Name);
 /// `(env, appid)`: an app, as the table keys it.
 type AppName = (Name, Name);
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 struct App {
     /// The change cursor (`latest_timestamp`) of this app on this node.
     cursor: i64,
-    entries: BTreeMap<Slot, Entry>,
+    /// The app's instances in key order, as places in the table's `entries`.
+    entries: BTreeMap<Slot, usize>,
     tombstones: BTreeMap<Slot, Tombstone>,
     /// The app's digest, computed when first asked for after a change. Anti-entropy asks for
     /// every app's digest each round, and most apps change far less often than that.
     digest: CachedDigest,
 }
 
-/// A memo of [`digest`]; emptied by every change to the app's versions. Two apps that hold
-/// the same versions are equal whether or not either has computed its digest yet.
+/// A memo of [`digest`]; emptied by every change to the app's versions.
 #[derive(Clone, Debug, Default)]
 struct CachedDigest(std::cell::Cell<Option<u64>>);
 
-impl PartialEq for CachedDigest {
-    fn eq(&self, _: &CachedDigest) -> bool {
-        true
-    }
-}
-
-impl Eq for CachedDigest {}
-
 impl App {
-    fn digest(&self) -> u64 {
+    fn digest(&self, entries: &Slab<Entry>) -> u64 {
         if let Some(cached) = self.digest.0.get() {
-            debug_assert_eq!(cached, digest(self), "a change left a stale digest");
+            debug_assert_eq!(
+                cached,
+                digest(self, entries),
+                "a change left a stale digest"
+            );
             return cached;
         }
-        let fresh = digest(self);
+        let fresh = digest(self, entries);
         self.digest.0.set(Some(fresh));
         fresh
     }
@@ -117,9 +116,17 @@ impl App {
 }
 
 /// All instances and tombstones held by one node.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Instances live in one slab. Each app lists its own in key order (reads, digests and
+/// syncs walk them), and a hash index finds one by key in a single probe: renewals, which
+/// every node applies for every instance every 30 s, used to cost two ordered searches.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Table {
     apps: BTreeMap<AppName, App>,
+    entries: Slab<Entry>,
+    /// Where each instance is in `entries`. Only searched, never iterated, so its order
+    /// cannot reach an output (and its hasher is not seeded: the same on every run anyway).
+    index: FxHashMap<InstanceKey, usize>,
     /// The last cursor handed out to any app: cursors increase node-wide, so an app that is
     /// dropped and re-created still never sees its cursor go back.
     last_cursor: i64,
@@ -162,21 +169,15 @@ impl Table {
         let key = InstanceKey::of(&instance);
         let (name, slot) = (app_name(&key), slot(&key));
         let app = self.apps.entry(name.clone()).or_default();
-        if let Some(newer) = newer_than(app, &slot, instance.dirty_timestamp) {
+        if let Some(newer) = newer_than(app, &self.entries, &slot, instance.dirty_timestamp) {
             return Applied::Stale(newer);
         }
         app.tombstones.remove(&slot);
         let applied = match app.entries.get(&slot) {
-            Some(old) => {
+            Some(&place) => {
+                let old = &mut self.entries[place];
                 instance.renew_timestamp = old.instance.renew_timestamp;
-                let renewed_at = old.renewed_at;
-                app.entries.insert(
-                    slot,
-                    Entry {
-                        instance,
-                        renewed_at,
-                    },
-                );
+                old.instance = instance;
                 Applied::Replaced
             }
             None => {
@@ -185,13 +186,12 @@ impl Table {
                 let age = u64::try_from(wall.saturating_sub(instance.renew_timestamp)).unwrap_or(0);
                 let renewed_at = now.saturating_sub(Duration::from_nanos(age));
                 instance.renew_timestamp = instance.renew_timestamp.min(wall);
-                app.entries.insert(
-                    slot,
-                    Entry {
-                        instance,
-                        renewed_at,
-                    },
-                );
+                let place = self.entries.insert(Entry {
+                    instance,
+                    renewed_at,
+                });
+                app.entries.insert(slot, place);
+                self.index.insert(key, place);
                 self.len += 1;
                 Applied::Inserted
             }
@@ -203,7 +203,8 @@ impl Table {
     fn bury(&mut self, key: &InstanceKey, dirty_timestamp: i64, wall: i64) -> Applied {
         let (name, slot) = (app_name(key), slot(key));
         let app = self.apps.entry(name.clone()).or_default();
-        if let Some(Newer::Instance(newer)) = newer_than(app, &slot, dirty_timestamp) {
+        if let Some(Newer::Instance(newer)) = newer_than(app, &self.entries, &slot, dirty_timestamp)
+        {
             return Applied::Stale(Newer::Instance(newer));
         }
         let tombstone = app
@@ -211,10 +212,12 @@ impl Table {
             .entry(slot.clone())
             .or_insert(Tombstone { dirty_timestamp });
         tombstone.dirty_timestamp = tombstone.dirty_timestamp.max(dirty_timestamp);
-        if app.entries.remove(&slot).is_none() {
+        let Some(place) = app.entries.remove(&slot) else {
             self.touch(&name);
             return Applied::Buried;
-        }
+        };
+        self.entries.remove(place);
+        self.index.remove(key);
         self.len -= 1;
         self.bump(&name, wall);
         Applied::Removed
@@ -224,7 +227,9 @@ impl Table {
     pub(crate) fn evict(&mut self, key: &InstanceKey, wall: i64) -> Option<Instance> {
         let name = app_name(key);
         let app = self.apps.get_mut(&name)?;
-        let entry = app.entries.remove(&slot(key))?;
+        let place = app.entries.remove(&slot(key))?;
+        let entry = self.entries.remove(place);
+        self.index.remove(key);
         self.len -= 1;
         self.bump(&name, wall);
         Some(entry.instance)
@@ -232,11 +237,7 @@ impl Table {
 
     /// Refreshes the local lease of an instance; `None` if it is not here.
     pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
-        let entry = self
-            .apps
-            .get_mut(&app_name(key))?
-            .entries
-            .get_mut(&slot(key))?;
+        let entry = &mut self.entries[*self.index.get(key)?];
         entry.renewed_at = now;
         entry.instance.renew_timestamp = wall;
         Some(&entry.instance)
@@ -244,31 +245,23 @@ impl Table {
 
     /// When this node last heard a renew or register for the instance (its local lease).
     pub(crate) fn renewed_at(&self, key: &InstanceKey) -> Option<Mono> {
-        self.apps
-            .get(&app_name(key))?
-            .entries
-            .get(&slot(key))
-            .map(|e| e.renewed_at)
+        self.entry(key).map(|e| e.renewed_at)
     }
 
     /// Whether this node holds exactly `instance`: the same version with the same content.
     /// The lease (`renew_timestamp`) is local to each node and does not count.
     pub(crate) fn holds(&self, instance: &Instance) -> bool {
-        let app = (Name::new(&instance.env), Name::new(&instance.appid));
-        let slot = (Name::new(&instance.zone), Name::new(&instance.hostname));
-        self.apps
-            .get(&app)
-            .and_then(|app| app.entries.get(&slot))
+        self.entry(&InstanceKey::of(instance))
             .is_some_and(|entry| same_version(&entry.instance, instance))
     }
 
     /// The stored instance, if any.
     pub(crate) fn instance(&self, key: &InstanceKey) -> Option<&Instance> {
-        self.apps
-            .get(&app_name(key))?
-            .entries
-            .get(&slot(key))
-            .map(|e| &e.instance)
+        self.entry(key).map(|e| &e.instance)
+    }
+
+    fn entry(&self, key: &InstanceKey) -> Option<&Entry> {
+        self.index.get(key).map(|&place| &self.entries[place])
     }
 
     /// The app's change cursor; `None` if the node knows nothing of the app.
@@ -287,10 +280,11 @@ impl Table {
     ) -> Option<InstanceInfo> {
         let app = self.apps.get(&app_name_of(app))?;
         let mut instances: BTreeMap<SmolStr, Vec<Instance>> = BTreeMap::new();
-        for ((entry_zone, _), entry) in &app.entries {
+        for ((entry_zone, _), &place) in &app.entries {
             if !zone.is_empty() && entry_zone.text() != zone {
                 continue;
             }
+            let entry = &self.entries[place];
             let list = instances.entry(entry_zone.text().clone()).or_default();
             if filter.accepts(entry.instance.status) {
                 list.push(entry.instance.clone());
@@ -310,14 +304,20 @@ impl Table {
                 continue;
             }
             let list = all.entry(key.1.text().clone()).or_default();
-            list.extend(app.entries.values().map(|e| e.instance.clone()));
+            list.extend(
+                app.entries
+                    .values()
+                    .map(|&p| self.entries[p].instance.clone()),
+            );
         }
         all
     }
 
     /// Every stored instance with its lease, in key order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.apps.values().flat_map(|app| app.entries.values())
+        self.apps
+            .values()
+            .flat_map(|app| app.entries.values().map(|&place| &self.entries[place]))
     }
 
     /// The tombstone version of an instance, if one is kept.
@@ -351,7 +351,7 @@ impl Table {
         self.apps
             .iter()
             .filter(|(_, app)| !app.entries.is_empty() || !app.tombstones.is_empty())
-            .map(|(name, app)| (app_key(name), app.digest()))
+            .map(|(name, app)| (app_key(name), app.digest(&self.entries)))
             .collect()
     }
 
@@ -363,7 +363,11 @@ impl Table {
             tombstones: Vec::new(),
         };
         if let Some(app) = self.apps.get(&app_name_of(key)) {
-            state.instances = app.entries.values().map(|e| e.instance.clone()).collect();
+            state.instances = app
+                .entries
+                .values()
+                .map(|&place| self.entries[place].instance.clone())
+                .collect();
             state.tombstones = app
                 .tombstones
                 .iter()
@@ -417,13 +421,15 @@ impl Table {
         let everything = std::mem::take(&mut self.touched_all);
         let count: usize = self.apps.values().map(|app| app.entries.len()).sum();
         assert_eq!(count, self.len, "cached instance count is wrong");
+        assert_eq!(self.entries.len(), self.len, "stored instances out of step");
+        assert_eq!(self.index.len(), self.len, "index out of step");
         for (key, app) in &self.apps {
             assert!(
                 app.cursor <= self.last_cursor,
                 "cursor of {key:?} above the node's last"
             );
             if everything || touched.contains(key) {
-                check_app(key, app);
+                check_app(key, app, &self.entries, &self.index);
             }
         }
     }
@@ -435,9 +441,19 @@ pub(crate) fn expired(dirty_timestamp: i64, wall: i64, retention: Duration) -> b
     wall.saturating_sub(dirty_timestamp) > retention
 }
 
-fn check_app((env, appid): &AppName, app: &App) {
-    for ((zone, hostname), entry) in &app.entries {
-        let i = &entry.instance;
+fn check_app(
+    (env, appid): &AppName,
+    app: &App,
+    entries: &Slab<Entry>,
+    index: &FxHashMap<InstanceKey, usize>,
+) {
+    for ((zone, hostname), &place) in &app.entries {
+        let i = &entries[place].instance;
+        assert_eq!(
+            index.get(&InstanceKey::of(i)),
+            Some(&place),
+            "the index misplaces {i:?}"
+        );
         assert!(
             &i.env == env.text()
                 && &i.appid == appid.text()
@@ -474,9 +490,10 @@ fn app_key((env, appid): &AppName) -> AppKey {
 
 /// FNV-1a over each slot's name, kind and version, in slot order: stable across runs,
 /// platforms and processes, unlike std's randomly keyed hasher.
-fn digest(app: &App) -> u64 {
+fn digest(app: &App, entries: &Slab<Entry>) -> u64 {
     let mut hash = Fnv1a::new();
-    for ((zone, hostname), entry) in &app.entries {
+    for ((zone, hostname), &place) in &app.entries {
+        let entry = &entries[place];
         hash.write(zone.text().as_bytes());
         hash.write(&[0]);
         hash.write(hostname.text().as_bytes());
@@ -507,8 +524,13 @@ fn same_version(a: &Instance, b: &Instance) -> bool {
 }
 
 /// The version in `app` that beats an incoming one stamped `dirty_timestamp`, if any.
-fn newer_than(app: &App, slot: &Slot, dirty_timestamp: i64) -> Option<Newer> {
-    if let Some(entry) = app.entries.get(slot) {
+fn newer_than(
+    app: &App,
+    entries: &Slab<Entry>,
+    slot: &Slot,
+    dirty_timestamp: i64,
+) -> Option<Newer> {
+    if let Some(entry) = app.entries.get(slot).map(|&place| &entries[place]) {
         if entry.instance.dirty_timestamp > dirty_timestamp {
             return Some(Newer::Instance(Box::new(entry.instance.clone())));
         }

@@ -390,7 +390,13 @@ proptest! {
 #[test]
 fn the_cached_digest_follows_every_change_of_versions() {
     let mut table = Table::default();
-    let fresh = |table: &Table| -> Vec<u64> { table.apps.values().map(digest).collect() };
+    let fresh = |table: &Table| -> Vec<u64> {
+        table
+            .apps
+            .values()
+            .map(|app| digest(app, &table.entries))
+            .collect()
+    };
     let cached = |table: &Table| -> Vec<u64> { table.digests().iter().map(|d| d.1).collect() };
     let tomb = |host: &str, dirty_timestamp: i64| Version::Tombstone {
         key: key(host),

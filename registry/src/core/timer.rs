@@ -73,15 +73,12 @@ impl Timers {
     }
 
     /// Disarms and returns the timers due at `now`, in firing order.
-    pub(crate) fn take_due(&mut self, now: Mono) -> Vec<Timer> {
-        let due: Vec<Timer> = Timer::ALL
-            .into_iter()
-            .filter(|t| self.deadlines[t.index()].is_some_and(|d| d <= now))
-            .collect();
-        for timer in &due {
-            self.deadlines[timer.index()] = None;
+    pub(crate) fn take_due(&mut self, now: Mono) -> impl Iterator<Item = Timer> {
+        let mut due = [false; Timer::ALL.len()];
+        for (deadline, due) in self.deadlines.iter_mut().zip(&mut due) {
+            *due = deadline.take_if(|d| *d <= now).is_some();
         }
-        due
+        Timer::ALL.into_iter().filter(move |t| due[t.index()])
     }
 }
 
@@ -97,7 +94,7 @@ mod tests {
         timers.set(Timer::TombstoneGc, Mono::from_nanos(9));
         assert_eq!(timers.next(), Some(Mono::from_nanos(5)));
         assert_eq!(
-            timers.take_due(Mono::from_nanos(6)),
+            timers.take_due(Mono::from_nanos(6)).collect::<Vec<_>>(),
             [Timer::RenewWindow, Timer::Eviction]
         );
         assert_eq!(timers.deadline(Timer::Eviction), None);
