@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
+use rand::distributions::{Bernoulli, Distribution};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -166,8 +167,32 @@ impl Rule {
 #[derive(Debug)]
 pub struct NetModel {
     config: NetConfig,
+    /// The config's probabilities, prepared once (`gen_bool` builds one per call).
+    odds: Odds,
     rules: Vec<Rule>,
     rng: ChaCha8Rng,
+}
+
+/// A [`NetConfig`]'s probabilities as distributions: the draws `gen_bool` would make.
+#[derive(Clone, Copy, Debug)]
+struct Odds {
+    loss: Bernoulli,
+    duplicate: Bernoulli,
+    tail: Bernoulli,
+}
+
+impl Odds {
+    fn of(config: &NetConfig) -> Odds {
+        let odds = |p: f64| {
+            let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+            Bernoulli::new(p).expect("a probability in [0, 1] is always valid")
+        };
+        Odds {
+            loss: odds(config.loss),
+            duplicate: odds(config.duplicate),
+            tail: odds(config.tail_probability),
+        }
+    }
 }
 
 /// An exponential draw is capped at this many means, so one unlucky draw cannot stall a run.
@@ -177,6 +202,7 @@ impl NetModel {
     /// A network with `config`, no partitions, drawing from `rng`.
     pub fn new(config: NetConfig, rng: ChaCha8Rng) -> NetModel {
         NetModel {
+            odds: Odds::of(&config),
             config,
             rules: Vec::new(),
             rng,
@@ -190,6 +216,7 @@ impl NetModel {
 
     /// Replaces the configuration (e.g. a calmer network for the liveness phase).
     pub fn set_config(&mut self, config: NetConfig) {
+        self.odds = Odds::of(&config);
         self.config = config;
     }
 
@@ -223,7 +250,7 @@ impl NetModel {
                 reason: DropReason::Partitioned,
             });
         }
-        if self.rng.gen_bool(self.config.loss.clamp(0.0, 1.0)) {
+        if self.odds.loss.sample(&mut self.rng) {
             return Verdicts::one(Verdict::Drop {
                 reason: DropReason::Lost,
             });
@@ -231,7 +258,7 @@ impl NetModel {
         let mut verdicts = Verdicts::one(Verdict::Deliver {
             after: self.delay(),
         });
-        if self.rng.gen_bool(self.config.duplicate.clamp(0.0, 1.0)) {
+        if self.odds.duplicate.sample(&mut self.rng) {
             verdicts.duplicate(Verdict::Deliver {
                 after: self.delay(),
             });
@@ -247,10 +274,7 @@ impl NetModel {
         let u: f64 = self.rng.gen();
         let excess = (-(1.0 - u).ln() * excess_mean).min(excess_mean * EXP_CAP_MEANS);
         let mut delay = min + Duration::from_secs_f64(excess);
-        if self
-            .rng
-            .gen_bool(self.config.tail_probability.clamp(0.0, 1.0))
-        {
+        if self.odds.tail.sample(&mut self.rng) {
             let spike = self
                 .rng
                 .gen_range(0..=self.config.tail_max.as_nanos() as u64);

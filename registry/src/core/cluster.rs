@@ -5,7 +5,7 @@
 //! to every same-zone peer and to one node of each other zone, which re-replicates it inside
 //! its own zone (`forward`); nothing is forwarded twice, so there are no loops.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::api::{
     AppKey, InstanceKey, NodeInfo, NodeStatus, OpResult, PeerMessage, RegisterArgs, ReplicatedOp,
@@ -176,12 +176,13 @@ impl<C: Clock, N: Network> Node<C, N> {
         let pending = Pending::new(op, self.clock.mono());
         self.replicate_in_zone(&pending);
         let own_zone = &self.config.identity.zone;
-        let zones: BTreeSet<SmolStr> = self
-            .peers
-            .values()
-            .filter(|p| &p.zone != own_zone)
-            .map(|p| p.zone.clone())
-            .collect();
+        let mut zones: Vec<SmolStr> = Vec::new(); // Allocates only in a multi-zone cluster.
+        for peer in self.peers.values().filter(|p| &p.zone != own_zone) {
+            if !zones.contains(&peer.zone) {
+                zones.push(peer.zone.clone());
+            }
+        }
+        zones.sort_unstable();
         for zone in zones {
             // The first healthy node of the zone, in address order; the first at all otherwise.
             let mut candidates = self.peers.iter().filter(|(_, p)| p.zone == zone);

@@ -77,7 +77,13 @@ impl Validator<'_> {
                 format!("is {} bytes long; the limit is {max}", value.len()),
             ));
         }
-        if value.chars().any(char::is_control) {
+        // Control characters are U+0000-U+001F and U+007F-U+009F: in ASCII text, bytes.
+        let control = if value.is_ascii() {
+            value.bytes().any(|b| b.is_ascii_control())
+        } else {
+            value.chars().any(char::is_control)
+        };
+        if control {
             return Err(BadRequest::new(name, "must not contain control characters"));
         }
         Ok(())
