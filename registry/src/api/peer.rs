@@ -3,6 +3,8 @@
 //! These go beyond bilibili/discovery's wire (which replicates one HTTP call per write with no
 //! retry); they travel as JSON bodies on the peer endpoints.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{AppKey, Instance, InstanceKey};
@@ -103,8 +105,9 @@ pub enum PeerMessage {
         batch: u64,
         /// Cross-zone hop: re-replicate inside the receiver's zone.
         forward: bool,
-        /// The writes, at most one per instance.
-        ops: Vec<ReplicatedOp>,
+        /// The writes, at most one per instance. Shared with the sender's queue until the
+        /// batch is acknowledged (JSON sees each op itself).
+        ops: Vec<Arc<ReplicatedOp>>,
     },
     /// The answer to a `Replicate`: one result per op, in order.
     ReplicateAck {
@@ -197,15 +200,18 @@ mod tests {
                 ops: vec![
                     ReplicatedOp::Put {
                         instance: Box::new(instance()),
-                    },
+                    }
+                    .into(),
                     ReplicatedOp::Renew {
                         key: key.clone(),
                         dirty_timestamp: 3,
-                    },
+                    }
+                    .into(),
                     ReplicatedOp::Cancel {
                         key: key.clone(),
                         dirty_timestamp: 4,
-                    },
+                    }
+                    .into(),
                 ],
             },
             PeerMessage::ReplicateAck {

@@ -6,6 +6,7 @@
 //! its own zone (`forward`); nothing is forwarded twice, so there are no loops.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::api::{
     AppKey, InstanceKey, NodeInfo, NodeStatus, OpResult, PeerMessage, RegisterArgs, ReplicatedOp,
@@ -246,7 +247,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         from: &str,
         batch: u64,
         forward: bool,
-        ops: &[ReplicatedOp],
+        ops: &[Arc<ReplicatedOp>],
     ) {
         let results = ops
             .iter()

@@ -12,6 +12,7 @@
 //! default holds 10,000) costs microseconds a push, and only while its peer is unreachable.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -26,11 +27,12 @@ use super::fnv::Fnv1a;
 pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
 
 /// An op ready to be queued: with the hash of its instance's key, compared first when a
-/// queue searches for the instance. Built once per write and cloned for each peer.
+/// queue searches for the instance. Built once per write and shared by every peer's queue
+/// (a write goes to every peer: one op, not one copy of its key per peer).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Pending {
     hash: u64,
-    op: ReplicatedOp,
+    op: Arc<ReplicatedOp>,
     enqueued_at: Mono,
 }
 
@@ -43,7 +45,7 @@ impl Pending {
         }
         Pending {
             hash: hash.finish(),
-            op,
+            op: Arc::new(op),
             enqueued_at,
         }
     }
@@ -53,7 +55,7 @@ impl Pending {
     }
 
     fn is_renew(&self) -> bool {
-        matches!(self.op, ReplicatedOp::Renew { .. })
+        matches!(*self.op, ReplicatedOp::Renew { .. })
     }
 }
 
@@ -185,7 +187,7 @@ impl PeerQueue {
         batch: u64,
         now: Mono,
         config: &ReplicationConfig,
-    ) -> Option<Vec<ReplicatedOp>> {
+    ) -> Option<Vec<Arc<ReplicatedOp>>> {
         if self.in_flight.is_some() || self.send_at.is_none_or(|at| at > now) {
             return None;
         }
@@ -201,7 +203,7 @@ impl PeerQueue {
         if ops.is_empty() {
             return None;
         }
-        let wire = ops.iter().map(|p| p.op.clone()).collect();
+        let wire = ops.iter().map(|p| Arc::clone(&p.op)).collect();
         self.in_flight = Some(InFlight {
             batch,
             ops,
@@ -217,7 +219,7 @@ impl PeerQueue {
         batch: u64,
         now: Mono,
         config: &ReplicationConfig,
-    ) -> Option<impl Iterator<Item = ReplicatedOp>> {
+    ) -> Option<impl Iterator<Item = Arc<ReplicatedOp>>> {
         let flight = self.in_flight.take_if(|f| f.batch == batch)?;
         self.failures = 0;
         self.failing_since = None;

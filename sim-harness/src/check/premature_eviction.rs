@@ -66,7 +66,7 @@ impl Checker for PrematureEviction {
                     PeerMessage::Replicate { batch, ops, .. } => {
                         let renews = ops
                             .iter()
-                            .map(|op| match op {
+                            .map(|op| match &**op {
                                 ReplicatedOp::Renew { key, .. } => Some(key.clone()),
                                 _ => None,
                             })

@@ -135,7 +135,7 @@ pub(super) fn renew_ops(message: &PeerMessage) -> Vec<&InstanceKey> {
     match message {
         PeerMessage::Replicate { ops, .. } => ops
             .iter()
-            .filter_map(|op| match op {
+            .filter_map(|op| match &**op {
                 ReplicatedOp::Renew { key, .. } => Some(key),
                 _ => None,
             })

@@ -146,9 +146,12 @@ impl Run {
     ) -> &mut Run {
         let ops = keys
             .iter()
-            .map(|key| ReplicatedOp::Renew {
-                key: key.clone(),
-                dirty_timestamp: 1,
+            .map(|key| {
+                ReplicatedOp::Renew {
+                    key: key.clone(),
+                    dirty_timestamp: 1,
+                }
+                .into()
             })
             .collect();
         self.event(TraceEvent::PeerDelivered {

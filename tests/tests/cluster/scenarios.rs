@@ -232,7 +232,7 @@ fn a_cross_zone_write_reaches_every_node_through_one_hop_without_loops() {
     let carrying_x = |e: &&Envelope| match &e.message {
         PeerMessage::Replicate { ops, .. } => ops
             .iter()
-            .any(|op| matches!(op, ReplicatedOp::Put { instance } if instance.hostname == "x")),
+            .any(|op| matches!(&**op, ReplicatedOp::Put { instance } if instance.hostname == "x")),
         _ => false,
     };
     let hops: Vec<(String, String, bool)> = c
