@@ -173,24 +173,57 @@ pub struct NetModel {
     rng: ChaCha8Rng,
 }
 
-/// A [`NetConfig`]'s probabilities as distributions: the draws `gen_bool` would make.
+/// A [`NetConfig`]'s randomness, prepared once per configuration.
 #[derive(Clone, Copy, Debug)]
 struct Odds {
-    loss: Bernoulli,
-    duplicate: Bernoulli,
-    tail: Bernoulli,
+    loss: Chance,
+    duplicate: Chance,
+    tail: Chance,
+    /// The mean of a delay's exponential part, in nanoseconds.
+    excess_mean_ns: f64,
 }
 
 impl Odds {
     fn of(config: &NetConfig) -> Odds {
-        let odds = |p: f64| {
-            let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
-            Bernoulli::new(p).expect("a probability in [0, 1] is always valid")
-        };
         Odds {
-            loss: odds(config.loss),
-            duplicate: odds(config.duplicate),
-            tail: odds(config.tail_probability),
+            loss: Chance::of(config.loss),
+            duplicate: Chance::of(config.duplicate),
+            tail: Chance::of(config.tail_probability),
+            excess_mean_ns: config
+                .delay_mean
+                .saturating_sub(config.delay_min)
+                .as_nanos() as f64,
+        }
+    }
+}
+
+/// Whether something happens. Certain outcomes draw nothing: on a network without loss,
+/// duplication or spikes a message costs one draw (its delay), and turning a knob on moves
+/// the random stream only where the knob acts.
+#[derive(Clone, Copy, Debug)]
+enum Chance {
+    Never,
+    Always,
+    Sometimes(Bernoulli),
+}
+
+impl Chance {
+    /// A chance of `p`, clamped into `[0, 1]` (NaN counts as 0).
+    fn of(p: f64) -> Chance {
+        if p.is_nan() || p <= 0.0 {
+            return Chance::Never;
+        }
+        if p >= 1.0 {
+            return Chance::Always;
+        }
+        Bernoulli::new(p).map_or(Chance::Never, Chance::Sometimes)
+    }
+
+    fn happens(self, rng: &mut ChaCha8Rng) -> bool {
+        match self {
+            Chance::Never => false,
+            Chance::Always => true,
+            Chance::Sometimes(odds) => odds.sample(rng),
         }
     }
 }
@@ -250,7 +283,7 @@ impl NetModel {
                 reason: DropReason::Partitioned,
             });
         }
-        if self.odds.loss.sample(&mut self.rng) {
+        if self.odds.loss.happens(&mut self.rng) {
             return Verdicts::one(Verdict::Drop {
                 reason: DropReason::Lost,
             });
@@ -258,7 +291,7 @@ impl NetModel {
         let mut verdicts = Verdicts::one(Verdict::Deliver {
             after: self.delay(),
         });
-        if self.odds.duplicate.sample(&mut self.rng) {
+        if self.odds.duplicate.happens(&mut self.rng) {
             verdicts.duplicate(Verdict::Deliver {
                 after: self.delay(),
             });
@@ -268,13 +301,16 @@ impl NetModel {
 
     /// One delay: the minimum, plus an exponential part, plus sometimes a tail spike.
     fn delay(&mut self) -> Duration {
-        let min = self.config.delay_min;
-        let excess_mean = self.config.delay_mean.saturating_sub(min).as_secs_f64();
-        // `1 - u` is in (0, 1], so the logarithm is finite.
-        let u: f64 = self.rng.gen();
-        let excess = (-(1.0 - u).ln() * excess_mean).min(excess_mean * EXP_CAP_MEANS);
-        let mut delay = min + Duration::from_secs_f64(excess);
-        if self.odds.tail.sample(&mut self.rng) {
+        let mut delay = self.config.delay_min;
+        let mean = self.odds.excess_mean_ns;
+        if mean > 0.0 {
+            // `1 - u` is in (0, 1], so the logarithm is finite; the excess is finite and not
+            // negative, so whole nanoseconds are a plain (truncating) conversion.
+            let u: f64 = self.rng.gen();
+            let excess = (-(1.0 - u).ln() * mean).min(mean * EXP_CAP_MEANS);
+            delay += Duration::from_nanos(excess as u64);
+        }
+        if self.odds.tail.happens(&mut self.rng) {
             let spike = self
                 .rng
                 .gen_range(0..=self.config.tail_max.as_nanos() as u64);
@@ -289,6 +325,40 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use Endpoint::{Client, Node};
+
+    #[test]
+    fn certain_outcomes_draw_nothing_and_uncertain_ones_do() {
+        let fresh = || ChaCha8Rng::seed_from_u64(3);
+        for (p, expected) in [
+            (0.0, false),
+            (-1.0, false),
+            (f64::NAN, false),
+            (1.0, true),
+            (2.0, true),
+        ] {
+            let mut rng = fresh();
+            assert_eq!(Chance::of(p).happens(&mut rng), expected, "p = {p}");
+            assert_eq!(rng.gen::<u64>(), fresh().gen::<u64>(), "p = {p} drew");
+        }
+        let mut rng = fresh();
+        Chance::of(0.5).happens(&mut rng);
+        assert_ne!(
+            rng.gen::<u64>(),
+            fresh().gen::<u64>(),
+            "p = 0.5 drew nothing"
+        );
+    }
+
+    #[test]
+    fn a_quiet_network_draws_one_number_per_message() {
+        let mut net = model(NetConfig::default());
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..10 {
+            net.route(Node(0), Node(1));
+            rng.gen::<f64>();
+        }
+        assert_eq!(net.rng.gen::<u64>(), rng.gen::<u64>());
+    }
 
     fn model(config: NetConfig) -> NetModel {
         NetModel::new(config, ChaCha8Rng::seed_from_u64(7))
