@@ -58,7 +58,7 @@ fn register_fetch_renew_set_cancel_through_forms_and_json() {
     let info = fetched.data.expect("instances");
     let instance: &Instance = &info.instances["sh001"][0];
     assert_eq!(
-        instance.addrs,
+        *instance.addrs,
         ["grpc://10.0.0.1:9000", "http://10.0.0.1:8000"]
     );
     assert_eq!(instance.metadata["weight"], "10");

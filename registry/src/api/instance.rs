@@ -1,6 +1,7 @@
 //! The instance record and the views of it that replies carry.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
@@ -62,9 +63,10 @@ pub struct Instance {
     pub appid: SmolStr,
     /// Host name, unique within `(env, appid, zone)`.
     pub hostname: SmolStr,
-    /// Addresses the instance serves on, e.g. `grpc://10.0.0.1:9000`.
+    /// Addresses the instance serves on, e.g. `grpc://10.0.0.1:9000`. Shared: every copy of
+    /// the instance (replies, long-poll answers, syncs) points at one list.
     #[serde(default)]
-    pub addrs: Vec<SmolStr>,
+    pub addrs: Arc<[SmolStr]>,
     /// Free-form version string.
     #[serde(default)]
     pub version: SmolStr,
@@ -149,7 +151,7 @@ mod tests {
             env: "prod".into(),
             appid: "main.arch.test".into(),
             hostname: "host-1".into(),
-            addrs: vec!["grpc://10.0.0.1:9000".into()],
+            addrs: vec!["grpc://10.0.0.1:9000".into()].into(),
             version: "v1".into(),
             metadata: [("weight".to_string(), "10".to_string())].into(),
             status: Status::Up,

@@ -155,7 +155,7 @@ mod tests {
             env: "e".into(),
             appid: "a".into(),
             hostname: "h".into(),
-            addrs: vec![],
+            addrs: vec![].into(),
             version: Default::default(),
             metadata: Default::default(),
             status: Status::Up,

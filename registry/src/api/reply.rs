@@ -117,7 +117,7 @@ mod tests {
             env: "dev".into(),
             appid: "app".into(),
             hostname: "h1".into(),
-            addrs: vec!["http://127.0.0.1:1".into()],
+            addrs: vec!["http://127.0.0.1:1".into()].into(),
             version: Default::default(),
             metadata: Default::default(),
             status: Status::Up,

@@ -1,7 +1,10 @@
-//! FNV-1a, a 64-bit hash that is the same on every run and every machine: app digests and
-//! replication-queue lookups here, trace fingerprints and seed derivation in the simulator.
+//! FNV-1a, a 64-bit hash that is the same on every run and every machine and is specified
+//! byte for byte: app digests (compared between nodes) here, trace fingerprints and seed
+//! derivation in the simulator.
 //!
 //! std's `RandomState` is seeded per process, so nothing that reaches an output may use it.
+//! Lookups that only need speed (the table's index, replication-queue searches) use
+//! `rustc_hash`'s Fx, also unseeded.
 
 use std::fmt;
 

@@ -12,16 +12,17 @@
 //! default holds 10,000) costs microseconds a push, and only while its peer is unreachable.
 
 use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use rustc_hash::FxHasher;
 
 use crate::api::ReplicatedOp;
 
 use super::clock::Mono;
 use super::config::ReplicationConfig;
-use super::fnv::Fnv1a;
 
 /// Unanswered batches in a row before a peer can be reported lost.
 pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
@@ -38,11 +39,8 @@ pub(crate) struct Pending {
 
 impl Pending {
     pub(crate) fn new(op: ReplicatedOp, enqueued_at: Mono) -> Pending {
-        let mut hash = Fnv1a::new();
-        for part in op.key_fields() {
-            hash.write(part.as_bytes());
-            hash.write(&[0]);
-        }
+        let mut hash = FxHasher::default();
+        op.key_fields().hash(&mut hash);
         Pending {
             hash: hash.finish(),
             op: Arc::new(op),

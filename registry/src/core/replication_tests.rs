@@ -21,7 +21,7 @@ fn put(host: &str, dirty: i64) -> ReplicatedOp {
             env: "e".into(),
             appid: "a".into(),
             hostname: host.into(),
-            addrs: vec![],
+            addrs: vec![].into(),
             version: Default::default(),
             metadata: Default::default(),
             status: Status::Up,

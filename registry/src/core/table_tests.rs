@@ -12,7 +12,7 @@ fn instance(host: &str, dirty: i64) -> Instance {
         env: "dev".into(),
         appid: "app".into(),
         hostname: host.into(),
-        addrs: vec![format!("http://{host}:{dirty}").into()],
+        addrs: vec![format!("http://{host}:{dirty}").into()].into(),
         version: Default::default(),
         metadata: Default::default(),
         status: Status::Up,

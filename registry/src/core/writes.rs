@@ -34,7 +34,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             env: args.env,
             appid: args.appid,
             hostname: args.hostname,
-            addrs: args.addrs,
+            addrs: args.addrs.into(),
             version: args.version,
             metadata: args.metadata,
             status: args.status,

@@ -101,7 +101,7 @@ pub(crate) mod tests {
             env: "sim".into(),
             appid: "app".into(),
             hostname: host.into(),
-            addrs: Vec::new(),
+            addrs: Default::default(),
             version: "v1".into(),
             metadata: Default::default(),
             status: registry::api::Status::Up,

@@ -123,7 +123,7 @@ impl InstanceClient {
             env: self.key.env.clone(),
             appid: self.key.appid.clone(),
             hostname: self.key.hostname.clone(),
-            addrs: vec![format!("http://{}:8000", self.key.hostname).into()],
+            addrs: vec![format!("http://{}:8000", self.key.hostname).into()].into(),
             version: "v1".into(),
             metadata: self.metadata.clone(),
             status: self.status,

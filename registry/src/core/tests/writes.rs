@@ -8,7 +8,7 @@ fn register_stores_the_instance_with_all_five_timestamps() {
     let mut h = Harness::new();
     assert_code(&h.register("a"), Code::Ok);
     let stored = h.stored("a").expect("registered");
-    assert_eq!(stored.addrs, ["http://a:8000"]);
+    assert_eq!(*stored.addrs, ["http://a:8000"]);
     for (name, ts) in [
         ("reg", stored.reg_timestamp),
         ("up", stored.up_timestamp),
