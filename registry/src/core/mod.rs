@@ -46,6 +46,7 @@ mod eviction;
 mod fnv;
 mod guard;
 mod hlc;
+mod index;
 mod manual;
 mod name;
 mod network;

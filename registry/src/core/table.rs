@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rustc_hash::FxHashMap;
 use slab::Slab;
 
 use crate::api::SmolStr;
@@ -17,6 +16,7 @@ use crate::api::{
 
 use super::clock::Mono;
 use super::fnv::Fnv1a;
+use super::index::KeyIndex;
 use super::name::Name;
 
 /// One write, as last-writer-wins sees it.
@@ -124,9 +124,8 @@ impl App {
 pub(crate) struct Table {
     apps: BTreeMap<AppName, App>,
     entries: Slab<Entry>,
-    /// Where each instance is in `entries`. Only searched, never iterated, so its order
-    /// cannot reach an output (and its hasher is not seeded: the same on every run anyway).
-    index: FxHashMap<InstanceKey, usize>,
+    /// Where each instance is in `entries`.
+    index: KeyIndex,
     /// The last cursor handed out to any app: cursors increase node-wide, so an app that is
     /// dropped and re-created still never sees its cursor go back.
     last_cursor: i64,
@@ -237,7 +236,7 @@ impl Table {
 
     /// Refreshes the local lease of an instance; `None` if it is not here.
     pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
-        let entry = &mut self.entries[*self.index.get(key)?];
+        let entry = &mut self.entries[self.index.get(key)?];
         entry.renewed_at = now;
         entry.instance.renew_timestamp = wall;
         Some(&entry.instance)
@@ -261,7 +260,7 @@ impl Table {
     }
 
     fn entry(&self, key: &InstanceKey) -> Option<&Entry> {
-        self.index.get(key).map(|&place| &self.entries[place])
+        self.index.get(key).map(|place| &self.entries[place])
     }
 
     /// The app's change cursor; `None` if the node knows nothing of the app.
@@ -441,17 +440,12 @@ pub(crate) fn expired(dirty_timestamp: i64, wall: i64, retention: Duration) -> b
     wall.saturating_sub(dirty_timestamp) > retention
 }
 
-fn check_app(
-    (env, appid): &AppName,
-    app: &App,
-    entries: &Slab<Entry>,
-    index: &FxHashMap<InstanceKey, usize>,
-) {
+fn check_app((env, appid): &AppName, app: &App, entries: &Slab<Entry>, index: &KeyIndex) {
     for ((zone, hostname), &place) in &app.entries {
         let i = &entries[place].instance;
         assert_eq!(
             index.get(&InstanceKey::of(i)),
-            Some(&place),
+            Some(place),
             "the index misplaces {i:?}"
         );
         assert!(

@@ -18,8 +18,6 @@ use registry::api::SmolStr;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use rustc_hash::FxHashMap;
-
 use registry::api::{Reply, Request};
 use registry::core::{
     Config, ConfigError, Identity, Node, NodeStats, Outbox, PeerMessage, RequestId,
@@ -118,9 +116,8 @@ pub struct World {
     trace: Trace,
     /// Each node's currently scheduled wake-up; older `NodeTimer` events are stale.
     timer_deadlines: Vec<Option<SimTime>>,
-    /// Requests a node holds: who asked, and which node holds it. Searched, never iterated
-    /// in an order that matters (only `retain`ed on a crash).
-    in_flight: FxHashMap<RequestId, (usize, usize)>,
+    /// Requests a node holds: who asked, and which node holds it.
+    in_flight: BTreeMap<RequestId, (usize, usize)>,
     next_request: u64,
     /// Counters of node incarnations that crashed (see `total_stats`).
     retired_stats: NodeStats,
@@ -163,7 +160,7 @@ impl World {
             net: NetModel::new(config.net.clone(), seeds.network()),
             trace: Trace::new(),
             timer_deadlines: vec![None; config.nodes],
-            in_flight: FxHashMap::default(),
+            in_flight: BTreeMap::new(),
             next_request: 1,
             retired_stats: NodeStats::default(),
             scratch: Drained::default(),
