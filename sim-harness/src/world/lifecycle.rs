@@ -38,7 +38,7 @@ impl World {
         self.slots[node] = Slot::Down;
         self.timer_deadlines[node] = None;
         // Requests the node held are never answered; their clients time out.
-        self.in_flight.retain(|_, (_, held_by)| *held_by != node);
+        self.in_flight.forget_node(node);
     }
 
     /// A crashed node starts again, empty, with a seed of its own for this incarnation.

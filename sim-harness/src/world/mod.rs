@@ -11,6 +11,7 @@
 //! messages get every verdict, duplicates included.
 
 mod event;
+mod in_flight;
 mod lifecycle;
 mod stats;
 
@@ -29,6 +30,8 @@ use crate::queue::EventQueue;
 use crate::rng::Seeds;
 use crate::time::SimTime;
 use crate::trace::{Trace, TraceEvent, Undelivered};
+
+use in_flight::InFlight;
 
 pub use event::WorldEvent;
 pub use stats::add_stats;
@@ -117,7 +120,7 @@ pub struct World {
     /// Each node's currently scheduled wake-up; older `NodeTimer` events are stale.
     timer_deadlines: Vec<Option<SimTime>>,
     /// Requests a node holds: who asked, and which node holds it.
-    in_flight: BTreeMap<RequestId, (usize, usize)>,
+    in_flight: InFlight,
     next_request: u64,
     /// Counters of node incarnations that crashed (see `total_stats`).
     retired_stats: NodeStats,
@@ -160,7 +163,7 @@ impl World {
             net: NetModel::new(config.net.clone(), seeds.network()),
             trace: Trace::new(),
             timer_deadlines: vec![None; config.nodes],
-            in_flight: BTreeMap::new(),
+            in_flight: InFlight::default(),
             next_request: 1,
             retired_stats: NodeStats::default(),
             scratch: Drained::default(),
@@ -334,7 +337,7 @@ impl World {
                     id: id.0,
                     request,
                 });
-                self.in_flight.insert(id, (client, node));
+                self.in_flight.insert(id, client, node);
                 self.with_node(node, |n| n.handle_request(id, copy));
             }
             WorldEvent::ReplyArrives { client, id, reply } => {
@@ -449,7 +452,7 @@ impl World {
 
     fn route_reply(&mut self, node: usize, id: RequestId, reply: Reply) {
         // The node contract: each request is answered exactly once.
-        let Some((client, _)) = self.in_flight.remove(&id) else {
+        let Some((client, _)) = self.in_flight.remove(id) else {
             panic!("node {node} answered request #{} it does not hold", id.0);
         };
         let reply = Rc::new(reply);
