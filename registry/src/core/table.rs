@@ -118,7 +118,7 @@ impl App {
 /// All instances and tombstones held by one node.
 ///
 /// Instances live in one slab. Each app lists its own in key order (reads, digests and
-/// syncs walk them), and a hash index finds one by key in a single probe: renewals, which
+/// syncs walk them), and an index over integer hashes finds one by key: renewals, which
 /// every node applies for every instance every 30 s, used to cost two ordered searches.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Table {
@@ -190,7 +190,7 @@ impl Table {
                     renewed_at,
                 });
                 app.entries.insert(slot, place);
-                self.index.insert(key, place);
+                self.index.insert(&key, place);
                 self.len += 1;
                 Applied::Inserted
             }
@@ -216,7 +216,7 @@ impl Table {
             return Applied::Buried;
         };
         self.entries.remove(place);
-        self.index.remove(key);
+        self.index.remove(key, place);
         self.len -= 1;
         self.bump(&name, wall);
         Applied::Removed
@@ -228,7 +228,7 @@ impl Table {
         let app = self.apps.get_mut(&name)?;
         let place = app.entries.remove(&slot(key))?;
         let entry = self.entries.remove(place);
-        self.index.remove(key);
+        self.index.remove(key, place);
         self.len -= 1;
         self.bump(&name, wall);
         Some(entry.instance)
@@ -236,7 +236,8 @@ impl Table {
 
     /// Refreshes the local lease of an instance; `None` if it is not here.
     pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
-        let entry = &mut self.entries[self.index.get(key)?];
+        let place = self.index.get(key, &self.entries)?;
+        let entry = &mut self.entries[place];
         entry.renewed_at = now;
         entry.instance.renew_timestamp = wall;
         Some(&entry.instance)
@@ -260,7 +261,9 @@ impl Table {
     }
 
     fn entry(&self, key: &InstanceKey) -> Option<&Entry> {
-        self.index.get(key).map(|place| &self.entries[place])
+        self.index
+            .get(key, &self.entries)
+            .map(|place| &self.entries[place])
     }
 
     /// The app's change cursor; `None` if the node knows nothing of the app.
@@ -444,7 +447,7 @@ fn check_app((env, appid): &AppName, app: &App, entries: &Slab<Entry>, index: &K
     for ((zone, hostname), &place) in &app.entries {
         let i = &entries[place].instance;
         assert_eq!(
-            index.get(&InstanceKey::of(i)),
+            index.get(&InstanceKey::of(i), entries),
             Some(place),
             "the index misplaces {i:?}"
         );
@@ -537,4 +540,4 @@ fn newer_than(
 
 #[cfg(test)]
 #[path = "table_tests.rs"]
-mod tests;
+pub(crate) mod tests;

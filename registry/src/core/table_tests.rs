@@ -5,7 +5,8 @@ use crate::api::Status;
 
 const NOW: Mono = Mono::from_nanos(1_000);
 
-fn instance(host: &str, dirty: i64) -> Instance {
+/// An instance of app `dev/app` in zone `z1` at version `dirty` (also used by `index.rs`).
+pub(crate) fn instance(host: &str, dirty: i64) -> Instance {
     Instance {
         region: Default::default(),
         zone: "z1".into(),
