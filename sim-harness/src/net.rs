@@ -167,7 +167,7 @@ impl Rule {
 #[derive(Debug)]
 pub struct NetModel {
     config: NetConfig,
-    /// The config's probabilities, prepared once (`gen_bool` builds one per call).
+    /// The config's randomness, prepared once per configuration.
     odds: Odds,
     rules: Vec<Rule>,
     rng: ChaCha8Rng,

@@ -129,7 +129,6 @@ pub(crate) struct Table {
     /// The last cursor handed out to any app: cursors increase node-wide, so an app that is
     /// dropped and re-created still never sees its cursor go back.
     last_cursor: i64,
-    len: usize,
     /// Apps changed since the last invariant check.
     touched: std::collections::BTreeSet<AppName>,
     /// Every app must be checked (tombstones were collected).
@@ -139,7 +138,7 @@ pub(crate) struct Table {
 impl Table {
     /// Number of instances.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.entries.len()
     }
 
     /// Number of apps with at least one instance.
@@ -191,7 +190,6 @@ impl Table {
                 });
                 app.entries.insert(slot, place);
                 self.index.insert(&key, place);
-                self.len += 1;
                 Applied::Inserted
             }
         };
@@ -217,7 +215,6 @@ impl Table {
         };
         self.entries.remove(place);
         self.index.remove(key, place);
-        self.len -= 1;
         self.bump(&name, wall);
         Applied::Removed
     }
@@ -229,7 +226,6 @@ impl Table {
         let place = app.entries.remove(&slot(key))?;
         let entry = self.entries.remove(place);
         self.index.remove(key, place);
-        self.len -= 1;
         self.bump(&name, wall);
         Some(entry.instance)
     }
@@ -422,9 +418,12 @@ impl Table {
         let touched = std::mem::take(&mut self.touched);
         let everything = std::mem::take(&mut self.touched_all);
         let count: usize = self.apps.values().map(|app| app.entries.len()).sum();
-        assert_eq!(count, self.len, "cached instance count is wrong");
-        assert_eq!(self.entries.len(), self.len, "stored instances out of step");
-        assert_eq!(self.index.len(), self.len, "index out of step");
+        assert_eq!(
+            count,
+            self.entries.len(),
+            "apps list a stored instance twice or not at all"
+        );
+        assert_eq!(self.index.len(), self.entries.len(), "index out of step");
         for (key, app) in &self.apps {
             assert!(
                 app.cursor <= self.last_cursor,

@@ -84,6 +84,9 @@ fn oversized_or_malformed_register_changes_nothing() {
             Box::new(|a| a.metadata = [("k".into(), "v".repeat(5_000))].into()),
         ),
         ("zone", Box::new(|a| a.zone = "bad\nzone".into())),
+        ("env", Box::new(|a| a.env = "dev\u{7f}".into())),
+        // Outside ASCII: a C1 control character next to an accented letter.
+        ("hostname", Box::new(|a| a.hostname = "hôte\u{85}".into())),
     ];
     for (field, mutate) in cases {
         let mut args = register_args("a");
@@ -98,6 +101,14 @@ fn oversized_or_malformed_register_changes_nothing() {
     }
     assert_eq!(h.node.instance_count(), SELF as usize);
     assert!(!h.node.registry().contains_key("app"));
+}
+
+#[test]
+fn text_outside_ascii_without_control_characters_is_accepted() {
+    let mut h = Harness::new();
+    let mut args = register_args("a");
+    args.hostname = "hôte-ü-1".into();
+    assert_code(&h.call(Request::Register(args)), Code::Ok);
 }
 
 #[test]
