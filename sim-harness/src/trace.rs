@@ -115,8 +115,8 @@ pub enum TraceEvent {
         from: usize,
         /// Receiver.
         to: usize,
-        /// The message (shared with the world's queue: recording it copies nothing).
-        message: Rc<PeerMessage>,
+        /// The message (the node reads it here: recording it copies nothing).
+        message: PeerMessage,
     },
     /// A message (or one copy of it) will never arrive.
     Dropped {
@@ -160,6 +160,11 @@ impl Trace {
     /// Records `event` at `at`.
     pub fn record(&mut self, at: SimTime, event: TraceEvent) {
         self.entries.push((at, event));
+    }
+
+    /// The latest entry's event.
+    pub fn last_event(&self) -> Option<&TraceEvent> {
+        self.entries.last().map(|(_, event)| event)
     }
 
     /// The entries, oldest first.

@@ -62,7 +62,7 @@ impl Checker for PrematureEviction {
                         }
                     }
                 }
-                TraceEvent::PeerDelivered { from, to, message } => match &**message {
+                TraceEvent::PeerDelivered { from, to, message } => match message {
                     PeerMessage::Replicate { batch, ops, .. } => {
                         let renews = ops
                             .iter()

@@ -77,7 +77,7 @@ fn odd_traces_do_not_panic() {
         .event(TraceEvent::PeerDelivered {
             from: 5,
             to: 6,
-            message: PeerMessage::SyncRequest.into(),
+            message: PeerMessage::SyncRequest,
         })
         .node(
             6,

@@ -132,8 +132,7 @@ impl Run {
             message: PeerMessage::ReplicateAck {
                 batch: 1,
                 results: results.to_vec(),
-            }
-            .into(),
+            },
         })
     }
 
@@ -161,8 +160,7 @@ impl Run {
                 batch: 1,
                 forward: false,
                 ops,
-            }
-            .into(),
+            },
         })
     }
 

@@ -48,9 +48,8 @@ pub enum WorldEvent {
         from: usize,
         /// The receiving node.
         to: usize,
-        /// The message, never inspected by the world; shared with the trace (and with the
-        /// other copy, if the network duplicated it).
-        message: Rc<PeerMessage>,
+        /// The message, never inspected by the world; it moves into the trace on delivery.
+        message: PeerMessage,
     },
     /// A node's timer deadline; stale if the node has moved its deadline since.
     NodeTimer {

@@ -344,13 +344,14 @@ impl World {
                 return Some(Output::Reply { client, id, reply })
             }
             WorldEvent::PeerArrives { from, to, message } => {
-                self.record(TraceEvent::PeerDelivered {
-                    from,
-                    to,
-                    message: Rc::clone(&message),
-                });
-                let from_addr = self.configs[from].identity.addr.clone();
-                self.with_node(to, |n| n.handle_peer_message(&from_addr, &message));
+                // The message moves into the trace and the node reads it there.
+                self.record(TraceEvent::PeerDelivered { from, to, message });
+                if let (Slot::Up(node), Some(TraceEvent::PeerDelivered { message, .. })) =
+                    (&mut self.slots[to], self.trace.last_event())
+                {
+                    node.handle_peer_message(&self.configs[from].identity.addr, message);
+                }
+                self.drain(to);
             }
             WorldEvent::NodeTimer { node, at } => {
                 if self.timer_deadlines[node] == Some(at) {
@@ -490,21 +491,26 @@ impl World {
             return;
         };
         let (source, target) = (Endpoint::Node(from), Endpoint::Node(to));
-        let message = Rc::new(message);
-        for verdict in self.net.route(source, target).iter() {
+        let verdicts = self.net.route(source, target);
+        let kind = peer_kind(&message);
+        let mut message = Some(message);
+        for (i, verdict) in verdicts.iter().enumerate() {
             match *verdict {
                 Verdict::Deliver { after } => {
-                    let event = WorldEvent::PeerArrives {
-                        from,
-                        to,
-                        message: Rc::clone(&message),
+                    // A duplicate gets a copy; the last delivery takes the message itself.
+                    let message = if i + 1 < verdicts.len() {
+                        message.clone()
+                    } else {
+                        message.take()
                     };
+                    let Some(message) = message else { continue };
+                    let event = WorldEvent::PeerArrives { from, to, message };
                     self.queue.push(self.now() + after, event);
                 }
                 Verdict::Drop { reason } => self.record(TraceEvent::Dropped {
                     from: source,
                     to: Some(target),
-                    what: peer_kind(&message).to_string(),
+                    what: kind.to_string(),
                     reason: Undelivered::Net(reason),
                 }),
             }
