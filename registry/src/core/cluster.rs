@@ -307,14 +307,14 @@ impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn on_replicate_ack(&mut self, from: &str, batch: u64, results: &[OpResult]) {
         let now = self.clock.mono();
         let config = &self.config.cluster.replication;
-        let Some(ops) = self
+        let Some(answered) = self
             .peers
             .get_mut(from)
-            .and_then(|p| p.queue.acknowledge(batch, now, config))
+            .and_then(|p| p.queue.acknowledge(batch, results, now, config))
         else {
             return;
         };
-        for (op, result) in ops.into_iter().zip(results) {
+        for (op, result) in answered {
             match result {
                 OpResult::Ok => {}
                 OpResult::NotFound => {

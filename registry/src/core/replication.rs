@@ -19,7 +19,7 @@ use std::time::Duration;
 use rand::Rng;
 use rustc_hash::FxHasher;
 
-use crate::api::ReplicatedOp;
+use crate::api::{OpResult, ReplicatedOp};
 
 use super::clock::Mono;
 use super::config::ReplicationConfig;
@@ -89,6 +89,9 @@ pub(crate) struct PeerQueue {
     in_flight: Option<InFlight>,
     /// When the next batch may leave; `None` while nothing is pending or a batch is in flight.
     send_at: Option<Mono>,
+    /// The buffer of the last batch in flight, emptied, for the next one (a batch leaves
+    /// every second or so; its ops need not be allocated anew each time).
+    spare: Vec<Pending>,
     /// Consecutive unacknowledged batches.
     failures: u32,
     /// When the current run of unanswered batches began.
@@ -154,14 +157,14 @@ impl PeerQueue {
         config: &ReplicationConfig,
         rng: &mut impl Rng,
     ) -> bool {
-        let Some(flight) = self.in_flight.take_if(|f| f.deadline <= now) else {
+        let Some(mut flight) = self.in_flight.take_if(|f| f.deadline <= now) else {
             return false;
         };
         self.failures = self.failures.saturating_add(1);
         self.failing_since.get_or_insert(flight.deadline);
         // Every op in flight is older than every op pending, so the ones put back go to the
         // front, in their old order: walk them newest first, pushing each to the front.
-        for pending in flight.ops.into_iter().rev() {
+        for pending in flight.ops.drain(..).rev() {
             // A newer op for the same instance queued meanwhile wins, unless it is a renew.
             if let Some(slot) = self.find(&pending) {
                 let newer_is_renew = self.pending[slot].as_ref().is_some_and(Pending::is_renew);
@@ -174,6 +177,7 @@ impl PeerQueue {
             self.count_in(&pending);
             self.pending.push_front(Some(pending));
         }
+        self.spare = flight.ops;
         self.send_at = Some(now + backoff(self.failures, config, rng));
         true
     }
@@ -191,7 +195,8 @@ impl PeerQueue {
         }
         self.send_at = None;
         self.drop_expired(now, config.retry_horizon);
-        let mut ops: Vec<Pending> = Vec::with_capacity(self.live.min(config.max_batch));
+        let mut ops = std::mem::take(&mut self.spare);
+        ops.reserve(self.live.min(config.max_batch));
         while ops.len() < config.max_batch {
             let Some(pending) = self.pop_oldest() else {
                 break;
@@ -199,6 +204,7 @@ impl PeerQueue {
             ops.push(pending);
         }
         if ops.is_empty() {
+            self.spare = ops;
             return None;
         }
         let wire = ops.iter().map(|p| Arc::clone(&p.op)).collect();
@@ -210,19 +216,30 @@ impl PeerQueue {
         Some(wire)
     }
 
-    /// The peer acknowledged `batch`: returns its ops (to pair with the results), or `None` if
-    /// that batch is not the one in flight (a late answer to a batch already put back).
-    pub(crate) fn acknowledge(
+    /// The peer acknowledged `batch` with `results`, one per op in order: returns the ops
+    /// whose result asks for something (not found, or a conflict), with their results; `None`
+    /// if that batch is not the one in flight (a late answer to a batch already put back).
+    pub(crate) fn acknowledge<'r>(
         &mut self,
         batch: u64,
+        results: &'r [OpResult],
         now: Mono,
         config: &ReplicationConfig,
-    ) -> Option<impl Iterator<Item = Arc<ReplicatedOp>>> {
-        let flight = self.in_flight.take_if(|f| f.batch == batch)?;
+    ) -> Option<Vec<(Arc<ReplicatedOp>, &'r OpResult)>> {
+        let mut flight = self.in_flight.take_if(|f| f.batch == batch)?;
         self.failures = 0;
         self.failing_since = None;
         self.schedule(now, config);
-        Some(flight.ops.into_iter().map(|p| p.op))
+        let answered = flight
+            .ops
+            .iter()
+            .zip(results)
+            .filter(|(_, result)| !matches!(result, OpResult::Ok))
+            .map(|(pending, result)| (Arc::clone(&pending.op), result))
+            .collect();
+        flight.ops.clear();
+        self.spare = flight.ops;
+        Some(answered)
     }
 
     fn schedule(&mut self, now: Mono, config: &ReplicationConfig) {

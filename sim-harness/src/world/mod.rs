@@ -429,9 +429,17 @@ impl World {
         let Slot::Up(node) = &mut self.slots[index] else {
             return;
         };
+        let first = node.poll_event();
+        let outbox = node.net_mut();
+        if first.is_none() && outbox.replies.is_empty() && outbox.sent.is_empty() {
+            // Nothing said (an acknowledgement, most often): only the timer may have moved.
+            self.schedule_timer(index);
+            return;
+        }
         // The outbox's buffers are swapped with the world's spare ones rather than taken, so
         // neither side allocates again on the next step.
         let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.events.extend(first);
         while let Some(event) = node.poll_event() {
             scratch.events.push(event);
         }
