@@ -94,6 +94,11 @@ pub struct AppState {
     pub tombstones: Vec<TombstoneRecord>,
 }
 
+/// The default of [`PeerMessage::SyncRequest`]'s `full`.
+fn wanted() -> bool {
+    true
+}
+
 /// A message from one registry node to another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -132,8 +137,15 @@ pub enum PeerMessage {
         /// The initiator's state of those apps.
         apps: Vec<AppState>,
     },
-    /// Startup sync: send me everything you hold.
-    SyncRequest,
+    /// Startup sync: send me everything you hold, and say whether you have synced.
+    SyncRequest {
+        /// Whether the asker wants the state: false when it already merged this peer's state
+        /// while that peer had not synced (it asks again only to learn whether the peer has
+        /// synced since; what the peer learns meanwhile reaches the asker by replication). A
+        /// synced peer sends its state either way. Absent means true, as older nodes ask.
+        #[serde(default = "wanted")]
+        full: bool,
+    },
     /// Startup sync: everything the sender holds, and whether it was itself synced.
     SyncResponse {
         /// Whether the sender had synced (a restarting sender's state may be partial).
@@ -238,7 +250,8 @@ mod tests {
                 }],
             },
             PeerMessage::RepairBack { apps: vec![] },
-            PeerMessage::SyncRequest,
+            PeerMessage::SyncRequest { full: true },
+            PeerMessage::SyncRequest { full: false },
             PeerMessage::SyncResponse {
                 ready: true,
                 apps: vec![],
@@ -257,10 +270,19 @@ mod tests {
             "{}",
             r#"{"type":"nope"}"#,
             r#"{"type":"replicate","batch":-1}"#,
+            r#"{"type":"sync_request","full":"yes"}"#,
             "[",
             "",
         ] {
             assert!(serde_json::from_str::<PeerMessage>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_sync_request_without_the_flag_wants_the_state_as_older_nodes_meant() {
+        let old: PeerMessage = serde_json::from_str(r#"{"type":"sync_request"}"#).expect("parses");
+        assert_eq!(old, PeerMessage::SyncRequest { full: true });
+        let json = serde_json::to_string(&PeerMessage::SyncRequest { full: false }).expect("json");
+        assert_eq!(json, r#"{"type":"sync_request","full":false}"#);
     }
 }

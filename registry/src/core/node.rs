@@ -101,6 +101,9 @@ pub struct Node<C, N> {
     pub(super) ready: bool,
     /// When startup sync stops waiting for a synced peer.
     pub(super) sync_deadline: Mono,
+    /// Peers whose state startup sync merged while they had not synced themselves: asked
+    /// again, they are asked only whether they have synced since (see `sync.rs`).
+    pub(super) merged_unsynced: std::collections::BTreeSet<SmolStr>,
     pub(super) stats: NodeStats,
     /// Counters of queues of peers that left, so totals never go down.
     pub(super) retired_queues: super::replication::QueueCounters,
@@ -138,6 +141,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             events: VecDeque::new(),
             peers: std::collections::BTreeMap::new(),
             ready: false,
+            merged_unsynced: std::collections::BTreeSet::new(),
             stats: NodeStats::default(),
             retired_queues: Default::default(),
             next_batch: 0,
@@ -196,7 +200,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             PeerMessage::Digests { digests } => self.on_digests(from, digests),
             PeerMessage::Repair { apps } => self.on_repair(from, apps),
             PeerMessage::RepairBack { apps } => self.repair_from(apps),
-            PeerMessage::SyncRequest => self.on_sync_request(from),
+            PeerMessage::SyncRequest { full } => self.on_sync_request(from, *full),
             PeerMessage::SyncResponse { ready, apps } => self.on_sync_response(from, *ready, apps),
         }
         self.finish();

@@ -4,6 +4,12 @@
 //! timeout passes without any synced peer answering (a new cluster, or every node restarting
 //! at once), the node accepts writes but answers reads with -503. It never serves an empty or
 //! partial registry as if it were whole.
+//!
+//! It asks every peer again each `sync_retry`, to learn as soon as one has synced. A peer whose
+//! state it already merged while that peer had not synced is asked without wanting the state
+//! again (`full: false`): what that peer learns meanwhile reaches this node by replication, and
+//! once the peer has synced it answers with its whole state anyway. So a cold start of a
+//! cluster moves each node's state to each peer once, not once per retry.
 
 use crate::api::SmolStr;
 use crate::api::{AppState, PeerMessage};
@@ -24,9 +30,9 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     fn ask_peers_for_sync(&mut self, now: Mono) {
-        let addrs: Vec<SmolStr> = self.peers.keys().cloned().collect();
-        for addr in addrs {
-            self.net.send(&addr, PeerMessage::SyncRequest);
+        for addr in self.peers.keys() {
+            let full = !self.merged_unsynced.contains(addr);
+            self.net.send(addr, PeerMessage::SyncRequest { full });
         }
         let retry = now + self.config.cluster.sync_retry;
         self.timers.set(Timer::Sync, retry.min(self.sync_deadline));
@@ -44,8 +50,12 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    pub(super) fn on_sync_request(&mut self, from: &str) {
-        let apps = self.table.states();
+    pub(super) fn on_sync_request(&mut self, from: &str, full: bool) {
+        let apps = if full || self.ready {
+            self.table.states()
+        } else {
+            Vec::new()
+        };
         self.net.send(
             from,
             PeerMessage::SyncResponse {
@@ -58,13 +68,19 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Merges a peer's registry; a synced peer's answer makes this node ready.
     pub(super) fn on_sync_response(&mut self, from: &str, peer_ready: bool, apps: &[AppState]) {
         self.merge(apps);
-        if peer_ready && !self.ready {
+        if self.ready {
+            return;
+        }
+        if peer_ready {
             self.become_ready(Some(from.into()));
+        } else {
+            self.merged_unsynced.insert(from.into());
         }
     }
 
     fn become_ready(&mut self, from: Option<SmolStr>) {
         self.ready = true;
+        self.merged_unsynced.clear();
         self.timers.set_or_clear(Timer::Sync, None);
         self.events.push_back(NodeEvent::Synced { from });
     }

@@ -77,7 +77,7 @@ fn odd_traces_do_not_panic() {
         .event(TraceEvent::PeerDelivered {
             from: 5,
             to: 6,
-            message: PeerMessage::SyncRequest,
+            message: PeerMessage::SyncRequest { full: true },
         })
         .node(
             6,

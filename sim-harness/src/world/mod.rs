@@ -552,7 +552,7 @@ fn peer_kind(message: &PeerMessage) -> &'static str {
         PeerMessage::Digests { .. } => "digests",
         PeerMessage::Repair { .. } => "repair",
         PeerMessage::RepairBack { .. } => "repair-back",
-        PeerMessage::SyncRequest => "sync-request",
+        PeerMessage::SyncRequest { .. } => "sync-request",
         PeerMessage::SyncResponse { .. } => "sync-response",
     }
 }

@@ -371,3 +371,60 @@ fn anti_entropy_drops_an_expired_copy_its_peer_does_not_hold() {
     );
     assert_eq!(c.node(0).stats().dead_copies_dropped, 1);
 }
+
+#[test]
+fn a_cold_start_moves_each_state_once_and_a_synced_peer_answers_in_full() {
+    // Three nodes start together: none has synced, so each waits for its sync timeout and asks
+    // every peer again every `sync_retry` meanwhile.
+    let mut c = Cluster::new(3);
+    let sync = |e: &&Envelope| {
+        matches!(
+            e.message,
+            PeerMessage::SyncRequest { .. } | PeerMessage::SyncResponse { .. }
+        )
+    };
+    let messages: Vec<Envelope> = c.delivered.iter().filter(sync).cloned().collect();
+    for asker in 0..3 {
+        for peer in (0..3).filter(|p| *p != asker) {
+            let between = |from: usize, to: usize| {
+                messages
+                    .iter()
+                    .filter(move |e| e.from == addr(from) && e.to == addr(to))
+            };
+            let full = between(asker, peer)
+                .filter(|e| matches!(e.message, PeerMessage::SyncRequest { full: true }))
+                .count();
+            let probes = between(asker, peer)
+                .filter(|e| matches!(e.message, PeerMessage::SyncRequest { full: false }))
+                .count();
+            let states = between(peer, asker)
+                .filter(|e| {
+                    matches!(&e.message, PeerMessage::SyncResponse { apps, .. } if !apps.is_empty())
+                })
+                .count();
+            assert_eq!(
+                (full, states),
+                (1, 1),
+                "node {asker} took node {peer}'s state once"
+            );
+            assert!(
+                probes >= 5,
+                "node {asker} kept asking node {peer}: {probes}"
+            );
+        }
+    }
+    // A synced node sends its whole state even to a request that does not want it.
+    c.node_mut(0)
+        .handle_peer_message(&addr(1), &PeerMessage::SyncRequest { full: false });
+    let sent = std::mem::take(&mut c.node_mut(0).net_mut().sent);
+    assert!(
+        matches!(&sent[..], [(_, PeerMessage::SyncResponse { ready: true, apps })] if !apps.is_empty()),
+        "{sent:?}"
+    );
+    // A node restarting among synced peers asks in full and is ready at once.
+    c.restart(2);
+    c.deliver_all();
+    assert!(c.node(2).is_ready());
+    c.run_for(SECOND);
+    assert!(c.converged());
+}
