@@ -48,6 +48,8 @@ pub enum ClientEvent {
         client: usize,
         /// The node that acknowledged.
         node: usize,
+        /// The request whose answer this is (ids are handed out in send order).
+        request: u64,
         /// The instance as the client wrote it (status, metadata, addrs).
         instance: Box<registry::api::Instance>,
     },
@@ -57,6 +59,8 @@ pub enum ClientEvent {
         client: usize,
         /// The node that answered.
         node: usize,
+        /// The request whose answer this is.
+        request: u64,
         /// Which instance.
         key: registry::api::InstanceKey,
     },

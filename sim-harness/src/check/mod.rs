@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::time::SimTime;
 use crate::trace::Trace;
 
+mod causality;
 pub mod convergence;
 pub mod membership;
 pub mod oracle;

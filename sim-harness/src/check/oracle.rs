@@ -1,10 +1,13 @@
 //! Oracle agreement: at the deadline the core holds what each client last did: its last write,
-//! nothing after its cancel, and nothing after its death unless the node is protected.
+//! nothing after its cancel, and nothing after its death unless the node is protected. A
+//! cancel lost by design (`causality::cancel_lost`: it died with the nodes that held it, or a
+//! concurrent write outranks it) leaves a dead instance, judged like a death.
 
 use std::collections::BTreeMap;
 
 use registry::api::InstanceKey;
 
+use super::causality::cancel_lost;
 use super::support::{
     content, held, is_client_app, may_hold_dead, same_content, up_core, violation,
 };
@@ -83,15 +86,26 @@ fn disagreement(
                 Some(_) => None,
             }
         }
-        ClientEvent::Cancelled { key, .. } => (is_client_app(&key.appid)
-            && held(input, node, key).is_some()
-            && !(protected && registered_after_cancel(input, client, key)))
-        .then(|| {
-            (
-                key.clone(),
-                format!("client {client} cancelled the instance last but the node still holds it"),
-            )
-        }),
+        ClientEvent::Cancelled {
+            key,
+            node: answered_by,
+            request,
+            ..
+        } => held(input, node, key)
+            .filter(|copy| {
+                is_client_app(&key.appid)
+                    && !(protected
+                        && (registered_after_cancel(input, client, key)
+                            || cancel_lost(input, *answered_by, key, *request, copy, node)))
+            })
+            .map(|_| {
+                (
+                    key.clone(),
+                    format!(
+                        "client {client} cancelled the instance last but the node still holds it"
+                    ),
+                )
+            }),
         ClientEvent::Died { key, .. } => (is_client_app(&key.appid)
             && !protected
             && held(input, node, key).is_some())
@@ -159,12 +173,101 @@ mod tests {
     }
 
     #[test]
+    fn a_cancel_lost_with_its_node_is_judged_like_a_death() {
+        // Swarm seed 568: node 1 took the cancel while cut off and crashed before passing it
+        // on; protected node 0 keeps the dead instance, as it would after a client's death.
+        let mut run = Run::new(2);
+        run.write(1, 0, &instance("a"), true)
+            .put(0, 1, &instance("a"))
+            .cancel(2, 1, "a")
+            .fault(crate::fault::Fault::Crash { node: 1 })
+            .hold(0, &instance("a"));
+        run.snapshot[1].up = false;
+        run.snapshot[0].protected = true;
+        assert!(run.check(&Oracle).is_empty());
+        run.snapshot[0].protected = false;
+        assert_one(&run.check(&Oracle), NAME, Some(0), Some(&key("a")));
+        // The defect it resembles: the cancel left node 1 (reached node 0) before the crash.
+        let mut run = Run::new(2);
+        run.write(1, 0, &instance("a"), true)
+            .cancel(2, 1, "a")
+            .replicated_cancel(1, 0, "a")
+            .fault(crate::fault::Fault::Crash { node: 1 })
+            .hold(0, &instance("a"));
+        run.snapshot[1].up = false;
+        run.snapshot[0].protected = true;
+        assert_one(&run.check(&Oracle), NAME, Some(0), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_cancel_lost_with_every_node_that_had_it_is_judged_like_a_death() {
+        // Swarm seed 3243: node 1 took the cancel and passed it to node 2 only; both crashed.
+        let lost = |survivor: bool| {
+            let mut run = Run::new(4);
+            run.write(1, 0, &instance("a"), true)
+                .cancel(2, 1, "a")
+                .replicated_cancel(1, 2, "a");
+            if survivor {
+                run.replicated_cancel(2, 3, "a");
+            }
+            run.fault(crate::fault::Fault::Crash { node: 1 })
+                .fault(crate::fault::Fault::Crash { node: 2 })
+                .hold(0, &instance("a"));
+            run.core = vec![0, 3];
+            run.snapshot[0].protected = true;
+            run.check(&Oracle)
+        };
+        assert!(lost(false).is_empty());
+        // The defect it resembles: node 3 got the cancel and survived; node 0 never did.
+        assert_one(&lost(true), NAME, Some(0), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_cancel_outranked_by_a_concurrent_write_is_judged_like_a_death() {
+        // Swarm seeds 911 and 2173: a register stamped 200 on node 0 (its clock ahead), then a
+        // cancel on node 1, cut off from node 0, stamped 100; after the heal the copy wins.
+        let run = |node_1_had_it: bool, protected: bool| {
+            let ahead = colored("a", "red", 200);
+            let mut run = Run::new(3);
+            run.write(1, 0, &ahead, true);
+            if node_1_had_it {
+                run.put(0, 1, &ahead);
+            }
+            run.cancel(2, 1, "a")
+                .event(TraceEvent::PeerDelivered {
+                    from: 1,
+                    to: 2,
+                    message: registry::api::PeerMessage::Replicate {
+                        batch: 1,
+                        forward: false,
+                        ops: vec![registry::api::ReplicatedOp::Cancel {
+                            key: key("a"),
+                            dirty_timestamp: 100,
+                        }
+                        .into()],
+                    },
+                })
+                .put(0, 2, &ahead)
+                .hold(2, &ahead);
+            run.snapshot[2].protected = protected;
+            run.check(&Oracle)
+        };
+        assert!(run(false, true).is_empty());
+        // Unprotected, the dead copy should have been evicted.
+        assert_one(&run(false, false), NAME, Some(2), Some(&key("a")));
+        // The defect it resembles: node 1 had the copy, so its hybrid clock must have stamped
+        // the cancel above it.
+        assert_one(&run(true, true), NAME, Some(2), Some(&key("a")));
+    }
+
+    #[test]
     fn a_cancelled_or_dead_instance_still_held_is_reported() {
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
             .client(ClientEvent::Cancelled {
                 client: 0,
                 node: 0,
+                request: 0,
                 key: key("a"),
             })
             .hold(1, &instance("a"));
@@ -223,6 +326,7 @@ mod tests {
             .client(ClientEvent::Cancelled {
                 client: 1,
                 node: 0,
+                request: 0,
                 key: key("b"),
             })
             .client(wrote(2, &instance("c")))

@@ -1,10 +1,20 @@
 //! No premature eviction: a node evicts an instance only after `evict_after` of silence since
-//! the last renew or register for it refreshed its lease on this incarnation of the node.
+//! the last renew or register for it refreshed its lease on this incarnation of the node, and
+//! since the node last removed its copy.
 //!
 //! A renew refreshes a lease only where the instance is held, so arrival alone is no evidence:
 //! a client renew or register counts once the node answered it 0, a replicated renew once the
 //! node's acknowledgement (delivered back to the sender) says Ok or Conflict for it. Missing
 //! evidence (a lost acknowledgement) can only hide a violation, never invent one.
+//!
+//! A lease belongs to a copy. Once the node removed its copy (a client cancel it answered 0, a
+//! replicated cancel it acknowledged Ok, a tombstone handed to it by anti-entropy or startup
+//! sync, or its own eviction), a copy inserted later from a peer starts its lease at its own
+//! `renew_timestamp`, as every replicated copy does (otherwise two nodes could hand a dead
+//! instance back and forth forever). Swarm seed 437 is that case: a stale set, replayed by a
+//! resumed node after the client's cancel, re-inserted an older copy on two nodes that had
+//! refreshed the lease of the cancelled one 70 s before. A cancel the node refused (-409 or
+//! Conflict) removed nothing and ends no lease.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +36,12 @@ const NAME: &str = "premature_eviction";
 /// `(sender, receiver, batch)`: a replicated batch in flight.
 type BatchId = (usize, usize, u64);
 
+/// A replicated op that moves a lease: a renew refreshes it, a cancel ends it with its copy.
+enum LeaseOp {
+    Renew(InstanceKey),
+    Cancel(InstanceKey),
+}
+
 impl Checker for PrematureEviction {
     fn name(&self) -> &'static str {
         NAME
@@ -36,53 +52,84 @@ impl Checker for PrematureEviction {
         let mut lives = Lives::default();
         // (node, key) -> when this incarnation of the node last heard a renew or register.
         let mut heard: BTreeMap<(usize, InstanceKey), SimTime> = BTreeMap::new();
-        // Client requests awaiting their answer: id -> (node, keys, arrival).
-        let mut asked: BTreeMap<u64, (usize, Vec<InstanceKey>, SimTime)> = BTreeMap::new();
-        // Replicated batches awaiting their ack: (sender, receiver, batch) -> (op index, key), arrival.
-        let mut batches: BTreeMap<BatchId, (Vec<Option<InstanceKey>>, SimTime)> = BTreeMap::new();
+        // Client requests awaiting their answer: id -> (node, keys, arrival, a cancel).
+        let mut asked: BTreeMap<u64, (usize, Vec<InstanceKey>, SimTime, bool)> = BTreeMap::new();
+        // Replicated batches awaiting their ack: (sender, receiver, batch) -> per op, the key
+        // of a renew or a cancel; arrival.
+        let mut batches: BTreeMap<BatchId, (Vec<Option<LeaseOp>>, SimTime)> = BTreeMap::new();
         let mut out = Vec::new();
         for (at, event) in input.trace.entries() {
             if let Some(Change::Crashed(node) | Change::Restarted(node)) = lives.observe(event) {
                 heard.retain(|(n, _), _| *n != node);
-                asked.retain(|_, (n, _, _)| *n != node);
+                asked.retain(|_, (n, _, _, _)| *n != node);
                 batches.retain(|(sender, receiver, _), _| *sender != node && *receiver != node);
             }
             match event {
                 TraceEvent::Request {
                     node, id, request, ..
-                } if matches!(**request, Request::Register(_) | Request::Renew(_)) => {
-                    asked.insert(*id, (*node, request_keys(request), *at));
+                } if matches!(
+                    **request,
+                    Request::Register(_) | Request::Renew(_) | Request::Cancel(_)
+                ) =>
+                {
+                    let cancel = matches!(**request, Request::Cancel(_));
+                    asked.insert(*id, (*node, request_keys(request), *at, cancel));
                 }
                 TraceEvent::Reply { id, reply, .. } => {
-                    if let Some((node, keys, arrived)) = asked.remove(id) {
+                    if let Some((node, keys, arrived, cancel)) = asked.remove(id) {
                         if reply.code == Code::Ok {
                             for key in keys {
-                                heard.insert((node, key), arrived);
+                                if cancel {
+                                    heard.remove(&(node, key));
+                                } else {
+                                    heard.insert((node, key), arrived);
+                                }
                             }
                         }
                     }
                 }
                 TraceEvent::PeerDelivered { from, to, message } => match message {
                     PeerMessage::Replicate { batch, ops, .. } => {
-                        let renews = ops
+                        let leases = ops
                             .iter()
                             .map(|op| match &**op {
-                                ReplicatedOp::Renew { key, .. } => Some(key.clone()),
-                                _ => None,
+                                ReplicatedOp::Renew { key, .. } => {
+                                    Some(LeaseOp::Renew(key.clone()))
+                                }
+                                ReplicatedOp::Cancel { key, .. } => {
+                                    Some(LeaseOp::Cancel(key.clone()))
+                                }
+                                ReplicatedOp::Put { .. } => None,
                             })
                             .collect();
-                        batches.insert((*from, *to, *batch), (renews, *at));
+                        batches.insert((*from, *to, *batch), (leases, *at));
                     }
                     PeerMessage::ReplicateAck { batch, results } => {
                         // The ack travels from the receiver of the batch back to its sender.
-                        if let Some((renews, arrived)) = batches.remove(&(*to, *from, *batch)) {
-                            for (key, result) in renews.into_iter().zip(results) {
-                                if let (Some(key), OpResult::Ok | OpResult::Conflict { .. }) =
-                                    (key, result)
-                                {
-                                    heard.insert((*from, key), arrived);
+                        if let Some((leases, arrived)) = batches.remove(&(*to, *from, *batch)) {
+                            for (op, result) in leases.into_iter().zip(results) {
+                                match (op, result) {
+                                    (
+                                        Some(LeaseOp::Renew(key)),
+                                        OpResult::Ok | OpResult::Conflict { .. },
+                                    ) => {
+                                        heard.insert((*from, key), arrived);
+                                    }
+                                    (Some(LeaseOp::Cancel(key)), OpResult::Ok) => {
+                                        heard.remove(&(*from, key));
+                                    }
+                                    _ => {}
                                 }
                             }
+                        }
+                    }
+                    PeerMessage::Repair { apps }
+                    | PeerMessage::RepairBack { apps }
+                    | PeerMessage::SyncResponse { apps, .. } => {
+                        // Whether the tombstone removed the copy is not in the trace; forgetting
+                        // can only hide a violation.
+                        for tombstone in apps.iter().flat_map(|a| &a.tombstones) {
+                            heard.remove(&(*to, tombstone.key.clone()));
                         }
                     }
                     _ => {}
@@ -99,8 +146,8 @@ impl Checker for PrematureEviction {
                             Some(key),
                             format!("evicted after a reported silence of {silent_for:?}, under the {limit:?} lease"),
                         ));
-                    } else if let Some(last) = heard.get(&(*node, key.clone())) {
-                        let silence = at.saturating_since(*last);
+                    } else if let Some(last) = heard.remove(&(*node, key.clone())) {
+                        let silence = at.saturating_since(last);
                         if silence < limit {
                             out.push(violation(
                                 NAME,
@@ -152,6 +199,110 @@ mod tests {
         run.at(10).replicated_renews(0, 1, &[key("a")]);
         run.at(11).replicate_ack(1, 0, &[OpResult::Ok]);
         run.at(50).node(1, evicted("a", 120));
+        assert_one(
+            &run.check(&PrematureEviction),
+            NAME,
+            Some(1),
+            Some(&key("a")),
+        );
+    }
+
+    fn cancel(host: &str) -> Request {
+        Request::Cancel(registry::api::CancelArgs {
+            zone: "zone0".into(),
+            env: "sim".into(),
+            appid: APP.into(),
+            hostname: host.into(),
+            replication: false,
+            latest_timestamp: 0,
+        })
+    }
+
+    #[test]
+    fn a_lease_ends_with_its_copy() {
+        // Renewed at 60 s, cancelled at 61 s; an older copy a peer held (a stale write won
+        // there) comes back at 70 s with its own age, and is evicted once that age passes 90 s.
+        let mut run = Run::new(2);
+        let id = run.at(10).request(0, 1, register(&instance("a")));
+        run.reply(1, 0, id, ok());
+        let id = run.at(60).request(0, 1, renew("a"));
+        run.reply(1, 0, id, ok());
+        let id = run.at(61).request(0, 1, cancel("a"));
+        run.reply(1, 0, id, ok());
+        run.at(100).node(1, evicted("a", 95));
+        assert!(run.check(&PrematureEviction).is_empty());
+
+        // The same through a replicated cancel the node acknowledged.
+        let mut run = Run::new(2);
+        let id = run.at(60).request(0, 1, renew("a"));
+        run.reply(1, 0, id, ok());
+        run.at(61).event(TraceEvent::PeerDelivered {
+            from: 0,
+            to: 1,
+            message: PeerMessage::Replicate {
+                batch: 1,
+                forward: false,
+                ops: vec![ReplicatedOp::Cancel {
+                    key: key("a"),
+                    dirty_timestamp: 5,
+                }
+                .into()],
+            },
+        });
+        run.at(62).replicate_ack(1, 0, &[OpResult::Ok]);
+        run.at(100).node(1, evicted("a", 95));
+        assert!(run.check(&PrematureEviction).is_empty());
+
+        // And after an eviction: a copy inserted later starts from its own age.
+        let mut run = Run::new(2);
+        let id = run.at(10).request(0, 1, renew("a"));
+        run.reply(1, 0, id, ok());
+        run.at(100).node(1, evicted("a", 90));
+        run.at(150).node(1, evicted("a", 95));
+        assert!(run.check(&PrematureEviction).is_empty());
+    }
+
+    #[test]
+    fn a_cancel_that_did_not_remove_the_copy_keeps_its_lease() {
+        // A cancel the node refused (a newer copy stands, -409 / Conflict) ends no lease: an
+        // eviction soon after the renew is still premature.
+        let mut run = Run::new(2);
+        let id = run.at(60).request(0, 1, renew("a"));
+        run.reply(1, 0, id, ok());
+        let id = run.at(61).request(0, 1, cancel("a"));
+        run.reply(1, 0, id, code(Code::Conflict));
+        run.at(100).node(1, evicted("a", 95));
+        assert_one(
+            &run.check(&PrematureEviction),
+            NAME,
+            Some(1),
+            Some(&key("a")),
+        );
+
+        let mut run = Run::new(2);
+        let id = run.at(60).request(0, 1, renew("a"));
+        run.reply(1, 0, id, ok());
+        run.at(61).event(TraceEvent::PeerDelivered {
+            from: 0,
+            to: 1,
+            message: PeerMessage::Replicate {
+                batch: 1,
+                forward: false,
+                ops: vec![ReplicatedOp::Cancel {
+                    key: key("a"),
+                    dirty_timestamp: 5,
+                }
+                .into()],
+            },
+        });
+        run.at(62).replicate_ack(
+            1,
+            0,
+            &[OpResult::Conflict {
+                instance: Box::new(instance("a")),
+            }],
+        );
+        run.at(100).node(1, evicted("a", 95));
         assert_one(
             &run.check(&PrematureEviction),
             NAME,

@@ -8,16 +8,29 @@
 //! copy spreading late, which an available-under-partition registry cannot rule out, not a
 //! cancel undone.
 //!
+//! A view without the instance counts as its absence only once that incarnation of the node
+//! has received the cancel (answered it 0, acknowledged a replicated cancel, or been handed a
+//! tombstone by anti-entropy or startup sync): before that, a view may lack the instance for
+//! other reasons (it was WAITING, which views leave out, or its lease ran out there), and a
+//! later write of the client that reaches the node before its cancel (the instance set UP
+//! again, then cancelled) shows it again in the client's own order (swarm seed 368).
+//!
+//! A cancel lost by design (`causality::cancel_lost`: it died with the nodes that held it, or
+//! a concurrent write outranks it) leaves a dead instance, which a protected node may hold at
+//! the deadline like any other.
+//!
 //! Views are taken from the nodes' code-0 read replies (fetch, fetchs, poll, polls, fetch/all)
 //! in the order the nodes served them: the order pollers record `Viewed` in can differ from
 //! it, since replies take different times to reach them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use registry::api::{InstanceKey, Request};
+use registry::api::{Code, InstanceKey, PeerMessage, ReplicatedOp, Request};
 
+use super::causality::cancel_lost;
 use super::support::{
-    held, is_client_app, request_keys, served_views, up_core, violation, Lives, Requests,
+    held, is_client_app, may_hold_dead, request_keys, served_views, up_core, violation, Lives,
+    Requests,
 };
 use super::{CheckInput, Checker, Violation};
 use crate::trace::{ClientEvent, TraceEvent};
@@ -43,9 +56,14 @@ impl Checker for Resurrection {
         // (node, incarnation, key): served it, then a view without it after its cancel.
         let mut absent: BTreeSet<(usize, u64, &InstanceKey)> = BTreeSet::new();
         let mut reported: BTreeSet<(usize, u64, &InstanceKey)> = BTreeSet::new();
+        // (node, incarnation, key): the node has received the cancel.
+        let mut told: BTreeSet<(usize, u64, &InstanceKey)> = BTreeSet::new();
         for (index, (at, event)) in input.trace.entries().iter().enumerate() {
             lives.observe(event);
             let answered = requests.observe(event);
+            for (node, key) in cancels_received(event, answered, &cancels) {
+                told.insert((node, lives.incarnation(node), key));
+            }
             let (TraceEvent::Reply { node, reply, .. }, Some(request)) = (event, answered) else {
                 continue;
             };
@@ -57,11 +75,11 @@ impl Checker for Resurrection {
                     if shown {
                         served.insert(life);
                     }
-                    if *cancel > index {
+                    if cancel.index > index {
                         continue;
                     }
                     if !shown {
-                        if served.contains(&life) {
+                        if served.contains(&life) && told.contains(&life) {
                             absent.insert(life);
                         }
                     } else if absent.contains(&life) && reported.insert(life) {
@@ -76,9 +94,14 @@ impl Checker for Resurrection {
                 }
             }
         }
-        for key in cancels.keys() {
+        for (key, cancel) in &cancels {
             for node in up_core(input) {
-                if held(input, node, key).is_some() {
+                let Some(copy) = held(input, node, key) else {
+                    continue;
+                };
+                if !(may_hold_dead(input, node)
+                    && cancel_lost(input, cancel.node, key, cancel.request, copy, node))
+                {
                     out.push(violation(
                         NAME,
                         input.deadline,
@@ -94,14 +117,29 @@ impl Checker for Resurrection {
     }
 }
 
+/// A client's acknowledged cancel: where its record is in the trace, and which node answered
+/// which request.
+struct Cancel {
+    index: usize,
+    node: usize,
+    request: u64,
+}
+
 /// Each client-app instance whose last cancel is followed by no write: no `Wrote` record and no
-/// register or set reaching any node. With the trace index of that cancel.
-fn final_cancels(input: &CheckInput<'_>) -> BTreeMap<InstanceKey, usize> {
-    let mut cancels: BTreeMap<InstanceKey, usize> = BTreeMap::new();
+/// register or set reaching any node.
+fn final_cancels(input: &CheckInput<'_>) -> BTreeMap<InstanceKey, Cancel> {
+    let mut cancels: BTreeMap<InstanceKey, Cancel> = BTreeMap::new();
     for (index, (_, event)) in input.trace.entries().iter().enumerate() {
         match event {
-            TraceEvent::Client(ClientEvent::Cancelled { key, .. }) if is_client_app(&key.appid) => {
-                cancels.insert(key.clone(), index);
+            TraceEvent::Client(ClientEvent::Cancelled {
+                key, node, request, ..
+            }) if is_client_app(&key.appid) => {
+                let cancel = Cancel {
+                    index,
+                    node: *node,
+                    request: *request,
+                };
+                cancels.insert(key.clone(), cancel);
             }
             TraceEvent::Client(ClientEvent::Wrote { instance, .. }) => {
                 cancels.remove(&InstanceKey::of(instance));
@@ -119,6 +157,53 @@ fn final_cancels(input: &CheckInput<'_>) -> BTreeMap<InstanceKey, usize> {
     cancels
 }
 
+/// The nodes `event` tells of a finally cancelled instance's cancel: a client cancel answered
+/// 0 (`answered` is the request a reply answers), a replicated cancel or a tombstone delivered.
+fn cancels_received<'a>(
+    event: &TraceEvent,
+    answered: Option<&Request>,
+    cancels: &'a BTreeMap<InstanceKey, Cancel>,
+) -> Vec<(usize, &'a InstanceKey)> {
+    let known = |key: &InstanceKey| cancels.get_key_value(key).map(|(k, _)| k);
+    match (event, answered) {
+        (TraceEvent::Reply { node, reply, .. }, Some(request @ Request::Cancel(_)))
+            if reply.code == Code::Ok =>
+        {
+            request_keys(request)
+                .iter()
+                .filter_map(known)
+                .map(|k| (*node, k))
+                .collect()
+        }
+        (TraceEvent::PeerDelivered { to, message, .. }, _) => cancel_keys(message)
+            .into_iter()
+            .filter_map(known)
+            .map(|k| (*to, k))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The keys whose cancel (an op or a tombstone) a peer message carries.
+fn cancel_keys(message: &PeerMessage) -> Vec<&InstanceKey> {
+    match message {
+        PeerMessage::Replicate { ops, .. } => ops
+            .iter()
+            .filter_map(|op| match &**op {
+                ReplicatedOp::Cancel { key, .. } => Some(key),
+                _ => None,
+            })
+            .collect(),
+        PeerMessage::Repair { apps }
+        | PeerMessage::RepairBack { apps }
+        | PeerMessage::SyncResponse { apps, .. } => apps
+            .iter()
+            .flat_map(|a| a.tombstones.iter().map(|t| &t.key))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +213,7 @@ mod tests {
         ClientEvent::Cancelled {
             client: 0,
             node: 0,
+            request: 0,
             key: key(host),
         }
     }
@@ -138,8 +224,9 @@ mod tests {
         run.client(wrote(0, &instance("a")))
             .served_poll(9, 1, &["a", "b"])
             .at(10)
-            .client(cancelled("a"))
-            .at(11)
+            .client(cancelled("a"));
+        run.replicated_cancel(0, 1, "a");
+        run.at(11)
             .served_poll(9, 1, &["b"])
             .at(12)
             .served_poll(9, 0, &["a", "b"])
@@ -201,9 +288,69 @@ mod tests {
         run.client(wrote(0, &instance("a")))
             .served_poll(9, 1, &["a"])
             .at(10)
+            .client(cancelled("a"));
+        run.replicated_cancel(0, 1, "a");
+        run.served_poll(9, 1, &[]).served_poll(9, 1, &["a"]);
+        assert_one(&run.check(&Resurrection), NAME, Some(1), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_view_without_the_instance_before_the_node_heard_of_the_cancel_binds_nothing() {
+        // Swarm seed 368: the instance was WAITING (views list UP instances only), the client
+        // set it UP and then cancelled it; the node got the set before the cancel.
+        let mut run = Run::new(2);
+        run.client(wrote(0, &instance("a")))
+            .served_poll(9, 1, &["a"])
+            .at(10)
             .client(cancelled("a"))
             .served_poll(9, 1, &[])
             .served_poll(9, 1, &["a"]);
+        assert!(run.check(&Resurrection).is_empty());
+        // Once it had the cancel (a tombstone by anti-entropy, here), showing it again is a
+        // cancel undone.
+        run.event(TraceEvent::PeerDelivered {
+            from: 0,
+            to: 1,
+            message: PeerMessage::Repair {
+                apps: vec![registry::api::AppState {
+                    app: key("a").app(),
+                    instances: vec![],
+                    tombstones: vec![registry::api::TombstoneRecord {
+                        key: key("a"),
+                        dirty_timestamp: 9,
+                    }],
+                }],
+            },
+        });
+        run.served_poll(9, 1, &[]).served_poll(9, 1, &["a"]);
         assert_one(&run.check(&Resurrection), NAME, Some(1), Some(&key("a")));
+    }
+
+    #[test]
+    fn a_cancel_lost_with_its_node_leaves_a_dead_instance() {
+        // Swarm seed 568: node 1 took the cancel while cut off and crashed before passing it
+        // on; protected node 0 keeps the dead instance, as it would after a client's death.
+        let mut run = Run::new(2);
+        run.write(1, 0, &instance("a"), true)
+            .put(0, 1, &instance("a"))
+            .cancel(2, 1, "a")
+            .fault(crate::fault::Fault::Crash { node: 1 })
+            .hold(0, &instance("a"));
+        run.snapshot[1].up = false;
+        run.snapshot[0].protected = true;
+        assert!(run.check(&Resurrection).is_empty());
+        // Unprotected, it should have been evicted by the deadline.
+        run.snapshot[0].protected = false;
+        assert_one(&run.check(&Resurrection), NAME, Some(0), Some(&key("a")));
+        // The defect it resembles: the cancel reached node 0, which still holds the instance.
+        let mut run = Run::new(2);
+        run.write(1, 0, &instance("a"), true)
+            .cancel(2, 1, "a")
+            .replicated_cancel(1, 0, "a")
+            .fault(crate::fault::Fault::Crash { node: 1 })
+            .hold(0, &instance("a"));
+        run.snapshot[1].up = false;
+        run.snapshot[0].protected = true;
+        assert_one(&run.check(&Resurrection), NAME, Some(0), Some(&key("a")));
     }
 }

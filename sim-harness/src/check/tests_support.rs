@@ -103,6 +103,91 @@ impl Run {
         id
     }
 
+    /// Client 0's write request `id` (ids are the client's send order) reaches `node`, which
+    /// answers it 0; `acked` says whether the answer reached the client (its `Wrote` record).
+    pub(super) fn write(
+        &mut self,
+        id: u64,
+        node: usize,
+        instance: &Instance,
+        acked: bool,
+    ) -> &mut Run {
+        self.event(TraceEvent::Request {
+            client: 0,
+            node,
+            id,
+            request: Box::new(register(instance)),
+        });
+        self.reply(node, 0, id, ok());
+        if acked {
+            self.client(ClientEvent::Wrote {
+                client: 0,
+                node,
+                request: id,
+                instance: Box::new(instance.clone()),
+            });
+        }
+        self
+    }
+
+    /// Client 0's cancel of `host` (request `id`) reaches `node`, which answers it 0, and the
+    /// answer reaches the client.
+    pub(super) fn cancel(&mut self, id: u64, node: usize, host: &str) -> &mut Run {
+        self.event(TraceEvent::Request {
+            client: 0,
+            node,
+            id,
+            request: Box::new(Request::Cancel(registry::api::CancelArgs {
+                zone: "zone0".into(),
+                env: "sim".into(),
+                appid: APP.into(),
+                hostname: host.into(),
+                replication: false,
+                latest_timestamp: 0,
+            })),
+        });
+        self.reply(node, 0, id, ok());
+        self.client(ClientEvent::Cancelled {
+            client: 0,
+            node,
+            request: id,
+            key: key(host),
+        })
+    }
+
+    /// A replicated cancel of `host` from `from` reaches `to`.
+    pub(super) fn replicated_cancel(&mut self, from: usize, to: usize, host: &str) -> &mut Run {
+        self.event(TraceEvent::PeerDelivered {
+            from,
+            to,
+            message: PeerMessage::Replicate {
+                batch: 1,
+                forward: false,
+                ops: vec![ReplicatedOp::Cancel {
+                    key: key(host),
+                    dirty_timestamp: 9,
+                }
+                .into()],
+            },
+        })
+    }
+
+    /// A replicated copy of `instance` from `from` reaches `to`.
+    pub(super) fn put(&mut self, from: usize, to: usize, instance: &Instance) -> &mut Run {
+        self.event(TraceEvent::PeerDelivered {
+            from,
+            to,
+            message: PeerMessage::Replicate {
+                batch: 1,
+                forward: false,
+                ops: vec![ReplicatedOp::Put {
+                    instance: Box::new(instance.clone()),
+                }
+                .into()],
+            },
+        })
+    }
+
     /// `node` answers request `id` of `client`.
     pub(super) fn reply(&mut self, node: usize, client: usize, id: u64, reply: Reply) -> &mut Run {
         self.event(TraceEvent::Reply {
@@ -301,6 +386,7 @@ pub(super) fn wrote(client: usize, instance: &Instance) -> ClientEvent {
     ClientEvent::Wrote {
         client,
         node: 0,
+        request: 0,
         instance: Box::new(instance.clone()),
     }
 }

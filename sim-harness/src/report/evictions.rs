@@ -133,6 +133,7 @@ pub(crate) mod tests {
             TraceEvent::Client(ClientEvent::Wrote {
                 client: 0,
                 node: 0,
+                request: 0,
                 instance: Box::new(instance("h1")),
             }),
         );

@@ -177,6 +177,7 @@ mod tests {
             TraceEvent::Client(ClientEvent::Wrote {
                 client: 0,
                 node: 0,
+                request: 0,
                 instance: Box::new(instance(host)),
             }),
         );

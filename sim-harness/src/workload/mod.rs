@@ -288,6 +288,7 @@ impl Workload {
                 world.record(TraceEvent::Client(ClientEvent::Wrote {
                     client,
                     node,
+                    request: id.0,
                     instance,
                 }));
                 self.schedule_renew(world, client);
@@ -321,6 +322,7 @@ impl Workload {
                 world.record(TraceEvent::Client(ClientEvent::Cancelled {
                     client,
                     node,
+                    request: id.0,
                     key,
                 }));
             }

@@ -1,0 +1,287 @@
+//! What the trace says about where a version came from and who had seen it: the evidence the
+//! checkers' design exceptions rest on (a write lost with the node that took it, two writes no
+//! node could order, a write the client never saw answered).
+//!
+//! Every function here errs towards "not excused": missing evidence makes a checker report,
+//! never stay silent.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use registry::api::{Code, Instance, InstanceKey, PeerMessage, ReplicatedOp, Request};
+
+use super::support::{request_keys, Change, Lives};
+use super::CheckInput;
+use crate::trace::TraceEvent;
+
+/// Whether `instance` is a copy of `key` (compared in place: no key is built).
+fn is_copy_of(instance: &Instance, key: &InstanceKey) -> bool {
+    instance.hostname == key.hostname
+        && instance.appid == key.appid
+        && instance.zone == key.zone
+        && instance.env == key.env
+}
+
+/// The `dirty_timestamp`s of the versions of `key` (copies and cancels) a peer message
+/// carries. Renews carry no version: a receiver that lacks the sender's copy asks for it.
+pub(super) fn versions_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<i64> {
+    let mut stamps = Vec::new();
+    match message {
+        PeerMessage::Replicate { ops, .. } => {
+            for op in ops {
+                match &**op {
+                    ReplicatedOp::Put { instance } if is_copy_of(instance, key) => {
+                        stamps.push(instance.dirty_timestamp);
+                    }
+                    ReplicatedOp::Cancel {
+                        key: k,
+                        dirty_timestamp,
+                    } if k == key => stamps.push(*dirty_timestamp),
+                    _ => {}
+                }
+            }
+        }
+        PeerMessage::ReplicateAck { results, .. } => {
+            for result in results {
+                if let registry::api::OpResult::Conflict { instance } = result {
+                    if is_copy_of(instance, key) {
+                        stamps.push(instance.dirty_timestamp);
+                    }
+                }
+            }
+        }
+        PeerMessage::Repair { apps }
+        | PeerMessage::RepairBack { apps }
+        | PeerMessage::SyncResponse { apps, .. } => {
+            for state in apps {
+                stamps.extend(
+                    state
+                        .instances
+                        .iter()
+                        .filter(|i| is_copy_of(i, key))
+                        .map(|i| i.dirty_timestamp),
+                );
+                stamps.extend(
+                    state
+                        .tombstones
+                        .iter()
+                        .filter(|t| &t.key == key)
+                        .map(|t| t.dirty_timestamp),
+                );
+            }
+        }
+        PeerMessage::Digests { .. } | PeerMessage::SyncRequest { .. } => {}
+    }
+    stamps
+}
+
+/// The trace index at which request `id` reached its node.
+pub(super) fn request_index(input: &CheckInput<'_>, id: u64) -> Option<usize> {
+    input
+        .trace
+        .entries()
+        .iter()
+        .position(|(_, e)| matches!(e, TraceEvent::Request { id: i, .. } if *i == id))
+}
+
+/// Whether a write of `key` that `node` took at trace index `from` died with the nodes that
+/// held it: every node it reached (the one that took it, and each node handed a version of
+/// `key` by a node that had it) crashed before the deadline. Writes are answered once applied
+/// locally and replicated after (as in bilibili/discovery and Eureka), so such a write is
+/// lost by design; nothing else can be. A message still in flight counts as arrived.
+pub(super) fn lost_with_its_node(
+    input: &CheckInput<'_>,
+    node: usize,
+    key: &InstanceKey,
+    from: usize,
+) -> bool {
+    let mut lives = Lives::default();
+    let mut holders: BTreeSet<usize> = BTreeSet::new();
+    for (index, (_, event)) in input.trace.entries().iter().enumerate() {
+        let change = lives.observe(event);
+        if index < from {
+            continue;
+        }
+        if index == from {
+            holders.insert(node);
+        }
+        match event {
+            TraceEvent::PeerDelivered {
+                from: sender,
+                to,
+                message,
+            } if holders.contains(sender) && !versions_carried(message, key).is_empty() => {
+                holders.insert(*to);
+            }
+            _ => {
+                if let Some(Change::Crashed(n)) = change {
+                    holders.remove(&n);
+                }
+            }
+        }
+    }
+    from < input.trace.len() && holders.is_empty()
+}
+
+/// Whether a held copy stamped `stamp` and a client's later write of `key` (request index
+/// `write_index`, taken by `write_node`) were concurrent as far as the registry could know:
+/// the copy was stamped, by another node, before the write was taken, and the write's node had
+/// never been handed that version. Such writes are ordered by their nodes' clocks, and a clock
+/// ahead (by skew, or by a jump the hybrid clocks passed on) can put the later write first.
+/// When the write's node had seen the copy, its hybrid clock must order the write after it.
+pub(super) fn concurrent(
+    input: &CheckInput<'_>,
+    key: &InstanceKey,
+    stamp: i64,
+    holder: usize,
+    write_node: usize,
+    write_index: usize,
+) -> bool {
+    origin_of(input, key, stamp, holder).is_some_and(|(_, origin_node, origin_index)| {
+        origin_index < write_index
+            && origin_node != write_node
+            && !had_seen(input, write_node, key, stamp, write_index)
+    })
+}
+
+/// The stamp `node` gave a cancel of `key` it took at trace index `from`: the first cancel op
+/// or tombstone of `key` it sent afterwards (unknown if it sent none).
+pub(super) fn cancel_stamp(
+    input: &CheckInput<'_>,
+    node: usize,
+    key: &InstanceKey,
+    from: usize,
+) -> Option<i64> {
+    input.trace.entries()[from..]
+        .iter()
+        .find_map(|(_, event)| match event {
+            TraceEvent::PeerDelivered {
+                from: sender,
+                message,
+                ..
+            } if *sender == node => cancels_carried(message, key).first().copied(),
+            _ => None,
+        })
+}
+
+/// The stamps of the cancels of `key` (ops and tombstones) a peer message carries.
+fn cancels_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<i64> {
+    match message {
+        PeerMessage::Replicate { ops, .. } => ops
+            .iter()
+            .filter_map(|op| match &**op {
+                ReplicatedOp::Cancel {
+                    key: k,
+                    dirty_timestamp,
+                } if k == key => Some(*dirty_timestamp),
+                _ => None,
+            })
+            .collect(),
+        PeerMessage::Repair { apps }
+        | PeerMessage::RepairBack { apps }
+        | PeerMessage::SyncResponse { apps, .. } => apps
+            .iter()
+            .flat_map(|a| &a.tombstones)
+            .filter(|t| &t.key == key)
+            .map(|t| t.dirty_timestamp)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a client's acknowledged cancel of `key` (request `request`, answered by
+/// `answered_by`) lost to `copy`, held by `holder`, by design: the cancel died with the nodes
+/// that held it (swarm seeds 568, 3243), or `copy` is a concurrent write stamped above it
+/// (seeds 911, 2173: a register on a node whose clock ran ahead, a cancel on a node cut off
+/// from it). The instance is then a dead one, which protection may keep like any other.
+pub(super) fn cancel_lost(
+    input: &CheckInput<'_>,
+    answered_by: usize,
+    key: &InstanceKey,
+    request: u64,
+    copy: &Instance,
+    holder: usize,
+) -> bool {
+    let Some(index) = request_index(input, request) else {
+        return false;
+    };
+    lost_with_its_node(input, answered_by, key, index)
+        || (cancel_stamp(input, answered_by, key, index)
+            .is_some_and(|cancel| cancel < copy.dirty_timestamp)
+            && concurrent(input, key, copy.dirty_timestamp, holder, answered_by, index))
+}
+
+/// The client write that stamped the version `stamp` of `key`: the last register or set of
+/// `key` answered 0 by the node that first sent that version to a peer (or by `holder`, if it
+/// never travelled) before it did. Returns the request's id, its node and its trace index.
+pub(super) fn origin_of(
+    input: &CheckInput<'_>,
+    key: &InstanceKey,
+    stamp: i64,
+    holder: usize,
+) -> Option<(u64, usize, usize)> {
+    let entries = input.trace.entries();
+    let first_sent = entries.iter().position(|(_, e)| match e {
+        TraceEvent::PeerDelivered { message, .. } => {
+            versions_carried(message, key).contains(&stamp)
+        }
+        _ => false,
+    });
+    let (origin, until) = match first_sent {
+        Some(index) => match &entries[index].1 {
+            TraceEvent::PeerDelivered { from, .. } => (*from, index),
+            _ => return None,
+        },
+        None => (holder, entries.len()),
+    };
+    let mut asked: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut found = None;
+    for (index, (_, event)) in entries[..until].iter().enumerate() {
+        match event {
+            TraceEvent::Request {
+                node, id, request, ..
+            } if *node == origin
+                && matches!(**request, Request::Register(_) | Request::Set(_))
+                && request_keys(request).contains(key) =>
+            {
+                asked.insert(*id, index);
+            }
+            TraceEvent::Reply { id, reply, .. } => {
+                if let Some(at) = asked.remove(id) {
+                    if reply.code == Code::Ok {
+                        found = Some((*id, origin, at));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Whether `node`, in the incarnation that reached trace index `until`, had been handed a
+/// version of `key` stamped `stamp` or later before that index. A node's hybrid clock orders
+/// every write it stamps after each version it has applied, so a write it took after seeing
+/// `stamp` must win over it.
+pub(super) fn had_seen(
+    input: &CheckInput<'_>,
+    node: usize,
+    key: &InstanceKey,
+    stamp: i64,
+    until: usize,
+) -> bool {
+    let mut lives = Lives::default();
+    let mut seen = false;
+    for (_, event) in &input.trace.entries()[..until] {
+        if let Some(Change::Crashed(n) | Change::Restarted(n)) = lives.observe(event) {
+            if n == node {
+                seen = false;
+            }
+        }
+        if let TraceEvent::PeerDelivered { to, message, .. } = event {
+            if *to == node && versions_carried(message, key).iter().any(|s| *s >= stamp) {
+                seen = true;
+            }
+        }
+    }
+    seen
+}
