@@ -445,7 +445,7 @@ pollers = [2, 2]
         )
         .expect("the swarm scenario loads");
         let options = crate::suite::draw(&swarm, 2);
-        assert_eq!(run(2, &options, &[]).trace.hash(), 0xf879_4364_d61f_4ad4);
+        assert_eq!(run(2, &options, &[]).trace.hash(), 0x1a07_a378_37b1_950c);
     }
 
     #[test]

@@ -190,6 +190,29 @@ impl Default for ClusterConfig {
     }
 }
 
+/// What a node does after it was not running for a while (its process paused or starved).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StallConfig {
+    /// A stall at least this long is acted on (default 1 s, below the request timeouts of
+    /// the clients in use: a client that gave up on a request has moved on).
+    pub threshold: Duration,
+    /// For this long after such a stall, client writes are answered -503 (default 1 s). They
+    /// may have been read from the socket after sitting there through the stall, sent by
+    /// clients that gave up on them and have since written elsewhere; applied now, with a
+    /// fresh stamp, they would undo those later writes. The clients that still wait retry on
+    /// another node.
+    pub refuse_writes_for: Duration,
+}
+
+impl Default for StallConfig {
+    fn default() -> StallConfig {
+        StallConfig {
+            threshold: Duration::from_secs(1),
+            refuse_writes_for: Duration::from_secs(1),
+        }
+    }
+}
+
 /// Everything a node needs to start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -209,6 +232,8 @@ pub struct Config {
     pub limits: Limits,
     /// Peers and the cluster protocol.
     pub cluster: ClusterConfig,
+    /// After a stall.
+    pub stall: StallConfig,
 }
 
 impl Default for Config {
@@ -222,6 +247,7 @@ impl Default for Config {
             tombstone_retention: Duration::from_secs(600),
             limits: Limits::default(),
             cluster: ClusterConfig::default(),
+            stall: StallConfig::default(),
         }
     }
 }
@@ -252,6 +278,7 @@ impl Config {
                 self.protection.expected_reset_interval,
             ),
             ("poll_hold", self.poll_hold),
+            ("stall.threshold", self.stall.threshold),
             ("tombstone_retention", self.tombstone_retention),
             (
                 "cluster.self_renew_interval",

@@ -66,7 +66,7 @@ pub use clock::{Clock, Mono};
 pub use cluster::DISCOVERY_APPID;
 pub use config::{
     ClusterConfig, Config, ConfigError, Identity, LeaseConfig, Limits, ProtectionConfig,
-    ReplicationConfig,
+    ReplicationConfig, StallConfig,
 };
 pub use fnv::Fnv1a;
 pub use guard::{ProtectionOverride, ProtectionReason, ProtectionStatus};

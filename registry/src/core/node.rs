@@ -73,6 +73,12 @@ pub enum NodeEvent {
     SelfRenewed,
     /// The peer set changed (membership); the new set, sorted.
     PeersChanged(Vec<SmolStr>),
+    /// The node learnt it had not run for this long (see [`Node::handle_stall`]) and answers
+    /// client writes -503 for `StallConfig::refuse_writes_for`.
+    Stalled {
+        /// How long it had not run.
+        stalled_for: Duration,
+    },
     /// Startup sync finished: merged from a synced peer, or (`None`) gave up waiting.
     Synced {
         /// The synced peer merged from, if any.
@@ -110,6 +116,8 @@ pub struct Node<C, N> {
     pub(super) next_batch: u64,
     /// Set by `handle_shutdown`: the node no longer renews or re-registers itself.
     pub(super) shutting_down: bool,
+    /// Until when client writes are refused after a stall.
+    pub(super) writes_refused_until: Option<Mono>,
 }
 
 impl<C: Clock, N: Network> Node<C, N> {
@@ -146,6 +154,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             retired_queues: Default::default(),
             next_batch: 0,
             shutting_down: false,
+            writes_refused_until: None,
         };
         node.schedule_anti_entropy(now);
         node.refresh_peers();
@@ -153,6 +162,20 @@ impl<C: Clock, N: Network> Node<C, N> {
         node.start_sync(now);
         node.finish();
         Ok(node)
+    }
+
+    /// The driver saw that the node did not run for `stalled_for` (its process was paused or
+    /// starved). A stall of at least `StallConfig::threshold` makes the node answer client
+    /// writes -503 for `StallConfig::refuse_writes_for`: what it reads first may be requests
+    /// that waited through the stall, whose clients gave up on them and wrote elsewhere since.
+    /// Call it before handing the node anything read after the stall.
+    pub fn handle_stall(&mut self, stalled_for: Duration) {
+        if stalled_for >= self.config.stall.threshold {
+            let until = self.clock.mono() + self.config.stall.refuse_writes_for;
+            self.writes_refused_until = Some(until);
+            self.events.push_back(NodeEvent::Stalled { stalled_for });
+        }
+        self.finish();
     }
 
     /// Takes one client request. The reply goes out through [`Network::reply`], now or (for a
@@ -329,9 +352,33 @@ impl<C: Clock, N: Network> Node<C, N> {
         &mut self.net
     }
 
+    /// The -503 for a client write that may have waited through a stall (a renew only
+    /// extends a lease, so it passes).
+    fn refuse_after_stall(&mut self, request: &Request) -> Option<Reply> {
+        let until = self.writes_refused_until?;
+        if self.clock.mono() >= until {
+            self.writes_refused_until = None;
+            return None;
+        }
+        if !matches!(
+            request,
+            Request::Register(_) | Request::Cancel(_) | Request::Set(_)
+        ) {
+            return None;
+        }
+        self.stats.writes_refused_after_stall += 1;
+        Some(Reply::error(
+            Code::NotReady,
+            "this node has just resumed after a stall: it takes no writes for a moment, try another node",
+        ))
+    }
+
     fn dispatch(&mut self, id: RequestId, request: Request) -> Option<Reply> {
         if let Err(bad) = validate::check(&request, &self.config.limits) {
             return Some(bad.into());
+        }
+        if let Some(refused) = self.refuse_after_stall(&request) {
+            return Some(refused);
         }
         if !self.ready && !request.is_write() {
             self.stats.reads_refused_not_ready += 1;

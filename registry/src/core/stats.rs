@@ -31,4 +31,6 @@ pub struct NodeStats {
     pub reads_refused_not_ready: u64,
     /// Eviction rounds that found more expired instances than the cap allowed.
     pub eviction_rounds_capped: u64,
+    /// Client writes answered -503 right after a stall (see `StallConfig`).
+    pub writes_refused_after_stall: u64,
 }

@@ -49,14 +49,30 @@ pub(crate) struct Driver {
 /// fallback only.
 const IDLE: Duration = Duration::from_secs(3600);
 
+/// How often the driver checks that it is running on time. A heartbeat that fires late by
+/// `late` means the process did not run for about that long (paused, starved, its machine
+/// suspended): the node is told before it reads anything that waited through it.
+const HEARTBEAT: Duration = Duration::from_millis(250);
+
 impl Driver {
     pub(crate) async fn run(mut self) {
+        let mut heartbeat = Instant::now() + HEARTBEAT;
         loop {
             self.log_events();
             let deadline = self.deadline();
             tokio::select! {
-                // Abandons first: a closed long-poll must not be answered after its client left.
+                // The heartbeat first: after a stall it is due, and the node must hear of the
+                // stall before the requests that waited through it. Then abandons: a closed
+                // long-poll must not be answered after its client left.
                 biased;
+                () = tokio::time::sleep_until(heartbeat) => {
+                    let now = Instant::now();
+                    let late = now.saturating_duration_since(heartbeat);
+                    if late >= HEARTBEAT {
+                        self.node.handle_stall(late);
+                    }
+                    heartbeat = now + HEARTBEAT;
+                }
                 Some(id) = self.abandons.recv() => self.abandon(id),
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown { done }) => {
@@ -159,6 +175,10 @@ impl Driver {
                 ),
                 NodeEvent::PeersChanged(peers) => tracing::info!(?peers, "peers changed"),
                 NodeEvent::Synced { from } => tracing::info!(?from, "startup sync finished"),
+                NodeEvent::Stalled { stalled_for } => tracing::warn!(
+                    ?stalled_for,
+                    "the node did not run for a while: client writes are refused for a moment"
+                ),
                 NodeEvent::DroppedDead { key, silent_for } => {
                     tracing::info!(?key, ?silent_for, "dropped an expired copy no peer holds")
                 }

@@ -177,6 +177,12 @@ pub(crate) fn render(s: &Snapshot) -> String {
         "Reads answered -503 before startup sync finished.",
         st.reads_refused_not_ready,
     );
+    counter(
+        &mut out,
+        "registry_writes_refused_after_stall_total",
+        "Client writes answered -503 right after the node resumed from a stall.",
+        st.writes_refused_after_stall,
+    );
     gauge(
         &mut out,
         "registry_poll_waiters",

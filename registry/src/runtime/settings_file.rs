@@ -34,6 +34,8 @@ pub(crate) struct FileConfig {
     #[serde(default)]
     cluster: ClusterFile,
     #[serde(default)]
+    stall: StallFile,
+    #[serde(default)]
     http: HttpFile,
 }
 
@@ -44,6 +46,13 @@ struct LeaseFile {
     protected_evict_after_ms: Option<u64>,
     eviction_interval_ms: Option<u64>,
     eviction_keep_percent: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StallFile {
+    threshold_ms: Option<u64>,
+    refuse_writes_for_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +142,11 @@ impl FileConfig {
         self.lease.apply(&mut config);
         self.protection.apply(&mut config);
         self.cluster.apply(&mut config);
+        set_ms(&mut config.stall.threshold, self.stall.threshold_ms);
+        set_ms(
+            &mut config.stall.refuse_writes_for,
+            self.stall.refuse_writes_for_ms,
+        );
         let mut http = HttpLimits::default();
         self.http.apply(&mut http);
         let mut shutdown_drain = Duration::from_secs(2);

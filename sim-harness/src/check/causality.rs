@@ -191,8 +191,8 @@ fn cancels_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<i64> {
 /// Whether a client's acknowledged cancel of `key` (request `request`, answered by
 /// `answered_by`) lost to `copy`, held by `holder`, by design: the cancel died with the nodes
 /// that held it (swarm seeds 568, 3243), or `copy` is a concurrent write stamped above it
-/// (seeds 911, 2173: a register on a node whose clock ran ahead, a cancel on a node cut off
-/// from it). The instance is then a dead one, which protection may keep like any other.
+/// ([`outranks_cancel`]). The instance is then a dead one, which protection may keep like any
+/// other.
 pub(super) fn cancel_lost(
     input: &CheckInput<'_>,
     answered_by: usize,
@@ -201,13 +201,38 @@ pub(super) fn cancel_lost(
     copy: &Instance,
     holder: usize,
 ) -> bool {
+    request_index(input, request)
+        .is_some_and(|index| lost_with_its_node(input, answered_by, key, index))
+        || outranks_cancel(
+            input,
+            answered_by,
+            key,
+            request,
+            copy.dirty_timestamp,
+            holder,
+        )
+}
+
+/// Whether the version `stamp` of `key`, held by `holder`, outranks a client's acknowledged
+/// cancel (request `request`, answered by `answered_by`) by design: it is a concurrent write
+/// (stamped before the cancel was taken, by another node, which the cancel's node had never
+/// been handed) whose node's clock ran ahead of the cancel's (seeds 911, 2173, 13499, 16350:
+/// a register on a node whose clock ran ahead, a cancel on a node cut off from it). A copy
+/// stamped below the cancel (a tombstone dropped early), stamped after it, or one the
+/// cancel's node had seen is not excused.
+pub(super) fn outranks_cancel(
+    input: &CheckInput<'_>,
+    answered_by: usize,
+    key: &InstanceKey,
+    request: u64,
+    stamp: i64,
+    holder: usize,
+) -> bool {
     let Some(index) = request_index(input, request) else {
         return false;
     };
-    lost_with_its_node(input, answered_by, key, index)
-        || (cancel_stamp(input, answered_by, key, index)
-            .is_some_and(|cancel| cancel < copy.dirty_timestamp)
-            && concurrent(input, key, copy.dirty_timestamp, holder, answered_by, index))
+    cancel_stamp(input, answered_by, key, index).is_some_and(|cancel| cancel < stamp)
+        && concurrent(input, key, stamp, holder, answered_by, index)
 }
 
 /// The client write that stamped the version `stamp` of `key`: the last register or set of

@@ -15,6 +15,8 @@
 //! later write of the client that reaches the node before its cancel (the instance set UP
 //! again, then cancelled) shows it again in the client's own order (swarm seed 368).
 //!
+//! A copy that outranks the cancel by design (`causality::outranks_cancel`: a concurrent write
+//! whose node's clock ran ahead of the cancel's) may be served again, as it may be held.
 //! A cancel lost by design (`causality::cancel_lost`: it died with the nodes that held it, or
 //! a concurrent write outranks it) leaves a dead instance, which a protected node may hold at
 //! the deadline like any other.
@@ -27,10 +29,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use registry::api::{Code, InstanceKey, PeerMessage, ReplicatedOp, Request};
 
-use super::causality::cancel_lost;
+use super::causality::{cancel_lost, outranks_cancel};
 use super::support::{
-    held, is_client_app, may_hold_dead, request_keys, served_views, up_core, violation, Lives,
-    Requests,
+    held, is_client_app, may_hold_dead, request_keys, served_copy, served_views, up_core,
+    violation, Lives, Requests,
 };
 use super::{CheckInput, Checker, Violation};
 use crate::trace::{ClientEvent, TraceEvent};
@@ -82,7 +84,19 @@ impl Checker for Resurrection {
                         if served.contains(&life) && told.contains(&life) {
                             absent.insert(life);
                         }
-                    } else if absent.contains(&life) && reported.insert(life) {
+                    } else if absent.contains(&life)
+                        && !served_copy(reply, key).is_some_and(|copy| {
+                            outranks_cancel(
+                                input,
+                                cancel.node,
+                                key,
+                                cancel.request,
+                                copy.dirty_timestamp,
+                                *node,
+                            )
+                        })
+                        && reported.insert(life)
+                    {
                         out.push(violation(
                             NAME,
                             *at,
@@ -352,5 +366,46 @@ mod tests {
         run.snapshot[1].up = false;
         run.snapshot[0].protected = true;
         assert_one(&run.check(&Resurrection), NAME, Some(0), Some(&key("a")));
+    }
+
+    /// Node `node` answers a poll of `APP` with `copy` (UP) in it.
+    fn serves(run: &mut Run, node: usize, copy: &registry::api::Instance) {
+        let id = run.request(9, node, poll());
+        let mut info = registry::api::InstanceInfo::default();
+        info.instances.insert("zone0".into(), vec![copy.clone()]);
+        run.reply(
+            node,
+            9,
+            id,
+            registry::api::Reply::ok(registry::api::Data::App(info)),
+        );
+    }
+
+    #[test]
+    fn a_concurrent_write_stamped_above_the_cancel_may_be_served_again() {
+        // Swarm seeds 13499 and 16350: the client registered through node 0 (its clock ahead,
+        // stamp 20) while node 1, cut off from it, held an older copy; it then cancelled
+        // through node 1 (stamp 9). After the heal node 0's copy outranks the tombstone.
+        let build = |stamp: i64, seen_first: bool| {
+            let ahead = colored("a", "x", stamp);
+            let mut run = Run::new(2);
+            run.write(1, 1, &instance("a"), true);
+            serves(&mut run, 1, &instance("a"));
+            run.write(2, 0, &ahead, true);
+            if seen_first {
+                run.put(0, 1, &ahead);
+            }
+            run.cancel(3, 1, "a").replicated_cancel(1, 0, "a");
+            run.served_poll(9, 1, &[]);
+            run.put(0, 1, &ahead);
+            serves(&mut run, 1, &ahead);
+            run.check(&Resurrection)
+        };
+        assert!(build(20, false).is_empty());
+        // The defects it resembles: a copy below the cancel (its tombstone dropped early)...
+        assert_one(&build(5, false), NAME, Some(1), Some(&key("a")));
+        // ...and a copy node 1 had when it took the cancel (its clock must order the cancel
+        // after it).
+        assert_one(&build(20, true), NAME, Some(1), Some(&key("a")));
     }
 }

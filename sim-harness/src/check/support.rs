@@ -252,6 +252,25 @@ impl<'a> Requests<'a> {
     }
 }
 
+/// The copy of `key` a code-0 read reply served, if it served one.
+pub(super) fn served_copy<'a>(reply: &'a Reply, key: &InstanceKey) -> Option<&'a Instance> {
+    if reply.code != Code::Ok {
+        return None;
+    }
+    let is_key = |i: &&Instance| {
+        i.hostname == key.hostname && i.appid == key.appid && i.zone == key.zone && i.env == key.env
+    };
+    match &reply.data {
+        Data::App(info) => info.instances.values().flatten().find(is_key),
+        Data::Apps(apps) => apps
+            .values()
+            .flat_map(|info| info.instances.values().flatten())
+            .find(is_key),
+        Data::All(apps) => apps.values().flatten().find(is_key),
+        _ => None,
+    }
+}
+
 /// The views a code-0 read reply served: per app, the sorted hostnames of its UP instances.
 pub(super) fn served_views(request: &Request, reply: &Reply) -> Vec<(SmolStr, Vec<SmolStr>)> {
     if reply.code != Code::Ok {

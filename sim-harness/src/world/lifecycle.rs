@@ -19,7 +19,7 @@ impl World {
             Fault::Pause { node } => {
                 let slot = std::mem::replace(&mut self.slots[*node], Slot::Down);
                 self.slots[*node] = match slot {
-                    Slot::Up(n) => Slot::Paused(n, Vec::new()),
+                    Slot::Up(n) => Slot::Paused(n, self.now(), Vec::new()),
                     other => other,
                 };
             }
@@ -66,12 +66,15 @@ impl World {
     /// A paused node catches up on everything that waited, in arrival order.
     fn resume(&mut self, node: usize) {
         let slot = std::mem::replace(&mut self.slots[node], Slot::Down);
-        let Slot::Paused(n, held) = slot else {
+        let Slot::Paused(mut n, since, held) = slot else {
             self.slots[node] = slot;
             return;
         };
-        self.slots[node] = Slot::Up(n);
         let now = self.now();
+        // The runtime's driver notices a stall by its heartbeat firing late and tells the node
+        // before anything it read meanwhile (`runtime/driver.rs`); so does the world.
+        n.handle_stall(now.saturating_since(since));
+        self.slots[node] = Slot::Up(n);
         for event in held {
             self.queue.push(now, event);
         }

@@ -100,7 +100,8 @@ pub enum Output {
 #[derive(Debug)]
 enum Slot {
     Up(Box<SimNode>),
-    Paused(Box<SimNode>, Vec<WorldEvent>),
+    /// Paused since the given time, holding what reached it meanwhile.
+    Paused(Box<SimNode>, SimTime, Vec<WorldEvent>),
     Down,
 }
 
@@ -203,7 +204,7 @@ impl World {
     /// Node `index`, unless it is down.
     pub fn node(&self, index: usize) -> Option<&SimNode> {
         match &self.slots[index] {
-            Slot::Up(node) | Slot::Paused(node, _) => Some(node),
+            Slot::Up(node) | Slot::Paused(node, _, _) => Some(node),
             Slot::Down => None,
         }
     }
@@ -306,7 +307,7 @@ impl World {
     fn handle(&mut self, event: WorldEvent) -> Option<Output> {
         if let Some(node) = event.node() {
             match &mut self.slots[node] {
-                Slot::Paused(_, held) => {
+                Slot::Paused(_, _, held) => {
                     held.push(event);
                     return None;
                 }

@@ -47,6 +47,7 @@ pub fn add_stats(total: &mut NodeStats, more: &NodeStats) {
         dead_copies_dropped,
         reads_refused_not_ready,
         eviction_rounds_capped,
+        writes_refused_after_stall,
     } = *more;
     total.replication_enqueued += replication_enqueued;
     total.replication_batches += replication_batches;
@@ -62,6 +63,7 @@ pub fn add_stats(total: &mut NodeStats, more: &NodeStats) {
     total.dead_copies_dropped += dead_copies_dropped;
     total.reads_refused_not_ready += reads_refused_not_ready;
     total.eviction_rounds_capped += eviction_rounds_capped;
+    total.writes_refused_after_stall += writes_refused_after_stall;
 }
 
 #[cfg(test)]

@@ -189,18 +189,32 @@ fn a_crashed_node_loses_everything_and_syncs_when_it_restarts() {
 }
 
 #[test]
-fn a_paused_node_answers_late_but_answers() {
+fn a_paused_node_answers_late_and_refuses_the_writes_that_waited_through_the_pause() {
     let mut world = World::new(5, &WorldConfig::default()).expect("valid config");
     run_until(&mut world, SimTime::from_secs(20));
     world.apply(&Fault::Pause { node: 0 });
-    let id = world.send_request(SimTime::from_secs(20), 0, 0, register("host-a"));
+    let write = world.send_request(SimTime::from_secs(20), 0, 0, register("host-a"));
+    let read = world.send_request(SimTime::from_secs(20), 1, 0, fetch());
     assert!(
-        !run_until(&mut world, SimTime::from_secs(30)).contains_key(&id),
+        run_until(&mut world, SimTime::from_secs(30)).is_empty(),
         "paused: no answer"
     );
     world.apply(&Fault::Resume { node: 0 });
     let replies = run_until(&mut world, SimTime::from_secs(31));
-    assert_eq!(replies.get(&id).map(|r| r.code), Some(Code::Ok));
+    // Its client may have given up and written elsewhere since: refused, to be retried.
+    assert_eq!(replies.get(&write).map(|r| r.code), Some(Code::NotReady));
+    assert_ne!(
+        replies.get(&read).map(|r| r.code),
+        None,
+        "reads are answered"
+    );
+    // A pause shorter than the stall threshold changes nothing.
+    world.apply(&Fault::Pause { node: 0 });
+    let write = world.send_request(SimTime::from_secs(31), 0, 0, register("host-a"));
+    run_until(&mut world, SimTime::from_millis(31_500));
+    world.apply(&Fault::Resume { node: 0 });
+    let replies = run_until(&mut world, SimTime::from_secs(32));
+    assert_eq!(replies.get(&write).map(|r| r.code), Some(Code::Ok));
 }
 
 #[test]

@@ -140,3 +140,45 @@ fn sigterm_removes_the_node_from_infra_discovery_on_the_others() {
         );
     }
 }
+
+#[test]
+fn a_write_its_client_gave_up_on_during_a_pause_does_not_undo_later_writes() {
+    // A client's register reaches node 2 while node 2 is paused (SIGSTOP); the client gives up
+    // on it, registers and cancels through node 1 (both answered 0). When node 2 resumes, the
+    // old register must not bring the instance back with a fresh stamp.
+    let nodes = cluster(3, FAST);
+    nodes[1].signal("STOP");
+    let form = register_form("paused.app", "h1");
+    let stale = format!(
+        "POST /discovery/register HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{form}",
+        nodes[1].addr,
+        form.len()
+    );
+    {
+        // The kernel accepts the connection and buffers the request; the client times out.
+        let mut stream = std::net::TcpStream::connect(&nodes[1].addr).expect("connects");
+        std::io::Write::write_all(&mut stream, stale.as_bytes()).expect("sends");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(nodes[0].post("/discovery/register", &form).code(), 0);
+    let cancel = "zone=z1&env=dev&appid=paused.app&hostname=h1";
+    assert_eq!(nodes[0].post("/discovery/cancel", cancel).code(), 0);
+    std::thread::sleep(Duration::from_millis(1500));
+    nodes[1].signal("CONT");
+    // Replication and anti-entropy (1 s here) have had time to spread a resurrected copy.
+    std::thread::sleep(Duration::from_secs(3));
+    for node in &nodes {
+        let reply = node.get(&fetch_path("paused.app"));
+        assert_ne!(
+            reply.code(),
+            0,
+            "{} holds h1 again: {}",
+            node.addr,
+            reply.body
+        );
+    }
+    assert!(
+        nodes[1].metric("registry_writes_refused_after_stall_total") >= 1,
+        "the stale register was refused, not lost on the way"
+    );
+}

@@ -163,6 +163,15 @@ impl Node {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the process, as `kill -SIGNAL` would.
+    pub(crate) fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} failed");
+    }
+
     /// SIGTERM, then waits for the exit (at most 10 s).
     pub(crate) fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");

@@ -72,6 +72,12 @@ impl Harness {
         self.clock.advance(rest);
     }
 
+    /// The driver reports that the node did not run for `stalled_for`.
+    pub(super) fn stall(&mut self, stalled_for: Duration) {
+        self.node.handle_stall(stalled_for);
+        self.drain_events();
+    }
+
     fn drain_events(&mut self) {
         while let Some(event) = self.node.poll_event() {
             self.events.push(event);

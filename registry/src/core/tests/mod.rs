@@ -5,4 +5,5 @@ mod harness;
 mod polls;
 mod protection;
 mod reads;
+mod stall;
 mod writes;
