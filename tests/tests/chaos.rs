@@ -57,6 +57,95 @@ fn every_scenario_holds_every_invariant_over_pinned_seeds() {
     );
 }
 
+/// Swarm seeds outside the pinned range that once failed, each with the defect it found (the
+/// fix's own test lives where the defect did). A fresh seed that fails (`.ci/fresh-seeds`)
+/// joins this list with its fix.
+const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 15] = [
+    (
+        258,
+        "session_order: a set answered after its client died (checker)",
+    ),
+    (
+        368,
+        "resurrection: a view without a WAITING instance (checker)",
+    ),
+    (
+        437,
+        "premature_eviction: a lease outliving its copy (checker)",
+    ),
+    (
+        482,
+        "session_order: concurrent writes ordered by skewed clocks (checker)",
+    ),
+    (538, "session_order: a set lost with its node (checker)"),
+    (568, "oracle: a cancel lost with its node (checker)"),
+    (
+        586,
+        "session_order: concurrent writes ordered by skewed clocks (checker)",
+    ),
+    (
+        911,
+        "oracle: a cancel outranked by a concurrent register (checker)",
+    ),
+    (
+        2173,
+        "oracle: a cancel outranked by a concurrent register (checker)",
+    ),
+    (
+        3243,
+        "oracle: a cancel lost with every node that had it (checker)",
+    ),
+    (
+        4449,
+        "session_order: a register replayed by a resumed node (node: stall)",
+    ),
+    (
+        13499,
+        "resurrection: a copy outranking the cancel by design (checker)",
+    ),
+    (
+        15900,
+        "poll_delivery: an emptied app dropped with its cursor (node: table)",
+    ),
+    (
+        16350,
+        "resurrection: a copy outranking the cancel by design (checker)",
+    ),
+    (
+        17523,
+        "convergence: a zone whose nodes were all lost (node: routing)",
+    ),
+];
+
+#[test]
+fn swarm_seeds_that_once_failed_stay_clean() {
+    let scenarios =
+        suite::load(&suite::default_scenario_dir(), "swarm").expect("the swarm scenario parses");
+    let work: Vec<_> = ONCE_FAILED_SWARM_SEEDS
+        .iter()
+        .map(|(seed, _)| (scenarios[0].clone(), *seed))
+        .collect();
+    let outcomes = suite::run_all(&work, jobs(), check::all, &|_| {});
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.violations.is_empty())
+        .map(|o| {
+            let found = ONCE_FAILED_SWARM_SEEDS
+                .iter()
+                .find(|(seed, _)| *seed == o.seed)
+                .map_or("", |(_, what)| *what);
+            format!(
+                "swarm seed {} (once: {found}): {}\n  replay: {}",
+                o.seed,
+                o.violations[0],
+                suite::replay_command(&o.scenario, o.seed)
+            )
+        })
+        .collect();
+    assert_eq!(outcomes.len(), ONCE_FAILED_SWARM_SEEDS.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn a_sample_of_runs_is_bit_for_bit_reproducible() {
     let scenarios =

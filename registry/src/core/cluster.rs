@@ -185,8 +185,12 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
         zones.sort_unstable();
         for zone in zones {
-            // The first healthy node of the zone, in address order; the first at all otherwise.
-            let mut candidates = self.peers.iter().filter(|(_, p)| p.zone == zone);
+            // The first healthy node of the zone, in address order; every node of the zone
+            // when none is. A peer is healthy again only once it acknowledges a batch, so a
+            // lost node that is never sent to stays lost for good, and a zone whose nodes were
+            // all lost would hear only from the first of them, even after it went down for good
+            // and the others came back (swarm seed 17523: that zone missed every renew).
+            let candidates = self.peers.iter().filter(|(_, p)| p.zone == zone);
             let (now, lost_after) = (
                 self.clock.mono(),
                 self.config.cluster.replication.peer_lost_after,
@@ -194,8 +198,11 @@ impl<C: Clock, N: Network> Node<C, N> {
             let healthy = candidates
                 .clone()
                 .find(|(_, p)| !p.queue.is_lost(now, lost_after));
-            if let Some((addr, _)) = healthy.or_else(|| candidates.next()) {
-                let addr = addr.clone();
+            let targets: Vec<SmolStr> = match healthy {
+                Some((addr, _)) => vec![addr.clone()],
+                None => candidates.map(|(addr, _)| addr.clone()).collect(),
+            };
+            for addr in targets {
                 self.enqueue(&addr, pending.clone());
             }
         }

@@ -325,7 +325,7 @@ impl Table {
     }
 
     /// Drops tombstones whose version is older than `retention` by the wall clock, then apps
-    /// left with nothing. Returns how many tombstones were dropped.
+    /// left with nothing whose cursor is as old. Returns how many tombstones were dropped.
     pub(crate) fn collect_tombstones(&mut self, wall: i64, retention: Duration) -> usize {
         let mut dropped = 0;
         self.touched_all = true;
@@ -338,8 +338,14 @@ impl Table {
                 dropped += before - app.tombstones.len();
             }
         }
-        self.apps
-            .retain(|_, app| !app.entries.is_empty() || !app.tombstones.is_empty());
+        // An app emptied by eviction keeps its cursor for the retention too: a poller that saw
+        // its last instance is behind it and must be answered (swarm seed 15900: the sweep
+        // dropped the app right after the eviction, and the poller was parked for good).
+        self.apps.retain(|_, app| {
+            !app.entries.is_empty()
+                || !app.tombstones.is_empty()
+                || !expired(app.cursor, wall, retention)
+        });
         dropped
     }
 

@@ -7,3 +7,4 @@ mod protection;
 mod reads;
 mod stall;
 mod writes;
+mod zones;

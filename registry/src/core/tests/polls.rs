@@ -219,3 +219,28 @@ fn a_peer_state_repeating_what_the_node_holds_moves_no_cursor_and_wakes_no_poll(
         Some("v2")
     );
 }
+
+#[test]
+fn a_poller_behind_an_app_emptied_by_eviction_is_answered_after_the_tombstone_sweep() {
+    // Swarm seed 15900: the eviction round emptied the app and the tombstone sweep, due at the
+    // same instant, dropped the app and its cursor; the poller that had seen the evicted
+    // instance was then parked for good with a stale view.
+    use crate::core::ProtectionOverride;
+    let mut h = Harness::new();
+    h.node.set_protection_override(ProtectionOverride::ForceOff);
+    h.register("a");
+    let seen = h.cursor();
+    // The eviction round at 120 s removes "a" (silent > 90 s); the sweep runs at 300 s.
+    h.advance(Duration::from_secs(299));
+    let before_sweep = h.polls(&[("app", seen)]);
+    assert!(
+        h.reply_to(before_sweep).is_some(),
+        "behind: answered at once"
+    );
+    h.advance(Duration::from_secs(2));
+    let after_sweep = h.polls(&[("app", seen)]);
+    assert!(
+        h.reply_to(after_sweep).is_some(),
+        "still behind after the sweep: answered at once, not parked"
+    );
+}
