@@ -14,7 +14,7 @@ use super::CheckInput;
 use crate::trace::TraceEvent;
 
 /// Whether `instance` is a copy of `key` (compared in place: no key is built).
-fn is_copy_of(instance: &Instance, key: &InstanceKey) -> bool {
+pub(super) fn is_copy_of(instance: &Instance, key: &InstanceKey) -> bool {
     instance.hostname == key.hostname
         && instance.appid == key.appid
         && instance.zone == key.zone
@@ -158,21 +158,23 @@ pub(super) fn cancel_stamp(
                 from: sender,
                 message,
                 ..
-            } if *sender == node => cancels_carried(message, key).first().copied(),
+            } if *sender == node => cancels_carried(message)
+                .into_iter()
+                .find_map(|(k, stamp)| (k == key).then_some(stamp)),
             _ => None,
         })
 }
 
-/// The stamps of the cancels of `key` (ops and tombstones) a peer message carries.
-fn cancels_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<i64> {
+/// The cancels (ops and tombstones) a peer message carries: each key with its stamp.
+pub(super) fn cancels_carried(message: &PeerMessage) -> Vec<(&InstanceKey, i64)> {
     match message {
         PeerMessage::Replicate { ops, .. } => ops
             .iter()
             .filter_map(|op| match &**op {
                 ReplicatedOp::Cancel {
-                    key: k,
+                    key,
                     dirty_timestamp,
-                } if k == key => Some(*dirty_timestamp),
+                } => Some((key, *dirty_timestamp)),
                 _ => None,
             })
             .collect(),
@@ -181,8 +183,7 @@ fn cancels_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<i64> {
         | PeerMessage::SyncResponse { apps, .. } => apps
             .iter()
             .flat_map(|a| &a.tombstones)
-            .filter(|t| &t.key == key)
-            .map(|t| t.dirty_timestamp)
+            .map(|t| (&t.key, t.dirty_timestamp))
             .collect(),
         _ => Vec::new(),
     }

@@ -176,27 +176,14 @@ mod tests {
     fn a_cancel_lost_with_its_node_is_judged_like_a_death() {
         // Swarm seed 568: node 1 took the cancel while cut off and crashed before passing it
         // on; protected node 0 keeps the dead instance, as it would after a client's death.
-        let mut run = Run::new(2);
-        run.write(1, 0, &instance("a"), true)
-            .put(0, 1, &instance("a"))
-            .cancel(2, 1, "a")
-            .fault(crate::fault::Fault::Crash { node: 1 })
-            .hold(0, &instance("a"));
-        run.snapshot[1].up = false;
-        run.snapshot[0].protected = true;
-        assert!(run.check(&Oracle).is_empty());
-        run.snapshot[0].protected = false;
-        assert_one(&run.check(&Oracle), NAME, Some(0), Some(&key("a")));
-        // The defect it resembles: the cancel left node 1 (reached node 0) before the crash.
-        let mut run = Run::new(2);
-        run.write(1, 0, &instance("a"), true)
-            .cancel(2, 1, "a")
-            .replicated_cancel(1, 0, "a")
-            .fault(crate::fault::Fault::Crash { node: 1 })
-            .hold(0, &instance("a"));
-        run.snapshot[1].up = false;
-        run.snapshot[0].protected = true;
-        assert_one(&run.check(&Oracle), NAME, Some(0), Some(&key("a")));
+        let check = |told, protected| Run::cancel_taken_by_a_node_that_crashed(told, protected);
+        assert!(check(false, true).check(&Oracle).is_empty());
+        // Unprotected, it should have been evicted by the deadline.
+        let found = check(false, false).check(&Oracle);
+        assert_one(&found, NAME, Some(0), Some(&key("a")));
+        // The defect it resembles: the cancel reached node 0 before the crash.
+        let found = check(true, true).check(&Oracle);
+        assert_one(&found, NAME, Some(0), Some(&key("a")));
     }
 
     #[test]

@@ -207,17 +207,6 @@ mod tests {
         );
     }
 
-    fn cancel(host: &str) -> Request {
-        Request::Cancel(registry::api::CancelArgs {
-            zone: "zone0".into(),
-            env: "sim".into(),
-            appid: APP.into(),
-            hostname: host.into(),
-            replication: false,
-            latest_timestamp: 0,
-        })
-    }
-
     #[test]
     fn a_lease_ends_with_its_copy() {
         // Renewed at 60 s, cancelled at 61 s; an older copy a peer held (a stale write won
@@ -236,19 +225,7 @@ mod tests {
         let mut run = Run::new(2);
         let id = run.at(60).request(0, 1, renew("a"));
         run.reply(1, 0, id, ok());
-        run.at(61).event(TraceEvent::PeerDelivered {
-            from: 0,
-            to: 1,
-            message: PeerMessage::Replicate {
-                batch: 1,
-                forward: false,
-                ops: vec![ReplicatedOp::Cancel {
-                    key: key("a"),
-                    dirty_timestamp: 5,
-                }
-                .into()],
-            },
-        });
+        run.at(61).replicated_cancel(0, 1, "a");
         run.at(62).replicate_ack(1, 0, &[OpResult::Ok]);
         run.at(100).node(1, evicted("a", 95));
         assert!(run.check(&PrematureEviction).is_empty());
@@ -282,19 +259,7 @@ mod tests {
         let mut run = Run::new(2);
         let id = run.at(60).request(0, 1, renew("a"));
         run.reply(1, 0, id, ok());
-        run.at(61).event(TraceEvent::PeerDelivered {
-            from: 0,
-            to: 1,
-            message: PeerMessage::Replicate {
-                batch: 1,
-                forward: false,
-                ops: vec![ReplicatedOp::Cancel {
-                    key: key("a"),
-                    dirty_timestamp: 5,
-                }
-                .into()],
-            },
-        });
+        run.at(61).replicated_cancel(0, 1, "a");
         run.at(62).replicate_ack(
             1,
             0,

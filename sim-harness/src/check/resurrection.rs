@@ -27,9 +27,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use registry::api::{Code, InstanceKey, PeerMessage, ReplicatedOp, Request};
+use registry::api::{Code, InstanceKey, Request};
 
-use super::causality::{cancel_lost, outranks_cancel};
+use super::causality::{cancel_lost, cancels_carried, outranks_cancel};
 use super::support::{
     held, is_client_app, may_hold_dead, request_keys, served_copy, served_views, up_core,
     violation, Lives, Requests,
@@ -189,30 +189,10 @@ fn cancels_received<'a>(
                 .map(|k| (*node, k))
                 .collect()
         }
-        (TraceEvent::PeerDelivered { to, message, .. }, _) => cancel_keys(message)
+        (TraceEvent::PeerDelivered { to, message, .. }, _) => cancels_carried(message)
             .into_iter()
-            .filter_map(known)
+            .filter_map(|(key, _)| known(key))
             .map(|k| (*to, k))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The keys whose cancel (an op or a tombstone) a peer message carries.
-fn cancel_keys(message: &PeerMessage) -> Vec<&InstanceKey> {
-    match message {
-        PeerMessage::Replicate { ops, .. } => ops
-            .iter()
-            .filter_map(|op| match &**op {
-                ReplicatedOp::Cancel { key, .. } => Some(key),
-                _ => None,
-            })
-            .collect(),
-        PeerMessage::Repair { apps }
-        | PeerMessage::RepairBack { apps }
-        | PeerMessage::SyncResponse { apps, .. } => apps
-            .iter()
-            .flat_map(|a| a.tombstones.iter().map(|t| &t.key))
             .collect(),
         _ => Vec::new(),
     }
@@ -222,6 +202,7 @@ fn cancel_keys(message: &PeerMessage) -> Vec<&InstanceKey> {
 mod tests {
     use super::*;
     use crate::check::tests_support::*;
+    use registry::api::PeerMessage;
 
     fn cancelled(host: &str) -> ClientEvent {
         ClientEvent::Cancelled {
@@ -344,28 +325,14 @@ mod tests {
     fn a_cancel_lost_with_its_node_leaves_a_dead_instance() {
         // Swarm seed 568: node 1 took the cancel while cut off and crashed before passing it
         // on; protected node 0 keeps the dead instance, as it would after a client's death.
-        let mut run = Run::new(2);
-        run.write(1, 0, &instance("a"), true)
-            .put(0, 1, &instance("a"))
-            .cancel(2, 1, "a")
-            .fault(crate::fault::Fault::Crash { node: 1 })
-            .hold(0, &instance("a"));
-        run.snapshot[1].up = false;
-        run.snapshot[0].protected = true;
-        assert!(run.check(&Resurrection).is_empty());
+        let check = |told, protected| Run::cancel_taken_by_a_node_that_crashed(told, protected);
+        assert!(check(false, true).check(&Resurrection).is_empty());
         // Unprotected, it should have been evicted by the deadline.
-        run.snapshot[0].protected = false;
-        assert_one(&run.check(&Resurrection), NAME, Some(0), Some(&key("a")));
+        let found = check(false, false).check(&Resurrection);
+        assert_one(&found, NAME, Some(0), Some(&key("a")));
         // The defect it resembles: the cancel reached node 0, which still holds the instance.
-        let mut run = Run::new(2);
-        run.write(1, 0, &instance("a"), true)
-            .cancel(2, 1, "a")
-            .replicated_cancel(1, 0, "a")
-            .fault(crate::fault::Fault::Crash { node: 1 })
-            .hold(0, &instance("a"));
-        run.snapshot[1].up = false;
-        run.snapshot[0].protected = true;
-        assert_one(&run.check(&Resurrection), NAME, Some(0), Some(&key("a")));
+        let found = check(true, true).check(&Resurrection);
+        assert_one(&found, NAME, Some(0), Some(&key("a")));
     }
 
     /// Node `node` answers a poll of `APP` with `copy` (UP) in it.

@@ -257,9 +257,7 @@ pub(super) fn served_copy<'a>(reply: &'a Reply, key: &InstanceKey) -> Option<&'a
     if reply.code != Code::Ok {
         return None;
     }
-    let is_key = |i: &&Instance| {
-        i.hostname == key.hostname && i.appid == key.appid && i.zone == key.zone && i.env == key.env
-    };
+    let is_key = |i: &&Instance| super::causality::is_copy_of(i, key);
     match &reply.data {
         Data::App(info) => info.instances.values().flatten().find(is_key),
         Data::Apps(apps) => apps

@@ -137,14 +137,7 @@ impl Run {
             client: 0,
             node,
             id,
-            request: Box::new(Request::Cancel(registry::api::CancelArgs {
-                zone: "zone0".into(),
-                env: "sim".into(),
-                appid: APP.into(),
-                hostname: host.into(),
-                replication: false,
-                latest_timestamp: 0,
-            })),
+            request: Box::new(cancel(host)),
         });
         self.reply(node, 0, id, ok());
         self.client(ClientEvent::Cancelled {
@@ -155,37 +148,53 @@ impl Run {
         })
     }
 
-    /// A replicated cancel of `host` from `from` reaches `to`.
-    pub(super) fn replicated_cancel(&mut self, from: usize, to: usize, host: &str) -> &mut Run {
+    /// A replicated batch of the one `op` from `from` reaches `to`.
+    fn replicated(&mut self, from: usize, to: usize, op: ReplicatedOp) -> &mut Run {
         self.event(TraceEvent::PeerDelivered {
             from,
             to,
             message: PeerMessage::Replicate {
                 batch: 1,
                 forward: false,
-                ops: vec![ReplicatedOp::Cancel {
-                    key: key(host),
-                    dirty_timestamp: 9,
-                }
-                .into()],
+                ops: vec![op.into()],
             },
         })
     }
 
-    /// A replicated copy of `instance` from `from` reaches `to`.
-    pub(super) fn put(&mut self, from: usize, to: usize, instance: &Instance) -> &mut Run {
-        self.event(TraceEvent::PeerDelivered {
+    /// A replicated cancel of `host` from `from` reaches `to`.
+    pub(super) fn replicated_cancel(&mut self, from: usize, to: usize, host: &str) -> &mut Run {
+        let key = key(host);
+        self.replicated(
             from,
             to,
-            message: PeerMessage::Replicate {
-                batch: 1,
-                forward: false,
-                ops: vec![ReplicatedOp::Put {
-                    instance: Box::new(instance.clone()),
-                }
-                .into()],
+            ReplicatedOp::Cancel {
+                key,
+                dirty_timestamp: 9,
             },
-        })
+        )
+    }
+
+    /// Swarm seed 568's shape: client 0 registered "a" through node 0 (copied to node 1) and
+    /// cancelled it through node 1, which crashed; node 0 holds "a", protected or not. With
+    /// `told`, the cancel reached node 0 before the crash.
+    pub(super) fn cancel_taken_by_a_node_that_crashed(told: bool, protected: bool) -> Run {
+        let mut run = Run::new(2);
+        run.write(1, 0, &instance("a"), true)
+            .put(0, 1, &instance("a"))
+            .cancel(2, 1, "a");
+        if told {
+            run.replicated_cancel(1, 0, "a");
+        }
+        run.fault(Fault::Crash { node: 1 }).hold(0, &instance("a"));
+        run.snapshot[1].up = false;
+        run.snapshot[0].protected = protected;
+        run
+    }
+
+    /// A replicated copy of `instance` from `from` reaches `to`.
+    pub(super) fn put(&mut self, from: usize, to: usize, instance: &Instance) -> &mut Run {
+        let instance = Box::new(instance.clone());
+        self.replicated(from, to, ReplicatedOp::Put { instance })
     }
 
     /// `node` answers request `id` of `client`.
@@ -346,6 +355,17 @@ pub(super) fn set_status(host: &str) -> Request {
         metadata: vec![],
         replication: false,
         set_timestamp: 0,
+    })
+}
+
+pub(super) fn cancel(host: &str) -> Request {
+    Request::Cancel(registry::api::CancelArgs {
+        zone: "zone0".into(),
+        env: "sim".into(),
+        appid: APP.into(),
+        hostname: host.into(),
+        replication: false,
+        latest_timestamp: 0,
     })
 }
 
