@@ -60,32 +60,49 @@ impl Driver {
         loop {
             self.log_events();
             let deadline = self.deadline();
+            // Every arm first tells the node of a stall: after one, the requests that waited
+            // through it are what wakes the driver first.
             tokio::select! {
-                // The heartbeat first: after a stall it is due, and the node must hear of the
-                // stall before the requests that waited through it. Then abandons: a closed
-                // long-poll must not be answered after its client left.
+                // Abandons first: a closed long-poll must not be answered after its client left.
                 biased;
-                () = tokio::time::sleep_until(heartbeat) => {
-                    let now = Instant::now();
-                    let late = now.saturating_duration_since(heartbeat);
-                    if late >= HEARTBEAT {
-                        self.node.handle_stall(late);
-                    }
-                    heartbeat = now + HEARTBEAT;
+                Some(id) = self.abandons.recv() => {
+                    self.note_stall(&mut heartbeat);
+                    self.abandon(id);
                 }
-                Some(id) = self.abandons.recv() => self.abandon(id),
-                command = self.commands.recv() => match command {
-                    Some(Command::Shutdown { done }) => {
-                        self.shutdown().await;
-                        let _ = done.send(());
-                        return;
+                command = self.commands.recv() => {
+                    self.note_stall(&mut heartbeat);
+                    match command {
+                        Some(Command::Shutdown { done }) => {
+                            self.shutdown().await;
+                            let _ = done.send(());
+                            return;
+                        }
+                        Some(command) => self.apply(command),
+                        None => return,
                     }
-                    Some(command) => self.apply(command),
-                    None => return,
-                },
-                () = tokio::time::sleep_until(deadline) => self.node.handle_timeout(),
+                }
+                // One timer for both: the node's deadline and the heartbeat.
+                () = tokio::time::sleep_until(deadline.min(heartbeat)) => {
+                    if self.note_stall(&mut heartbeat) >= deadline {
+                        self.node.handle_timeout();
+                    }
+                }
             }
         }
+    }
+
+    /// Moves the heartbeat on once it is due; one due by `HEARTBEAT` or more means the process
+    /// did not run meanwhile, and the node is told. Returns the time now.
+    fn note_stall(&mut self, heartbeat: &mut Instant) -> Instant {
+        let now = Instant::now();
+        if now >= *heartbeat {
+            let late = now.saturating_duration_since(*heartbeat);
+            if late >= HEARTBEAT {
+                self.node.handle_stall(late);
+            }
+            *heartbeat = now + HEARTBEAT;
+        }
+        now
     }
 
     fn deadline(&self) -> Instant {

@@ -196,6 +196,27 @@ mod tests {
     }
 
     #[test]
+    fn the_stall_guard_is_read_in_milliseconds_and_a_zero_threshold_is_refused() {
+        let file = write(
+            "listen = \"127.0.0.1:1\"\n[stall]\nthreshold_ms = 2500\nrefuse_writes_for_ms = 400\n",
+        );
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        assert_eq!(s.config.stall.threshold, Duration::from_millis(2500));
+        assert_eq!(s.config.stall.refuse_writes_for, Duration::from_millis(400));
+
+        let file = write("listen = \"127.0.0.1:1\"\n[stall]\nthreshold_ms = 0\n");
+        let text = Settings::load(Some(file.path()), Overrides::default())
+            .expect_err("every pause would refuse writes")
+            .to_string();
+        assert!(text.contains("stall.threshold"), "{text}");
+        let file = write("listen = \"127.0.0.1:1\"\n[stall]\nthreshold = 5\n");
+        let text = Settings::load(Some(file.path()), Overrides::default())
+            .expect_err("unknown key")
+            .to_string();
+        assert!(text.contains("threshold"), "{text}");
+    }
+
+    #[test]
     fn the_renew_delay_is_read_in_milliseconds_and_bounded_by_the_lease() {
         let file = write("listen = \"127.0.0.1:1\"\n[cluster.replication]\nrenew_delay_ms = 250\n");
         let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");

@@ -165,6 +165,17 @@ fn a_write_its_client_gave_up_on_during_a_pause_does_not_undo_later_writes() {
     assert_eq!(nodes[0].post("/discovery/cancel", cancel).code(), 0);
     std::thread::sleep(Duration::from_millis(1500));
     nodes[1].signal("CONT");
+    // The waiting register is read after the resume: refused (the fix) or applied (the defect).
+    wait_until(
+        Duration::from_secs(10),
+        "node 2 handles the waiting register",
+        || {
+            nodes[1].metric("registry_writes_refused_after_stall_total") >= 1
+                || nodes
+                    .iter()
+                    .any(|n| n.get(&fetch_path("paused.app")).code() == 0)
+        },
+    );
     // Replication and anti-entropy (1 s here) have had time to spread a resurrected copy.
     std::thread::sleep(Duration::from_secs(3));
     for node in &nodes {
