@@ -67,6 +67,8 @@ fn main() -> ExitCode {
             Format::Json => LogFormat::Json,
         }),
         dev: cli.dev,
+        secret: std::env::var(runtime::SECRET_ENV).ok(),
+        previous_secret: std::env::var(runtime::PREVIOUS_SECRET_ENV).ok(),
     };
     let settings = match Settings::load(cli.config.as_deref(), overrides) {
         Ok(settings) => settings,
@@ -92,6 +94,13 @@ fn main() -> ExitCode {
 async fn run(settings: Settings) -> ExitCode {
     let identity = settings.config.identity.clone();
     let seeds = settings.config.cluster.seeds.clone();
+    if !settings.peer_auth.is_on() {
+        tracing::warn!(
+            "PEER AUTHENTICATION IS OFF: anyone who can reach this node can write to the registry as a peer. Set {} (at least {} bytes, the same on every node) to sign and verify peer messages.",
+            runtime::SECRET_ENV,
+            runtime::MIN_SECRET_BYTES
+        );
+    }
     let running = match runtime::start(settings).await {
         Ok(running) => running,
         Err(error) => {

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::clock::SystemClock;
 use super::metrics::{self, Snapshot};
 use super::net::HttpNetwork;
+use super::peer_auth::PeerRefusals;
 use super::peer_sender::PeerPostCounters;
 use crate::api::{PeerMessage, Reply, Request};
 use crate::core::{Node, NodeEvent, RequestId};
@@ -41,6 +42,7 @@ pub(crate) struct Driver {
     pub(crate) commands: mpsc::Receiver<Command>,
     pub(crate) abandons: mpsc::UnboundedReceiver<RequestId>,
     pub(crate) peer_posts: Arc<PeerPostCounters>,
+    pub(crate) peer_refusals: Arc<PeerRefusals>,
     /// Longest wait after shutdown for the node's cancel to be acknowledged by its peers.
     pub(crate) drain: Duration,
 }
@@ -125,7 +127,7 @@ impl Driver {
             }
             Command::Peer { from, message } => self.node.handle_peer_message(&from, &message),
             Command::Metrics(reply) => {
-                let snapshot = Snapshot::of(&self.node, &self.peer_posts);
+                let snapshot = Snapshot::of(&self.node, &self.peer_posts, &self.peer_refusals);
                 let _ = reply.send(metrics::render(&snapshot));
             }
             Command::Ready(reply) => {

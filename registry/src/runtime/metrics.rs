@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use super::driver::RuntimeNode;
+use super::peer_auth::{PeerRefusals, Refusal};
 use super::peer_sender::PeerPostCounters;
 use crate::api::NodeStatus;
 use crate::core::{NodeStats, ProtectionOverride, ProtectionStatus};
@@ -24,10 +25,15 @@ pub(crate) struct Snapshot {
     peers_up: usize,
     peers_lost: usize,
     posts: [u64; 3],
+    refusals: [(Refusal, u64); 3],
 }
 
 impl Snapshot {
-    pub(crate) fn of(node: &RuntimeNode, posts: &PeerPostCounters) -> Snapshot {
+    pub(crate) fn of(
+        node: &RuntimeNode,
+        posts: &PeerPostCounters,
+        refusals: &PeerRefusals,
+    ) -> Snapshot {
         let peers = node.peers();
         let up = peers.iter().filter(|p| p.status == NodeStatus::Up).count();
         Snapshot {
@@ -45,6 +51,7 @@ impl Snapshot {
                 posts.failed.load(Ordering::Relaxed),
                 posts.dropped.load(Ordering::Relaxed),
             ],
+            refusals: refusals.counts(),
         }
     }
 }
@@ -216,6 +223,19 @@ pub(crate) fn render(s: &Snapshot) -> String {
             ("{result=\"dropped\"}", s.posts[2]),
         ],
     );
+    let refusals: Vec<(String, u64)> = s
+        .refusals
+        .iter()
+        .map(|(refusal, count)| (format!("{{reason=\"{}\"}}", refusal.label()), *count))
+        .collect();
+    let refusals: Vec<(&str, u64)> = refusals.iter().map(|(l, c)| (l.as_str(), *c)).collect();
+    family(
+        &mut out,
+        "registry_peer_messages_refused_total",
+        "counter",
+        "Peer messages answered 401 and not acted on, by reason (peer authentication).",
+        &refusals,
+    );
     out
 }
 
@@ -244,6 +264,11 @@ mod tests {
             peers_up: 1,
             peers_lost: 1,
             posts: [10, 2, 0],
+            refusals: [
+                (Refusal::Unsigned, 3),
+                (Refusal::Stale, 0),
+                (Refusal::BadSignature, 1),
+            ],
         }
     }
 
@@ -264,5 +289,7 @@ mod tests {
         assert!(text.contains("registry_replication_queue_depth 7\n"));
         assert!(text.contains("registry_peers{status=\"lost\"} 1\n"));
         assert!(text.contains("registry_poll_waiters 4\n"));
+        assert!(text.contains("registry_peer_messages_refused_total{reason=\"unsigned\"} 3\n"));
+        assert!(text.contains("registry_peer_messages_refused_total{reason=\"bad_signature\"} 1\n"));
     }
 }

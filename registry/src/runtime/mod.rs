@@ -14,6 +14,7 @@ mod http_client;
 mod limits;
 mod metrics;
 mod net;
+mod peer_auth;
 mod peer_sender;
 mod routes;
 mod server;
@@ -22,6 +23,7 @@ mod settings_file;
 mod timer;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -30,6 +32,10 @@ use tokio::task::JoinHandle;
 pub use clock::SystemClock;
 pub use http_client::{send, HttpError, HttpRequest, HttpResponse};
 pub use limits::HttpLimits;
+pub use peer_auth::{
+    now_unix_ms, PeerAuth, Refusal, Secret, SecretTooShort, DEFAULT_WINDOW, MIN_SECRET_BYTES,
+    PREVIOUS_SECRET_ENV, SECRET_ENV, SIGNATURE_HEADER, TIME_HEADER,
+};
 pub use peer_sender::{PeerPostCounters, FROM_HEADER, MAX_IN_FLIGHT, PEER_PATH};
 pub use routes::STATUS_CODE_HEADER;
 pub use settings::{seed_from_hostname, LogFormat, Overrides, Settings, SettingsError, DEV_LISTEN};
@@ -38,6 +44,7 @@ use crate::core::{ConfigError, Node};
 use driver::Driver;
 use handle::NodeHandle;
 use net::HttpNetwork;
+use peer_auth::PeerRefusals;
 use peer_sender::PeerSender;
 
 /// Commands waiting for the node task before handlers wait in turn (back-pressure).
@@ -81,7 +88,11 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         addr: settings.listen.clone(),
         source,
     })?;
-    let peers = PeerSender::new(settings.config.identity.addr.to_string());
+    let peers = PeerSender::new(
+        settings.config.identity.addr.to_string(),
+        settings.peer_auth.clone(),
+    );
+    let peer_refusals = Arc::new(PeerRefusals::default());
     let peer_posts = peers.counters();
     let node = Node::new(settings.config, SystemClock::new(), HttpNetwork::new(peers))?;
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
@@ -93,6 +104,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             commands,
             abandons,
             peer_posts,
+            peer_refusals: peer_refusals.clone(),
             drain: settings.shutdown_drain,
         }
         .run(),
@@ -100,6 +112,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let state = routes::AppState {
         node: handle.clone(),
         limits: settings.http.clone(),
+        auth: settings.peer_auth,
+        refusals: peer_refusals,
     };
     let (stop_accepting, stop) = watch::channel(false);
     let server = tokio::task::spawn(server::serve(

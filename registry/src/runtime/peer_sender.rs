@@ -14,6 +14,7 @@ use hyper::Method;
 use tokio::sync::{mpsc, Semaphore};
 
 use super::http_client::{self, HttpRequest};
+use super::peer_auth::PeerAuth;
 use crate::api::PeerMessage;
 
 /// The path peers POST their messages to.
@@ -42,14 +43,16 @@ pub struct PeerPostCounters {
 #[derive(Debug)]
 pub(crate) struct PeerSender {
     own_addr: String,
+    auth: PeerAuth,
     queues: BTreeMap<String, mpsc::Sender<Bytes>>,
     counters: Arc<PeerPostCounters>,
 }
 
 impl PeerSender {
-    pub(crate) fn new(own_addr: String) -> PeerSender {
+    pub(crate) fn new(own_addr: String, auth: PeerAuth) -> PeerSender {
         PeerSender {
             own_addr,
+            auth,
             queues: BTreeMap::new(),
             counters: Arc::default(),
         }
@@ -73,6 +76,7 @@ impl PeerSender {
             let worker = Worker {
                 to: addr.to_string(),
                 from: self.own_addr.clone(),
+                auth: self.auth.clone(),
                 counters: self.counters.clone(),
             };
             tokio::task::spawn(worker.run(rx));
@@ -87,6 +91,7 @@ impl PeerSender {
 struct Worker {
     to: String,
     from: String,
+    auth: PeerAuth,
     counters: Arc<PeerPostCounters>,
 }
 
@@ -111,7 +116,11 @@ impl Worker {
             addr: &self.to,
             method: Method::POST,
             path: PEER_PATH,
-            headers: vec![(FROM_HEADER, self.from.clone())],
+            // Signed when the POST starts, so a message that waited in the queue is still
+            // inside the receiver's replay window.
+            headers: std::iter::once((FROM_HEADER, self.from.clone()))
+                .chain(self.auth.headers(&self.from, &body))
+                .collect(),
             content_type: Some("application/json"),
             body,
             timeout: POST_TIMEOUT,

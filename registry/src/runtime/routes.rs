@@ -1,6 +1,8 @@
 //! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer endpoint,
 //! `/metrics` and `/health`. Handlers only translate; every decision is the node's.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -10,6 +12,7 @@ use axum::Router;
 
 use super::handle::NodeHandle;
 use super::limits::{self, HttpLimits};
+use super::peer_auth::{now_unix_ms, PeerAuth, PeerRefusals, SIGNATURE_HEADER, TIME_HEADER};
 use super::peer_sender::{FROM_HEADER, PEER_PATH};
 use crate::api::{decode_request, BadRequest, Endpoint, Form, PeerMessage, Reply};
 
@@ -18,6 +21,8 @@ use crate::api::{decode_request, BadRequest, Endpoint, Form, PeerMessage, Reply}
 pub(crate) struct AppState {
     pub(crate) node: NodeHandle,
     pub(crate) limits: HttpLimits,
+    pub(crate) auth: PeerAuth,
+    pub(crate) refusals: Arc<PeerRefusals>,
 }
 
 /// The header carrying the business code, as bilibili/discovery (kratos) sends it.
@@ -144,6 +149,19 @@ async fn peer(State(state): State<AppState>, request: Request) -> Response {
             Ok(bytes) => bytes,
             Err(bad) => return (StatusCode::BAD_REQUEST, bad.to_string()).into_response(),
         };
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let verified = state.auth.verify(
+        &from,
+        header(TIME_HEADER),
+        header(SIGNATURE_HEADER),
+        &bytes,
+        now_unix_ms(),
+    );
+    if let Err(refusal) = verified {
+        state.refusals.count(refusal);
+        tracing::debug!(claimed_sender = %from, reason = refusal.label(), "peer message refused");
+        return (StatusCode::UNAUTHORIZED, refusal.to_string()).into_response();
+    }
     let message: PeerMessage = match serde_json::from_slice(&bytes) {
         Ok(message) => message,
         Err(error) => {
@@ -182,7 +200,12 @@ async fn health(State(state): State<AppState>) -> Response {
         Some(ready) => (StatusCode::OK, ready),
         None => (StatusCode::SERVICE_UNAVAILABLE, false),
     };
-    let body = serde_json::json!({"live": status == StatusCode::OK, "ready": ready}).to_string();
+    let body = serde_json::json!({
+        "live": status == StatusCode::OK,
+        "ready": ready,
+        "peer_auth": state.auth.is_on(),
+    })
+    .to_string();
     (
         status,
         [(

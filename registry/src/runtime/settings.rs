@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::limits::HttpLimits;
+use super::peer_auth::PeerAuth;
 use super::settings_file::FileConfig;
 use crate::core::{Config, ConfigError};
 
@@ -34,6 +35,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Longest wait on shutdown for peers to acknowledge the node's own cancel (default 2 s).
     pub shutdown_drain: Duration,
+    /// How peer messages are signed and verified (off without a cluster secret).
+    pub peer_auth: PeerAuth,
 }
 
 /// Values given on the command line; each one present wins over the file.
@@ -57,6 +60,10 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     /// `--dev`: a single node on 127.0.0.1:7171 unless told otherwise.
     pub dev: bool,
+    /// The cluster secret, from `REGISTRY_CLUSTER_SECRET` (never a flag: flags show in `ps`).
+    pub secret: Option<String>,
+    /// The previous cluster secret, from `REGISTRY_CLUSTER_SECRET_PREVIOUS`.
+    pub previous_secret: Option<String>,
 }
 
 /// Why settings could not be made.
@@ -83,6 +90,9 @@ pub enum SettingsError {
         "no listen address: pass --listen ADDR (or --dev), or set `listen` in the config file"
     )]
     NoListen,
+    /// The cluster secrets or the replay window are unusable.
+    #[error("peer authentication: {0}")]
+    PeerAuth(String),
     /// The merged configuration is unusable.
     #[error("{origin}: {source}")]
     Invalid {
@@ -229,6 +239,58 @@ mod tests {
             .expect_err("longer than a tenth of the lease")
             .to_string();
         assert!(text.contains("cluster.replication.renew_delay"), "{text}");
+    }
+
+    #[test]
+    fn the_cluster_secret_comes_from_the_environment_over_the_file_and_is_never_printed() {
+        let file = write(
+            "listen = \"127.0.0.1:1\"\n[peer_auth]\nsecret = \"file-secret-0123456789\"\nwindow_ms = 5000\n",
+        );
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        assert!(s.peer_auth.is_on());
+        let signed_by_file = s.peer_auth.sign("n1", "1", b"body");
+        let env = Overrides {
+            secret: Some("env-secret-0123456789".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::load(Some(file.path()), env).expect("loads");
+        assert_ne!(s.peer_auth.sign("n1", "1", b"body"), signed_by_file);
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("secret-0123456789"), "{printed}");
+
+        let none = Settings::load(
+            None,
+            Overrides {
+                dev: true,
+                ..Overrides::default()
+            },
+        );
+        assert!(!none.expect("dev").peer_auth.is_on());
+    }
+
+    #[test]
+    fn short_secrets_a_lone_previous_secret_and_a_zero_window_are_refused() {
+        let refused = |text: &str, flags: Overrides| {
+            let file = write(&format!("listen = \"127.0.0.1:1\"\n[peer_auth]\n{text}"));
+            Settings::load(Some(file.path()), flags)
+                .expect_err("refused")
+                .to_string()
+        };
+        let text = refused("secret = \"short\"\n", Overrides::default());
+        assert!(text.contains("it needs at least 16"), "{text}");
+        let text = refused(
+            "previous_secret = \"old-secret-0123456789\"\n",
+            Overrides::default(),
+        );
+        assert!(text.contains("no current one"), "{text}");
+        let text = refused(
+            "window_ms = 0\n",
+            Overrides {
+                secret: Some("env-secret-0123456789".into()),
+                ..Overrides::default()
+            },
+        );
+        assert!(text.contains("window_ms"), "{text}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::limits::HttpLimits;
+use super::peer_auth::{PeerAuth, Secret, DEFAULT_WINDOW};
 use super::settings::{
     seed_from_hostname, LogFormat, Overrides, Settings, SettingsError, DEV_LISTEN,
 };
@@ -37,6 +38,18 @@ pub(crate) struct FileConfig {
     stall: StallFile,
     #[serde(default)]
     http: HttpFile,
+    #[serde(default)]
+    peer_auth: PeerAuthFile,
+}
+
+/// The cluster secret may be given here, but the environment (`REGISTRY_CLUSTER_SECRET`) keeps
+/// it out of files that get copied around.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeerAuthFile {
+    secret: Option<String>,
+    previous_secret: Option<String>,
+    window_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,12 +164,16 @@ impl FileConfig {
         self.http.apply(&mut http);
         let mut shutdown_drain = Duration::from_secs(2);
         set_ms(&mut shutdown_drain, self.shutdown_drain_ms);
+        let peer_auth = self
+            .peer_auth
+            .into_auth(flags.secret, flags.previous_secret)?;
         Ok(Settings {
             listen,
             config,
             http,
             log_format: flags.log_format.or(self.log_format).unwrap_or_default(),
             shutdown_drain,
+            peer_auth,
         })
     }
 }
@@ -209,6 +226,40 @@ impl ClusterFile {
         set_ms(&mut r.backoff_max, file.backoff_max_ms);
         set_ms(&mut r.retry_horizon, file.retry_horizon_ms);
         set(&mut r.max_queue, file.max_queue);
+    }
+}
+
+impl PeerAuthFile {
+    /// The secrets given by the environment win over the file's.
+    fn into_auth(
+        self,
+        secret: Option<String>,
+        previous: Option<String>,
+    ) -> Result<PeerAuth, SettingsError> {
+        let previous = previous.or(self.previous_secret);
+        let Some(secret) = secret.or(self.secret) else {
+            if previous.is_some() {
+                return Err(SettingsError::PeerAuth(
+                    "a previous cluster secret is set but no current one".to_string(),
+                ));
+            }
+            return Ok(PeerAuth::off());
+        };
+        let parse = |text: String| {
+            Secret::new(text.as_bytes()).map_err(|e| SettingsError::PeerAuth(e.to_string()))
+        };
+        let mut window = DEFAULT_WINDOW;
+        set_ms(&mut window, self.window_ms);
+        if window.is_zero() {
+            return Err(SettingsError::PeerAuth(
+                "peer_auth.window_ms must be above 0".to_string(),
+            ));
+        }
+        Ok(PeerAuth::new(
+            parse(secret)?,
+            previous.map(parse).transpose()?,
+            window,
+        ))
     }
 }
 

@@ -5,5 +5,6 @@ mod bad_input;
 mod cluster;
 mod long_polls;
 mod observability;
+mod peer_auth;
 mod sdk;
 mod support;
