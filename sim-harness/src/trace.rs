@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use registry::api::{Reply, Request, SmolStr};
+use registry::api::{InstanceKey, Reply, Request, SmolStr};
 use registry::core::{Fnv1a, NodeEvent, PeerMessage};
 
 use crate::net::{DropReason, Endpoint};
@@ -112,6 +112,20 @@ pub enum TraceEvent {
         id: u64,
         /// The reply (shared with the client's delivery: recording it copies nothing).
         reply: Rc<Reply>,
+    },
+    /// The version a node gave a client write it answered 0: the instance's `dirty_timestamp`
+    /// after a register or set, the tombstone's after a cancel. Replication carries most
+    /// versions to the trace, but one that never left its node (cut off, or crashed first) is
+    /// known only from here, and the checkers' design exceptions compare versions.
+    Stamped {
+        /// The node.
+        node: usize,
+        /// The request it answered.
+        id: u64,
+        /// The instance written.
+        key: InstanceKey,
+        /// The version it gave the write.
+        dirty_timestamp: i64,
     },
     /// A peer message reached its node.
     PeerDelivered {

@@ -1,6 +1,6 @@
 //! Typed requests: what a client or peer asks of a node, after decoding and before limits.
 
-use super::{Metadata, SmolStr, Status};
+use super::{InstanceKey, Metadata, SmolStr, Status};
 
 /// Which statuses a fetch returns: a bitmask of [`Status::bit`] (1 = UP, 2 = WAITING, 3 = both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,5 +204,27 @@ impl Request {
             self,
             Request::Register(_) | Request::Renew(_) | Request::Cancel(_) | Request::Set(_)
         )
+    }
+
+    /// The instances a write names (a set may name several); none for a read.
+    pub fn instance_keys(&self) -> Vec<InstanceKey> {
+        let key =
+            |env: &SmolStr, appid: &SmolStr, zone: &SmolStr, hostname: &SmolStr| InstanceKey {
+                env: env.clone(),
+                appid: appid.clone(),
+                zone: zone.clone(),
+                hostname: hostname.clone(),
+            };
+        match self {
+            Request::Register(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
+            Request::Renew(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
+            Request::Cancel(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
+            Request::Set(a) => a
+                .hostnames
+                .iter()
+                .map(|h| key(&a.env, &a.appid, &a.zone, h))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }

@@ -5,11 +5,11 @@
 //! Every function here errs towards "not excused": missing evidence makes a checker report,
 //! never stay silent.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use registry::api::{Code, Instance, InstanceKey, PeerMessage, ReplicatedOp, Request};
+use registry::api::{Instance, InstanceKey, PeerMessage, ReplicatedOp};
 
-use super::support::{request_keys, Change, Lives};
+use super::support::{Change, Lives};
 use super::CheckInput;
 use crate::trace::TraceEvent;
 
@@ -83,25 +83,36 @@ pub(super) fn request_index(input: &CheckInput<'_>, id: u64) -> Option<usize> {
         .position(|(_, e)| matches!(e, TraceEvent::Request { id: i, .. } if *i == id))
 }
 
-/// Whether a write of `key` that `node` took at trace index `from` died with the nodes that
-/// held it: every node it reached (the one that took it, and each node handed a version of
-/// `key` by a node that had it) crashed before the deadline. Writes are answered once applied
-/// locally and replicated after (as in bilibili/discovery and Eureka), so such a write is
-/// lost by design; nothing else can be. A message still in flight counts as arrived.
+/// Whether a client's write of `key` (request `request`, answered by `node`) died with the
+/// nodes that held it: every node it reached (the one that took it, and each node handed its
+/// version or a later one by a node that had it) crashed before the deadline. Writes are
+/// answered once applied locally and replicated after (as in bilibili/discovery and Eureka),
+/// so such a write is lost by design; nothing else can be. A message a node sent carries the
+/// write even if it arrives after that node crashed; an older version of `key` reaching a node
+/// does not carry it.
 pub(super) fn lost_with_its_node(
     input: &CheckInput<'_>,
     node: usize,
     key: &InstanceKey,
-    from: usize,
+    request: u64,
 ) -> bool {
+    let (Some(from), Some(stamp)) = (
+        request_index(input, request),
+        write_stamp(input, request, key),
+    ) else {
+        return false;
+    };
+    // Nodes the write reached (a message they sent carries it even if it arrives after they
+    // crashed), and those of them still holding it.
+    let (mut reached, mut holders) = (BTreeSet::new(), BTreeSet::new());
     let mut lives = Lives::default();
-    let mut holders: BTreeSet<usize> = BTreeSet::new();
     for (index, (_, event)) in input.trace.entries().iter().enumerate() {
         let change = lives.observe(event);
         if index < from {
             continue;
         }
         if index == from {
+            reached.insert(node);
             holders.insert(node);
         }
         match event {
@@ -109,7 +120,10 @@ pub(super) fn lost_with_its_node(
                 from: sender,
                 to,
                 message,
-            } if holders.contains(sender) && !versions_carried(message, key).is_empty() => {
+            } if reached.contains(sender)
+                && versions_carried(message, key).iter().any(|s| *s >= stamp) =>
+            {
+                reached.insert(*to);
                 holders.insert(*to);
             }
             _ => {
@@ -119,7 +133,7 @@ pub(super) fn lost_with_its_node(
             }
         }
     }
-    from < input.trace.len() && holders.is_empty()
+    holders.is_empty()
 }
 
 /// Whether a held copy stamped `stamp` and a client's later write of `key` (request index
@@ -132,35 +146,30 @@ pub(super) fn concurrent(
     input: &CheckInput<'_>,
     key: &InstanceKey,
     stamp: i64,
-    holder: usize,
     write_node: usize,
     write_index: usize,
 ) -> bool {
-    origin_of(input, key, stamp, holder).is_some_and(|(_, origin_node, origin_index)| {
+    origin_of(input, key, stamp).is_some_and(|(_, origin_node, origin_index)| {
         origin_index < write_index
             && origin_node != write_node
             && !had_seen(input, write_node, key, stamp, write_index)
     })
 }
 
-/// The stamp `node` gave a cancel of `key` it took at trace index `from`: the first cancel op
-/// or tombstone of `key` it sent afterwards (unknown if it sent none).
-pub(super) fn cancel_stamp(
-    input: &CheckInput<'_>,
-    node: usize,
-    key: &InstanceKey,
-    from: usize,
-) -> Option<i64> {
-    input.trace.entries()[from..]
+/// The version a node gave `key` when it applied request `request` (a register, set or
+/// cancel answered 0), as the world recorded it.
+pub(super) fn write_stamp(input: &CheckInput<'_>, request: u64, key: &InstanceKey) -> Option<i64> {
+    input
+        .trace
+        .entries()
         .iter()
         .find_map(|(_, event)| match event {
-            TraceEvent::PeerDelivered {
-                from: sender,
-                message,
+            TraceEvent::Stamped {
+                id,
+                key: k,
+                dirty_timestamp,
                 ..
-            } if *sender == node => cancels_carried(message)
-                .into_iter()
-                .find_map(|(k, stamp)| (k == key).then_some(stamp)),
+            } if *id == request && k == key => Some(*dirty_timestamp),
             _ => None,
         })
 }
@@ -190,7 +199,7 @@ pub(super) fn cancels_carried(message: &PeerMessage) -> Vec<(&InstanceKey, i64)>
 }
 
 /// Whether a client's acknowledged cancel of `key` (request `request`, answered by
-/// `answered_by`) lost to `copy`, held by `holder`, by design: the cancel died with the nodes
+/// `answered_by`) lost to the held `copy` by design: the cancel died with the nodes
 /// that held it (swarm seeds 568, 3243), or `copy` is a concurrent write stamped above it
 /// ([`outranks_cancel`]). The instance is then a dead one, which protection may keep like any
 /// other.
@@ -200,21 +209,12 @@ pub(super) fn cancel_lost(
     key: &InstanceKey,
     request: u64,
     copy: &Instance,
-    holder: usize,
 ) -> bool {
-    request_index(input, request)
-        .is_some_and(|index| lost_with_its_node(input, answered_by, key, index))
-        || outranks_cancel(
-            input,
-            answered_by,
-            key,
-            request,
-            copy.dirty_timestamp,
-            holder,
-        )
+    lost_with_its_node(input, answered_by, key, request)
+        || outranks_cancel(input, answered_by, key, request, copy.dirty_timestamp)
 }
 
-/// Whether the version `stamp` of `key`, held by `holder`, outranks a client's acknowledged
+/// Whether a held version `stamp` of `key` outranks a client's acknowledged
 /// cancel (request `request`, answered by `answered_by`) by design: it is a concurrent write
 /// (stamped before the cancel was taken, by another node, which the cancel's node had never
 /// been handed) whose node's clock ran ahead of the cancel's (seeds 911, 2173, 13499, 16350:
@@ -227,65 +227,39 @@ pub(super) fn outranks_cancel(
     key: &InstanceKey,
     request: u64,
     stamp: i64,
-    holder: usize,
 ) -> bool {
     let Some(index) = request_index(input, request) else {
         return false;
     };
-    cancel_stamp(input, answered_by, key, index).is_some_and(|cancel| cancel < stamp)
-        && concurrent(input, key, stamp, holder, answered_by, index)
+    write_stamp(input, request, key).is_some_and(|cancel| cancel < stamp)
+        && concurrent(input, key, stamp, answered_by, index)
 }
 
-/// The client write that stamped the version `stamp` of `key`: the last register or set of
-/// `key` answered 0 by the node that first sent that version to a peer (or by `holder`, if it
-/// never travelled) before it did. Returns the request's id, its node and its trace index.
+/// The client write that stamped the version `stamp` of `key`: its request id, the node that
+/// took it and the trace index of its request.
 pub(super) fn origin_of(
     input: &CheckInput<'_>,
     key: &InstanceKey,
     stamp: i64,
-    holder: usize,
 ) -> Option<(u64, usize, usize)> {
-    let entries = input.trace.entries();
-    let first_sent = entries.iter().position(|(_, e)| match e {
-        TraceEvent::PeerDelivered { message, .. } => {
-            versions_carried(message, key).contains(&stamp)
-        }
-        _ => false,
-    });
-    let (origin, until) = match first_sent {
-        Some(index) => match &entries[index].1 {
-            TraceEvent::PeerDelivered { from, .. } => (*from, index),
-            _ => return None,
-        },
-        None => (holder, entries.len()),
-    };
-    let mut asked: BTreeMap<u64, usize> = BTreeMap::new();
-    let mut found = None;
-    for (index, (_, event)) in entries[..until].iter().enumerate() {
-        match event {
-            TraceEvent::Request {
-                node, id, request, ..
-            } if *node == origin
-                && matches!(**request, Request::Register(_) | Request::Set(_))
-                && request_keys(request).contains(key) =>
-            {
-                asked.insert(*id, index);
-            }
-            TraceEvent::Reply { id, reply, .. } => {
-                if let Some(at) = asked.remove(id) {
-                    if reply.code == Code::Ok {
-                        found = Some((*id, origin, at));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    found
+    let (id, node) = input
+        .trace
+        .entries()
+        .iter()
+        .find_map(|(_, event)| match event {
+            TraceEvent::Stamped {
+                node,
+                id,
+                key: k,
+                dirty_timestamp,
+            } if *dirty_timestamp == stamp && k == key => Some((*id, *node)),
+            _ => None,
+        })?;
+    Some((id, node, request_index(input, id)?))
 }
 
 /// Whether `node`, in the incarnation that reached trace index `until`, had been handed a
-/// version of `key` stamped `stamp` or later before that index. A node's hybrid clock orders
+/// version of `key` stamped `stamp` or later before that index, or stamped one itself. A node's hybrid clock orders
 /// every write it stamps after each version it has applied, so a write it took after seeing
 /// `stamp` must win over it.
 pub(super) fn had_seen(
@@ -303,11 +277,19 @@ pub(super) fn had_seen(
                 seen = false;
             }
         }
-        if let TraceEvent::PeerDelivered { to, message, .. } = event {
-            if *to == node && versions_carried(message, key).iter().any(|s| *s >= stamp) {
-                seen = true;
+        let handed = match event {
+            TraceEvent::PeerDelivered { to, message, .. } => {
+                *to == node && versions_carried(message, key).iter().any(|s| *s >= stamp)
             }
-        }
+            TraceEvent::Stamped {
+                node: n,
+                key: k,
+                dirty_timestamp,
+                ..
+            } => *n == node && k == key && *dirty_timestamp >= stamp,
+            _ => false,
+        };
+        seen |= handed;
     }
     seen
 }

@@ -96,7 +96,7 @@ fn disagreement(
                 is_client_app(&key.appid)
                     && !(protected
                         && (registered_after_cancel(input, client, key)
-                            || cancel_lost(input, *answered_by, key, *request, copy, node)))
+                            || cancel_lost(input, *answered_by, key, *request, copy)))
             })
             .map(|_| {
                 (

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use registry::api::{Code, InstanceKey, OpResult, PeerMessage, ReplicatedOp, Request};
 use registry::core::NodeEvent;
 
-use super::support::{request_keys, violation, Change, Lives};
+use super::support::{violation, Change, Lives};
 use super::{CheckInput, Checker, Violation};
 use crate::time::SimTime;
 use crate::trace::TraceEvent;
@@ -73,7 +73,7 @@ impl Checker for PrematureEviction {
                 ) =>
                 {
                     let cancel = matches!(**request, Request::Cancel(_));
-                    asked.insert(*id, (*node, request_keys(request), *at, cancel));
+                    asked.insert(*id, (*node, request.instance_keys(), *at, cancel));
                 }
                 TraceEvent::Reply { id, reply, .. } => {
                     if let Some((node, keys, arrived, cancel)) = asked.remove(id) {

@@ -31,8 +31,8 @@ use registry::api::{Code, InstanceKey, Request};
 
 use super::causality::{cancel_lost, cancels_carried, outranks_cancel};
 use super::support::{
-    held, is_client_app, may_hold_dead, request_keys, served_copy, served_views, up_core,
-    violation, Lives, Requests,
+    held, is_client_app, may_hold_dead, served_copy, served_views, up_core, violation, Lives,
+    Requests,
 };
 use super::{CheckInput, Checker, Violation};
 use crate::trace::{ClientEvent, TraceEvent};
@@ -92,7 +92,6 @@ impl Checker for Resurrection {
                                 key,
                                 cancel.request,
                                 copy.dirty_timestamp,
-                                *node,
                             )
                         })
                         && reported.insert(life)
@@ -114,7 +113,7 @@ impl Checker for Resurrection {
                     continue;
                 };
                 if !(may_hold_dead(input, node)
-                    && cancel_lost(input, cancel.node, key, cancel.request, copy, node))
+                    && cancel_lost(input, cancel.node, key, cancel.request, copy))
                 {
                     out.push(violation(
                         NAME,
@@ -161,7 +160,7 @@ fn final_cancels(input: &CheckInput<'_>) -> BTreeMap<InstanceKey, Cancel> {
             TraceEvent::Request { request, .. }
                 if matches!(**request, Request::Register(_) | Request::Set(_)) =>
             {
-                for key in request_keys(request) {
+                for key in request.instance_keys() {
                     cancels.remove(&key);
                 }
             }
@@ -183,7 +182,8 @@ fn cancels_received<'a>(
         (TraceEvent::Reply { node, reply, .. }, Some(request @ Request::Cancel(_)))
             if reply.code == Code::Ok =>
         {
-            request_keys(request)
+            request
+                .instance_keys()
                 .iter()
                 .filter_map(known)
                 .map(|k| (*node, k))
@@ -335,6 +335,32 @@ mod tests {
         assert_one(&found, NAME, Some(0), Some(&key("a")));
     }
 
+    #[test]
+    fn a_cancel_is_lost_with_its_node_even_if_an_older_copy_left_it() {
+        // Swarm seed 40486: node 1 took the register and the cancel; a batch queued before the
+        // cancel carried the register's copy to node 0 after it; node 1 crashed before the
+        // cancel followed. Node 0 was handed the instance, never the cancel.
+        let build = |cancel_followed: bool| {
+            let mut run = Run::new(2);
+            run.write(1, 1, &instance("a"), true)
+                .cancel(2, 1, "a")
+                .put(1, 0, &instance("a"))
+                .fault(crate::fault::Fault::Crash { node: 1 });
+            if cancel_followed {
+                // Sent before the crash, delivered after it.
+                run.replicated_cancel(1, 0, "a");
+            }
+            run.hold(0, &instance("a"));
+            run.snapshot[1].up = false;
+            run.snapshot[0].protected = true;
+            run.check(&Resurrection)
+        };
+        assert!(build(false).is_empty());
+        // The defect it resembles: the cancel's version reached node 0 too (here in a batch
+        // still in flight when node 1 crashed).
+        assert_one(&build(true), NAME, Some(0), Some(&key("a")));
+    }
+
     /// Node `node` answers a poll of `APP` with `copy` (UP) in it.
     fn serves(run: &mut Run, node: usize, copy: &registry::api::Instance) {
         let id = run.request(9, node, poll());
@@ -353,7 +379,9 @@ mod tests {
         // Swarm seeds 13499 and 16350: the client registered through node 0 (its clock ahead,
         // stamp 20) while node 1, cut off from it, held an older copy; it then cancelled
         // through node 1 (stamp 9). After the heal node 0's copy outranks the tombstone.
-        let build = |stamp: i64, seen_first: bool| {
+        // Seed 69534: the cancel may never leave node 1 (cut off one way); the version node 1
+        // gave it is known all the same.
+        let build = |stamp: i64, seen_first: bool, cancel_left: bool| {
             let ahead = colored("a", "x", stamp);
             let mut run = Run::new(2);
             run.write(1, 1, &instance("a"), true);
@@ -362,17 +390,25 @@ mod tests {
             if seen_first {
                 run.put(0, 1, &ahead);
             }
-            run.cancel(3, 1, "a").replicated_cancel(1, 0, "a");
+            run.cancel(3, 1, "a");
+            if cancel_left {
+                run.replicated_cancel(1, 0, "a");
+            }
             run.served_poll(9, 1, &[]);
             run.put(0, 1, &ahead);
             serves(&mut run, 1, &ahead);
             run.check(&Resurrection)
         };
-        assert!(build(20, false).is_empty());
-        // The defects it resembles: a copy below the cancel (its tombstone dropped early)...
-        assert_one(&build(5, false), NAME, Some(1), Some(&key("a")));
-        // ...and a copy node 1 had when it took the cancel (its clock must order the cancel
-        // after it).
-        assert_one(&build(20, true), NAME, Some(1), Some(&key("a")));
+        for cancel_left in [true, false] {
+            assert!(build(20, false, cancel_left).is_empty());
+            // The defects it resembles: a copy below the cancel (its tombstone dropped
+            // early)...
+            let found = build(5, false, cancel_left);
+            assert_one(&found, NAME, Some(1), Some(&key("a")));
+            // ...and a copy node 1 had when it took the cancel (its clock must order the
+            // cancel after it).
+            let found = build(20, true, cancel_left);
+            assert_one(&found, NAME, Some(1), Some(&key("a")));
+        }
     }
 }

@@ -27,9 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use registry::api::{Code, Instance, InstanceKey, Request};
 
 use super::causality::{had_seen, lost_with_its_node, origin_of, request_index};
-use super::support::{
-    content, held, is_client_app, request_keys, same_content, up_core, violation,
-};
+use super::support::{content, held, is_client_app, same_content, up_core, violation};
 use super::{CheckInput, Checker, Violation};
 use crate::trace::{ClientEvent, TraceEvent};
 
@@ -96,7 +94,7 @@ impl Checker for SessionOrder {
                 };
                 if same_content(copy, last.instance)
                     || !earlier.iter().any(|w| same_content(copy, w))
-                    || excused(input, last, copy, node, gone.contains(&client))
+                    || excused(input, last, copy, gone.contains(&client))
                 {
                     continue;
                 }
@@ -117,18 +115,11 @@ impl Checker for SessionOrder {
     }
 }
 
-/// Whether the trace shows `copy` (held by `holder`) to be one of the module's three design
+/// Whether the trace shows the held `copy` to be one of the module's three design
 /// outcomes rather than a reverted `last` write. No evidence, no excuse.
-fn excused(
-    input: &CheckInput<'_>,
-    last: &Write<'_>,
-    copy: &Instance,
-    holder: usize,
-    client_gone: bool,
-) -> bool {
+fn excused(input: &CheckInput<'_>, last: &Write<'_>, copy: &Instance, client_gone: bool) -> bool {
     let key = InstanceKey::of(copy);
-    let Some((origin, origin_node, origin_index)) =
-        origin_of(input, &key, copy.dirty_timestamp, holder)
+    let Some((origin, origin_node, origin_index)) = origin_of(input, &key, copy.dirty_timestamp)
     else {
         return false;
     };
@@ -142,7 +133,7 @@ fn excused(
         && ((origin_index < last_index
             && origin_node != last.node
             && !had_seen(input, last.node, &key, copy.dirty_timestamp, last_index))
-            || lost_with_its_node(input, last.node, &key, last_index))
+            || lost_with_its_node(input, last.node, &key, last.request))
 }
 
 /// Every client register, set or cancel a node answered -409.
@@ -158,7 +149,7 @@ fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
                     Request::Set(a) => !a.replication,
                     _ => false,
                 };
-                let key = client_write.then(|| request_keys(request).into_iter().next());
+                let key = client_write.then(|| request.instance_keys().into_iter().next());
                 if let Some(key) = key {
                     asked.insert(*id, key);
                 }

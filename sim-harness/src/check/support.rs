@@ -109,27 +109,6 @@ pub(super) fn up_hosts(snapshot: &NodeSnapshot, appid: &str) -> Vec<SmolStr> {
     hosts
 }
 
-/// The instance a client register, renew or set names (a set may name several).
-pub(super) fn request_keys(request: &Request) -> Vec<InstanceKey> {
-    let key = |env: &str, appid: &str, zone: &str, hostname: &str| InstanceKey {
-        env: env.into(),
-        appid: appid.into(),
-        zone: zone.into(),
-        hostname: hostname.into(),
-    };
-    match request {
-        Request::Register(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
-        Request::Renew(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
-        Request::Cancel(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
-        Request::Set(a) => a
-            .hostnames
-            .iter()
-            .map(|h| key(&a.env, &a.appid, &a.zone, h))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// The keys of the `Renew` ops of a delivered `Replicate` batch (none for other messages).
 pub(super) fn renew_ops(message: &PeerMessage) -> Vec<&InstanceKey> {
     match message {

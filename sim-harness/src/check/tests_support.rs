@@ -15,6 +15,8 @@ use crate::trace::{ClientEvent, Phase, Trace, TraceEvent};
 
 /// The app every test instance belongs to.
 pub(super) const APP: &str = "demo.app";
+/// The version a node gives client 0's cancels in these runs.
+pub(super) const CANCEL_STAMP: i64 = 9;
 
 /// A synthetic run: every node up and in the core, empty registries, full membership.
 #[derive(Clone, Debug)]
@@ -119,6 +121,12 @@ impl Run {
             request: Box::new(register(instance)),
         });
         self.reply(node, 0, id, ok());
+        self.event(TraceEvent::Stamped {
+            node,
+            id,
+            key: InstanceKey::of(instance),
+            dirty_timestamp: instance.dirty_timestamp,
+        });
         if acked {
             self.client(ClientEvent::Wrote {
                 client: 0,
@@ -130,8 +138,8 @@ impl Run {
         self
     }
 
-    /// Client 0's cancel of `host` (request `id`) reaches `node`, which answers it 0, and the
-    /// answer reaches the client.
+    /// Client 0's cancel of `host` (request `id`) reaches `node`, which answers it 0 (stamping
+    /// it [`CANCEL_STAMP`]), and the answer reaches the client.
     pub(super) fn cancel(&mut self, id: u64, node: usize, host: &str) -> &mut Run {
         self.event(TraceEvent::Request {
             client: 0,
@@ -140,6 +148,12 @@ impl Run {
             request: Box::new(cancel(host)),
         });
         self.reply(node, 0, id, ok());
+        self.event(TraceEvent::Stamped {
+            node,
+            id,
+            key: key(host),
+            dirty_timestamp: CANCEL_STAMP,
+        });
         self.client(ClientEvent::Cancelled {
             client: 0,
             node,
@@ -169,7 +183,7 @@ impl Run {
             to,
             ReplicatedOp::Cancel {
                 key,
-                dirty_timestamp: 9,
+                dirty_timestamp: CANCEL_STAMP,
             },
         )
     }

@@ -19,7 +19,7 @@ use registry::api::SmolStr;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use registry::api::{Reply, Request};
+use registry::api::{Code, InstanceKey, Reply, Request};
 use registry::core::{
     Config, ConfigError, Identity, Node, NodeStats, Outbox, PeerMessage, RequestId,
 };
@@ -332,14 +332,23 @@ impl World {
                 request,
             } => {
                 let copy = Request::clone(&request);
+                let versioned = match *request {
+                    Request::Register(_) | Request::Set(_) | Request::Cancel(_) => {
+                        request.instance_keys()
+                    }
+                    _ => Vec::new(),
+                };
+                let cancel = matches!(*request, Request::Cancel(_));
                 self.record(TraceEvent::Request {
                     client,
                     node,
                     id: id.0,
                     request,
                 });
+                let from = self.trace.len();
                 self.in_flight.insert(id, client, node);
                 self.with_node(node, |n| n.handle_request(id, copy));
+                self.record_stamps(node, id, versioned, cancel, from);
             }
             WorldEvent::ReplyArrives { client, id, reply } => {
                 return Some(Output::Reply { client, id, reply })
@@ -374,6 +383,48 @@ impl World {
         if let Slot::Up(node) = &mut self.slots[index] {
             f(node);
             self.drain(index);
+        }
+    }
+
+    /// Records the versions node `node` gave the instances `keys` of request `id`, if it
+    /// answered it 0 among the trace entries from `from` on (a write is answered as it is
+    /// applied).
+    fn record_stamps(
+        &mut self,
+        node: usize,
+        id: RequestId,
+        keys: Vec<InstanceKey>,
+        cancel: bool,
+        from: usize,
+    ) {
+        let applied = self.trace.entries()[from..].iter().any(|(_, event)| {
+            matches!(event, TraceEvent::Reply { id: i, reply, .. }
+                if *i == id.0 && reply.code == Code::Ok)
+        });
+        let Slot::Up(held) = &self.slots[node] else {
+            return;
+        };
+        if !applied {
+            return;
+        }
+        let stamps: Vec<(InstanceKey, i64)> = keys
+            .into_iter()
+            .filter_map(|key| {
+                let stamp = if cancel {
+                    held.tombstone(&key)
+                } else {
+                    held.instance(&key).map(|i| i.dirty_timestamp)
+                };
+                stamp.map(|stamp| (key, stamp))
+            })
+            .collect();
+        for (key, dirty_timestamp) in stamps {
+            self.record(TraceEvent::Stamped {
+                node,
+                id: id.0,
+                key,
+                dirty_timestamp,
+            });
         }
     }
 

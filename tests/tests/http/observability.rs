@@ -50,6 +50,6 @@ fn health_says_live_and_ready() {
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.json(),
-        serde_json::json!({"live": true, "ready": true})
+        serde_json::json!({"live": true, "ready": true, "peer_auth": false})
     );
 }
