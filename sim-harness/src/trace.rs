@@ -113,8 +113,8 @@ pub enum TraceEvent {
         /// The reply (shared with the client's delivery: recording it copies nothing).
         reply: Rc<Reply>,
     },
-    /// The version a node gave a client write it answered 0: the instance's `dirty_timestamp`
-    /// after a register or set, the tombstone's after a cancel. Replication carries most
+    /// The version a node gave a client write it applied (answered 0, or -404 to a cancel):
+    /// the instance's `dirty_timestamp` after a register or set, the tombstone's after a cancel. Replication carries most
     /// versions to the trace, but one that never left its node (cut off, or crashed first) is
     /// known only from here, and the checkers' design exceptions compare versions.
     Stamped {

@@ -60,7 +60,7 @@ fn every_scenario_holds_every_invariant_over_pinned_seeds() {
 /// Swarm seeds outside the pinned range that once failed, each with the defect it found (the
 /// fix's own test lives where the defect did). A fresh seed that fails (`.ci/fresh-seeds`)
 /// joins this list with its fix.
-const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 15] = [
+const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 25] = [
     (
         258,
         "session_order: a set answered after its client died (checker)",
@@ -114,6 +114,46 @@ const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 15] = [
     (
         17523,
         "convergence: a zone whose nodes were all lost (node: routing)",
+    ),
+    (
+        39832,
+        "session_order: a dead instance's stale copy kept alive by late renews (node: renew horizon)",
+    ),
+    (
+        40486,
+        "oracle: a cancel lost with its node after an older copy left it (checker: stamps)",
+    ),
+    (
+        47601,
+        "oracle: a register and a cancel given one stamp by two nodes (node: tie order)",
+    ),
+    (
+        49525,
+        "resurrection: a cancel that never left its node, outranked (checker: stamps)",
+    ),
+    (
+        50299,
+        "resurrection: a cancel that never left its node, outranked (checker: stamps)",
+    ),
+    (
+        52083,
+        "session_order: a dead instance's stale copy kept alive by late renews (node: renew horizon)",
+    ),
+    (
+        53025,
+        "session_order: a dead instance's stale copy kept alive by late renews (node: renew horizon)",
+    ),
+    (
+        59133,
+        "session_order: a dead instance's stale copy kept alive by late renews (node: renew horizon)",
+    ),
+    (
+        69534,
+        "resurrection: a cancel that never left its node, outranked (checker: stamps)",
+    ),
+    (
+        100645,
+        "oracle: a cancel answered -404 outranked by a concurrent register (checker: stamps)",
     ),
 ];
 

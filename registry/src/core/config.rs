@@ -132,6 +132,13 @@ pub struct ReplicationConfig {
     pub backoff_max: Duration,
     /// An op not delivered within this is dropped; anti-entropy repairs it (default 2 min).
     pub retry_horizon: Duration,
+    /// A renew not sent within this is dropped (default 90 s, the lease). A renew only says the
+    /// instance was alive when it was taken; delivered later, it gives the receiver's copy a
+    /// fresh lease, and once it is older than a lease that is a lease the instance did not
+    /// earn (swarm seed 52083: a client dead for minutes kept alive, with stale content, by
+    /// renews queued behind a partition). Eureka's replication likewise drops heartbeats past
+    /// its task expiry.
+    pub renew_horizon: Duration,
     /// Most ops waiting per peer; overflow drops the oldest (default 10,000).
     pub max_queue: usize,
     /// A peer none of whose batches was answered for this long is reported lost (default 60 s).
@@ -148,6 +155,7 @@ impl Default for ReplicationConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             retry_horizon: Duration::from_secs(120),
+            renew_horizon: Duration::from_secs(90),
             max_queue: 10_000,
             peer_lost_after: Duration::from_secs(60),
         }
@@ -349,6 +357,16 @@ impl Config {
                 ),
             });
         }
+        // Renews wait up to `renew_delay` for their batch: a horizon within it drops them all.
+        if replication.renew_horizon <= replication.renew_delay {
+            return Err(ConfigError {
+                key: "cluster.replication.renew_horizon",
+                problem: format!(
+                    "must exceed cluster.replication.renew_delay ({:?}), got {:?}",
+                    replication.renew_delay, replication.renew_horizon
+                ),
+            });
+        }
         // A stale register may arrive up to one retry horizon late, and a missed cancel is
         // repaired within an anti-entropy interval: the tombstone must outlive both.
         let needed = self.cluster.anti_entropy_interval + replication.retry_horizon;
@@ -411,6 +429,11 @@ mod tests {
         assert!(error
             .problem
             .contains("at most a tenth of lease.evict_after (9s)"));
+
+        let mut config = Config::default();
+        config.cluster.replication.renew_horizon = config.cluster.replication.renew_delay;
+        let error = config.validate().expect_err("renew horizon");
+        assert_eq!(error.key, "cluster.replication.renew_horizon");
 
         let mut config = Config::default();
         config.lease.protected_evict_after = Duration::from_secs(1);

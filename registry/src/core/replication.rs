@@ -182,8 +182,8 @@ impl PeerQueue {
         true
     }
 
-    /// The next batch to send as `batch`, if one is due. Ops past the retry horizon are
-    /// dropped first.
+    /// The next batch to send as `batch`, if one is due. Ops past the retry horizon, and
+    /// renews past the renew horizon, are dropped instead of sent.
     pub(crate) fn take_batch(
         &mut self,
         batch: u64,
@@ -201,6 +201,12 @@ impl PeerQueue {
             let Some(pending) = self.pop_oldest() else {
                 break;
             };
+            if pending.is_renew()
+                && now.saturating_since(pending.enqueued_at) > config.renew_horizon
+            {
+                self.counters.dropped_expired += 1;
+                continue;
+            }
             ops.push(pending);
         }
         if ops.is_empty() {

@@ -335,3 +335,27 @@ fn an_ack_hands_back_only_the_ops_whose_results_ask_for_something() {
         .acknowledge(2, &[OpResult::Ok], at(1_020), &config)
         .is_some_and(|a| a.is_empty()));
 }
+
+#[test]
+fn renews_past_the_renew_horizon_are_dropped_but_writes_wait_for_the_retry_horizon() {
+    // Swarm seed 52083: renews queued behind a partition reached a peer minutes after the
+    // client died and gave its copy a fresh lease.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let config = ReplicationConfig {
+        renew_horizon: Duration::from_secs(30),
+        retry_horizon: Duration::from_secs(120),
+        ..config()
+    };
+    // (Short horizons keep the test small; the default renew horizon is the 90 s lease.)
+    let mut q = PeerQueue::default();
+    q.push(renew("a"), at(0), &config);
+    q.push(put("b", 1), at(0), &config);
+    q.take_batch(1, at(1_000), &config).expect("due");
+    q.check_timeout(at(40_000), &config, &mut rng);
+    let retry_at = q.deadline().expect("scheduled");
+    assert!(retry_at > at(30_000));
+    let sent = ops(q.take_batch(2, retry_at, &config).expect("the put is sent"));
+    assert_eq!(sent, [put("b", 1)], "the renew is 40 s old");
+    assert_eq!(q.counters.dropped_expired, 1);
+    q.check_invariants();
+}

@@ -1,8 +1,11 @@
 //! The registry table: instances and tombstones per app, versioned last-writer-wins.
 //!
 //! Every write reaches the table as a [`Version`]: a whole instance (`Put`) or a tombstone.
-//! Versions are ordered by `dirty_timestamp` with ties going to the incoming copy, so applying
-//! the same distinct versions in any order ends in the same table.
+//! Versions are ordered by `dirty_timestamp`; two nodes can give different writes one stamp
+//! (their hybrid clocks had seen the same latest version), and such ties are broken the same
+//! way on every node: a tombstone beats a copy, and of two copies the one with the greater
+//! content fingerprint wins. So applying the same versions in any order ends in the same
+//! table, and digests tell apart any two tables that hold different versions.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -149,7 +152,7 @@ impl Table {
             .count()
     }
 
-    /// Applies one version by last-writer-wins (ties to the incoming copy).
+    /// Applies one version by last-writer-wins (ties broken as the module says).
     ///
     /// A replaced instance keeps its local lease: a write is not a sign of life. An inserted
     /// one starts its lease at its `renew_timestamp` (never later than now).
@@ -167,7 +170,7 @@ impl Table {
         let key = InstanceKey::of(&instance);
         let (name, slot) = (app_name(&key), slot(&key));
         let app = self.apps.entry(name.clone()).or_default();
-        if let Some(newer) = newer_than(app, &self.entries, &slot, instance.dirty_timestamp) {
+        if let Some(newer) = newer_than(app, &self.entries, &slot, Incoming::Copy(&instance)) {
             return Applied::Stale(newer);
         }
         app.tombstones.remove(&slot);
@@ -200,8 +203,8 @@ impl Table {
     fn bury(&mut self, key: &InstanceKey, dirty_timestamp: i64, wall: i64) -> Applied {
         let (name, slot) = (app_name(key), slot(key));
         let app = self.apps.entry(name.clone()).or_default();
-        if let Some(Newer::Instance(newer)) = newer_than(app, &self.entries, &slot, dirty_timestamp)
-        {
+        let incoming = Incoming::Cancel(dirty_timestamp);
+        if let Some(Newer::Instance(newer)) = newer_than(app, &self.entries, &slot, incoming) {
             return Applied::Stale(Newer::Instance(newer));
         }
         let tombstone = app
@@ -501,6 +504,7 @@ fn digest(app: &App, entries: &Slab<Entry>) -> u64 {
         hash.write(hostname.text().as_bytes());
         hash.write(&[0, b'i']);
         hash.write(&entry.instance.dirty_timestamp.to_le_bytes());
+        hash.write_u64(content_fingerprint(&entry.instance));
     }
     for ((zone, hostname), tombstone) in &app.tombstones {
         hash.write(zone.text().as_bytes());
@@ -525,22 +529,71 @@ fn same_version(a: &Instance, b: &Instance) -> bool {
         && a.metadata == b.metadata
 }
 
-/// The version in `app` that beats an incoming one stamped `dirty_timestamp`, if any.
+/// A version arriving at the table, as last-writer-wins compares it.
+#[derive(Clone, Copy)]
+enum Incoming<'a> {
+    Copy(&'a Instance),
+    Cancel(i64),
+}
+
+/// The version in `app` that beats `incoming`, if any: a greater stamp, or on equal stamps a
+/// tombstone over a copy and the greater content fingerprint between two copies. An equal
+/// version does not beat it (applying it again changes nothing).
 fn newer_than(
     app: &App,
     entries: &Slab<Entry>,
     slot: &Slot,
-    dirty_timestamp: i64,
+    incoming: Incoming<'_>,
 ) -> Option<Newer> {
     if let Some(entry) = app.entries.get(slot).map(|&place| &entries[place]) {
-        if entry.instance.dirty_timestamp > dirty_timestamp {
-            return Some(Newer::Instance(Box::new(entry.instance.clone())));
+        let held = &entry.instance;
+        let wins = match incoming {
+            Incoming::Cancel(stamp) => held.dirty_timestamp > stamp,
+            Incoming::Copy(copy) => {
+                (held.dirty_timestamp, content_fingerprint(held))
+                    > (copy.dirty_timestamp, content_fingerprint(copy))
+            }
+        };
+        if wins {
+            return Some(Newer::Instance(Box::new(held.clone())));
         }
     }
-    match app.tombstones.get(slot) {
-        Some(t) if t.dirty_timestamp > dirty_timestamp => Some(Newer::Tombstone(t.dirty_timestamp)),
-        _ => None,
+    let tombstone = app.tombstones.get(slot)?.dirty_timestamp;
+    let wins = match incoming {
+        Incoming::Cancel(stamp) => tombstone > stamp,
+        Incoming::Copy(copy) => tombstone >= copy.dirty_timestamp,
+    };
+    wins.then_some(Newer::Tombstone(tombstone))
+}
+
+/// A hash of what a copy holds beyond its stamp (the fields [`same_version`] compares; the
+/// lease is local to each node), to order two copies with one stamp and to tell them apart in
+/// digests.
+fn content_fingerprint(instance: &Instance) -> u64 {
+    let mut hash = Fnv1a::new();
+    for timestamp in [
+        instance.latest_timestamp,
+        instance.reg_timestamp,
+        instance.up_timestamp,
+    ] {
+        hash.write(&timestamp.to_le_bytes());
     }
+    hash.write(&u32::from(instance.status).to_le_bytes());
+    hash.write_u64(instance.addrs.len() as u64);
+    for text in std::iter::once(&instance.region)
+        .chain(instance.addrs.iter())
+        .chain(std::iter::once(&instance.version))
+    {
+        hash.write(text.as_bytes());
+        hash.write(&[0]);
+    }
+    for (name, value) in &instance.metadata {
+        hash.write(name.as_bytes());
+        hash.write(&[0]);
+        hash.write(value.as_bytes());
+        hash.write(&[0]);
+    }
+    hash.finish()
 }
 
 #[cfg(test)]

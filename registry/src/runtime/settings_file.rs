@@ -100,6 +100,7 @@ struct ReplicationFile {
     backoff_base_ms: Option<u64>,
     backoff_max_ms: Option<u64>,
     retry_horizon_ms: Option<u64>,
+    renew_horizon_ms: Option<u64>,
     max_queue: Option<usize>,
 }
 
@@ -225,6 +226,7 @@ impl ClusterFile {
         set_ms(&mut r.backoff_base, file.backoff_base_ms);
         set_ms(&mut r.backoff_max, file.backoff_max_ms);
         set_ms(&mut r.retry_horizon, file.retry_horizon_ms);
+        set_ms(&mut r.renew_horizon, file.renew_horizon_ms);
         set(&mut r.max_queue, file.max_queue);
     }
 }

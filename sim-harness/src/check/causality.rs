@@ -156,8 +156,8 @@ pub(super) fn concurrent(
     })
 }
 
-/// The version a node gave `key` when it applied request `request` (a register, set or
-/// cancel answered 0), as the world recorded it.
+/// The version a node gave `key` when it applied request `request` (a register or set
+/// answered 0, a cancel answered 0 or -404), as the world recorded it.
 pub(super) fn write_stamp(input: &CheckInput<'_>, request: u64, key: &InstanceKey) -> Option<i64> {
     input
         .trace

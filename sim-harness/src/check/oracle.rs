@@ -158,6 +158,7 @@ fn registered_after_cancel(
 mod tests {
     use super::*;
     use crate::check::tests_support::*;
+    use registry::api::Code;
 
     #[test]
     fn a_stale_or_missing_last_write_is_reported() {
@@ -220,7 +221,13 @@ mod tests {
             if node_1_had_it {
                 run.put(0, 1, &ahead);
             }
-            run.cancel(2, 1, "a")
+            // Swarm seed 47601: a node that never had the instance answers the cancel -404.
+            let answer = if node_1_had_it {
+                Code::Ok
+            } else {
+                Code::NothingFound
+            };
+            run.cancel_answered(2, 1, "a", answer)
                 .event(TraceEvent::PeerDelivered {
                     from: 1,
                     to: 2,

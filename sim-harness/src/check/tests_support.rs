@@ -141,13 +141,25 @@ impl Run {
     /// Client 0's cancel of `host` (request `id`) reaches `node`, which answers it 0 (stamping
     /// it [`CANCEL_STAMP`]), and the answer reaches the client.
     pub(super) fn cancel(&mut self, id: u64, node: usize, host: &str) -> &mut Run {
+        self.cancel_answered(id, node, host, Code::Ok)
+    }
+
+    /// [`Run::cancel`] answered `answer`: -404 from a node that had not heard of the instance
+    /// (it keeps the tombstone all the same, and the client counts the instance as gone).
+    pub(super) fn cancel_answered(
+        &mut self,
+        id: u64,
+        node: usize,
+        host: &str,
+        answer: Code,
+    ) -> &mut Run {
         self.event(TraceEvent::Request {
             client: 0,
             node,
             id,
             request: Box::new(cancel(host)),
         });
-        self.reply(node, 0, id, ok());
+        self.reply(node, 0, id, code(answer));
         self.event(TraceEvent::Stamped {
             node,
             id,

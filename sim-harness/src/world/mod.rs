@@ -387,8 +387,9 @@ impl World {
     }
 
     /// Records the versions node `node` gave the instances `keys` of request `id`, if it
-    /// answered it 0 among the trace entries from `from` on (a write is answered as it is
-    /// applied).
+    /// applied it: answered 0, or -404 to a cancel (the node keeps the tombstone and
+    /// replicates it, and clients count the instance as gone), among the trace entries from
+    /// `from` on (a write is answered as it is applied).
     fn record_stamps(
         &mut self,
         node: usize,
@@ -399,7 +400,7 @@ impl World {
     ) {
         let applied = self.trace.entries()[from..].iter().any(|(_, event)| {
             matches!(event, TraceEvent::Reply { id: i, reply, .. }
-                if *i == id.0 && reply.code == Code::Ok)
+                if *i == id.0 && (reply.code == Code::Ok || cancel && reply.code == Code::NothingFound))
         });
         let Slot::Up(held) = &self.slots[node] else {
             return;
