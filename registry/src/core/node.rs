@@ -99,6 +99,8 @@ pub struct Node<C, N> {
     pub(super) table: Table,
     pub(super) guard: Guard,
     pub(super) waiters: Waiters,
+    /// Apps changed in this step whose long-polls are answered when it ends.
+    pub(super) woken: std::collections::BTreeSet<crate::api::AppKey>,
     pub(super) timers: Timers,
     pub(super) events: VecDeque<NodeEvent>,
     /// Peers by `host:port`.
@@ -145,6 +147,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             hlc: Hlc::default(),
             table: Table::default(),
             waiters: Waiters::default(),
+            woken: std::collections::BTreeSet::new(),
             timers,
             events: VecDeque::new(),
             peers: std::collections::BTreeMap::new(),
@@ -542,6 +545,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Ends every step: arms the replication timer for the queues, then checks internal
     /// invariants (debug builds and the simulator).
     fn finish(&mut self) {
+        self.answer_woken();
         let next = self.peers.values().filter_map(|p| p.queue.deadline()).min();
         self.timers.set_or_clear(Timer::Replication, next);
         if cfg!(debug_assertions) {

@@ -77,6 +77,11 @@ impl Waiters {
             .unwrap_or_default()
     }
 
+    /// Whether any waiter watches `app`.
+    pub(crate) fn is_watched(&self, app: &AppKey) -> bool {
+        self.by_app.get(app).is_some_and(|ids| !ids.is_empty())
+    }
+
     /// The earliest deadline of any waiter.
     pub(crate) fn next_deadline(&self) -> Option<Mono> {
         self.by_deadline.first().map(|(deadline, _)| *deadline)

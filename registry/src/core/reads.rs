@@ -115,11 +115,28 @@ impl<C: Clock, N: Network> Node<C, N> {
         None
     }
 
-    /// Answers the long-polls watching `app`, which just changed.
-    ///
-    /// A waiter whose cursor for the app is still at or ahead of the app's (a cursor brought
-    /// from another node) stays parked: it has seen nothing new yet.
+    /// Notes that `app` changed: its long-polls are answered when the step ends
+    /// ([`Node::answer_woken`]), so that one step's changes (an eviction round, a replicated
+    /// batch, a repair) reach a poller in one answer and no poller sees the step half done
+    /// (swarm seed 117082: answered on an eviction round's first change in the app, pollers
+    /// missed the round's later ones until they asked again).
     pub(super) fn wake(&mut self, app: &AppKey) {
+        if self.waiters.is_watched(app) {
+            self.woken.insert(app.clone());
+        }
+    }
+
+    /// Answers the long-polls watching the apps that changed in this step.
+    ///
+    /// A waiter whose cursor for an app is still at or ahead of the app's (a cursor brought
+    /// from another node) stays parked: it has seen nothing new yet.
+    pub(super) fn answer_woken(&mut self) {
+        for app in std::mem::take(&mut self.woken) {
+            self.answer_watching(&app);
+        }
+    }
+
+    fn answer_watching(&mut self, app: &AppKey) {
         for id in self.waiters.watching(app) {
             let behind = self
                 .waiters

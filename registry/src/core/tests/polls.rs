@@ -244,3 +244,36 @@ fn a_poller_behind_an_app_emptied_by_eviction_is_answered_after_the_tombstone_sw
         "still behind after the sweep: answered at once, not parked"
     );
 }
+
+#[test]
+fn one_step_s_changes_reach_a_parked_poll_in_one_answer() {
+    // Swarm seed 117082: an eviction round removed two instances of the app; the poll was
+    // answered on the first, and its answer still listed the second.
+    use crate::core::ProtectionOverride;
+    let mut h = Harness::new();
+    h.node.set_protection_override(ProtectionOverride::ForceOff);
+    // Enough instances that one round may evict two (it keeps 85 %).
+    let live: Vec<String> = (0..18).map(|i| format!("k{i:02}")).collect();
+    for host in ["a", "b"]
+        .into_iter()
+        .chain(live.iter().map(String::as_str))
+    {
+        h.register(host);
+    }
+    // The others keep renewing; "a" and "b" go silent and leave in the round at 120 s.
+    for _ in 0..2 {
+        h.advance(Duration::from_secs(55));
+        for host in &live {
+            h.renew(host);
+        }
+    }
+    let cursor = h.cursor();
+    let id = poll(&mut h, cursor);
+    assert!(h.reply_to(id).is_none(), "held");
+    h.advance(Duration::from_secs(10));
+    let reply = h.reply_to(id).expect("woken by the eviction round");
+    let Data::App(info) = reply.data else {
+        panic!("poll answers an app")
+    };
+    assert_eq!(hostnames(&info), live, "both evictions in the one answer");
+}
