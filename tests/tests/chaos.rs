@@ -60,7 +60,7 @@ fn every_scenario_holds_every_invariant_over_pinned_seeds() {
 /// Swarm seeds outside the pinned range that once failed, each with the defect it found (the
 /// fix's own test lives where the defect did). A fresh seed that fails (`.ci/fresh-seeds`)
 /// joins this list with its fix.
-const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 27] = [
+const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 29] = [
     (
         258,
         "session_order: a set answered after its client died (checker)",
@@ -154,6 +154,14 @@ const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 27] = [
     (
         100645,
         "oracle: a cancel answered -404 outranked by a concurrent register (checker: stamps)",
+    ),
+    (
+        208718,
+        "oracle: a cancel whose tombstone expired as it reached the other side (node: merge)",
+    ),
+    (
+        218006,
+        "poll_delivery: an answer to a poll the poller had given up on (checker: served views)",
     ),
     (
         117082,

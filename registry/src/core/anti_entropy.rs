@@ -139,7 +139,17 @@ impl<C: Clock, N: Network> Node<C, N> {
                 }
             }
             for tombstone in &state.tombstones {
-                if expired(tombstone.dirty_timestamp, wall, retention) {
+                // An expired tombstone is not taken in for its own sake (two nodes would hand
+                // it back and forth for good), but it still removes a copy it outranks: the
+                // cancel beats that copy however old it is (swarm seed 208718: a cancel taken
+                // during a partition about as long as the retention reached the other side
+                // seconds after expiring there, and the cancelled copy was kept and spread).
+                // The sweep collects it.
+                let outranks_held = self
+                    .table
+                    .instance(&tombstone.key)
+                    .is_some_and(|held| held.dirty_timestamp <= tombstone.dirty_timestamp);
+                if expired(tombstone.dirty_timestamp, wall, retention) && !outranks_held {
                     continue;
                 }
                 let before = self.table.tombstone(&tombstone.key);

@@ -114,6 +114,48 @@ fn tombstones_are_collected_after_retention() {
     );
 }
 
+#[test]
+fn an_expired_tombstone_still_removes_an_older_copy_but_is_not_kept() {
+    // Swarm seed 208718: a cancel taken on one side of a partition that lasted about the
+    // retention reached the other side by anti-entropy seconds after its tombstone expired
+    // there; the node kept the cancelled copy (protection kept it for the hour) and handed it
+    // back.
+    let mut h = Harness::new();
+    h.register("a");
+    let copy = h.stored("a").expect("registered");
+    let state = |dirty_timestamp: i64| crate::api::AppState {
+        app: key("a").app(),
+        instances: Vec::new(),
+        tombstones: vec![crate::api::TombstoneRecord {
+            key: key("a"),
+            dirty_timestamp,
+        }],
+    };
+    // A cancel older than the retention, and newer than the copy: the copy goes.
+    h.advance(11 * 60 * SECOND);
+    h.renew("a");
+    h.node.handle_peer_message(
+        "peer:1",
+        &crate::api::PeerMessage::RepairBack {
+            apps: vec![state(copy.dirty_timestamp + 1)],
+        },
+    );
+    assert!(h.stored("a").is_none(), "the cancel outranks the copy");
+    // An expired tombstone alone is not taken in (it would travel between nodes for good),
+    // and the one that removed the copy goes with the next sweep.
+    h.node.handle_peer_message(
+        "peer:1",
+        &crate::api::PeerMessage::RepairBack {
+            apps: vec![state(copy.dirty_timestamp + 1)],
+        },
+    );
+    h.advance(6 * 60 * SECOND);
+    assert!(
+        h.node.tombstone(&key("a")).is_none(),
+        "not kept past a sweep"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
