@@ -124,6 +124,10 @@ impl<C: Clock, N: Network> Node<C, N> {
                 if self.table.holds(instance) {
                     continue;
                 }
+                if self.beyond_clock(instance.dirty_timestamp) {
+                    self.stats.future_versions_refused += 1;
+                    continue;
+                }
                 let key = crate::api::InstanceKey::of(instance);
                 if self.table.instance(&key).is_none()
                     && expired(instance.renew_timestamp, wall, evict_after)
@@ -150,6 +154,10 @@ impl<C: Clock, N: Network> Node<C, N> {
                     .instance(&tombstone.key)
                     .is_some_and(|held| held.dirty_timestamp <= tombstone.dirty_timestamp);
                 if expired(tombstone.dirty_timestamp, wall, retention) && !outranks_held {
+                    continue;
+                }
+                if self.beyond_clock(tombstone.dirty_timestamp) {
+                    self.stats.future_versions_refused += 1;
                     continue;
                 }
                 let before = self.table.tombstone(&tombstone.key);

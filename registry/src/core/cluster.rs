@@ -265,6 +265,20 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     fn apply_replicated(&mut self, op: &ReplicatedOp, forward: bool) -> OpResult {
+        let stamp = match op {
+            ReplicatedOp::Put { instance } => instance.dirty_timestamp,
+            ReplicatedOp::Renew {
+                dirty_timestamp, ..
+            }
+            | ReplicatedOp::Cancel {
+                dirty_timestamp, ..
+            } => *dirty_timestamp,
+        };
+        if self.beyond_clock(stamp) {
+            // Refused and counted; answered Ok so the sender does not send it again.
+            self.stats.future_versions_refused += 1;
+            return OpResult::Ok;
+        }
         let (result, changed) = match op {
             ReplicatedOp::Put { instance } => {
                 match self.apply(Version::Put((**instance).clone())) {
@@ -332,6 +346,9 @@ impl<C: Clock, N: Network> Node<C, N> {
                         };
                         self.enqueue(from, Pending::new(put, now));
                     }
+                }
+                OpResult::Conflict { instance } if self.beyond_clock(instance.dirty_timestamp) => {
+                    self.stats.future_versions_refused += 1;
                 }
                 OpResult::Conflict { instance } => {
                     if matches!(

@@ -97,6 +97,12 @@ pub struct Limits {
     pub max_metadata_bytes: usize,
     /// Most app ids in one fetchs or polls, and most host names in one set (default 256).
     pub max_list_len: usize,
+    /// How far ahead of this node's wall clock a version timestamp given by a client
+    /// (`dirty_timestamp`, `latest_timestamp`, `set_timestamp`) or a peer may be (default
+    /// 5 min). Versions are compared by these stamps and every node's hybrid clock moves past
+    /// the highest it sees, so one stamp far in the future would order every later write
+    /// behind it, on every node, for good.
+    pub max_timestamp_ahead: Duration,
 }
 
 impl Default for Limits {
@@ -108,6 +114,7 @@ impl Default for Limits {
             max_metadata_entries: 32,
             max_metadata_bytes: 4096,
             max_list_len: 256,
+            max_timestamp_ahead: Duration::from_secs(300),
         }
     }
 }
@@ -354,6 +361,17 @@ impl Config {
                 problem: format!(
                     "must be at most a tenth of lease.evict_after ({longest:?}), got {:?}",
                     replication.renew_delay
+                ),
+            });
+        }
+        // Peers' clocks differ by some seconds even under NTP; a bound that small would refuse
+        // their writes.
+        if self.limits.max_timestamp_ahead < Duration::from_secs(1) {
+            return Err(ConfigError {
+                key: "max_timestamp_ahead",
+                problem: format!(
+                    "must be at least 1 s, got {:?}",
+                    self.limits.max_timestamp_ahead
                 ),
             });
         }

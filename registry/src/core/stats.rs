@@ -33,4 +33,7 @@ pub struct NodeStats {
     pub eviction_rounds_capped: u64,
     /// Client writes answered -503 right after a stall (see `StallConfig`).
     pub writes_refused_after_stall: u64,
+    /// Versions from peers not applied because their stamp was further ahead of this node's
+    /// clock than `Limits::max_timestamp_ahead`.
+    pub future_versions_refused: u64,
 }

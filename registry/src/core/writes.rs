@@ -1,5 +1,7 @@
 //! register, renew, cancel and set: the writes a client (or a bilibili-style peer) sends.
 
+use std::time::Duration;
+
 use crate::api::{
     BadRequest, CancelArgs, Code, Data, Instance, RegisterArgs, RenewArgs, ReplicatedOp, Reply,
     SetArgs, Status,
@@ -14,6 +16,9 @@ use crate::api::InstanceKey;
 
 impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn register(&mut self, args: RegisterArgs) -> Reply {
+        if let Err(bad) = self.check_given_stamp("dirty_timestamp", args.dirty_timestamp) {
+            return bad.into();
+        }
         let wall = self.clock.wall();
         let dirty = self.version_for(args.dirty_timestamp, wall);
         let key = InstanceKey {
@@ -63,6 +68,11 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     pub(super) fn renew(&mut self, args: RenewArgs) -> Reply {
+        if args.replication {
+            if let Err(bad) = self.check_given_stamp("dirty_timestamp", args.dirty_timestamp) {
+                return bad.into();
+            }
+        }
         let key = InstanceKey {
             env: args.env,
             appid: args.appid,
@@ -127,6 +137,9 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     pub(super) fn cancel(&mut self, args: CancelArgs) -> Reply {
+        if let Err(bad) = self.check_given_stamp("latest_timestamp", args.latest_timestamp) {
+            return bad.into();
+        }
         let wall = self.clock.wall();
         let dirty_timestamp = self.version_for(args.latest_timestamp, wall);
         let key = InstanceKey {
@@ -161,6 +174,9 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     pub(super) fn set(&mut self, args: SetArgs) -> Reply {
+        if let Err(bad) = self.check_given_stamp("set_timestamp", args.set_timestamp) {
+            return bad.into();
+        }
         let wall = self.clock.wall();
         let changed = match self.changed_instances(&args) {
             Ok(changed) => changed,
@@ -228,6 +244,33 @@ impl<C: Clock, N: Network> Node<C, N> {
             changed.push(instance);
         }
         Ok(changed)
+    }
+
+    /// Refuses a version timestamp given with a request (`field`) that is further ahead of this
+    /// node's clock than `limits.max_timestamp_ahead` (see there why).
+    fn check_given_stamp(&self, field: &str, given: i64) -> Result<(), BadRequest> {
+        if !self.beyond_clock(given) {
+            return Ok(());
+        }
+        let ahead = Duration::from_nanos(
+            u64::try_from(given.saturating_sub(self.clock.wall())).unwrap_or(u64::MAX),
+        );
+        Err(BadRequest::new(
+            field,
+            format!(
+                "is {} s ahead of this node's clock; at most {} s is accepted",
+                ahead.as_secs(),
+                self.config.limits.max_timestamp_ahead.as_secs()
+            ),
+        ))
+    }
+
+    /// Whether `stamp` (a version timestamp from a client or a peer) is further ahead of this
+    /// node's wall clock than `limits.max_timestamp_ahead`.
+    pub(super) fn beyond_clock(&self, stamp: i64) -> bool {
+        let bound =
+            i64::try_from(self.config.limits.max_timestamp_ahead.as_nanos()).unwrap_or(i64::MAX);
+        stamp > self.clock.wall().saturating_add(bound)
     }
 
     /// The version of a write: the one a peer chose, or a fresh hybrid-clock stamp.

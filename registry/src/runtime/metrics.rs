@@ -190,6 +190,12 @@ pub(crate) fn render(s: &Snapshot) -> String {
         "Client writes answered -503 right after the node resumed from a stall.",
         st.writes_refused_after_stall,
     );
+    counter(
+        &mut out,
+        "registry_future_versions_refused_total",
+        "Versions from peers not applied: stamped further ahead of this node's clock than max_timestamp_ahead.",
+        st.future_versions_refused,
+    );
     gauge(
         &mut out,
         "registry_poll_waiters",

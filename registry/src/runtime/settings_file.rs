@@ -27,6 +27,7 @@ pub(crate) struct FileConfig {
     log_format: Option<LogFormat>,
     poll_hold_ms: Option<u64>,
     tombstone_retention_ms: Option<u64>,
+    max_timestamp_ahead_ms: Option<u64>,
     shutdown_drain_ms: Option<u64>,
     #[serde(default)]
     lease: LeaseFile,
@@ -153,6 +154,10 @@ impl FileConfig {
         set(&mut config.cluster.seeds, flags.peers.or(self.peers));
         set_ms(&mut config.poll_hold, self.poll_hold_ms);
         set_ms(&mut config.tombstone_retention, self.tombstone_retention_ms);
+        set_ms(
+            &mut config.limits.max_timestamp_ahead,
+            self.max_timestamp_ahead_ms,
+        );
         self.lease.apply(&mut config);
         self.protection.apply(&mut config);
         self.cluster.apply(&mut config);

@@ -48,6 +48,7 @@ pub fn add_stats(total: &mut NodeStats, more: &NodeStats) {
         reads_refused_not_ready,
         eviction_rounds_capped,
         writes_refused_after_stall,
+        future_versions_refused,
     } = *more;
     total.replication_enqueued += replication_enqueued;
     total.replication_batches += replication_batches;
@@ -64,6 +65,7 @@ pub fn add_stats(total: &mut NodeStats, more: &NodeStats) {
     total.reads_refused_not_ready += reads_refused_not_ready;
     total.eviction_rounds_capped += eviction_rounds_capped;
     total.writes_refused_after_stall += writes_refused_after_stall;
+    total.future_versions_refused += future_versions_refused;
 }
 
 #[cfg(test)]

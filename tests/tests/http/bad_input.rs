@@ -218,3 +218,33 @@ fn bad_peer_messages_are_refused_with_400() {
     assert_eq!(reply.status, 400);
     assert_unchanged(&node);
 }
+
+#[test]
+fn a_version_stamped_far_in_the_future_is_refused_and_later_writes_keep_the_clock() {
+    // Issue #14: after one register with dirty_timestamp i64::MAX every later write on every
+    // node was stamped i64::MAX, also after a restart.
+    let node = node();
+    let poisoned = format!(
+        "{}&dirty_timestamp=9223372036854775807",
+        register_form("bad.app", "h1")
+    );
+    assert_bad(
+        &node.post("/discovery/register", &poisoned),
+        "dirty_timestamp",
+    );
+    assert_unchanged(&node);
+    let reply = node.post("/discovery/register", &register_form("good.app", "h1"));
+    assert_eq!(reply.code(), 0, "{}", reply.body);
+    let fetched = node.get(&fetch_path("good.app")).json();
+    let stamp = fetched["data"]["instances"]["z1"][0]["dirty_timestamp"]
+        .as_i64()
+        .expect("a stamp");
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos(),
+    )
+    .expect("fits");
+    assert!(stamp <= now + 60_000_000_000, "stamped {stamp}, now {now}");
+}

@@ -329,3 +329,90 @@ fn after_shutdown_the_node_neither_renews_nor_re_registers_itself() {
         "the self-renew timer must not bring it back"
     );
 }
+
+#[test]
+fn a_client_stamp_far_ahead_of_the_clock_is_refused_and_changes_nothing() {
+    // Issue #14: one register with dirty_timestamp i64::MAX stamped every later write on
+    // every node i64::MAX, for good.
+    let mut h = Harness::new();
+    let mut args = register_args("a");
+    args.dirty_timestamp = i64::MAX;
+    let reply = h.call(Request::Register(args));
+    assert_code(&reply, Code::BadRequest);
+    assert!(
+        reply.message.contains("dirty_timestamp"),
+        "{}",
+        reply.message
+    );
+    assert!(h.stored("a").is_none());
+    // Later writes are stamped by the clock, not by the refused stamp.
+    h.register("a");
+    let stamp = h.stored("a").expect("registered").dirty_timestamp;
+    assert!(
+        stamp < START_WALL + 3_600 * 1_000_000_000,
+        "stamped {stamp}"
+    );
+    // Within the bound a peer-chosen stamp is taken as it is.
+    let mut args = set_args(&["a"]);
+    args.set_timestamp = stamp + 60 * 1_000_000_000;
+    assert_code(&h.call(Request::Set(args)), Code::Ok);
+    let mut args = set_args(&["a"]);
+    args.set_timestamp = stamp + 3_600 * 1_000_000_000;
+    assert_code(&h.call(Request::Set(args)), Code::BadRequest);
+    let mut args = crate::api::CancelArgs {
+        zone: "z1".into(),
+        env: "dev".into(),
+        appid: "app".into(),
+        hostname: "a".into(),
+        replication: true,
+        latest_timestamp: i64::MAX,
+    };
+    // (A cancel replicated bilibili-style carries the stamp its first node chose.)
+    assert_code(&h.call(Request::Cancel(args.clone())), Code::BadRequest);
+    assert!(
+        h.stored("a").is_some(),
+        "the refused cancel changed nothing"
+    );
+    args.latest_timestamp = 0;
+    assert_code(&h.call(Request::Cancel(args)), Code::Ok);
+}
+
+#[test]
+fn a_peer_version_far_ahead_of_the_clock_is_refused_and_counted() {
+    use crate::api::{PeerMessage, ReplicatedOp};
+    let mut h = Harness::new();
+    h.register("a");
+    let mut future = h.stored("a").expect("registered");
+    future.dirty_timestamp = i64::MAX;
+    future.version = "future".into();
+    h.node.handle_peer_message(
+        "peer:1",
+        &PeerMessage::Replicate {
+            batch: 1,
+            forward: false,
+            ops: vec![ReplicatedOp::Put {
+                instance: Box::new(future.clone()),
+            }
+            .into()],
+        },
+    );
+    assert_ne!(h.stored("a").map(|i| i.version), Some("future".into()));
+    assert_eq!(h.node.stats().future_versions_refused, 1);
+    h.node.handle_peer_message(
+        "peer:1",
+        &PeerMessage::RepairBack {
+            apps: vec![crate::api::AppState {
+                app: key("a").app(),
+                instances: vec![future],
+                tombstones: Vec::new(),
+            }],
+        },
+    );
+    assert_eq!(h.node.stats().future_versions_refused, 2);
+    h.register("b");
+    let stamp = h.stored("b").expect("registered").dirty_timestamp;
+    assert!(
+        stamp < START_WALL + 3_600 * 1_000_000_000,
+        "the hybrid clock did not move: {stamp}"
+    );
+}
