@@ -549,10 +549,11 @@ fn newer_than(
         let held = &entry.instance;
         let wins = match incoming {
             Incoming::Cancel(stamp) => held.dirty_timestamp > stamp,
-            Incoming::Copy(copy) => {
-                (held.dirty_timestamp, content_fingerprint(held))
-                    > (copy.dirty_timestamp, content_fingerprint(copy))
-            }
+            // Fingerprints only on a tie: every put passes here.
+            Incoming::Copy(copy) => match held.dirty_timestamp.cmp(&copy.dirty_timestamp) {
+                std::cmp::Ordering::Equal => content_fingerprint(held) > content_fingerprint(copy),
+                unequal => unequal.is_gt(),
+            },
         };
         if wins {
             return Some(Newer::Instance(Box::new(held.clone())));

@@ -373,8 +373,17 @@ fn a_client_stamp_far_ahead_of_the_clock_is_refused_and_changes_nothing() {
         h.stored("a").is_some(),
         "the refused cancel changed nothing"
     );
+    // A bilibili-style replicated renew carries its sender's stamp: bounded too, and a
+    // refused one does not move the hybrid clock.
+    let mut renew = renew_args("a");
+    renew.replication = true;
+    renew.dirty_timestamp = i64::MAX;
+    assert_code(&h.call(Request::Renew(renew)), Code::BadRequest);
     args.latest_timestamp = 0;
     assert_code(&h.call(Request::Cancel(args)), Code::Ok);
+    h.register("c");
+    let stamp = h.stored("c").expect("registered").dirty_timestamp;
+    assert!(stamp < START_WALL + 3_600 * 1_000_000_000, "stamped {stamp}");
 }
 
 #[test]
