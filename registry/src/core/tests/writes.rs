@@ -383,7 +383,10 @@ fn a_client_stamp_far_ahead_of_the_clock_is_refused_and_changes_nothing() {
     assert_code(&h.call(Request::Cancel(args)), Code::Ok);
     h.register("c");
     let stamp = h.stored("c").expect("registered").dirty_timestamp;
-    assert!(stamp < START_WALL + 3_600 * 1_000_000_000, "stamped {stamp}");
+    assert!(
+        stamp < START_WALL + 3_600 * 1_000_000_000,
+        "stamped {stamp}"
+    );
 }
 
 #[test]
