@@ -60,7 +60,7 @@ fn every_scenario_holds_every_invariant_over_pinned_seeds() {
 /// Swarm seeds outside the pinned range that once failed, each with the defect it found (the
 /// fix's own test lives where the defect did). A fresh seed that fails (`.ci/fresh-seeds`)
 /// joins this list with its fix.
-const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 29] = [
+const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 30] = [
     (
         258,
         "session_order: a set answered after its client died (checker)",
@@ -166,6 +166,10 @@ const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 29] = [
     (
         117082,
         "poll_delivery: a poll answered on an eviction round's first change (node: wake)",
+    ),
+    (
+        303348000861,
+        "poll_delivery: an abandoned poll arriving after the newer one (checker: served views)",
     ),
     (
         469494001081,
