@@ -6,7 +6,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use registry::api::{RegisterArgs, RenewArgs, Request, Status};
+use registry::api::{InstanceKey, RegisterArgs, RenewArgs, Request, Status};
 use registry::core::{Config, ManualClock, Node, NodeEvent, Outbox, RequestId};
 
 const INSTANCES: usize = 50;
@@ -73,11 +73,13 @@ fn main() {
 
 fn register(i: usize) -> RegisterArgs {
     RegisterArgs {
+        key: InstanceKey {
+            zone: "z1".into(),
+            env: "dev".into(),
+            appid: format!("app{}", i % 5).into(),
+            hostname: format!("host{i}").into(),
+        },
         region: "local".into(),
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: format!("app{}", i % 5).into(),
-        hostname: format!("host{i}").into(),
         status: Status::Up,
         addrs: vec![format!("http://10.0.0.{i}:8000").into()],
         version: "v1".into(),
@@ -90,10 +92,12 @@ fn register(i: usize) -> RegisterArgs {
 
 fn renew(i: usize) -> RenewArgs {
     RenewArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: format!("app{}", i % 5).into(),
-        hostname: format!("host{i}").into(),
+        key: InstanceKey {
+            zone: "z1".into(),
+            env: "dev".into(),
+            appid: format!("app{}", i % 5).into(),
+            hostname: format!("host{i}").into(),
+        },
         replication: false,
         dirty_timestamp: 0,
     }

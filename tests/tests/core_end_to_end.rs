@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use registry::api::{decode_request, Endpoint, Envelope, Form, Instance, InstanceInfo, NodeInfo};
+use registry::api::{decode_request, Envelope, Form, Instance, InstanceInfo, NodeInfo, Route};
 use registry::core::{Config, ManualClock, Node, Outbox, RequestId};
 
 struct Client {
@@ -28,7 +28,7 @@ impl Client {
 
     /// Sends `query` to `path` and returns the JSON reply, or `None` if the request is held.
     fn send(&mut self, path: &str, query: &str) -> (RequestId, Option<String>) {
-        let endpoint = Endpoint::from_path(path).expect("known path");
+        let endpoint = Route::from_path(path).expect("known path");
         self.next_id += 1;
         let id = RequestId(self.next_id);
         match decode_request(endpoint, &Form::parse(query)) {

@@ -34,16 +34,10 @@ impl StatusFilter {
 /// `POST /discovery/register`: insert or replace an instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisterArgs {
+    /// Which instance.
+    pub key: InstanceKey,
     /// Region of the instance (optional on the wire).
     pub region: SmolStr,
-    /// Zone of the instance.
-    pub zone: SmolStr,
-    /// Environment.
-    pub env: SmolStr,
-    /// Application id.
-    pub appid: SmolStr,
-    /// Host name.
-    pub hostname: SmolStr,
     /// UP or WAITING.
     pub status: Status,
     /// Serving addresses.
@@ -63,14 +57,8 @@ pub struct RegisterArgs {
 /// `POST /discovery/renew`: refresh an instance's lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenewArgs {
-    /// Zone of the instance.
-    pub zone: SmolStr,
-    /// Environment.
-    pub env: SmolStr,
-    /// Application id.
-    pub appid: SmolStr,
-    /// Host name.
-    pub hostname: SmolStr,
+    /// Which instance.
+    pub key: InstanceKey,
     /// Sent by a peer: compare versions, never re-replicate.
     pub replication: bool,
     /// The sender's content version (replicated renews only).
@@ -80,14 +68,8 @@ pub struct RenewArgs {
 /// `POST /discovery/cancel`: remove an instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CancelArgs {
-    /// Zone of the instance.
-    pub zone: SmolStr,
-    /// Environment.
-    pub env: SmolStr,
-    /// Application id.
-    pub appid: SmolStr,
-    /// Host name.
-    pub hostname: SmolStr,
+    /// Which instance.
+    pub key: InstanceKey,
     /// Sent by a peer: apply, never re-replicate.
     pub replication: bool,
     /// The version of the cancel chosen by the first node (bilibili sends it as
@@ -208,23 +190,24 @@ impl Request {
 
     /// The instances a write names (a set may name several); none for a read.
     pub fn instance_keys(&self) -> Vec<InstanceKey> {
-        let key =
-            |env: &SmolStr, appid: &SmolStr, zone: &SmolStr, hostname: &SmolStr| InstanceKey {
-                env: env.clone(),
-                appid: appid.clone(),
-                zone: zone.clone(),
-                hostname: hostname.clone(),
-            };
         match self {
-            Request::Register(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
-            Request::Renew(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
-            Request::Cancel(a) => vec![key(&a.env, &a.appid, &a.zone, &a.hostname)],
-            Request::Set(a) => a
-                .hostnames
-                .iter()
-                .map(|h| key(&a.env, &a.appid, &a.zone, h))
-                .collect(),
+            Request::Register(RegisterArgs { key, .. })
+            | Request::Renew(RenewArgs { key, .. })
+            | Request::Cancel(CancelArgs { key, .. }) => vec![key.clone()],
+            Request::Set(a) => a.keys().collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+impl SetArgs {
+    /// The instances the set names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = InstanceKey> + '_ {
+        self.hostnames.iter().map(|hostname| InstanceKey {
+            env: self.env.clone(),
+            appid: self.appid.clone(),
+            zone: self.zone.clone(),
+            hostname: hostname.clone(),
+        })
     }
 }

@@ -1,14 +1,14 @@
-//! Endpoints, and the translation between forms and typed [`Request`]s in both directions.
+//! Routes, and the translation between forms and typed [`Request`]s in both directions.
 //!
 //! Decoding checks syntax (presence, integers, status values, metadata JSON, list lengths);
 //! the node checks configured limits (field lengths, counts, sizes) on top.
 
 use super::args::*;
-use super::{BadRequest, Form, Metadata, SmolStr, Status};
+use super::{BadRequest, Form, InstanceKey, Metadata, SmolStr, Status};
 
-/// An endpoint of the HTTP API under `/discovery`.
+/// A route of the HTTP API under `/discovery`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Endpoint {
+pub enum Route {
     /// `POST /discovery/register`
     Register,
     /// `POST /discovery/renew`
@@ -31,104 +31,95 @@ pub enum Endpoint {
     FetchAll,
 }
 
-impl Endpoint {
-    /// Every endpoint.
-    pub const ALL: [Endpoint; 10] = [
-        Endpoint::Register,
-        Endpoint::Renew,
-        Endpoint::Cancel,
-        Endpoint::Set,
-        Endpoint::Fetch,
-        Endpoint::Fetchs,
-        Endpoint::Poll,
-        Endpoint::Polls,
-        Endpoint::Nodes,
-        Endpoint::FetchAll,
+impl Route {
+    /// Every route.
+    pub const ALL: [Route; 10] = [
+        Route::Register,
+        Route::Renew,
+        Route::Cancel,
+        Route::Set,
+        Route::Fetch,
+        Route::Fetchs,
+        Route::Poll,
+        Route::Polls,
+        Route::Nodes,
+        Route::FetchAll,
     ];
 
     /// The URL path.
     pub const fn path(self) -> &'static str {
         match self {
-            Endpoint::Register => "/discovery/register",
-            Endpoint::Renew => "/discovery/renew",
-            Endpoint::Cancel => "/discovery/cancel",
-            Endpoint::Set => "/discovery/set",
-            Endpoint::Fetch => "/discovery/fetch",
-            Endpoint::Fetchs => "/discovery/fetchs",
-            Endpoint::Poll => "/discovery/poll",
-            Endpoint::Polls => "/discovery/polls",
-            Endpoint::Nodes => "/discovery/nodes",
-            Endpoint::FetchAll => "/discovery/fetch/all",
+            Route::Register => "/discovery/register",
+            Route::Renew => "/discovery/renew",
+            Route::Cancel => "/discovery/cancel",
+            Route::Set => "/discovery/set",
+            Route::Fetch => "/discovery/fetch",
+            Route::Fetchs => "/discovery/fetchs",
+            Route::Poll => "/discovery/poll",
+            Route::Polls => "/discovery/polls",
+            Route::Nodes => "/discovery/nodes",
+            Route::FetchAll => "/discovery/fetch/all",
         }
     }
 
-    /// The endpoint served at `path`, if any.
-    pub fn from_path(path: &str) -> Option<Endpoint> {
-        Endpoint::ALL.into_iter().find(|e| e.path() == path)
+    /// The route served at `path`, if any.
+    pub fn from_path(path: &str) -> Option<Route> {
+        Route::ALL.into_iter().find(|e| e.path() == path)
     }
 
-    /// Whether the endpoint takes a POST form body (writes) rather than a GET query (reads).
+    /// Whether the route takes a POST form body (writes) rather than a GET query (reads).
     pub const fn is_post(self) -> bool {
         matches!(
             self,
-            Endpoint::Register | Endpoint::Renew | Endpoint::Cancel | Endpoint::Set
+            Route::Register | Route::Renew | Route::Cancel | Route::Set
         )
     }
 }
 
-/// Decodes the form sent to `endpoint` into a typed request.
-pub fn decode_request(endpoint: Endpoint, form: &Form) -> Result<Request, BadRequest> {
-    Ok(match endpoint {
-        Endpoint::Register => Request::Register(register(form)?),
-        Endpoint::Renew => Request::Renew(RenewArgs {
-            zone: form.required("zone")?.into(),
-            env: form.required("env")?.into(),
-            appid: form.required("appid")?.into(),
-            hostname: form.required("hostname")?.into(),
+/// Decodes the form sent to `route` into a typed request.
+pub fn decode_request(route: Route, form: &Form) -> Result<Request, BadRequest> {
+    Ok(match route {
+        Route::Register => Request::Register(register(form)?),
+        Route::Renew => Request::Renew(RenewArgs {
+            key: instance_key(form)?,
             replication: form.flag("replication")?,
             dirty_timestamp: non_negative(form, "dirty_timestamp")?,
         }),
-        Endpoint::Cancel => Request::Cancel(CancelArgs {
-            zone: form.required("zone")?.into(),
-            env: form.required("env")?.into(),
-            appid: form.required("appid")?.into(),
-            hostname: form.required("hostname")?.into(),
+        Route::Cancel => Request::Cancel(CancelArgs {
+            key: instance_key(form)?,
             replication: form.flag("replication")?,
             latest_timestamp: non_negative(form, "latest_timestamp")?,
         }),
-        Endpoint::Set => Request::Set(set(form)?),
-        Endpoint::Fetch => Request::Fetch(FetchArgs {
+        Route::Set => Request::Set(set(form)?),
+        Route::Fetch => Request::Fetch(FetchArgs {
             zone: form.text("zone")?,
             env: form.required("env")?.into(),
             appid: form.required("appid")?.into(),
             status: status_filter(form)?,
         }),
-        Endpoint::Fetchs => Request::Fetchs(FetchsArgs {
+        Route::Fetchs => Request::Fetchs(FetchsArgs {
             zone: form.text("zone")?,
             env: form.required("env")?.into(),
             appids: non_empty_list(form, "appid")?,
             status: status_filter(form)?,
         }),
-        Endpoint::Poll => Request::Poll(PollArgs {
+        Route::Poll => Request::Poll(PollArgs {
             zone: form.text("zone")?,
             env: form.required("env")?.into(),
             appid: form.required("appid")?.into(),
             hostname: form.required("hostname")?.into(),
             latest_timestamp: non_negative(form, "latest_timestamp")?,
         }),
-        Endpoint::Polls => Request::Polls(polls(form)?),
-        Endpoint::Nodes => Request::Nodes,
-        Endpoint::FetchAll => Request::FetchAll,
+        Route::Polls => Request::Polls(polls(form)?),
+        Route::Nodes => Request::Nodes,
+        Route::FetchAll => Request::FetchAll,
     })
 }
 
 fn register(form: &Form) -> Result<RegisterArgs, BadRequest> {
     Ok(RegisterArgs {
+        key: instance_key(form)?,
         region: form.text("region")?,
-        zone: form.required("zone")?.into(),
-        env: form.required("env")?.into(),
-        appid: form.required("appid")?.into(),
-        hostname: form.required("hostname")?.into(),
         status: status(form.required("status")?)?,
         addrs: non_empty_list(form, "addrs")?,
         version: form.text("version")?,
@@ -136,6 +127,16 @@ fn register(form: &Form) -> Result<RegisterArgs, BadRequest> {
         replication: form.flag("replication")?,
         latest_timestamp: non_negative(form, "latest_timestamp")?,
         dirty_timestamp: non_negative(form, "dirty_timestamp")?,
+    })
+}
+
+/// The instance a register, renew or cancel names; [`push_instance_key`] encodes it.
+fn instance_key(form: &Form) -> Result<InstanceKey, BadRequest> {
+    Ok(InstanceKey {
+        zone: form.required("zone")?.into(),
+        env: form.required("env")?.into(),
+        appid: form.required("appid")?.into(),
+        hostname: form.required("hostname")?.into(),
     })
 }
 
@@ -269,14 +270,13 @@ fn non_negative(form: &Form, key: &str) -> Result<i64, BadRequest> {
 }
 
 impl Request {
-    /// The endpoint and form that carry this request; [`decode_request`] inverts it.
-    pub fn to_form(&self) -> (Endpoint, Form) {
+    /// The route and form that carry this request; [`decode_request`] inverts it.
+    pub fn to_form(&self) -> (Route, Form) {
         let mut form = Form::default();
-        let endpoint = match self {
+        let route = match self {
             Request::Register(a) => {
-                identity(&mut form, &a.zone, &a.env, &a.appid);
+                push_instance_key(&mut form, &a.key);
                 form.push("region", &a.region);
-                form.push("hostname", &a.hostname);
                 form.push("status", a.status.bit().to_string());
                 form.push("addrs", a.addrs.join(","));
                 form.push("version", &a.version);
@@ -288,29 +288,27 @@ impl Request {
                     a.latest_timestamp,
                 );
                 form.push("dirty_timestamp", a.dirty_timestamp.to_string());
-                Endpoint::Register
+                Route::Register
             }
             Request::Renew(a) => {
-                identity(&mut form, &a.zone, &a.env, &a.appid);
-                form.push("hostname", &a.hostname);
+                push_instance_key(&mut form, &a.key);
                 flags(
                     &mut form,
                     a.replication,
                     "dirty_timestamp",
                     a.dirty_timestamp,
                 );
-                Endpoint::Renew
+                Route::Renew
             }
             Request::Cancel(a) => {
-                identity(&mut form, &a.zone, &a.env, &a.appid);
-                form.push("hostname", &a.hostname);
+                push_instance_key(&mut form, &a.key);
                 flags(
                     &mut form,
                     a.replication,
                     "latest_timestamp",
                     a.latest_timestamp,
                 );
-                Endpoint::Cancel
+                Route::Cancel
             }
             Request::Set(a) => {
                 identity(&mut form, &a.zone, &a.env, &a.appid);
@@ -322,23 +320,23 @@ impl Request {
                     .iter()
                     .for_each(|m| form.push("metadata", metadata_json(m)));
                 flags(&mut form, a.replication, "set_timestamp", a.set_timestamp);
-                Endpoint::Set
+                Route::Set
             }
             Request::Fetch(a) => {
                 identity(&mut form, &a.zone, &a.env, &a.appid);
                 form.push("status", a.status.bits().to_string());
-                Endpoint::Fetch
+                Route::Fetch
             }
             Request::Fetchs(a) => {
                 identity(&mut form, &a.zone, &a.env, &a.appids.join(","));
                 form.push("status", a.status.bits().to_string());
-                Endpoint::Fetchs
+                Route::Fetchs
             }
             Request::Poll(a) => {
                 identity(&mut form, &a.zone, &a.env, &a.appid);
                 form.push("hostname", &a.hostname);
                 form.push("latest_timestamp", a.latest_timestamp.to_string());
-                Endpoint::Poll
+                Route::Poll
             }
             Request::Polls(a) => {
                 identity(&mut form, &a.zone, &a.env, "");
@@ -347,13 +345,18 @@ impl Request {
                 a.latest_timestamps
                     .iter()
                     .for_each(|ts| form.push("latest_timestamp", ts.to_string()));
-                Endpoint::Polls
+                Route::Polls
             }
-            Request::Nodes => Endpoint::Nodes,
-            Request::FetchAll => Endpoint::FetchAll,
+            Request::Nodes => Route::Nodes,
+            Request::FetchAll => Route::FetchAll,
         };
-        (endpoint, form)
+        (route, form)
     }
+}
+
+fn push_instance_key(form: &mut Form, key: &InstanceKey) {
+    identity(form, &key.zone, &key.env, &key.appid);
+    form.push("hostname", &key.hostname);
 }
 
 fn identity(form: &mut Form, zone: &str, env: &str, appid: &str) {

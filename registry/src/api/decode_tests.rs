@@ -1,11 +1,11 @@
-//! Decoding every endpoint: the happy path, every error path, and a form round trip.
+//! Decoding every route: the happy path, every error path, and a form round trip.
 
 use proptest::prelude::*;
 
 use super::*;
 
-fn decode(endpoint: Endpoint, query: &str) -> Result<Request, BadRequest> {
-    decode_request(endpoint, &Form::parse(query))
+fn decode(route: Route, query: &str) -> Result<Request, BadRequest> {
+    decode_request(route, &Form::parse(query))
 }
 
 fn field_of(result: Result<Request, BadRequest>) -> String {
@@ -17,14 +17,14 @@ const REGISTER: &str = "zone=z1&env=dev&appid=app&hostname=h1&status=1&addrs=htt
 #[test]
 fn register_decodes_all_fields() {
     let query = format!("{REGISTER}&region=r&version=v2&metadata=%7B%22w%22%3A%2210%22%7D&replication=true&dirty_timestamp=7&latest_timestamp=8");
-    let Request::Register(args) = decode(Endpoint::Register, &query).expect("valid") else {
+    let Request::Register(args) = decode(Route::Register, &query).expect("valid") else {
         panic!("wrong request kind");
     };
     assert_eq!(
         (
             args.region.as_str(),
-            args.zone.as_str(),
-            args.hostname.as_str()
+            args.key.zone.as_str(),
+            args.key.hostname.as_str()
         ),
         ("r", "z1", "h1")
     );
@@ -37,9 +37,9 @@ fn register_decodes_all_fields() {
 
 #[test]
 fn register_accepts_comma_joined_and_repeated_addrs() {
-    let joined = decode(Endpoint::Register, &format!("{REGISTER},grpc://b:2")).expect("joined");
+    let joined = decode(Route::Register, &format!("{REGISTER},grpc://b:2")).expect("joined");
     let repeated =
-        decode(Endpoint::Register, &format!("{REGISTER}&addrs=grpc://b:2")).expect("repeated");
+        decode(Route::Register, &format!("{REGISTER}&addrs=grpc://b:2")).expect("repeated");
     assert_eq!(joined, repeated);
     let Request::Register(args) = joined else {
         panic!("wrong request kind")
@@ -55,7 +55,7 @@ fn register_rejects_each_missing_required_field() {
             .filter(|pair| !pair.starts_with(&format!("{field}=")))
             .collect();
         assert_eq!(
-            field_of(decode(Endpoint::Register, &query.join("&"))),
+            field_of(decode(Route::Register, &query.join("&"))),
             field,
             "dropping {field}"
         );
@@ -67,7 +67,7 @@ fn register_rejects_bad_status_values() {
     for bad in ["0", "3", "-1", "up", "4294967296"] {
         let query = REGISTER.replace("status=1", &format!("status={bad}"));
         assert_eq!(
-            field_of(decode(Endpoint::Register, &query)),
+            field_of(decode(Route::Register, &query)),
             "status",
             "status={bad}"
         );
@@ -80,7 +80,7 @@ fn register_rejects_metadata_that_is_not_an_object_of_strings() {
         let encoded: String = form_urlencoded::byte_serialize(bad.as_bytes()).collect();
         let query = format!("{REGISTER}&metadata={encoded}");
         assert_eq!(
-            field_of(decode(Endpoint::Register, &query)),
+            field_of(decode(Route::Register, &query)),
             "metadata",
             "metadata={bad}"
         );
@@ -91,35 +91,26 @@ fn register_rejects_metadata_that_is_not_an_object_of_strings() {
 fn negative_timestamps_are_rejected() {
     assert_eq!(
         field_of(decode(
-            Endpoint::Register,
+            Route::Register,
             &format!("{REGISTER}&dirty_timestamp=-5")
         )),
         "dirty_timestamp"
     );
     let renew = "zone=z&env=e&appid=a&hostname=h&dirty_timestamp=-1";
-    assert_eq!(field_of(decode(Endpoint::Renew, renew)), "dirty_timestamp");
+    assert_eq!(field_of(decode(Route::Renew, renew)), "dirty_timestamp");
     let cancel = "zone=z&env=e&appid=a&hostname=h&latest_timestamp=-1";
-    assert_eq!(
-        field_of(decode(Endpoint::Cancel, cancel)),
-        "latest_timestamp"
-    );
+    assert_eq!(field_of(decode(Route::Cancel, cancel)), "latest_timestamp");
 }
 
 #[test]
 fn renew_and_cancel_require_the_identity() {
-    for endpoint in [Endpoint::Renew, Endpoint::Cancel] {
-        assert!(decode(endpoint, "zone=z&env=e&appid=a&hostname=h").is_ok());
-        assert_eq!(
-            field_of(decode(endpoint, "zone=z&env=e&appid=a")),
-            "hostname"
-        );
-        assert_eq!(
-            field_of(decode(endpoint, "env=e&appid=a&hostname=h")),
-            "zone"
-        );
+    for route in [Route::Renew, Route::Cancel] {
+        assert!(decode(route, "zone=z&env=e&appid=a&hostname=h").is_ok());
+        assert_eq!(field_of(decode(route, "zone=z&env=e&appid=a")), "hostname");
+        assert_eq!(field_of(decode(route, "env=e&appid=a&hostname=h")), "zone");
         assert_eq!(
             field_of(decode(
-                endpoint,
+                route,
                 "zone=z&env=e&appid=a&hostname=h&replication=maybe"
             )),
             "replication"
@@ -130,7 +121,7 @@ fn renew_and_cancel_require_the_identity() {
 #[test]
 fn set_pairs_values_with_hostnames() {
     let query = "zone=z&env=e&appid=a&hostname=h1,h2&status=2&status=1";
-    let Request::Set(args) = decode(Endpoint::Set, query).expect("valid") else {
+    let Request::Set(args) = decode(Route::Set, query).expect("valid") else {
         panic!("kind")
     };
     assert_eq!(args.hostnames, ["h1", "h2"]);
@@ -141,28 +132,28 @@ fn set_pairs_values_with_hostnames() {
 #[test]
 fn set_rejects_mismatched_or_missing_changes() {
     let base = "zone=z&env=e&appid=a&hostname=h1&hostname=h2";
-    assert_eq!(field_of(decode(Endpoint::Set, base)), "status");
+    assert_eq!(field_of(decode(Route::Set, base)), "status");
     assert_eq!(
-        field_of(decode(Endpoint::Set, &format!("{base}&status=1"))),
+        field_of(decode(Route::Set, &format!("{base}&status=1"))),
         "status"
     );
     assert_eq!(
-        field_of(decode(Endpoint::Set, &format!("{base}&metadata=%7B%7D"))),
+        field_of(decode(Route::Set, &format!("{base}&metadata=%7B%7D"))),
         "metadata"
     );
     assert_eq!(
-        field_of(decode(Endpoint::Set, "zone=z&env=e&appid=a&status=1")),
+        field_of(decode(Route::Set, "zone=z&env=e&appid=a&status=1")),
         "hostname"
     );
     assert_eq!(
-        field_of(decode(Endpoint::Set, &format!("{base}&status=1&status=9"))),
+        field_of(decode(Route::Set, &format!("{base}&status=1&status=9"))),
         "status"
     );
 }
 
 #[test]
 fn fetch_requires_a_status_bitmask() {
-    let Request::Fetch(args) = decode(Endpoint::Fetch, "env=e&appid=a&status=3").expect("valid")
+    let Request::Fetch(args) = decode(Route::Fetch, "env=e&appid=a&status=3").expect("valid")
     else {
         panic!("kind")
     };
@@ -170,10 +161,7 @@ fn fetch_requires_a_status_bitmask() {
     assert!(args.zone.is_empty());
     for bad in ["", "0", "4", "x"] {
         assert_eq!(
-            field_of(decode(
-                Endpoint::Fetch,
-                &format!("env=e&appid=a&status={bad}")
-            )),
+            field_of(decode(Route::Fetch, &format!("env=e&appid=a&status={bad}"))),
             "status"
         );
     }
@@ -181,59 +169,45 @@ fn fetch_requires_a_status_bitmask() {
 
 #[test]
 fn fetchs_accepts_both_list_styles_and_needs_an_appid() {
-    let a = decode(Endpoint::Fetchs, "env=e&appid=a,b&status=1").expect("joined");
-    let b = decode(Endpoint::Fetchs, "env=e&appid=a&appid=b&status=1").expect("repeated");
+    let a = decode(Route::Fetchs, "env=e&appid=a,b&status=1").expect("joined");
+    let b = decode(Route::Fetchs, "env=e&appid=a&appid=b&status=1").expect("repeated");
     assert_eq!(a, b);
-    assert_eq!(
-        field_of(decode(Endpoint::Fetchs, "env=e&status=1")),
-        "appid"
-    );
+    assert_eq!(field_of(decode(Route::Fetchs, "env=e&status=1")), "appid");
 }
 
 #[test]
 fn polls_cursors_default_to_zero_and_must_match_appids() {
-    let Request::Polls(args) =
-        decode(Endpoint::Polls, "env=e&appid=a,b&hostname=h").expect("valid")
+    let Request::Polls(args) = decode(Route::Polls, "env=e&appid=a,b&hostname=h").expect("valid")
     else {
         panic!("kind")
     };
     assert_eq!(args.latest_timestamps, [0, 0]);
     let joined = decode(
-        Endpoint::Polls,
+        Route::Polls,
         "env=e&appid=a,b&hostname=h&latest_timestamp=5,6",
     )
     .expect("joined");
     let repeated = decode(
-        Endpoint::Polls,
+        Route::Polls,
         "env=e&appid=a&appid=b&hostname=h&latest_timestamp=5&latest_timestamp=6",
     )
     .expect("repeated");
     assert_eq!(joined, repeated);
     let mismatch = "env=e&appid=a,b&hostname=h&latest_timestamp=5";
+    assert_eq!(field_of(decode(Route::Polls, mismatch)), "latest_timestamp");
     assert_eq!(
-        field_of(decode(Endpoint::Polls, mismatch)),
-        "latest_timestamp"
-    );
-    assert_eq!(
-        field_of(decode(Endpoint::Polls, "env=e&appid=a&latest_timestamp=1")),
+        field_of(decode(Route::Polls, "env=e&appid=a&latest_timestamp=1")),
         "hostname"
     );
 }
 
 #[test]
 fn poll_needs_appid_and_hostname() {
-    assert!(decode(
-        Endpoint::Poll,
-        "env=e&appid=a&hostname=h&latest_timestamp=3"
-    )
-    .is_ok());
-    assert_eq!(
-        field_of(decode(Endpoint::Poll, "env=e&hostname=h")),
-        "appid"
-    );
+    assert!(decode(Route::Poll, "env=e&appid=a&hostname=h&latest_timestamp=3").is_ok());
+    assert_eq!(field_of(decode(Route::Poll, "env=e&hostname=h")), "appid");
     assert_eq!(
         field_of(decode(
-            Endpoint::Poll,
+            Route::Poll,
             "env=e&appid=a&hostname=h&latest_timestamp=x"
         )),
         "latest_timestamp"
@@ -243,22 +217,22 @@ fn poll_needs_appid_and_hostname() {
 #[test]
 fn nodes_and_fetch_all_ignore_their_query() {
     assert_eq!(
-        decode(Endpoint::Nodes, "junk=%%").expect("no args"),
+        decode(Route::Nodes, "junk=%%").expect("no args"),
         Request::Nodes
     );
     assert_eq!(
-        decode(Endpoint::FetchAll, "").expect("no args"),
+        decode(Route::FetchAll, "").expect("no args"),
         Request::FetchAll
     );
 }
 
 #[test]
 fn every_endpoint_has_a_unique_path() {
-    for endpoint in Endpoint::ALL {
-        assert_eq!(Endpoint::from_path(endpoint.path()), Some(endpoint));
+    for route in Route::ALL {
+        assert_eq!(Route::from_path(route.path()), Some(route));
     }
-    assert_eq!(Endpoint::from_path("/discovery/nope"), None);
-    assert!(Endpoint::Register.is_post() && !Endpoint::Fetch.is_post());
+    assert_eq!(Route::from_path("/discovery/nope"), None);
+    assert!(Route::Register.is_post() && !Route::Fetch.is_post());
 }
 
 fn word() -> impl Strategy<Value = String> {
@@ -288,11 +262,13 @@ fn request() -> impl Strategy<Value = Request> {
         .prop_map(
             |(zone, env, appid, hostname, status, addrs, metadata, replication, dirty)| {
                 Request::Register(RegisterArgs {
+                    key: InstanceKey {
+                        zone: zone.into(),
+                        env: env.into(),
+                        appid: appid.into(),
+                        hostname: hostname.into(),
+                    },
                     region: SmolStr::default(),
-                    zone: zone.into(),
-                    env: env.into(),
-                    appid: appid.into(),
-                    hostname: hostname.into(),
                     status,
                     addrs: addrs.into_iter().map(Into::into).collect(),
                     version: "v".into(),
@@ -345,15 +321,15 @@ fn request() -> impl Strategy<Value = Request> {
 proptest! {
     #[test]
     fn encoding_then_decoding_returns_the_same_request(request in request()) {
-        let (endpoint, form) = request.to_form();
+        let (route, form) = request.to_form();
         let reparsed = Form::parse(&form.encode());
-        prop_assert_eq!(decode_request(endpoint, &reparsed), Ok(request));
+        prop_assert_eq!(decode_request(route, &reparsed), Ok(request));
     }
 
     #[test]
     fn decoding_arbitrary_text_never_panics(text in "[ -~]{0,200}") {
-        for endpoint in Endpoint::ALL {
-            let _ = decode_request(endpoint, &Form::parse(&text));
+        for route in Route::ALL {
+            let _ = decode_request(route, &Form::parse(&text));
         }
     }
 }

@@ -11,20 +11,22 @@ mod instance;
 mod keys;
 mod peer;
 mod reply;
+mod version;
 
 pub use args::{
     CancelArgs, FetchArgs, FetchsArgs, PollArgs, PollsArgs, RegisterArgs, RenewArgs, Request,
     SetArgs, StatusFilter,
 };
 pub use code::Code;
-pub use decode::{decode_request, Endpoint};
+pub use decode::{decode_request, Route};
 pub use form::{BadRequest, Form};
 pub use instance::{Instance, InstanceInfo, Metadata, NodeInfo, NodeStatus, Status};
 pub use keys::{AppKey, InstanceKey};
-pub use peer::{AppState, OpResult, PeerMessage, ReplicatedOp, TombstoneRecord};
+pub use peer::{AppState, OpResult, PeerMessage, ReplicatedOp};
 pub use reply::{Data, Envelope, Reply};
 /// The string type of identifiers: clones of short ones copy 24 bytes and allocate nothing.
 pub use smol_str::SmolStr;
+pub use version::{Tombstone, Version};
 
 #[cfg(test)]
 mod decode_tests;

@@ -7,29 +7,19 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AppKey, Instance, InstanceKey};
+use super::{AppKey, Instance, InstanceKey, Tombstone, Version};
 
-/// One replicated write.
+/// One replicated op: a write, or a lease renewal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ReplicatedOp {
-    /// The whole instance after a register or set, at its `dirty_timestamp`.
-    Put {
-        /// The instance.
-        instance: Box<Instance>,
-    },
+    /// A register, set or cancel: the version it made.
+    Write(Version),
     /// A lease renewal of the sender's version `dirty_timestamp`.
     Renew {
         /// Which instance.
         key: InstanceKey,
         /// The sender's content version, compared by the receiver.
-        dirty_timestamp: i64,
-    },
-    /// A cancel at version `dirty_timestamp`.
-    Cancel {
-        /// Which instance.
-        key: InstanceKey,
-        /// The cancel's version.
         dirty_timestamp: i64,
     },
 }
@@ -38,23 +28,18 @@ impl ReplicatedOp {
     /// The instance this op is about.
     pub fn key(&self) -> InstanceKey {
         match self {
-            ReplicatedOp::Put { instance } => InstanceKey::of(instance),
-            ReplicatedOp::Renew { key, .. } | ReplicatedOp::Cancel { key, .. } => key.clone(),
+            ReplicatedOp::Write(version) => version.key(),
+            ReplicatedOp::Renew { key, .. } => key.clone(),
         }
     }
 
-    /// The instance this op is about, borrowed: `[env, appid, zone, hostname]`.
-    pub fn key_fields(&self) -> [&str; 4] {
+    /// The version stamp the op carries: the write's, or the renewed version's.
+    pub fn dirty_timestamp(&self) -> i64 {
         match self {
-            ReplicatedOp::Put { instance } => [
-                &instance.env,
-                &instance.appid,
-                &instance.zone,
-                &instance.hostname,
-            ],
-            ReplicatedOp::Renew { key, .. } | ReplicatedOp::Cancel { key, .. } => {
-                [&key.env, &key.appid, &key.zone, &key.hostname]
-            }
+            ReplicatedOp::Write(version) => version.dirty_timestamp(),
+            ReplicatedOp::Renew {
+                dirty_timestamp, ..
+            } => *dirty_timestamp,
         }
     }
 }
@@ -74,15 +59,6 @@ pub enum OpResult {
     },
 }
 
-/// A cancel remembered so that older writes are absorbed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TombstoneRecord {
-    /// Which instance.
-    pub key: InstanceKey,
-    /// The cancel's version.
-    pub dirty_timestamp: i64,
-}
-
 /// Everything a node holds for one app: its instances and its tombstones.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppState {
@@ -91,7 +67,7 @@ pub struct AppState {
     /// Live instances.
     pub instances: Vec<Instance>,
     /// Tombstones still within retention.
-    pub tombstones: Vec<TombstoneRecord>,
+    pub tombstones: Vec<Tombstone>,
 }
 
 /// The default of [`PeerMessage::SyncRequest`]'s `full`.
@@ -180,24 +156,22 @@ mod tests {
     }
 
     #[test]
-    fn every_op_borrows_the_same_key_it_names() {
+    fn every_op_names_its_instance_and_stamp() {
         let key = InstanceKey::of(&instance());
         let ops = [
-            ReplicatedOp::Put {
-                instance: Box::new(instance()),
-            },
+            ReplicatedOp::Write(Version::Put(Box::new(instance()))),
             ReplicatedOp::Renew {
                 key: key.clone(),
                 dirty_timestamp: 1,
             },
-            ReplicatedOp::Cancel {
+            ReplicatedOp::Write(Version::Tombstone(Tombstone {
                 key: key.clone(),
                 dirty_timestamp: 1,
-            },
+            })),
         ];
         for op in ops {
             assert_eq!(op.key(), key);
-            assert_eq!(op.key_fields(), ["e", "a", "z", "h"]);
+            assert_eq!(op.dirty_timestamp(), 1);
         }
     }
 
@@ -210,19 +184,16 @@ mod tests {
                 batch: 7,
                 forward: true,
                 ops: vec![
-                    ReplicatedOp::Put {
-                        instance: Box::new(instance()),
-                    }
-                    .into(),
+                    ReplicatedOp::Write(Version::Put(Box::new(instance()))).into(),
                     ReplicatedOp::Renew {
                         key: key.clone(),
                         dirty_timestamp: 3,
                     }
                     .into(),
-                    ReplicatedOp::Cancel {
+                    ReplicatedOp::Write(Version::Tombstone(Tombstone {
                         key: key.clone(),
                         dirty_timestamp: 4,
-                    }
+                    }))
                     .into(),
                 ],
             },
@@ -243,7 +214,7 @@ mod tests {
                 apps: vec![AppState {
                     app: app.clone(),
                     instances: vec![instance()],
-                    tombstones: vec![TombstoneRecord {
+                    tombstones: vec![Tombstone {
                         key,
                         dirty_timestamp: 9,
                     }],
@@ -262,6 +233,31 @@ mod tests {
             let back: PeerMessage = serde_json::from_str(&json).expect("parses");
             assert_eq!(back, message);
         }
+    }
+
+    #[test]
+    fn a_write_travels_as_its_version_and_a_renew_as_key_and_stamp() {
+        let key = InstanceKey::of(&instance());
+        let cancel = ReplicatedOp::Write(Version::Tombstone(Tombstone {
+            key: key.clone(),
+            dirty_timestamp: 4,
+        }));
+        let renew = ReplicatedOp::Renew {
+            key,
+            dirty_timestamp: 3,
+        };
+        let put = ReplicatedOp::Write(Version::Put(Box::new(instance())));
+        let key_json = r#"{"env":"e","appid":"a","zone":"z","hostname":"h"}"#;
+        assert_eq!(
+            serde_json::to_string(&cancel).expect("json"),
+            format!(r#"{{"write":{{"tombstone":{{"key":{key_json},"dirty_timestamp":4}}}}}}"#)
+        );
+        assert_eq!(
+            serde_json::to_string(&renew).expect("json"),
+            format!(r#"{{"renew":{{"key":{key_json},"dirty_timestamp":3}}}}"#)
+        );
+        let put_json = serde_json::to_string(&put).expect("json");
+        assert!(put_json.starts_with(r#"{"write":{"put":{"#), "{put_json}");
     }
 
     #[test]

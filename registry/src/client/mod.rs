@@ -18,8 +18,8 @@ use std::time::Duration;
 use hyper::Method;
 
 use crate::api::{
-    CancelArgs, Code, Endpoint, Envelope, FetchArgs, InstanceInfo, RegisterArgs, RenewArgs,
-    Request, StatusFilter,
+    CancelArgs, Code, Envelope, FetchArgs, InstanceInfo, RegisterArgs, RenewArgs, Request, Route,
+    StatusFilter,
 };
 use crate::core::DISCOVERY_APPID;
 use crate::runtime::{self, HttpError, HttpRequest};
@@ -119,10 +119,7 @@ impl Client {
     /// not know it (register again).
     pub async fn renew(&self, instance: &RegisterArgs) -> Result<Code, ClientError> {
         let request = Request::Renew(RenewArgs {
-            zone: instance.zone.clone(),
-            env: instance.env.clone(),
-            appid: instance.appid.clone(),
-            hostname: instance.hostname.clone(),
+            key: instance.key.clone(),
             replication: false,
             dirty_timestamp: 0,
         });
@@ -136,10 +133,7 @@ impl Client {
     /// Cancels `instance`.
     pub async fn cancel(&self, instance: &RegisterArgs) -> Result<(), ClientError> {
         let request = Request::Cancel(CancelArgs {
-            zone: instance.zone.clone(),
-            env: instance.env.clone(),
-            appid: instance.appid.clone(),
-            hostname: instance.hostname.clone(),
+            key: instance.key.clone(),
             replication: false,
             latest_timestamp: 0,
         });
@@ -260,8 +254,8 @@ impl Client {
     }
 }
 
-fn method(endpoint: Endpoint) -> Method {
-    if endpoint.is_post() {
+fn method(route: Route) -> Method {
+    if route.is_post() {
         Method::POST
     } else {
         Method::GET

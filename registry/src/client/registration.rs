@@ -49,7 +49,9 @@ async fn keep_alive(client: Client, instance: RegisterArgs, interval: Duration) 
         if !registered {
             match client.register(&instance).await {
                 Ok(()) => registered = true,
-                Err(error) => tracing::warn!(%error, appid = %instance.appid, "register failed"),
+                Err(error) => {
+                    tracing::warn!(%error, appid = %instance.key.appid, "register failed")
+                }
             }
         } else {
             match client.renew(&instance).await {
@@ -59,7 +61,7 @@ async fn keep_alive(client: Client, instance: RegisterArgs, interval: Duration) 
                     continue;
                 }
                 Ok(_) => {}
-                Err(error) => tracing::warn!(%error, appid = %instance.appid, "renew failed"),
+                Err(error) => tracing::warn!(%error, appid = %instance.key.appid, "renew failed"),
             }
         }
         tokio::time::sleep(interval).await;

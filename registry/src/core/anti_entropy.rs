@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 
-use crate::api::{AppKey, AppState, PeerMessage};
+use crate::api::{AppKey, AppState, InstanceKey, PeerMessage, Version};
 
 use super::clock::{Clock, Mono};
 use super::network::Network;
 use super::node::Node;
-use super::table::{expired, Applied, Version};
+use super::table::{expired, Applied};
 use super::timer::Timer;
 
 impl<C: Clock, N: Network> Node<C, N> {
@@ -33,11 +33,12 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Sends a digest of everything held to one random peer.
     pub(super) fn start_anti_entropy(&mut self, now: Mono) {
         self.schedule_anti_entropy(now);
-        if !self.ready || self.peers.is_empty() {
+        let peers = self.replication.addrs();
+        if !self.startup.is_done() || peers.len() == 0 {
             return;
         }
-        let index = self.rng.gen_range(0..self.peers.len());
-        let Some(addr) = self.peers.keys().nth(index).cloned() else {
+        let index = self.rng.gen_range(0..peers.len());
+        let Some(addr) = peers.clone().nth(index).cloned() else {
             return;
         };
         self.stats.anti_entropy_rounds += 1;
@@ -128,7 +129,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                     self.stats.future_versions_refused += 1;
                     continue;
                 }
-                let key = crate::api::InstanceKey::of(instance);
+                let key = InstanceKey::of(instance);
                 if self.table.instance(&key).is_none()
                     && expired(instance.renew_timestamp, wall, evict_after)
                 {
@@ -136,7 +137,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                     continue;
                 }
                 if matches!(
-                    self.apply(Version::Put(instance.clone())),
+                    self.apply(Version::Put(Box::new(instance.clone()))),
                     Applied::Inserted | Applied::Replaced
                 ) {
                     changed += 1;
@@ -161,11 +162,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                     continue;
                 }
                 let before = self.table.tombstone(&tombstone.key);
-                let version = Version::Tombstone {
-                    key: tombstone.key.clone(),
-                    dirty_timestamp: tombstone.dirty_timestamp,
-                };
-                let applied = self.apply(version);
+                let applied = self.apply(Version::Tombstone(tombstone.clone()));
                 if applied == Applied::Removed || self.table.tombstone(&tombstone.key) != before {
                     changed += 1;
                 }

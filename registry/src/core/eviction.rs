@@ -1,10 +1,75 @@
-//! Choosing which expired instances an eviction round removes.
+//! Eviction: rounds that remove expired instances, and which ones a round removes.
 //!
 //! A round removes at most `size - floor(size * keep_percent / 100)` instances, picked at random
 //! from the expired ones, so a node that lost contact with many clients at once does not wipe
 //! whole apps before protection mode engages, and the loss spreads evenly across apps.
 
+use std::time::Duration;
+
 use rand::Rng;
+
+use crate::api::InstanceKey;
+
+use super::clock::{Clock, Mono};
+use super::network::Network;
+use super::node::{Node, NodeEvent};
+
+impl<C: Clock, N: Network> Node<C, N> {
+    /// An eviction round: removes (some of) the instances whose lease expired.
+    pub(super) fn evict(&mut self, now: Mono) {
+        let protected = self.guard.is_protected();
+        let lease = &self.config.lease;
+        let limit = if protected {
+            lease.protected_evict_after
+        } else {
+            lease.evict_after
+        };
+        let expired: Vec<(InstanceKey, Duration)> = self
+            .table
+            .entries()
+            .map(|e| (e, now.saturating_since(e.renewed_at)))
+            .filter(|(_, silent)| *silent > limit)
+            .map(|(e, silent)| (InstanceKey::of(&e.instance), silent))
+            .collect();
+        let registry_size = self.table.len();
+        let cap = round_cap(registry_size, lease.eviction_keep_percent);
+        let expired_count = expired.len();
+        if expired_count > cap {
+            self.stats.eviction_rounds_capped += 1;
+        }
+        let victims = pick(expired, cap, &mut self.rng);
+        let evicted = victims.len();
+        for (key, silent_for) in victims {
+            if self.table.evict(&key, self.clock.wall()).is_some() {
+                self.guard.on_removed();
+                self.wake(&key.app());
+                self.on_app_changed(&key.app());
+                self.events
+                    .push_back(NodeEvent::Evicted { key, silent_for });
+            }
+        }
+        self.events.push_back(NodeEvent::EvictionRound {
+            registry_size,
+            expired: expired_count,
+            cap,
+            evicted,
+            protected,
+        });
+    }
+
+    /// Removes a dead copy found by anti-entropy (see `repair_from`): like an eviction, local
+    /// and without a tombstone.
+    pub(super) fn drop_dead(&mut self, key: InstanceKey, silent_for: Duration) {
+        if self.table.evict(&key, self.clock.wall()).is_some() {
+            self.guard.on_removed();
+            self.stats.dead_copies_dropped += 1;
+            self.wake(&key.app());
+            self.on_app_changed(&key.app());
+            self.events
+                .push_back(NodeEvent::DroppedDead { key, silent_for });
+        }
+    }
+}
 
 /// The most instances one round may evict from a registry of `size`.
 pub(crate) fn round_cap(size: usize, keep_percent: u64) -> usize {

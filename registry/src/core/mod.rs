@@ -40,7 +40,6 @@
 
 mod anti_entropy;
 mod clock;
-mod cluster;
 mod config;
 mod eviction;
 mod fnv;
@@ -48,9 +47,12 @@ mod guard;
 mod hlc;
 mod index;
 mod manual;
+mod membership;
 mod name;
 mod network;
 mod node;
+mod peer_queue;
+mod peer_writes;
 mod poll;
 mod reads;
 mod replication;
@@ -63,7 +65,6 @@ mod writes;
 
 pub use crate::api::{AppKey, InstanceKey, PeerMessage};
 pub use clock::{Clock, Mono};
-pub use cluster::DISCOVERY_APPID;
 pub use config::{
     ClusterConfig, Config, ConfigError, Identity, LeaseConfig, Limits, ProtectionConfig,
     ReplicationConfig, StallConfig,
@@ -71,12 +72,10 @@ pub use config::{
 pub use fnv::Fnv1a;
 pub use guard::{ProtectionOverride, ProtectionReason, ProtectionStatus};
 pub use manual::{ManualClock, Outbox};
+pub use membership::DISCOVERY_APPID;
 pub use network::{Network, RequestId};
 pub use node::{Node, NodeEvent};
-pub use replication::QueueCounters;
 pub use stats::NodeStats;
-pub use table::Version;
-pub use timer::Timer;
 
 #[cfg(test)]
 mod tests;

@@ -6,24 +6,23 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::api::SmolStr;
-use crate::api::{Code, Instance, NodeInfo, Reply, Request};
+use crate::api::{
+    AppKey, Code, Instance, InstanceKey, NodeInfo, PeerMessage, ReplicatedOp, Reply, Request,
+    SmolStr, Version,
+};
 
 use super::clock::{Clock, Mono};
-use super::cluster::Peer;
-use super::cluster::DISCOVERY_APPID;
 use super::config::{Config, ConfigError};
-use super::eviction;
 use super::guard::{Guard, ProtectionOverride, ProtectionStatus};
 use super::hlc::Hlc;
 use super::network::{Network, RequestId};
 use super::poll::Waiters;
+use super::replication::Replication;
 use super::stats::NodeStats;
-use super::table::{Applied, Newer, Table, Version};
+use super::sync::StartupSync;
+use super::table::{Applied, Table};
 use super::timer::{Timer, Timers};
 use super::validate;
-use crate::api::InstanceKey;
-use crate::api::PeerMessage;
 
 /// A decision the node took on its own, reported to its driver for logs, metrics and traces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,26 +99,18 @@ pub struct Node<C, N> {
     pub(super) guard: Guard,
     pub(super) waiters: Waiters,
     /// Apps changed in this step whose long-polls are answered when it ends.
-    pub(super) woken: std::collections::BTreeSet<crate::api::AppKey>,
+    pub(super) woken: std::collections::BTreeSet<AppKey>,
     pub(super) timers: Timers,
     pub(super) events: VecDeque<NodeEvent>,
-    /// Peers by `host:port`.
-    pub(super) peers: std::collections::BTreeMap<SmolStr, Peer>,
-    /// Whether startup sync finished; reads are refused with -503 until it has.
-    pub(super) ready: bool,
-    /// When startup sync stops waiting for a synced peer.
-    pub(super) sync_deadline: Mono,
-    /// Peers whose state startup sync merged while they had not synced themselves: asked
-    /// again, they are asked only whether they have synced since (see `sync.rs`).
-    pub(super) merged_unsynced: std::collections::BTreeSet<SmolStr>,
+    /// The peers and their replication queues.
+    pub(super) replication: Replication,
+    /// Startup sync; reads are refused with -503 until it is done.
+    pub(super) startup: StartupSync,
     pub(super) stats: NodeStats,
-    /// Counters of queues of peers that left, so totals never go down.
-    pub(super) retired_queues: super::replication::QueueCounters,
-    pub(super) next_batch: u64,
     /// Set by `handle_shutdown`: the node no longer renews or re-registers itself.
     pub(super) shutting_down: bool,
     /// Until when client writes are refused after a stall.
-    pub(super) writes_refused_until: Option<Mono>,
+    writes_refused_until: Option<Mono>,
 }
 
 impl<C: Clock, N: Network> Node<C, N> {
@@ -140,7 +131,8 @@ impl<C: Clock, N: Network> Node<C, N> {
         let mut node = Node {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             guard: Guard::new(&config.protection),
-            sync_deadline: now + config.cluster.sync_timeout,
+            replication: Replication::new(&config),
+            startup: StartupSync::new(now + config.cluster.sync_timeout),
             config,
             clock,
             net,
@@ -150,12 +142,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             woken: std::collections::BTreeSet::new(),
             timers,
             events: VecDeque::new(),
-            peers: std::collections::BTreeMap::new(),
-            ready: false,
-            merged_unsynced: std::collections::BTreeSet::new(),
             stats: NodeStats::default(),
-            retired_queues: Default::default(),
-            next_batch: 0,
             shutting_down: false,
             writes_refused_until: None,
         };
@@ -269,34 +256,29 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// Whether startup sync finished (reads are served).
     pub fn is_ready(&self) -> bool {
-        self.ready
+        self.startup.is_done()
     }
 
     /// The node's peers with their status, by address: lost once none of the batches sent to
     /// a peer has been answered for `peer_lost_after`, up otherwise.
     pub fn peers(&self) -> Vec<NodeInfo> {
-        let (now, lost_after) = (
-            self.clock.mono(),
-            self.config.cluster.replication.peer_lost_after,
-        );
-        self.peers
-            .iter()
-            .map(|(addr, peer)| peer.info(addr, now, lost_after))
-            .collect()
+        self.replication.infos(self.clock.mono())
     }
 
     /// Ops waiting in replication queues, over all peers.
     pub fn replication_queue_depth(&self) -> usize {
-        self.peers.values().map(|p| p.queue.depth()).sum()
+        self.replication.depth()
     }
 
     /// What the node has done so far, counted.
     pub fn stats(&self) -> NodeStats {
-        self.stats_with_queues()
+        let mut stats = self.stats;
+        self.replication.count_into(&mut stats);
+        stats
     }
 
     /// The anti-entropy digest of every app held (for tests and simulators comparing nodes).
-    pub fn digests(&self) -> Vec<(crate::api::AppKey, u64)> {
+    pub fn digests(&self) -> Vec<(AppKey, u64)> {
         self.table.digests()
     }
 
@@ -383,7 +365,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         if let Some(refused) = self.refuse_after_stall(&request) {
             return Some(refused);
         }
-        if !self.ready && !request.is_write() {
+        if !self.startup.is_done() && !request.is_write() {
             self.stats.reads_refused_not_ready += 1;
             return Some(Reply::error(
                 Code::NotReady,
@@ -408,21 +390,21 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// accounting, waking the long-polls of the app and (for `infra.discovery`) membership.
     /// Every write, local or remote, goes through here.
     pub(super) fn apply(&mut self, version: Version) -> Applied {
-        let (app, dirty_timestamp) = match &version {
-            Version::Put(instance) => (InstanceKey::of(instance).app(), instance.dirty_timestamp),
-            Version::Tombstone {
-                key,
-                dirty_timestamp,
-            } => (key.app(), *dirty_timestamp),
+        let app = match &version {
+            Version::Put(instance) => AppKey {
+                env: instance.env.clone(),
+                appid: instance.appid.clone(),
+            },
+            Version::Tombstone(tombstone) => tombstone.key.app(),
         };
-        self.hlc.observe(dirty_timestamp);
+        self.hlc.observe(version.dirty_timestamp());
         let applied = self
             .table
             .apply(version, self.clock.mono(), self.clock.wall());
         match applied {
             Applied::Inserted => self.guard.on_inserted(),
             Applied::Removed => self.guard.on_removed(),
-            Applied::Stale(Newer::Tombstone(_)) => self.stats.absorbed_by_tombstone += 1,
+            Applied::Stale(Version::Tombstone(_)) => self.stats.absorbed_by_tombstone += 1,
             Applied::Replaced | Applied::Buried | Applied::Stale(_) => {}
         }
         if matches!(
@@ -435,11 +417,37 @@ impl<C: Clock, N: Network> Node<C, N> {
         applied
     }
 
-    /// Membership follows the node's own app, `infra.discovery`.
-    pub(super) fn on_app_changed(&mut self, app: &crate::api::AppKey) {
-        if app.appid == DISCOVERY_APPID && app.env == self.config.identity.env {
-            self.refresh_peers();
+    /// Refreshes a lease and, for a renew replicated from a peer, compares the sender's
+    /// version with ours. Every renew, from a client or a peer, goes through here.
+    ///
+    /// Every renew received counts towards protection mode, known instance or not: protection
+    /// measures whether renewals reach this node at all, and a count of what arrived can be
+    /// checked from outside without re-deriving the table.
+    pub(super) fn renew_lease(
+        &mut self,
+        key: &InstanceKey,
+        sender_dirty: Option<i64>,
+    ) -> LeaseRenewed<'_> {
+        self.guard.on_renew();
+        if let Some(dirty) = sender_dirty {
+            self.hlc.observe(dirty);
         }
+        let (now, wall) = (self.clock.mono(), self.clock.wall());
+        let Some(instance) = self.table.renew(key, now, wall) else {
+            return LeaseRenewed::Missing;
+        };
+        match sender_dirty {
+            Some(dirty) if dirty > instance.dirty_timestamp => LeaseRenewed::SenderNewer,
+            Some(dirty) if dirty < instance.dirty_timestamp => {
+                LeaseRenewed::ReceiverNewer(instance)
+            }
+            _ => LeaseRenewed::Renewed(instance),
+        }
+    }
+
+    /// Queues a write or renew made here for the peers.
+    pub(super) fn replicate(&mut self, op: ReplicatedOp) {
+        self.replication.queue(op, self.clock.mono());
     }
 
     fn fire(&mut self, timer: Timer, now: Mono) {
@@ -475,64 +483,15 @@ impl<C: Clock, N: Network> Node<C, N> {
                 self.config.cluster.self_renew_interval
             }
             Timer::AntiEntropy => return self.start_anti_entropy(now),
-            Timer::Replication => return self.flush_replication(now),
+            Timer::Replication => {
+                let net = &mut self.net;
+                self.replication
+                    .flush(now, &mut self.rng, |addr, message| net.send(addr, message));
+                return;
+            }
             Timer::Sync => return self.retry_sync(now),
         };
         self.timers.set(timer, now + interval);
-    }
-
-    fn evict(&mut self, now: Mono) {
-        let protected = self.guard.is_protected();
-        let lease = &self.config.lease;
-        let limit = if protected {
-            lease.protected_evict_after
-        } else {
-            lease.evict_after
-        };
-        let expired: Vec<(InstanceKey, Duration)> = self
-            .table
-            .entries()
-            .map(|e| (e, now.saturating_since(e.renewed_at)))
-            .filter(|(_, silent)| *silent > limit)
-            .map(|(e, silent)| (InstanceKey::of(&e.instance), silent))
-            .collect();
-        let registry_size = self.table.len();
-        let cap = eviction::round_cap(registry_size, lease.eviction_keep_percent);
-        let expired_count = expired.len();
-        if expired_count > cap {
-            self.stats.eviction_rounds_capped += 1;
-        }
-        let victims = eviction::pick(expired, cap, &mut self.rng);
-        let evicted = victims.len();
-        for (key, silent_for) in victims {
-            if self.table.evict(&key, self.clock.wall()).is_some() {
-                self.guard.on_removed();
-                self.wake(&key.app());
-                self.on_app_changed(&key.app());
-                self.events
-                    .push_back(NodeEvent::Evicted { key, silent_for });
-            }
-        }
-        self.events.push_back(NodeEvent::EvictionRound {
-            registry_size,
-            expired: expired_count,
-            cap,
-            evicted,
-            protected,
-        });
-    }
-
-    /// Removes a dead copy found by anti-entropy (see `repair_from`): like an eviction, local
-    /// and without a tombstone.
-    pub(super) fn drop_dead(&mut self, key: InstanceKey, silent_for: Duration) {
-        if self.table.evict(&key, self.clock.wall()).is_some() {
-            self.guard.on_removed();
-            self.stats.dead_copies_dropped += 1;
-            self.wake(&key.app());
-            self.on_app_changed(&key.app());
-            self.events
-                .push_back(NodeEvent::DroppedDead { key, silent_for });
-        }
     }
 
     fn note_protection_change(&mut self, before: ProtectionStatus) {
@@ -546,12 +505,13 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// invariants (debug builds and the simulator).
     fn finish(&mut self) {
         self.answer_woken();
-        let next = self.peers.values().filter_map(|p| p.queue.deadline()).min();
-        self.timers.set_or_clear(Timer::Replication, next);
+        self.timers
+            .set_or_clear(Timer::Replication, self.replication.deadline());
         if cfg!(debug_assertions) {
             self.table.check_invariants();
             self.waiters.check_invariants();
-            self.peers.values().for_each(|p| p.queue.check_invariants());
+            self.replication
+                .check_invariants(&self.config.identity.addr);
             let status = self.guard.status();
             debug_assert!(
                 status.threshold <= status.expected_renews,
@@ -565,15 +525,25 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
             debug_assert_eq!(
                 self.timers.deadline(Timer::Sync).is_some(),
-                !self.ready,
+                !self.startup.is_done(),
                 "sync timer out of step"
-            );
-            debug_assert!(
-                !self.peers.contains_key(&self.config.identity.addr),
-                "the node is its own peer"
             );
         }
     }
+}
+
+/// What a renew found. It borrows the stored instance: each caller copies only what it needs
+/// (a peer's renew usually nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LeaseRenewed<'a> {
+    /// The instance is not here.
+    Missing,
+    /// Renewed; versions agree (or the renew came from a client).
+    Renewed(&'a Instance),
+    /// Renewed, but the peer that sent it holds a newer version.
+    SenderNewer,
+    /// Renewed, but this node holds a newer version than the sending peer: ours.
+    ReceiverNewer(&'a Instance),
 }
 
 /// Tombstones are checked twice per retention period, so none outlives 1.5x retention.

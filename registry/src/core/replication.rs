@@ -1,360 +1,235 @@
-//! One replication queue per peer: coalesced per instance, batched, retried with back-off,
-//! bounded.
+//! Replication: the node's peers, a queue of writes for each, and where each write goes.
 //!
-//! The reference design sends each write once, synchronously, and forgets it on failure. Here
-//! a write waits in the queue until the peer acknowledges it, its retry horizon passes, or the
-//! queue overflows; the last two are counted, and anti-entropy repairs what they lost.
-//!
-//! The queue is one deque in send order. Finding an instance's pending op scans it, comparing
-//! a hash of the key first: a queue holds at most one op per instance and usually a handful
-//! (it empties with every batch), and a flat scan of hashes beats two ordered maps whose
-//! nodes are allocated and freed as the queue fills and empties. Even a full queue (the
-//! default holds 10,000) costs microseconds a push, and only while its peer is unreachable.
+//! A write goes to every same-zone peer and to one node of each other zone, which
+//! re-replicates it inside its own zone (`forward`); nothing is forwarded twice, so there are
+//! no loops. What a peer answers is applied by the node (`peer_writes.rs`); this part only
+//! routes, batches, retries and counts.
 
-use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use rustc_hash::FxHasher;
 
-use crate::api::{OpResult, ReplicatedOp};
+use crate::api::{NodeInfo, NodeStatus, OpResult, PeerMessage, ReplicatedOp, SmolStr};
 
 use super::clock::Mono;
-use super::config::ReplicationConfig;
+use super::config::{Config, ReplicationConfig};
+use super::peer_queue::{PeerQueue, QueueCounters, QueuedOp};
+use super::stats::NodeStats;
 
-/// Unanswered batches in a row before a peer can be reported lost.
-pub(crate) const LOST_AFTER_FAILURES: u32 = 8;
-
-/// An op ready to be queued: with the hash of its instance's key, compared first when a
-/// queue searches for the instance. Built once per write and shared by every peer's queue
-/// (a write goes to every peer: one op, not one copy of its key per peer).
+/// One peer and the queue of writes waiting for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Pending {
-    hash: u64,
-    op: Arc<ReplicatedOp>,
-    enqueued_at: Mono,
+struct Peer {
+    zone: SmolStr,
+    queue: PeerQueue,
 }
 
-impl Pending {
-    pub(crate) fn new(op: ReplicatedOp, enqueued_at: Mono) -> Pending {
-        let mut hash = FxHasher::default();
-        op.key_fields().hash(&mut hash);
-        Pending {
-            hash: hash.finish(),
-            op: Arc::new(op),
-            enqueued_at,
+/// The peers of a node, by `host:port`, with their queues and the counters they leave behind.
+#[derive(Clone, Debug)]
+pub(crate) struct Replication {
+    config: ReplicationConfig,
+    /// This node's zone: its peers there get every write; other zones get one copy each.
+    zone: SmolStr,
+    peers: BTreeMap<SmolStr, Peer>,
+    /// Counters of queues of peers that left, so totals never go down.
+    retired: QueueCounters,
+    next_batch: u64,
+    enqueued: u64,
+    batches: u64,
+}
+
+impl Replication {
+    pub(crate) fn new(config: &Config) -> Replication {
+        Replication {
+            config: config.cluster.replication.clone(),
+            zone: config.identity.zone.clone(),
+            peers: BTreeMap::new(),
+            retired: QueueCounters::default(),
+            next_batch: 0,
+            enqueued: 0,
+            batches: 0,
         }
     }
 
-    fn same_instance(&self, other: &Pending) -> bool {
-        self.hash == other.hash && self.op.key_fields() == other.op.key_fields()
-    }
-
-    fn is_renew(&self) -> bool {
-        matches!(*self.op, ReplicatedOp::Renew { .. })
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct InFlight {
-    batch: u64,
-    ops: Vec<Pending>,
-    deadline: Mono,
-}
-
-/// What the queue lost, for metrics and reports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QueueCounters {
-    /// Ops sent again after an unacknowledged batch.
-    pub retried: u64,
-    /// Ops dropped because the queue was full.
-    pub dropped_overflow: u64,
-    /// Ops dropped because they outlived the retry horizon.
-    pub dropped_expired: u64,
-}
-
-/// The replication queue towards one peer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct PeerQueue {
-    /// Ops waiting, oldest first, at most one per instance; `None` marks a slot whose op a
-    /// newer one replaced (it moved to the back). Leading holes are popped at once.
-    pending: VecDeque<Option<Pending>>,
-    /// The `Some` slots of `pending`.
-    live: usize,
-    /// The live ops that are not renews: while there is one, the next batch leaves within
-    /// `max_delay`; renews alone may wait `renew_delay`.
-    writes: usize,
-    in_flight: Option<InFlight>,
-    /// When the next batch may leave; `None` while nothing is pending or a batch is in flight.
-    send_at: Option<Mono>,
-    /// The buffer of the last batch in flight, emptied, for the next one (a batch leaves
-    /// every second or so; its ops need not be allocated anew each time).
-    spare: Vec<Pending>,
-    /// Consecutive unacknowledged batches.
-    failures: u32,
-    /// When the current run of unanswered batches began.
-    failing_since: Option<Mono>,
-    pub(crate) counters: QueueCounters,
-}
-
-impl PeerQueue {
-    /// Ops waiting, not counting the batch in flight.
-    pub(crate) fn depth(&self) -> usize {
-        self.live
-    }
-
-    /// Whether the peer looks lost: at least [`LOST_AFTER_FAILURES`] batches in a row went
-    /// unanswered and none has been answered for `lost_after`. A few lost batches (or acks)
-    /// on a lossy network are not enough: retries back off, so a minute alone can hold only a
-    /// handful of attempts.
-    pub(crate) fn is_lost(&self, now: Mono, lost_after: Duration) -> bool {
-        self.failures >= LOST_AFTER_FAILURES
-            && self
-                .failing_since
-                .is_some_and(|since| now.saturating_since(since) >= lost_after)
-    }
-
-    /// Queues an op. A newer op for the same instance replaces the pending one, except that a
-    /// renew never replaces a register or cancel (it would lose their content).
-    #[cfg(test)]
-    pub(crate) fn push(&mut self, op: ReplicatedOp, now: Mono, config: &ReplicationConfig) {
-        self.push_pending(Pending::new(op, now), config);
-    }
-
-    /// [`PeerQueue::push`] for an op already prepared (and stamped with its enqueue time).
-    pub(crate) fn push_pending(&mut self, pending: Pending, config: &ReplicationConfig) {
-        let now = pending.enqueued_at;
-        if let Some(slot) = self.find(&pending) {
-            if pending.is_renew() && !self.pending[slot].as_ref().is_some_and(Pending::is_renew) {
-                return;
-            }
-            self.vacate(slot);
-        }
-        self.count_in(&pending);
-        self.pending.push_back(Some(pending));
-        while self.live > config.max_queue {
-            self.pop_oldest();
-            self.counters.dropped_overflow += 1;
-        }
-        self.schedule(now, config);
-    }
-
-    /// When the queue next needs attention: a batch to send or an acknowledgement overdue.
-    pub(crate) fn deadline(&self) -> Option<Mono> {
-        match &self.in_flight {
-            Some(flight) => Some(flight.deadline),
-            None => self.send_at,
-        }
-    }
-
-    /// Handles the deadline: an overdue batch is put back for a retry after back-off.
-    /// Returns whether a batch timed out.
-    pub(crate) fn check_timeout(
+    /// Makes `desired` (address to zone) the peer set: keeps the queues of peers that stay,
+    /// drops those of peers that left. Returns the new set, sorted, if it changed.
+    pub(crate) fn set_peers(
         &mut self,
-        now: Mono,
-        config: &ReplicationConfig,
-        rng: &mut impl Rng,
-    ) -> bool {
-        let Some(mut flight) = self.in_flight.take_if(|f| f.deadline <= now) else {
-            return false;
-        };
-        self.failures = self.failures.saturating_add(1);
-        self.failing_since.get_or_insert(flight.deadline);
-        // Every op in flight is older than every op pending, so the ones put back go to the
-        // front, in their old order: walk them newest first, pushing each to the front.
-        for pending in flight.ops.drain(..).rev() {
-            // A newer op for the same instance queued meanwhile wins, unless it is a renew.
-            if let Some(slot) = self.find(&pending) {
-                let newer_is_renew = self.pending[slot].as_ref().is_some_and(Pending::is_renew);
-                if !newer_is_renew || pending.is_renew() {
-                    continue;
-                }
-                self.vacate(slot);
+        desired: BTreeMap<SmolStr, SmolStr>,
+    ) -> Option<Vec<SmolStr>> {
+        let before: Vec<SmolStr> = self.peers.keys().cloned().collect();
+        let retired = &mut self.retired;
+        self.peers.retain(|addr, peer| {
+            let stays = desired.contains_key(addr);
+            if !stays {
+                let c = peer.queue.counters;
+                retired.retried += c.retried;
+                retired.dropped_overflow += c.dropped_overflow;
+                retired.dropped_expired += c.dropped_expired;
             }
-            self.counters.retried += 1;
-            self.count_in(&pending);
-            self.pending.push_front(Some(pending));
-        }
-        self.spare = flight.ops;
-        self.send_at = Some(now + backoff(self.failures, config, rng));
-        true
-    }
-
-    /// The next batch to send as `batch`, if one is due. Ops past the retry horizon, and
-    /// renews past the renew horizon, are dropped instead of sent.
-    pub(crate) fn take_batch(
-        &mut self,
-        batch: u64,
-        now: Mono,
-        config: &ReplicationConfig,
-    ) -> Option<Vec<Arc<ReplicatedOp>>> {
-        if self.in_flight.is_some() || self.send_at.is_none_or(|at| at > now) {
-            return None;
-        }
-        self.send_at = None;
-        self.drop_expired(now, config.retry_horizon);
-        let mut ops = std::mem::take(&mut self.spare);
-        ops.reserve(self.live.min(config.max_batch));
-        while ops.len() < config.max_batch {
-            let Some(pending) = self.pop_oldest() else {
-                break;
-            };
-            if pending.is_renew()
-                && now.saturating_since(pending.enqueued_at) > config.renew_horizon
-            {
-                self.counters.dropped_expired += 1;
-                continue;
-            }
-            ops.push(pending);
-        }
-        if ops.is_empty() {
-            self.spare = ops;
-            return None;
-        }
-        let wire = ops.iter().map(|p| Arc::clone(&p.op)).collect();
-        self.in_flight = Some(InFlight {
-            batch,
-            ops,
-            deadline: now + config.ack_timeout,
+            stays
         });
-        Some(wire)
+        for (addr, zone) in desired {
+            self.peers.entry(addr).or_insert_with(|| Peer {
+                zone,
+                queue: PeerQueue::default(),
+            });
+        }
+        let after: Vec<SmolStr> = self.peers.keys().cloned().collect();
+        (after != before).then_some(after)
     }
 
-    /// The peer acknowledged `batch` with `results`, one per op in order: returns the ops
-    /// whose result asks for something (not found, or a conflict), with their results; `None`
-    /// if that batch is not the one in flight (a late answer to a batch already put back).
+    /// The peers' addresses, sorted.
+    pub(crate) fn addrs(&self) -> impl ExactSizeIterator<Item = &SmolStr> + Clone {
+        self.peers.keys()
+    }
+
+    /// Queues a local write for every same-zone peer and one node of each other zone.
+    pub(crate) fn queue(&mut self, op: ReplicatedOp, now: Mono) {
+        let queued = QueuedOp::new(op, now);
+        self.queue_in_zone(&queued);
+        let mut zones: Vec<&SmolStr> = Vec::new(); // Allocates only in a multi-zone cluster.
+        for peer in self.peers.values().filter(|p| p.zone != self.zone) {
+            if !zones.contains(&&peer.zone) {
+                zones.push(&peer.zone);
+            }
+        }
+        zones.sort_unstable();
+        let zones: Vec<SmolStr> = zones.into_iter().cloned().collect();
+        for zone in zones {
+            // The first healthy node of the zone, in address order; every node of the zone
+            // when none is. A peer is healthy again only once it acknowledges a batch, so a
+            // lost node that is never sent to stays lost for good, and a zone whose nodes were
+            // all lost would hear only from the first of them, even after it went down for good
+            // and the others came back (swarm seed 17523: that zone missed every renew).
+            let lost_after = self.config.peer_lost_after;
+            let candidates = self.peers.iter_mut().filter(|(_, p)| p.zone == zone);
+            let mut targets: Vec<&mut Peer> = candidates.map(|(_, p)| p).collect();
+            if let Some(healthy) = targets
+                .iter()
+                .position(|p| !p.queue.is_lost(now, lost_after))
+            {
+                targets.swap(0, healthy);
+                targets.truncate(1);
+            }
+            for peer in targets {
+                peer.queue.push(queued.clone(), &self.config);
+                self.enqueued += 1;
+            }
+        }
+    }
+
+    /// Queues a write for every peer of this node's zone only (a write another zone
+    /// forwarded here).
+    pub(crate) fn queue_in_zone_only(&mut self, op: ReplicatedOp, now: Mono) {
+        self.queue_in_zone(&QueuedOp::new(op, now));
+    }
+
+    fn queue_in_zone(&mut self, queued: &QueuedOp) {
+        for peer in self.peers.values_mut().filter(|p| p.zone == self.zone) {
+            peer.queue.push(queued.clone(), &self.config);
+            self.enqueued += 1;
+        }
+    }
+
+    /// Queues a write for the peer at `addr` only, if it is one.
+    pub(crate) fn queue_for(&mut self, addr: &str, op: ReplicatedOp, now: Mono) {
+        if let Some(peer) = self.peers.get_mut(addr) {
+            peer.queue.push(QueuedOp::new(op, now), &self.config);
+            self.enqueued += 1;
+        }
+    }
+
+    /// Sends due batches through `send` and puts back unanswered ones (the replication timer).
+    pub(crate) fn flush(
+        &mut self,
+        now: Mono,
+        rng: &mut impl Rng,
+        mut send: impl FnMut(&str, PeerMessage),
+    ) {
+        for (addr, peer) in &mut self.peers {
+            peer.queue.check_timeout(now, &self.config, rng);
+            let batch = self.next_batch;
+            if let Some(ops) = peer.queue.take_batch(batch, now, &self.config) {
+                let forward = peer.zone != self.zone;
+                self.next_batch += 1;
+                self.batches += 1;
+                send(
+                    addr,
+                    PeerMessage::Replicate {
+                        batch,
+                        forward,
+                        ops,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The peer at `from` answered `batch`: the ops whose results ask for something, with
+    /// their results (see [`PeerQueue::acknowledge`]); `None` for an answer nobody awaits.
     pub(crate) fn acknowledge<'r>(
         &mut self,
+        from: &str,
         batch: u64,
         results: &'r [OpResult],
         now: Mono,
-        config: &ReplicationConfig,
     ) -> Option<Vec<(Arc<ReplicatedOp>, &'r OpResult)>> {
-        let mut flight = self.in_flight.take_if(|f| f.batch == batch)?;
-        self.failures = 0;
-        self.failing_since = None;
-        self.schedule(now, config);
-        let answered = flight
-            .ops
-            .iter()
-            .zip(results)
-            .filter(|(_, result)| !matches!(result, OpResult::Ok))
-            .map(|(pending, result)| (Arc::clone(&pending.op), result))
-            .collect();
-        flight.ops.clear();
-        self.spare = flight.ops;
-        Some(answered)
+        let peer = self.peers.get_mut(from)?;
+        peer.queue.acknowledge(batch, results, now, &self.config)
     }
 
-    fn schedule(&mut self, now: Mono, config: &ReplicationConfig) {
-        if self.in_flight.is_some() || self.live == 0 || self.failures > 0 && self.send_at.is_some()
-        {
-            return;
-        }
-        let delay = if self.live >= config.max_batch {
-            Duration::ZERO
-        } else if self.writes > 0 {
-            config.max_delay
-        } else {
-            config.renew_delay
+    /// Each peer with its status: lost once none of the batches sent to it has been answered
+    /// for `peer_lost_after`, up otherwise.
+    pub(crate) fn infos(&self, now: Mono) -> Vec<NodeInfo> {
+        let lost_after = self.config.peer_lost_after;
+        self.peers
+            .iter()
+            .map(|(addr, peer)| NodeInfo {
+                addr: addr.clone(),
+                status: status(&peer.queue, now, lost_after),
+                zone: peer.zone.clone(),
+            })
+            .collect()
+    }
+
+    /// Ops waiting, over all queues.
+    pub(crate) fn depth(&self) -> usize {
+        self.peers.values().map(|p| p.queue.depth()).sum()
+    }
+
+    /// When a queue next needs attention.
+    pub(crate) fn deadline(&self) -> Option<Mono> {
+        self.peers.values().filter_map(|p| p.queue.deadline()).min()
+    }
+
+    /// Adds what replication did to `stats`.
+    pub(crate) fn count_into(&self, stats: &mut NodeStats) {
+        stats.replication_enqueued += self.enqueued;
+        stats.replication_batches += self.batches;
+        let mut add = |c: QueueCounters| {
+            stats.replication_retried += c.retried;
+            stats.replication_dropped_overflow += c.dropped_overflow;
+            stats.replication_dropped_expired += c.dropped_expired;
         };
-        let at = now + delay;
-        self.send_at = Some(self.send_at.map_or(at, |current| current.min(at)));
+        add(self.retired);
+        self.peers.values().for_each(|p| add(p.queue.counters));
     }
 
-    /// The slot of the pending op for `wanted`'s instance, if there is one.
-    fn find(&self, wanted: &Pending) -> Option<usize> {
-        self.pending
-            .iter()
-            .position(|slot| slot.as_ref().is_some_and(|p| p.same_instance(wanted)))
-    }
-
-    /// Empties `slot` (its op was replaced); holes at the front go at once.
-    fn vacate(&mut self, slot: usize) {
-        if let Some(replaced) = self.pending[slot].take() {
-            self.count_out(&replaced);
-        }
-        self.trim_front();
-        // Holes in the middle wait for the front to reach them, unless they outnumber the
-        // ops: then the deque is compacted so scans stay proportional to what is queued.
-        if self.pending.len() > 2 * self.live + 16 {
-            self.pending.retain(Option::is_some);
-        }
-    }
-
-    /// Removes and returns the oldest pending op.
-    fn pop_oldest(&mut self) -> Option<Pending> {
-        let oldest = self.pending.pop_front().flatten()?;
-        self.count_out(&oldest);
-        self.trim_front();
-        Some(oldest)
-    }
-
-    fn count_in(&mut self, pending: &Pending) {
-        self.live += 1;
-        self.writes += usize::from(!pending.is_renew());
-    }
-
-    fn count_out(&mut self, pending: &Pending) {
-        self.live -= 1;
-        self.writes -= usize::from(!pending.is_renew());
-    }
-
-    fn trim_front(&mut self) {
-        while self.pending.front().is_some_and(Option::is_none) {
-            self.pending.pop_front();
-        }
-    }
-
-    fn drop_expired(&mut self, now: Mono, horizon: Duration) {
-        while let Some(Some(oldest)) = self.pending.front() {
-            if now.saturating_since(oldest.enqueued_at) <= horizon {
-                break;
-            }
-            self.pop_oldest();
-            self.counters.dropped_expired += 1;
-        }
-    }
-
-    pub(crate) fn check_invariants(&self) {
-        let live = self.pending.iter().flatten().count();
-        assert_eq!(live, self.live, "queue count out of step");
-        let writes = self
-            .pending
-            .iter()
-            .flatten()
-            .filter(|p| !p.is_renew())
-            .count();
-        assert_eq!(writes, self.writes, "write count out of step");
+    pub(crate) fn check_invariants(&self, own_addr: &str) {
+        self.peers.values().for_each(|p| p.queue.check_invariants());
         assert!(
-            !self.pending.front().is_some_and(Option::is_none),
-            "a hole at the front of the queue"
+            !self.peers.contains_key(own_addr),
+            "the node is its own peer"
         );
-        let mut keys = std::collections::BTreeSet::new();
-        for p in self.pending.iter().flatten() {
-            assert!(
-                keys.insert(p.op.key_fields()),
-                "two pending ops for one instance"
-            );
-        }
-        if self.in_flight.is_none() && self.live > 0 {
-            assert!(self.send_at.is_some(), "pending ops with nothing scheduled");
-        }
     }
 }
 
-/// `base * 2^(failures - 1)`, capped, then stretched or shrunk by up to 25 % (seeded).
-fn backoff(failures: u32, config: &ReplicationConfig, rng: &mut impl Rng) -> Duration {
-    let doublings = failures.saturating_sub(1).min(20);
-    let delay = config
-        .backoff_base
-        .saturating_mul(1 << doublings)
-        .min(config.backoff_max);
-    delay.mul_f64(rng.gen_range(0.75..=1.25))
+fn status(queue: &PeerQueue, now: Mono, lost_after: Duration) -> NodeStatus {
+    if queue.is_lost(now, lost_after) {
+        NodeStatus::Lost
+    } else {
+        NodeStatus::Up
+    }
 }
-
-#[cfg(test)]
-#[path = "replication_tests.rs"]
-mod tests;

@@ -11,18 +11,46 @@
 //! once the peer has synced it answers with its whole state anyway. So a cold start of a
 //! cluster moves each node's state to each peer once, not once per retry.
 
-use crate::api::SmolStr;
-use crate::api::{AppState, PeerMessage};
+use std::collections::BTreeSet;
+
+use crate::api::{AppState, PeerMessage, SmolStr};
 
 use super::clock::{Clock, Mono};
 use super::network::Network;
 use super::node::{Node, NodeEvent};
 use super::timer::Timer;
 
+/// Where startup sync stands.
+#[derive(Clone, Debug)]
+pub(crate) struct StartupSync {
+    /// Whether it finished; reads are refused with -503 until it has.
+    done: bool,
+    /// When it stops waiting for a synced peer.
+    deadline: Mono,
+    /// Peers whose state was merged while they had not synced themselves: asked again, they
+    /// are asked only whether they have synced since.
+    merged_unsynced: BTreeSet<SmolStr>,
+}
+
+impl StartupSync {
+    pub(crate) fn new(deadline: Mono) -> StartupSync {
+        StartupSync {
+            done: false,
+            deadline,
+            merged_unsynced: BTreeSet::new(),
+        }
+    }
+
+    /// Whether startup sync finished (reads are served).
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
 impl<C: Clock, N: Network> Node<C, N> {
     /// Asks every peer for its registry; with no peers the node is ready at once.
     pub(super) fn start_sync(&mut self, now: Mono) {
-        if self.peers.is_empty() {
+        if self.replication.addrs().len() == 0 {
             self.become_ready(None);
             return;
         }
@@ -30,20 +58,21 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     fn ask_peers_for_sync(&mut self, now: Mono) {
-        for addr in self.peers.keys() {
-            let full = !self.merged_unsynced.contains(addr);
+        for addr in self.replication.addrs() {
+            let full = !self.startup.merged_unsynced.contains(addr);
             self.net.send(addr, PeerMessage::SyncRequest { full });
         }
         let retry = now + self.config.cluster.sync_retry;
-        self.timers.set(Timer::Sync, retry.min(self.sync_deadline));
+        self.timers
+            .set(Timer::Sync, retry.min(self.startup.deadline));
     }
 
     /// The sync timer: give up waiting at the deadline, otherwise ask again.
     pub(super) fn retry_sync(&mut self, now: Mono) {
-        if self.ready {
+        if self.startup.done {
             return;
         }
-        if now >= self.sync_deadline {
+        if now >= self.startup.deadline {
             self.become_ready(None);
         } else {
             self.ask_peers_for_sync(now);
@@ -51,36 +80,32 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     pub(super) fn on_sync_request(&mut self, from: &str, full: bool) {
-        let apps = if full || self.ready {
+        let ready = self.startup.done;
+        let apps = if full || ready {
             self.table.states()
         } else {
             Vec::new()
         };
-        self.net.send(
-            from,
-            PeerMessage::SyncResponse {
-                ready: self.ready,
-                apps,
-            },
-        );
+        self.net
+            .send(from, PeerMessage::SyncResponse { ready, apps });
     }
 
     /// Merges a peer's registry; a synced peer's answer makes this node ready.
     pub(super) fn on_sync_response(&mut self, from: &str, peer_ready: bool, apps: &[AppState]) {
         self.merge(apps);
-        if self.ready {
+        if self.startup.done {
             return;
         }
         if peer_ready {
             self.become_ready(Some(from.into()));
         } else {
-            self.merged_unsynced.insert(from.into());
+            self.startup.merged_unsynced.insert(from.into());
         }
     }
 
     fn become_ready(&mut self, from: Option<SmolStr>) {
-        self.ready = true;
-        self.merged_unsynced.clear();
+        self.startup.done = true;
+        self.startup.merged_unsynced.clear();
         self.timers.set_or_clear(Timer::Sync, None);
         self.events.push_back(NodeEvent::Synced { from });
     }

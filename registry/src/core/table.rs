@@ -14,27 +14,13 @@ use slab::Slab;
 
 use crate::api::SmolStr;
 use crate::api::{
-    AppKey, AppState, Instance, InstanceInfo, InstanceKey, StatusFilter, TombstoneRecord,
+    AppKey, AppState, Instance, InstanceInfo, InstanceKey, StatusFilter, Tombstone, Version,
 };
 
 use super::clock::Mono;
 use super::fnv::Fnv1a;
 use super::index::KeyIndex;
 use super::name::Name;
-
-/// One write, as last-writer-wins sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Version {
-    /// The whole instance at its `dirty_timestamp`.
-    Put(Instance),
-    /// The instance was cancelled at `dirty_timestamp`.
-    Tombstone {
-        /// Which instance.
-        key: InstanceKey,
-        /// The version of the cancel.
-        dirty_timestamp: i64,
-    },
-}
 
 /// What applying a [`Version`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,17 +33,8 @@ pub(crate) enum Applied {
     Removed,
     /// No instance was there; the tombstone was recorded for later stale writes.
     Buried,
-    /// The table holds a newer version; nothing changed.
-    Stale(Newer),
-}
-
-/// The newer version that made an incoming one stale.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Newer {
-    /// A newer instance.
-    Instance(Box<Instance>),
-    /// A newer cancel.
-    Tombstone(i64),
+    /// The table holds this newer version; nothing changed.
+    Stale(Version),
 }
 
 /// A stored instance and its local lease.
@@ -66,14 +43,6 @@ pub(crate) struct Entry {
     pub(crate) instance: Instance,
     /// When this node last heard a renew or register for it (its local lease).
     pub(crate) renewed_at: Mono,
-}
-
-/// A cancel's version. It expires by wall clock (`dirty_timestamp` + retention), the same
-/// moment on every node give or take clock skew, so a tombstone repaired from a peer does not
-/// start its retention over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Tombstone {
-    dirty_timestamp: i64,
 }
 
 /// `(zone, hostname)` within an app.
@@ -88,7 +57,10 @@ struct App {
     cursor: i64,
     /// The app's instances in key order, as places in the table's `entries`.
     entries: BTreeMap<Slot, usize>,
-    tombstones: BTreeMap<Slot, Tombstone>,
+    /// The version of each cancel kept. It expires by wall clock (`dirty_timestamp` +
+    /// retention), the same moment on every node give or take clock skew, so a tombstone
+    /// repaired from a peer does not start its retention over.
+    tombstones: BTreeMap<Slot, i64>,
     /// The app's digest, computed when first asked for after a change. Anti-entropy asks for
     /// every app's digest each round, and most apps change far less often than that.
     digest: CachedDigest,
@@ -158,11 +130,11 @@ impl Table {
     /// one starts its lease at its `renew_timestamp` (never later than now).
     pub(crate) fn apply(&mut self, version: Version, now: Mono, wall: i64) -> Applied {
         match version {
-            Version::Put(instance) => self.put(instance, now, wall),
-            Version::Tombstone {
+            Version::Put(instance) => self.put(*instance, now, wall),
+            Version::Tombstone(Tombstone {
                 key,
                 dirty_timestamp,
-            } => self.bury(&key, dirty_timestamp, wall),
+            }) => self.bury(&key, dirty_timestamp, wall),
         }
     }
 
@@ -170,7 +142,8 @@ impl Table {
         let key = InstanceKey::of(&instance);
         let (name, slot) = (app_name(&key), slot(&key));
         let app = self.apps.entry(name.clone()).or_default();
-        if let Some(newer) = newer_than(app, &self.entries, &slot, Incoming::Copy(&instance)) {
+        let incoming = Incoming::Copy(&instance);
+        if let Some(newer) = newer_than(app, &self.entries, &key, &slot, incoming) {
             return Applied::Stale(newer);
         }
         app.tombstones.remove(&slot);
@@ -204,14 +177,15 @@ impl Table {
         let (name, slot) = (app_name(key), slot(key));
         let app = self.apps.entry(name.clone()).or_default();
         let incoming = Incoming::Cancel(dirty_timestamp);
-        if let Some(Newer::Instance(newer)) = newer_than(app, &self.entries, &slot, incoming) {
-            return Applied::Stale(Newer::Instance(newer));
+        if let Some(newer @ Version::Put(_)) = newer_than(app, &self.entries, key, &slot, incoming)
+        {
+            return Applied::Stale(newer);
         }
         let tombstone = app
             .tombstones
             .entry(slot.clone())
-            .or_insert(Tombstone { dirty_timestamp });
-        tombstone.dirty_timestamp = tombstone.dirty_timestamp.max(dirty_timestamp);
+            .or_insert(dirty_timestamp);
+        *tombstone = (*tombstone).max(dirty_timestamp);
         let Some(place) = app.entries.remove(&slot) else {
             self.touch(&name);
             return Applied::Buried;
@@ -324,7 +298,7 @@ impl Table {
     /// The tombstone version of an instance, if one is kept.
     pub(crate) fn tombstone(&self, key: &InstanceKey) -> Option<i64> {
         let app = self.apps.get(&app_name(key))?;
-        app.tombstones.get(&slot(key)).map(|t| t.dirty_timestamp)
+        app.tombstones.get(&slot(key)).copied()
     }
 
     /// Drops tombstones whose version is older than `retention` by the wall clock, then apps
@@ -335,7 +309,7 @@ impl Table {
         for app in self.apps.values_mut() {
             let before = app.tombstones.len();
             app.tombstones
-                .retain(|_, t| !expired(t.dirty_timestamp, wall, retention));
+                .retain(|_, &mut stamp| !expired(stamp, wall, retention));
             if app.tombstones.len() != before {
                 app.forget_digest();
                 dropped += before - app.tombstones.len();
@@ -378,14 +352,14 @@ impl Table {
             state.tombstones = app
                 .tombstones
                 .iter()
-                .map(|((zone, hostname), t)| TombstoneRecord {
+                .map(|((zone, hostname), &dirty_timestamp)| Tombstone {
                     key: InstanceKey {
                         env: key.env.clone(),
                         appid: key.appid.clone(),
                         zone: zone.text().clone(),
                         hostname: hostname.text().clone(),
                     },
-                    dirty_timestamp: t.dirty_timestamp,
+                    dirty_timestamp,
                 })
                 .collect();
         }
@@ -506,12 +480,12 @@ fn digest(app: &App, entries: &Slab<Entry>) -> u64 {
         hash.write(&entry.instance.dirty_timestamp.to_le_bytes());
         hash.write_u64(content_fingerprint(&entry.instance));
     }
-    for ((zone, hostname), tombstone) in &app.tombstones {
+    for ((zone, hostname), stamp) in &app.tombstones {
         hash.write(zone.text().as_bytes());
         hash.write(&[0]);
         hash.write(hostname.text().as_bytes());
         hash.write(&[0, b't']);
-        hash.write(&tombstone.dirty_timestamp.to_le_bytes());
+        hash.write(&stamp.to_le_bytes());
     }
     hash.finish()
 }
@@ -542,9 +516,10 @@ enum Incoming<'a> {
 fn newer_than(
     app: &App,
     entries: &Slab<Entry>,
+    key: &InstanceKey,
     slot: &Slot,
     incoming: Incoming<'_>,
-) -> Option<Newer> {
+) -> Option<Version> {
     if let Some(entry) = app.entries.get(slot).map(|&place| &entries[place]) {
         let held = &entry.instance;
         let wins = match incoming {
@@ -556,15 +531,20 @@ fn newer_than(
             },
         };
         if wins {
-            return Some(Newer::Instance(Box::new(held.clone())));
+            return Some(Version::Put(Box::new(held.clone())));
         }
     }
-    let tombstone = app.tombstones.get(slot)?.dirty_timestamp;
+    let tombstone = *app.tombstones.get(slot)?;
     let wins = match incoming {
         Incoming::Cancel(stamp) => tombstone > stamp,
         Incoming::Copy(copy) => tombstone >= copy.dirty_timestamp,
     };
-    wins.then_some(Newer::Tombstone(tombstone))
+    wins.then(|| {
+        Version::Tombstone(Tombstone {
+            key: key.clone(),
+            dirty_timestamp: tombstone,
+        })
+    })
 }
 
 /// A hash of what a copy holds beyond its stamp (the fields [`same_version`] compares; the

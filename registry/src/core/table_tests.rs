@@ -40,15 +40,15 @@ fn app() -> AppKey {
 fn newer_put_replaces_and_older_put_is_stale() {
     let mut table = Table::default();
     assert_eq!(
-        table.apply(Version::Put(instance("h", 10)), NOW, 1),
+        table.apply(Version::Put(Box::new(instance("h", 10))), NOW, 1),
         Applied::Inserted
     );
     assert_eq!(
-        table.apply(Version::Put(instance("h", 20)), NOW, 2),
+        table.apply(Version::Put(Box::new(instance("h", 20))), NOW, 2),
         Applied::Replaced
     );
-    let stale = table.apply(Version::Put(instance("h", 15)), NOW, 3);
-    assert!(matches!(stale, Applied::Stale(Newer::Instance(ref i)) if i.dirty_timestamp == 20));
+    let stale = table.apply(Version::Put(Box::new(instance("h", 15))), NOW, 3);
+    assert!(matches!(stale, Applied::Stale(Version::Put(ref i)) if i.dirty_timestamp == 20));
     assert_eq!(
         table.instance(&key("h")).map(|i| i.dirty_timestamp),
         Some(20)
@@ -62,10 +62,10 @@ fn equal_stamps_pick_the_same_winner_in_either_order() {
     // register and a cancel one stamp; each node kept the one that arrived last.
     let mut other = instance("h", 10);
     other.version = "other".into();
-    let cancel = Version::Tombstone {
+    let cancel = Version::Tombstone(Tombstone {
         key: key("h"),
         dirty_timestamp: 10,
-    };
+    });
     let end = |versions: &[Version]| {
         let mut table = Table::default();
         for version in versions {
@@ -78,7 +78,10 @@ fn equal_stamps_pick_the_same_winner_in_either_order() {
             table.digests(),
         )
     };
-    let (a, b) = (Version::Put(instance("h", 10)), Version::Put(other));
+    let (a, b) = (
+        Version::Put(Box::new(instance("h", 10))),
+        Version::Put(Box::new(other)),
+    );
     assert_eq!(end(&[a.clone(), b.clone()]), end(&[b.clone(), a.clone()]));
     let cancelled = end(&[a.clone(), cancel.clone()]);
     assert_eq!(cancelled, end(&[cancel.clone(), a]));
@@ -97,23 +100,26 @@ fn equal_stamps_pick_the_same_winner_in_either_order() {
 #[test]
 fn a_tombstone_absorbs_older_puts_but_not_newer_ones() {
     let mut table = Table::default();
-    table.apply(Version::Put(instance("h", 10)), NOW, 1);
-    let cancel = Version::Tombstone {
+    table.apply(Version::Put(Box::new(instance("h", 10))), NOW, 1);
+    let cancel = Version::Tombstone(Tombstone {
         key: key("h"),
         dirty_timestamp: 20,
-    };
+    });
     assert_eq!(table.apply(cancel, NOW, 2), Applied::Removed);
     assert_eq!(table.len(), 0);
     assert_eq!(
-        table.apply(Version::Put(instance("h", 15)), NOW, 3),
-        Applied::Stale(Newer::Tombstone(20))
+        table.apply(Version::Put(Box::new(instance("h", 15))), NOW, 3),
+        Applied::Stale(Version::Tombstone(Tombstone {
+            key: key("h"),
+            dirty_timestamp: 20
+        }))
     );
     assert!(
         table.instance(&key("h")).is_none(),
         "a stale register must not resurrect"
     );
     assert_eq!(
-        table.apply(Version::Put(instance("h", 25)), NOW, 4),
+        table.apply(Version::Put(Box::new(instance("h", 25))), NOW, 4),
         Applied::Inserted
     );
     assert_eq!(
@@ -126,14 +132,14 @@ fn a_tombstone_absorbs_older_puts_but_not_newer_ones() {
 #[test]
 fn an_older_cancel_does_not_remove_a_newer_instance() {
     let mut table = Table::default();
-    table.apply(Version::Put(instance("h", 30)), NOW, 1);
-    let cancel = Version::Tombstone {
+    table.apply(Version::Put(Box::new(instance("h", 30))), NOW, 1);
+    let cancel = Version::Tombstone(Tombstone {
         key: key("h"),
         dirty_timestamp: 20,
-    };
+    });
     assert!(matches!(
         table.apply(cancel, NOW, 2),
-        Applied::Stale(Newer::Instance(_))
+        Applied::Stale(Version::Put(_))
     ));
     assert_eq!(table.len(), 1);
 }
@@ -141,13 +147,13 @@ fn an_older_cancel_does_not_remove_a_newer_instance() {
 #[test]
 fn a_cancel_before_its_register_is_remembered() {
     let mut table = Table::default();
-    let cancel = Version::Tombstone {
+    let cancel = Version::Tombstone(Tombstone {
         key: key("h"),
         dirty_timestamp: 20,
-    };
+    });
     assert_eq!(table.apply(cancel, NOW, 1), Applied::Buried);
     assert!(matches!(
-        table.apply(Version::Put(instance("h", 10)), NOW, 2),
+        table.apply(Version::Put(Box::new(instance("h", 10))), NOW, 2),
         Applied::Stale(_)
     ));
 }
@@ -155,9 +161,9 @@ fn a_cancel_before_its_register_is_remembered() {
 #[test]
 fn cursor_increases_even_when_the_wall_clock_goes_back() {
     let mut table = Table::default();
-    table.apply(Version::Put(instance("a", 1)), NOW, 1_000);
+    table.apply(Version::Put(Box::new(instance("a", 1))), NOW, 1_000);
     let first = table.cursor(&app()).expect("app known");
-    table.apply(Version::Put(instance("b", 2)), NOW, 10);
+    table.apply(Version::Put(Box::new(instance("b", 2))), NOW, 10);
     let second = table.cursor(&app()).expect("app known");
     assert!(second > first);
     assert_eq!(first, 1_000);
@@ -166,7 +172,7 @@ fn cursor_increases_even_when_the_wall_clock_goes_back() {
 #[test]
 fn renew_refreshes_the_lease_but_not_the_cursor() {
     let mut table = Table::default();
-    table.apply(Version::Put(instance("h", 1)), NOW, 100);
+    table.apply(Version::Put(Box::new(instance("h", 1))), NOW, 100);
     let cursor = table.cursor(&app());
     let later = Mono::from_nanos(5_000);
     assert_eq!(
@@ -185,13 +191,17 @@ fn an_inserted_copy_starts_its_lease_at_its_last_renewal() {
     let mut table = Table::default();
     let mut copy = instance("h", 1);
     copy.renew_timestamp = 40_000; // renewed 60 us before "now" on the sender's clock
-    table.apply(Version::Put(copy), Mono::from_nanos(100_000), 100_000);
+    table.apply(
+        Version::Put(Box::new(copy)),
+        Mono::from_nanos(100_000),
+        100_000,
+    );
     let entry = table.entries().next().expect("one entry");
     assert_eq!(entry.renewed_at, Mono::from_nanos(40_000));
     let mut from_the_future = instance("f", 1);
     from_the_future.renew_timestamp = 500_000; // a sender whose clock runs ahead
     table.apply(
-        Version::Put(from_the_future),
+        Version::Put(Box::new(from_the_future)),
         Mono::from_nanos(100_000),
         100_000,
     );
@@ -211,23 +221,27 @@ fn an_inserted_copy_starts_its_lease_at_its_last_renewal() {
 fn digests_match_exactly_when_versions_match() {
     let mut a = Table::default();
     let mut b = Table::default();
-    a.apply(Version::Put(instance("h", 1)), NOW, 1);
-    b.apply(Version::Put(instance("h", 1)), Mono::from_nanos(7), 99);
+    a.apply(Version::Put(Box::new(instance("h", 1))), NOW, 1);
+    b.apply(
+        Version::Put(Box::new(instance("h", 1))),
+        Mono::from_nanos(7),
+        99,
+    );
     assert_eq!(a.digests(), b.digests(), "leases and cursors do not count");
     b.apply(
-        Version::Tombstone {
+        Version::Tombstone(Tombstone {
             key: key("x"),
             dirty_timestamp: 3,
-        },
+        }),
         NOW,
         1,
     );
     assert_ne!(a.digests(), b.digests());
     a.apply(
-        Version::Tombstone {
+        Version::Tombstone(Tombstone {
             key: key("x"),
             dirty_timestamp: 3,
-        },
+        }),
         NOW,
         1,
     );
@@ -237,7 +251,7 @@ fn digests_match_exactly_when_versions_match() {
     // Two different copies with one stamp are different versions: anti-entropy must see it.
     let mut changed = instance("h", 1);
     changed.status = Status::Waiting;
-    b.apply(Version::Put(changed), NOW, 1);
+    b.apply(Version::Put(Box::new(changed)), NOW, 1);
     assert_eq!(
         b.instance(&key("h")).map(|i| i.status),
         Some(Status::Waiting)
@@ -250,8 +264,12 @@ fn a_replacing_put_keeps_the_local_lease() {
     let mut table = Table::default();
     let mut first = instance("h", 1);
     first.renew_timestamp = 100;
-    table.apply(Version::Put(first), NOW, 100);
-    table.apply(Version::Put(instance("h", 2)), Mono::from_nanos(9_999), 300);
+    table.apply(Version::Put(Box::new(first)), NOW, 100);
+    table.apply(
+        Version::Put(Box::new(instance("h", 2))),
+        Mono::from_nanos(9_999),
+        300,
+    );
     let entry = table.entries().next().expect("one entry");
     assert_eq!(entry.renewed_at, NOW);
     assert_eq!(entry.instance.renew_timestamp, 100);
@@ -260,7 +278,7 @@ fn a_replacing_put_keeps_the_local_lease() {
 #[test]
 fn eviction_leaves_no_tombstone() {
     let mut table = Table::default();
-    table.apply(Version::Put(instance("h", 1)), NOW, 100);
+    table.apply(Version::Put(Box::new(instance("h", 1))), NOW, 100);
     assert!(table.evict(&key("h"), 200).is_some());
     assert_eq!(table.tombstone(&key("h")), None);
     assert!(table.evict(&key("h"), 300).is_none());
@@ -271,10 +289,10 @@ fn eviction_leaves_no_tombstone() {
 fn tombstones_are_collected_after_retention_and_empty_apps_dropped() {
     let mut table = Table::default();
     table.apply(
-        Version::Tombstone {
+        Version::Tombstone(Tombstone {
             key: key("h"),
             dirty_timestamp: 1_000,
-        },
+        }),
         NOW,
         1,
     );
@@ -296,7 +314,7 @@ fn info_filters_by_zone_and_status() {
     let mut other_zone = instance("o", 2);
     other_zone.zone = "z2".into();
     for i in [instance("u", 3), waiting, other_zone] {
-        table.apply(Version::Put(i), NOW, 10);
+        table.apply(Version::Put(Box::new(i)), NOW, 10);
     }
     let up = table.info(&app(), "z1", StatusFilter::UP).expect("known");
     assert_eq!(up.instances.len(), 1);
@@ -339,12 +357,12 @@ fn versions() -> impl Strategy<Value = Vec<Version>> {
                         if is_put {
                             let mut copy = instance(host, stamp);
                             copy.version = format!("v{content}").into();
-                            Version::Put(copy)
+                            Version::Put(Box::new(copy))
                         } else {
-                            Version::Tombstone {
+                            Version::Tombstone(Tombstone {
                                 key: key(host),
                                 dirty_timestamp: stamp,
-                            }
+                            })
                         }
                     })
                     .collect()
@@ -386,7 +404,7 @@ proptest! {
         for host in ["a", "b", "c"] {
             let stamp = |v: &Version| match v {
                 Version::Put(i) if i.hostname == host => Some((i.dirty_timestamp, false)),
-                Version::Tombstone { key, dirty_timestamp } if key.hostname == host => {
+                Version::Tombstone(Tombstone { key, dirty_timestamp }) if key.hostname == host => {
                     Some((*dirty_timestamp, true))
                 }
                 _ => None,
@@ -407,9 +425,9 @@ proptest! {
         for (i, wall) in walls.into_iter().enumerate() {
             let host = format!("h{}", i % 4);
             let version = if i % 3 == 2 {
-                Version::Tombstone { key: key(&host), dirty_timestamp: i as i64 + 1 }
+                Version::Tombstone(Tombstone { key: key(&host), dirty_timestamp: i as i64 + 1 })
             } else {
-                Version::Put(instance(&host, i as i64 + 1))
+                Version::Put(Box::new(instance(&host, i as i64 + 1)))
             };
             let applied = table.apply(version, NOW, wall);
             let cursor = table.cursor(&app()).expect("app known");
@@ -434,9 +452,11 @@ fn the_cached_digest_follows_every_change_of_versions() {
             .collect()
     };
     let cached = |table: &Table| -> Vec<u64> { table.digests().iter().map(|d| d.1).collect() };
-    let tomb = |host: &str, dirty_timestamp: i64| Version::Tombstone {
-        key: key(host),
-        dirty_timestamp,
+    let tomb = |host: &str, dirty_timestamp: i64| {
+        Version::Tombstone(Tombstone {
+            key: key(host),
+            dirty_timestamp,
+        })
     };
     let mut seen = Vec::new();
     let mut step = |table: &mut Table, what: &str, change: &dyn Fn(&mut Table)| {
@@ -446,10 +466,10 @@ fn the_cached_digest_follows_every_change_of_versions() {
         seen.push(cached(table));
     };
     step(&mut table, "an insert", &|t| {
-        t.apply(Version::Put(instance("h", 1)), NOW, 1);
+        t.apply(Version::Put(Box::new(instance("h", 1))), NOW, 1);
     });
     step(&mut table, "a replace", &|t| {
-        t.apply(Version::Put(instance("h", 2)), NOW, 2);
+        t.apply(Version::Put(Box::new(instance("h", 2))), NOW, 2);
     });
     step(&mut table, "a renew", &|t| {
         t.renew(&key("h"), NOW, 3);
@@ -464,7 +484,7 @@ fn the_cached_digest_follows_every_change_of_versions() {
         t.apply(tomb("x", 6), NOW, 6);
     });
     step(&mut table, "a re-register", &|t| {
-        t.apply(Version::Put(instance("h", 7)), NOW, 7);
+        t.apply(Version::Put(Box::new(instance("h", 7))), NOW, 7);
     });
     step(&mut table, "an eviction", &|t| {
         t.evict(&key("h"), 8);

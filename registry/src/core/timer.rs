@@ -5,7 +5,7 @@ use super::clock::Mono;
 /// Everything the node does on its own schedule. Timers due at the same instant fire in this
 /// order: the renew window closes (deciding protection) before an eviction round reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Timer {
+pub(crate) enum Timer {
     /// Close the renew window and decide protection mode.
     RenewWindow,
     /// Run an eviction round.
@@ -26,7 +26,7 @@ pub enum Timer {
 
 impl Timer {
     /// Every timer, in firing order.
-    pub const ALL: [Timer; 8] = [
+    pub(crate) const ALL: [Timer; 8] = [
         Timer::RenewWindow,
         Timer::Eviction,
         Timer::ExpectedReset,
@@ -38,7 +38,7 @@ impl Timer {
     ];
 
     /// Whether the timer re-arms itself forever (as opposed to being armed on demand).
-    pub const fn is_periodic(self) -> bool {
+    pub(crate) const fn is_periodic(self) -> bool {
         !matches!(self, Timer::Replication | Timer::Sync)
     }
 

@@ -1,7 +1,7 @@
 //! Configured limits on client input, checked before a request touches anything.
 
 use crate::api::SmolStr;
-use crate::api::{BadRequest, Metadata, Request};
+use crate::api::{BadRequest, InstanceKey, Metadata, Request};
 
 use super::config::Limits;
 
@@ -10,17 +10,14 @@ pub(crate) fn check(request: &Request, limits: &Limits) -> Result<(), BadRequest
     let v = Validator { limits };
     match request {
         Request::Register(a) => {
-            v.fields(&[("region", &a.region), ("zone", &a.zone), ("env", &a.env)])?;
-            v.fields(&[
-                ("appid", &a.appid),
-                ("hostname", &a.hostname),
-                ("version", &a.version),
-            ])?;
+            v.fields(&[("region", &a.region)])?;
+            v.key(&a.key)?;
+            v.fields(&[("version", &a.version)])?;
             v.addrs(&a.addrs)?;
             v.metadata(&a.metadata)
         }
-        Request::Renew(a) => v.identity(&a.zone, &a.env, &a.appid, &a.hostname),
-        Request::Cancel(a) => v.identity(&a.zone, &a.env, &a.appid, &a.hostname),
+        Request::Renew(a) => v.key(&a.key),
+        Request::Cancel(a) => v.key(&a.key),
         Request::Set(a) => {
             v.fields(&[("zone", &a.zone), ("env", &a.env), ("appid", &a.appid)])?;
             v.list("hostname", &a.hostnames)?;
@@ -49,6 +46,10 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    fn key(&self, key: &InstanceKey) -> Result<(), BadRequest> {
+        self.identity(&key.zone, &key.env, &key.appid, &key.hostname)
+    }
+
     fn identity(
         &self,
         zone: &str,

@@ -3,16 +3,15 @@
 use std::time::Duration;
 
 use crate::api::{
-    BadRequest, CancelArgs, Code, Data, Instance, RegisterArgs, RenewArgs, ReplicatedOp, Reply,
-    SetArgs, Status,
+    BadRequest, CancelArgs, Code, Data, Instance, InstanceKey, RegisterArgs, RenewArgs,
+    ReplicatedOp, Reply, SetArgs, Status, Tombstone, Version,
 };
 
 use super::clock::Clock;
 use super::network::Network;
-use super::node::Node;
-use super::table::{Applied, Newer, Version};
+use super::node::{LeaseRenewed, Node};
+use super::table::Applied;
 use super::validate;
-use crate::api::InstanceKey;
 
 impl<C: Clock, N: Network> Node<C, N> {
     pub(super) fn register(&mut self, args: RegisterArgs) -> Reply {
@@ -21,12 +20,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
         let wall = self.clock.wall();
         let dirty = self.version_for(args.dirty_timestamp, wall);
-        let key = InstanceKey {
-            env: args.env.clone(),
-            appid: args.appid.clone(),
-            zone: args.zone.clone(),
-            hostname: args.hostname.clone(),
-        };
+        let key = args.key;
         // A re-register keeps the moment the instance last became UP.
         let up_timestamp = self
             .table
@@ -35,10 +29,10 @@ impl<C: Clock, N: Network> Node<C, N> {
         let replication = args.replication;
         let instance = Instance {
             region: args.region,
-            zone: args.zone,
-            env: args.env,
-            appid: args.appid,
-            hostname: args.hostname,
+            zone: key.zone.clone(),
+            env: key.env.clone(),
+            appid: key.appid.clone(),
+            hostname: key.hostname.clone(),
             addrs: args.addrs.into(),
             version: args.version,
             metadata: args.metadata,
@@ -49,14 +43,12 @@ impl<C: Clock, N: Network> Node<C, N> {
             dirty_timestamp: dirty,
             latest_timestamp: dirty,
         };
-        match self.apply(Version::Put(instance)) {
+        match self.apply(Version::Put(Box::new(instance))) {
             Applied::Inserted | Applied::Replaced => {
                 // Registering is a sign of life: it starts (or restarts) the local lease.
                 let stored = self.table.renew(&key, self.clock.mono(), wall).cloned();
                 if let (false, Some(instance)) = (replication, stored) {
-                    self.replicate(ReplicatedOp::Put {
-                        instance: Box::new(instance),
-                    });
+                    self.replicate(ReplicatedOp::Write(Version::Put(Box::new(instance))));
                 }
                 Reply::ok(Data::None)
             }
@@ -73,28 +65,23 @@ impl<C: Clock, N: Network> Node<C, N> {
                 return bad.into();
             }
         }
-        let key = InstanceKey {
-            env: args.env,
-            appid: args.appid,
-            zone: args.zone,
-            hostname: args.hostname,
-        };
+        let key = args.key;
         let sender = args.replication.then_some(args.dirty_timestamp);
-        match self.renew_version(&key, sender) {
-            RenewOutcome::Missing => Reply::error(
+        match self.renew_lease(&key, sender) {
+            LeaseRenewed::Missing => Reply::error(
                 Code::NothingFound,
                 format!("{} is not registered", describe(&key)),
             ),
             // The sender compares versions: -404 asks it for the full instance, -409 hands it ours.
-            RenewOutcome::SenderNewer => {
+            LeaseRenewed::SenderNewer => {
                 Reply::error(Code::NothingFound, "the receiver holds an older version")
             }
-            RenewOutcome::ReceiverNewer(instance) => Reply {
+            LeaseRenewed::ReceiverNewer(instance) => Reply {
                 code: Code::Conflict,
                 message: "the receiver holds a newer version".into(),
                 data: Data::Instance(Box::new(instance.clone())),
             },
-            RenewOutcome::Renewed(instance) => {
+            LeaseRenewed::Renewed(instance) => {
                 let dirty_timestamp = instance.dirty_timestamp;
                 let data = Data::Instance(Box::new(instance.clone()));
                 if !args.replication {
@@ -108,57 +95,21 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    /// Refreshes a lease and, for a renew replicated from a peer, compares the sender's
-    /// version with ours.
-    ///
-    /// Every renew received counts towards protection mode, known instance or not: protection
-    /// measures whether renewals reach this node at all, and a count of what arrived can be
-    /// checked from outside without re-deriving the table.
-    pub(super) fn renew_version(
-        &mut self,
-        key: &InstanceKey,
-        sender_dirty: Option<i64>,
-    ) -> RenewOutcome<'_> {
-        self.guard.on_renew();
-        if let Some(dirty) = sender_dirty {
-            self.hlc.observe(dirty);
-        }
-        let (now, wall) = (self.clock.mono(), self.clock.wall());
-        let Some(instance) = self.table.renew(key, now, wall) else {
-            return RenewOutcome::Missing;
-        };
-        match sender_dirty {
-            Some(dirty) if dirty > instance.dirty_timestamp => RenewOutcome::SenderNewer,
-            Some(dirty) if dirty < instance.dirty_timestamp => {
-                RenewOutcome::ReceiverNewer(instance)
-            }
-            _ => RenewOutcome::Renewed(instance),
-        }
-    }
-
     pub(super) fn cancel(&mut self, args: CancelArgs) -> Reply {
         if let Err(bad) = self.check_given_stamp("latest_timestamp", args.latest_timestamp) {
             return bad.into();
         }
         let wall = self.clock.wall();
         let dirty_timestamp = self.version_for(args.latest_timestamp, wall);
-        let key = InstanceKey {
-            env: args.env,
-            appid: args.appid,
-            zone: args.zone,
-            hostname: args.hostname,
-        };
-        let described = describe(&key);
-        let applied = self.apply(Version::Tombstone {
-            key: key.clone(),
+        let described = describe(&args.key);
+        let tombstone = Version::Tombstone(Tombstone {
+            key: args.key,
             dirty_timestamp,
         });
+        let applied = self.apply(tombstone.clone());
         if matches!(applied, Applied::Removed | Applied::Buried) && !args.replication {
             // Replicated even when this node had not heard of the instance: peers may have.
-            self.replicate(ReplicatedOp::Cancel {
-                key,
-                dirty_timestamp,
-            });
+            self.replicate(ReplicatedOp::Write(tombstone));
         }
         match applied {
             Applied::Removed => Reply::ok(Data::None),
@@ -192,13 +143,12 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
             instance.dirty_timestamp = stamp;
             instance.latest_timestamp = stamp;
-            match self.apply(Version::Put(instance.clone())) {
+            let version = Version::Put(Box::new(instance));
+            match self.apply(version.clone()) {
                 Applied::Replaced | Applied::Inserted => {
                     applied += 1;
                     if !args.replication {
-                        self.replicate(ReplicatedOp::Put {
-                            instance: Box::new(instance),
-                        });
+                        self.replicate(ReplicatedOp::Write(version));
                     }
                 }
                 Applied::Stale(n) => newer = Some(n),
@@ -215,13 +165,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// host name must exist and the result must stay within limits, or nothing changes.
     fn changed_instances(&self, args: &SetArgs) -> Result<Vec<Instance>, Reply> {
         let mut changed = Vec::with_capacity(args.hostnames.len());
-        for (i, hostname) in args.hostnames.iter().enumerate() {
-            let key = InstanceKey {
-                env: args.env.clone(),
-                appid: args.appid.clone(),
-                zone: args.zone.clone(),
-                hostname: hostname.clone(),
-            };
+        for (i, key) in args.keys().enumerate() {
             let Some(stored) = self.table.instance(&key) else {
                 return Err(Reply::error(
                     Code::NothingFound,
@@ -284,30 +228,18 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 }
 
-/// What a renew found. It borrows the stored instance: each caller copies only what it needs
-/// (a peer's renew usually nothing).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum RenewOutcome<'a> {
-    /// The instance is not here.
-    Missing,
-    /// Renewed; versions agree (or the renew came from a client).
-    Renewed(&'a Instance),
-    /// Renewed, but the peer that sent it holds a newer version.
-    SenderNewer,
-    /// Renewed, but this node holds a newer version than the sending peer: ours.
-    ReceiverNewer(&'a Instance),
-}
-
-fn conflict(newer: Newer) -> Reply {
+fn conflict(newer: Version) -> Reply {
     match newer {
-        Newer::Instance(instance) => Reply {
+        Version::Put(instance) => Reply {
             code: Code::Conflict,
             message: "a newer version of this instance is registered".into(),
             data: Data::Instance(instance),
         },
-        Newer::Tombstone(at) => Reply::error(
+        Version::Tombstone(Tombstone {
+            dirty_timestamp, ..
+        }) => Reply::error(
             Code::Conflict,
-            format!("the instance was cancelled at version {at}, after this write"),
+            format!("the instance was cancelled at version {dirty_timestamp}, after this write"),
         ),
     }
 }

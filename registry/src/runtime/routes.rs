@@ -14,7 +14,7 @@ use super::handle::NodeHandle;
 use super::limits::{self, HttpLimits};
 use super::peer_auth::{now_unix_ms, PeerAuth, PeerRefusals, SIGNATURE_HEADER, TIME_HEADER};
 use super::peer_sender::{FROM_HEADER, PEER_PATH};
-use crate::api::{decode_request, BadRequest, Endpoint, Form, PeerMessage, Reply};
+use crate::api::{decode_request, BadRequest, Form, PeerMessage, Reply, Route};
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -30,7 +30,7 @@ pub const STATUS_CODE_HEADER: &str = "kratos-status-code";
 
 pub(crate) fn router(state: AppState) -> Router {
     let mut router = Router::new();
-    for endpoint in Endpoint::ALL {
+    for endpoint in Route::ALL {
         let handler = move |State(state): State<AppState>, request: Request| {
             discovery(state, endpoint, request)
         };
@@ -66,7 +66,7 @@ fn envelope(reply: &Reply) -> Response {
         .into_response()
 }
 
-async fn discovery(state: AppState, endpoint: Endpoint, request: Request) -> Response {
+async fn discovery(state: AppState, endpoint: Route, request: Request) -> Response {
     let form = match read_form(&state, endpoint, request).await {
         Ok(form) => form,
         Err(bad) => return envelope(&bad.into()),
@@ -82,7 +82,7 @@ async fn discovery(state: AppState, endpoint: Endpoint, request: Request) -> Res
 /// their parameters in either place.
 async fn read_form(
     state: &AppState,
-    endpoint: Endpoint,
+    endpoint: Route,
     request: Request,
 ) -> Result<Form, BadRequest> {
     let (parts, body) = request.into_parts();

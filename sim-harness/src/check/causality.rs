@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use registry::api::{Instance, InstanceKey, PeerMessage, ReplicatedOp};
+use registry::api::{Instance, InstanceKey, PeerMessage, ReplicatedOp, Version};
 
 use super::support::{Change, Lives};
 use super::CheckInput;
@@ -29,13 +29,12 @@ pub(super) fn versions_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<
         PeerMessage::Replicate { ops, .. } => {
             for op in ops {
                 match &**op {
-                    ReplicatedOp::Put { instance } if is_copy_of(instance, key) => {
+                    ReplicatedOp::Write(Version::Put(instance)) if is_copy_of(instance, key) => {
                         stamps.push(instance.dirty_timestamp);
                     }
-                    ReplicatedOp::Cancel {
-                        key: k,
-                        dirty_timestamp,
-                    } if k == key => stamps.push(*dirty_timestamp),
+                    ReplicatedOp::Write(Version::Tombstone(tombstone)) if &tombstone.key == key => {
+                        stamps.push(tombstone.dirty_timestamp)
+                    }
                     _ => {}
                 }
             }
@@ -180,10 +179,9 @@ pub(super) fn cancels_carried(message: &PeerMessage) -> Vec<(&InstanceKey, i64)>
         PeerMessage::Replicate { ops, .. } => ops
             .iter()
             .filter_map(|op| match &**op {
-                ReplicatedOp::Cancel {
-                    key,
-                    dirty_timestamp,
-                } => Some((key, *dirty_timestamp)),
+                ReplicatedOp::Write(Version::Tombstone(tombstone)) => {
+                    Some((&tombstone.key, tombstone.dirty_timestamp))
+                }
                 _ => None,
             })
             .collect(),

@@ -136,18 +136,12 @@ fn registered_after_cancel(
     let Some(cancelled_at) = cancelled_at else {
         return false;
     };
-    let same = |env: &str, appid: &str, zone: &str, hostname: &str| {
-        env == key.env && appid == key.appid && zone == key.zone && hostname == key.hostname
-    };
     entries[cancelled_at..]
         .iter()
         .any(|(_, event)| match event {
             TraceEvent::Request { request, .. } => match &**request {
-                Request::Register(a) => same(&a.env, &a.appid, &a.zone, &a.hostname),
-                Request::Set(a) => a
-                    .hostnames
-                    .iter()
-                    .any(|h| same(&a.env, &a.appid, &a.zone, h)),
+                Request::Register(a) => &a.key == key,
+                Request::Set(a) => a.keys().any(|k| &k == key),
                 _ => false,
             },
             _ => false,
@@ -234,10 +228,12 @@ mod tests {
                     message: registry::api::PeerMessage::Replicate {
                         batch: 1,
                         forward: false,
-                        ops: vec![registry::api::ReplicatedOp::Cancel {
-                            key: key("a"),
-                            dirty_timestamp: 100,
-                        }
+                        ops: vec![registry::api::ReplicatedOp::Write(
+                            registry::api::Version::Tombstone(registry::api::Tombstone {
+                                key: key("a"),
+                                dirty_timestamp: 100,
+                            }),
+                        )
                         .into()],
                     },
                 })

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use registry::api::{Code, InstanceKey, OpResult, PeerMessage, ReplicatedOp, Request};
+use registry::api::{Code, InstanceKey, OpResult, PeerMessage, ReplicatedOp, Request, Version};
 use registry::core::NodeEvent;
 
 use super::support::{violation, Change, Lives};
@@ -96,10 +96,10 @@ impl Checker for PrematureEviction {
                                 ReplicatedOp::Renew { key, .. } => {
                                     Some(LeaseOp::Renew(key.clone()))
                                 }
-                                ReplicatedOp::Cancel { key, .. } => {
-                                    Some(LeaseOp::Cancel(key.clone()))
+                                ReplicatedOp::Write(Version::Tombstone(tombstone)) => {
+                                    Some(LeaseOp::Cancel(tombstone.key.clone()))
                                 }
-                                ReplicatedOp::Put { .. } => None,
+                                ReplicatedOp::Write(Version::Put(_)) => None,
                             })
                             .collect();
                         batches.insert((*from, *to, *batch), (leases, *at));

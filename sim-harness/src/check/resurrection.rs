@@ -310,7 +310,7 @@ mod tests {
                 apps: vec![registry::api::AppState {
                     app: key("a").app(),
                     instances: vec![],
-                    tombstones: vec![registry::api::TombstoneRecord {
+                    tombstones: vec![registry::api::Tombstone {
                         key: key("a"),
                         dirty_timestamp: 9,
                     }],

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use registry::api::{
     Code, Data, Instance, InstanceInfo, InstanceKey, PeerMessage, PollArgs, RegisterArgs,
-    RenewArgs, ReplicatedOp, Reply, Request, Status,
+    RenewArgs, ReplicatedOp, Reply, Request, Status, Tombstone, Version,
 };
 use registry::core::NodeEvent;
 
@@ -193,10 +193,10 @@ impl Run {
         self.replicated(
             from,
             to,
-            ReplicatedOp::Cancel {
+            ReplicatedOp::Write(Version::Tombstone(Tombstone {
                 key,
                 dirty_timestamp: CANCEL_STAMP,
-            },
+            })),
         )
     }
 
@@ -220,7 +220,7 @@ impl Run {
     /// A replicated copy of `instance` from `from` reaches `to`.
     pub(super) fn put(&mut self, from: usize, to: usize, instance: &Instance) -> &mut Run {
         let instance = Box::new(instance.clone());
-        self.replicated(from, to, ReplicatedOp::Put { instance })
+        self.replicated(from, to, ReplicatedOp::Write(Version::Put(instance)))
     }
 
     /// `node` answers request `id` of `client`.
@@ -356,11 +356,13 @@ pub(super) fn key(host: &str) -> InstanceKey {
 
 pub(super) fn register(instance: &Instance) -> Request {
     Request::Register(RegisterArgs {
+        key: InstanceKey {
+            zone: instance.zone.clone(),
+            env: instance.env.clone(),
+            appid: instance.appid.clone(),
+            hostname: instance.hostname.clone(),
+        },
         region: instance.region.clone(),
-        zone: instance.zone.clone(),
-        env: instance.env.clone(),
-        appid: instance.appid.clone(),
-        hostname: instance.hostname.clone(),
         status: instance.status,
         addrs: instance.addrs.to_vec(),
         version: instance.version.clone(),
@@ -386,10 +388,12 @@ pub(super) fn set_status(host: &str) -> Request {
 
 pub(super) fn cancel(host: &str) -> Request {
     Request::Cancel(registry::api::CancelArgs {
-        zone: "zone0".into(),
-        env: "sim".into(),
-        appid: APP.into(),
-        hostname: host.into(),
+        key: InstanceKey {
+            zone: "zone0".into(),
+            env: "sim".into(),
+            appid: APP.into(),
+            hostname: host.into(),
+        },
         replication: false,
         latest_timestamp: 0,
     })
@@ -397,10 +401,12 @@ pub(super) fn cancel(host: &str) -> Request {
 
 pub(super) fn renew(host: &str) -> Request {
     Request::Renew(RenewArgs {
-        zone: "zone0".into(),
-        env: "sim".into(),
-        appid: APP.into(),
-        hostname: host.into(),
+        key: InstanceKey {
+            zone: "zone0".into(),
+            env: "sim".into(),
+            appid: APP.into(),
+            hostname: host.into(),
+        },
         replication: false,
         dirty_timestamp: 0,
     })

@@ -65,11 +65,13 @@ impl InstanceClient {
 
     pub(crate) fn register(&self) -> Request {
         Request::Register(RegisterArgs {
+            key: InstanceKey {
+                zone: self.key.zone.clone(),
+                env: self.key.env.clone(),
+                appid: self.key.appid.clone(),
+                hostname: self.key.hostname.clone(),
+            },
             region: ENV.into(),
-            zone: self.key.zone.clone(),
-            env: self.key.env.clone(),
-            appid: self.key.appid.clone(),
-            hostname: self.key.hostname.clone(),
             status: self.status,
             addrs: vec![format!("http://{}:8000", self.key.hostname).into()],
             version: "v1".into(),
@@ -82,10 +84,12 @@ impl InstanceClient {
 
     pub(crate) fn renew(&self) -> Request {
         Request::Renew(RenewArgs {
-            zone: self.key.zone.clone(),
-            env: self.key.env.clone(),
-            appid: self.key.appid.clone(),
-            hostname: self.key.hostname.clone(),
+            key: InstanceKey {
+                zone: self.key.zone.clone(),
+                env: self.key.env.clone(),
+                appid: self.key.appid.clone(),
+                hostname: self.key.hostname.clone(),
+            },
             replication: false,
             dirty_timestamp: 0,
         })
@@ -93,10 +97,12 @@ impl InstanceClient {
 
     pub(crate) fn cancel(&self) -> Request {
         Request::Cancel(CancelArgs {
-            zone: self.key.zone.clone(),
-            env: self.key.env.clone(),
-            appid: self.key.appid.clone(),
-            hostname: self.key.hostname.clone(),
+            key: InstanceKey {
+                zone: self.key.zone.clone(),
+                env: self.key.env.clone(),
+                appid: self.key.appid.clone(),
+                hostname: self.key.hostname.clone(),
+            },
             replication: false,
             latest_timestamp: 0,
         })

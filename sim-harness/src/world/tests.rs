@@ -14,11 +14,13 @@ use crate::trace::first_divergence;
 
 fn register(hostname: &str) -> Request {
     Request::Register(RegisterArgs {
+        key: InstanceKey {
+            zone: "zone0".into(),
+            env: "sim".into(),
+            appid: "demo.service".into(),
+            hostname: hostname.into(),
+        },
         region: "sim".into(),
-        zone: "zone0".into(),
-        env: "sim".into(),
-        appid: "demo.service".into(),
-        hostname: hostname.into(),
         status: Status::Up,
         addrs: vec![format!("http://{hostname}:8080").into()],
         version: "v1".into(),

@@ -203,11 +203,8 @@ impl Cluster {
 
 pub(crate) fn register(host: &str) -> Request {
     Request::Register(RegisterArgs {
+        key: key(host),
         region: Default::default(),
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: host.into(),
         status: Status::Up,
         addrs: vec![format!("http://{host}:1").into()],
         version: "v1".into(),
@@ -220,10 +217,7 @@ pub(crate) fn register(host: &str) -> Request {
 
 pub(crate) fn renew(host: &str) -> Request {
     Request::Renew(registry::api::RenewArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: host.into(),
+        key: key(host),
         replication: false,
         dirty_timestamp: 0,
     })

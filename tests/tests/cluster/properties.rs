@@ -35,28 +35,16 @@ fn request(op: &Op) -> Request {
     };
     match *op {
         Op::Register(h) => register(&host(h)),
-        Op::Renew(h) => {
-            let (zone, env, appid, hostname) = identity(h);
-            Request::Renew(RenewArgs {
-                zone: zone.into(),
-                env: env.into(),
-                appid: appid.into(),
-                hostname: hostname.into(),
-                replication: false,
-                dirty_timestamp: 0,
-            })
-        }
-        Op::Cancel(h) => {
-            let (zone, env, appid, hostname) = identity(h);
-            Request::Cancel(CancelArgs {
-                zone: zone.into(),
-                env: env.into(),
-                appid: appid.into(),
-                hostname: hostname.into(),
-                replication: false,
-                latest_timestamp: 0,
-            })
-        }
+        Op::Renew(h) => Request::Renew(RenewArgs {
+            key: key(&host(h)),
+            replication: false,
+            dirty_timestamp: 0,
+        }),
+        Op::Cancel(h) => Request::Cancel(CancelArgs {
+            key: key(&host(h)),
+            replication: false,
+            latest_timestamp: 0,
+        }),
         Op::Set(h, up) => {
             let (zone, env, appid, hostname) = identity(h);
             let status = if up { Status::Up } else { Status::Waiting };

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use registry::api::{CancelArgs, Code, PeerMessage, ReplicatedOp, Request, Status};
+use registry::api::{
+    CancelArgs, Code, InstanceKey, PeerMessage, ReplicatedOp, Request, Status, Version,
+};
 
 use registry::core::Clock;
 
@@ -10,10 +12,12 @@ const SECOND: Duration = Duration::from_secs(1);
 
 fn cancel(host: &str) -> Request {
     Request::Cancel(CancelArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: host.into(),
+        key: InstanceKey {
+            zone: "z1".into(),
+            env: "dev".into(),
+            appid: "app".into(),
+            hostname: host.into(),
+        },
         replication: false,
         latest_timestamp: 0,
     })
@@ -229,11 +233,13 @@ fn a_cross_zone_write_reaches_every_node_through_one_hop_without_loops() {
     assert_ok(&c.call(0, register("x")));
     c.run_for(SECOND);
     assert!((0..4).all(|i| c.instance(i, "x").is_some()));
-    let carrying_x = |e: &&Envelope| match &e.message {
+    let carrying_x = |e: &&Envelope| {
+        match &e.message {
         PeerMessage::Replicate { ops, .. } => ops
             .iter()
-            .any(|op| matches!(&**op, ReplicatedOp::Put { instance } if instance.hostname == "x")),
+            .any(|op| matches!(&**op, ReplicatedOp::Write(Version::Put(instance)) if instance.hostname == "x")),
         _ => false,
+    }
     };
     let hops: Vec<(String, String, bool)> = c
         .delivered

@@ -34,12 +34,12 @@ fn fake_register(hostname: &str) -> String {
     .expect("fits");
     serde_json::json!({
         "type": "replicate", "batch": 1, "forward": true,
-        "ops": [{"op": "put", "instance": {
+        "ops": [{"write": {"put": {
             "zone": "z1", "env": "dev", "appid": "victim", "hostname": hostname,
             "addrs": ["http://203.0.113.66:80"], "status": 1,
             "reg_timestamp": now, "up_timestamp": now, "renew_timestamp": now,
             "dirty_timestamp": now, "latest_timestamp": now,
-        }}],
+        }}}],
     })
     .to_string()
 }

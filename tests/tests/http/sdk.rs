@@ -3,18 +3,20 @@
 
 use std::time::Duration;
 
-use registry::api::{RegisterArgs, Status};
+use registry::api::{InstanceKey, RegisterArgs, Status};
 use registry::client::Client;
 
 use super::support::{cluster, fetch_path, wait_until, FAST};
 
 fn instance(hostname: &str) -> RegisterArgs {
     RegisterArgs {
+        key: InstanceKey {
+            zone: "z1".into(),
+            env: "dev".into(),
+            appid: "sdk.app".into(),
+            hostname: hostname.into(),
+        },
         region: Default::default(),
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "sdk.app".into(),
-        hostname: hostname.into(),
         status: Status::Up,
         addrs: vec!["http://10.0.0.9:80".into()],
         version: "v1".into(),

@@ -126,7 +126,7 @@ fn an_expired_tombstone_still_removes_an_older_copy_but_is_not_kept() {
     let state = |dirty_timestamp: i64| crate::api::AppState {
         app: key("a").app(),
         instances: Vec::new(),
-        tombstones: vec![crate::api::TombstoneRecord {
+        tombstones: vec![crate::api::Tombstone {
             key: key("a"),
             dirty_timestamp,
         }],

@@ -94,10 +94,7 @@ impl Harness {
 
     pub(super) fn cancel(&mut self, host: &str) -> Reply {
         self.call(Request::Cancel(CancelArgs {
-            zone: "z1".into(),
-            env: "dev".into(),
-            appid: "app".into(),
-            hostname: host.into(),
+            key: key(host),
             replication: false,
             latest_timestamp: 0,
         }))
@@ -165,11 +162,8 @@ pub(super) fn run_renewing(h: &mut Harness, renewing: &[String], total: Duration
 
 pub(super) fn register_args(host: &str) -> RegisterArgs {
     RegisterArgs {
+        key: key(host),
         region: "r1".into(),
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: host.into(),
         status: Status::Up,
         addrs: vec![format!("http://{host}:8000").into()],
         version: "v1".into(),
@@ -182,10 +176,7 @@ pub(super) fn register_args(host: &str) -> RegisterArgs {
 
 pub(super) fn renew_args(host: &str) -> RenewArgs {
     RenewArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: host.into(),
+        key: key(host),
         replication: false,
         dirty_timestamp: 0,
     }

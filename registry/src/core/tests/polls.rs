@@ -101,7 +101,7 @@ fn cancel_and_set_wake_pollers_with_the_new_snapshot() {
 fn polls_waits_for_an_unknown_app_and_reports_only_changed_apps() {
     let mut h = Harness::new();
     let mut other = register_args("o");
-    other.appid = "other".into();
+    other.key.appid = "other".into();
     h.call(Request::Register(other));
     let first = h.polls(&[("other", 0)]);
     let other_cursor = match h.reply_to(first).expect("behind").data {

@@ -13,7 +13,7 @@ fn fetch_filters_by_zone() {
     let mut h = Harness::new();
     h.register("a");
     let mut other = register_args("b");
-    other.zone = "z2".into();
+    other.key.zone = "z2".into();
     h.call(Request::Register(other));
     let fetch = |zone: &str| {
         Request::Fetch(FetchArgs {
@@ -87,7 +87,7 @@ fn fetch_all_returns_every_app() {
     let mut h = Harness::new();
     h.register("a");
     let mut other = register_args("x");
-    other.appid = "other".into();
+    other.key.appid = "other".into();
     h.call(Request::Register(other));
     let Data::All(all) = h.call(Request::FetchAll).data else {
         panic!("fetch/all answers a map")

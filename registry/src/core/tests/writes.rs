@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::harness::*;
-use crate::api::{Code, Data, Request, Status, StatusFilter};
+use crate::api::{Code, Data, Request, Status, StatusFilter, Version};
 
 #[test]
 fn register_stores_the_instance_with_all_five_timestamps() {
@@ -64,9 +64,12 @@ fn oversized_or_malformed_register_changes_nothing() {
     let cases: Vec<(&str, Mutation)> = vec![
         (
             "hostname",
-            Box::new(|a| a.hostname = "h".repeat(129).into()),
+            Box::new(|a| a.key.hostname = "h".repeat(129).into()),
         ),
-        ("appid", Box::new(|a| a.appid = "x".repeat(1_000).into())),
+        (
+            "appid",
+            Box::new(|a| a.key.appid = "x".repeat(1_000).into()),
+        ),
         (
             "addrs",
             Box::new(|a| a.addrs = vec!["http://x:1".into(); 17]),
@@ -83,10 +86,13 @@ fn oversized_or_malformed_register_changes_nothing() {
             "metadata",
             Box::new(|a| a.metadata = [("k".into(), "v".repeat(5_000))].into()),
         ),
-        ("zone", Box::new(|a| a.zone = "bad\nzone".into())),
-        ("env", Box::new(|a| a.env = "dev\u{7f}".into())),
+        ("zone", Box::new(|a| a.key.zone = "bad\nzone".into())),
+        ("env", Box::new(|a| a.key.env = "dev\u{7f}".into())),
         // Outside ASCII: a C1 control character next to an accented letter.
-        ("hostname", Box::new(|a| a.hostname = "hôte\u{85}".into())),
+        (
+            "hostname",
+            Box::new(|a| a.key.hostname = "hôte\u{85}".into()),
+        ),
     ];
     for (field, mutate) in cases {
         let mut args = register_args("a");
@@ -107,7 +113,7 @@ fn oversized_or_malformed_register_changes_nothing() {
 fn text_outside_ascii_without_control_characters_is_accepted() {
     let mut h = Harness::new();
     let mut args = register_args("a");
-    args.hostname = "hôte-ü-1".into();
+    args.key.hostname = "hôte-ü-1".into();
     assert_code(&h.call(Request::Register(args)), Code::Ok);
 }
 
@@ -198,10 +204,7 @@ fn replicated_cancel_older_than_the_stored_copy_is_refused() {
     h.register("a");
     let dirty = h.stored("a").expect("registered").dirty_timestamp;
     let reply = h.call(Request::Cancel(crate::api::CancelArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: "a".into(),
+        key: key("a"),
         replication: true,
         latest_timestamp: dirty - 10,
     }));
@@ -360,10 +363,7 @@ fn a_client_stamp_far_ahead_of_the_clock_is_refused_and_changes_nothing() {
     args.set_timestamp = stamp + 3_600 * 1_000_000_000;
     assert_code(&h.call(Request::Set(args)), Code::BadRequest);
     let mut args = crate::api::CancelArgs {
-        zone: "z1".into(),
-        env: "dev".into(),
-        appid: "app".into(),
-        hostname: "a".into(),
+        key: key("a"),
         replication: true,
         latest_timestamp: i64::MAX,
     };
@@ -402,10 +402,7 @@ fn a_peer_version_far_ahead_of_the_clock_is_refused_and_counted() {
         &PeerMessage::Replicate {
             batch: 1,
             forward: false,
-            ops: vec![ReplicatedOp::Put {
-                instance: Box::new(future.clone()),
-            }
-            .into()],
+            ops: vec![ReplicatedOp::Write(Version::Put(Box::new(future.clone()))).into()],
         },
     );
     assert_ne!(h.stored("a").map(|i| i.version), Some("future".into()));

@@ -2,7 +2,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::api::{Instance, InstanceKey, Status};
+use crate::api::{Instance, InstanceKey, Status, Version};
 
 fn key(host: &str) -> InstanceKey {
     InstanceKey {
@@ -14,24 +14,22 @@ fn key(host: &str) -> InstanceKey {
 }
 
 fn put(host: &str, dirty: i64) -> ReplicatedOp {
-    ReplicatedOp::Put {
-        instance: Box::new(Instance {
-            region: Default::default(),
-            zone: "z".into(),
-            env: "e".into(),
-            appid: "a".into(),
-            hostname: host.into(),
-            addrs: vec![].into(),
-            version: Default::default(),
-            metadata: Default::default(),
-            status: Status::Up,
-            reg_timestamp: dirty,
-            up_timestamp: dirty,
-            renew_timestamp: dirty,
-            dirty_timestamp: dirty,
-            latest_timestamp: dirty,
-        }),
-    }
+    ReplicatedOp::Write(Version::Put(Box::new(Instance {
+        region: Default::default(),
+        zone: "z".into(),
+        env: "e".into(),
+        appid: "a".into(),
+        hostname: host.into(),
+        addrs: vec![].into(),
+        version: Default::default(),
+        metadata: Default::default(),
+        status: Status::Up,
+        reg_timestamp: dirty,
+        up_timestamp: dirty,
+        renew_timestamp: dirty,
+        dirty_timestamp: dirty,
+        latest_timestamp: dirty,
+    })))
 }
 
 /// A batch's ops, to compare with expected ones.
@@ -61,9 +59,9 @@ fn config() -> ReplicationConfig {
 #[test]
 fn a_newer_op_replaces_the_pending_one_but_a_renew_never_replaces_a_register() {
     let mut q = PeerQueue::default();
-    q.push(put("h", 1), at(0), &config());
-    q.push(put("h", 2), at(0), &config());
-    q.push(renew("h"), at(0), &config());
+    q.push(QueuedOp::new(put("h", 1), at(0)), &config());
+    q.push(QueuedOp::new(put("h", 2), at(0)), &config());
+    q.push(QueuedOp::new(renew("h"), at(0)), &config());
     assert_eq!(q.depth(), 1);
     let batch = q
         .take_batch(1, at(10), &config())
@@ -74,8 +72,8 @@ fn a_newer_op_replaces_the_pending_one_but_a_renew_never_replaces_a_register() {
 #[test]
 fn a_register_replaces_a_pending_renew() {
     let mut q = PeerQueue::default();
-    q.push(renew("h"), at(0), &config());
-    q.push(put("h", 5), at(0), &config());
+    q.push(QueuedOp::new(renew("h"), at(0)), &config());
+    q.push(QueuedOp::new(put("h", 5), at(0)), &config());
     assert_eq!(
         ops(q.take_batch(1, at(10), &config()).expect("due")),
         [put("h", 5)]
@@ -85,14 +83,14 @@ fn a_register_replaces_a_pending_renew() {
 #[test]
 fn batches_wait_for_max_delay_unless_full() {
     let mut q = PeerQueue::default();
-    q.push(put("a", 1), at(0), &config());
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config());
     assert!(
         q.take_batch(1, at(5), &config()).is_none(),
         "waits for company"
     );
     assert_eq!(q.deadline(), Some(at(10)));
-    q.push(put("b", 1), at(1), &config());
-    q.push(put("c", 1), at(2), &config());
+    q.push(QueuedOp::new(put("b", 1), at(1)), &config());
+    q.push(QueuedOp::new(put("c", 1), at(2)), &config());
     let batch = q
         .take_batch(1, at(2), &config())
         .expect("full: leaves at once");
@@ -108,7 +106,7 @@ fn unacknowledged_batches_are_retried_with_growing_backoff() {
     };
     let lost_after = Duration::from_secs(10);
     let mut q = PeerQueue::default();
-    q.push(put("a", 1), at(0), &config);
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     q.take_batch(1, at(10), &config).expect("sent");
     assert_eq!(q.deadline(), Some(at(10) + config.ack_timeout));
     let first_timeout = at(10) + config.ack_timeout;
@@ -156,7 +154,7 @@ fn a_late_ack_for_an_old_batch_is_ignored() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let config = config();
     let mut q = PeerQueue::default();
-    q.push(put("a", 1), at(0), &config);
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     q.take_batch(1, at(10), &config);
     q.check_timeout(at(10) + config.ack_timeout, &config, &mut rng);
     assert!(q.acknowledge(1, &[], at(5_000), &config).is_none());
@@ -168,8 +166,7 @@ fn overflow_drops_the_oldest_and_counts_it() {
     let mut q = PeerQueue::default();
     for i in 0..7 {
         q.push(
-            put(&format!("h{i}"), 1),
-            at(0),
+            QueuedOp::new(put(&format!("h{i}"), 1), at(0)),
             &ReplicationConfig {
                 max_batch: 100,
                 ..config()
@@ -203,7 +200,7 @@ fn ops_past_the_retry_horizon_are_dropped_and_counted() {
         ..config()
     };
     let mut q = PeerQueue::default();
-    q.push(put("a", 1), at(0), &config);
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     q.take_batch(1, at(10), &config);
     q.check_timeout(at(20_000), &config, &mut rng);
     let retry_at = q.deadline().expect("scheduled");
@@ -221,9 +218,9 @@ fn a_newer_op_queued_during_flight_wins_over_the_retried_one() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let config = config();
     let mut q = PeerQueue::default();
-    q.push(put("a", 1), at(0), &config);
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     q.take_batch(1, at(10), &config);
-    q.push(put("a", 2), at(20), &config);
+    q.push(QueuedOp::new(put("a", 2), at(20)), &config);
     q.check_timeout(at(10) + config.ack_timeout, &config, &mut rng);
     let retry_at = q.deadline().expect("scheduled");
     assert_eq!(
@@ -242,12 +239,12 @@ fn replaced_ops_move_to_the_back_and_their_holes_are_reclaimed() {
     let mut q = PeerQueue::default();
     let hosts: Vec<String> = (0..50).map(|i| format!("h{i:02}")).collect();
     for host in &hosts {
-        q.push(put(host, 1), at(0), &config);
+        q.push(QueuedOp::new(put(host, 1), at(0)), &config);
     }
     // Rewrite every even host many times: each rewrite leaves a hole where the op was.
     for round in 2..40 {
         for host in hosts.iter().step_by(2) {
-            q.push(put(host, round), at(0), &config);
+            q.push(QueuedOp::new(put(host, round), at(0)), &config);
         }
         q.check_invariants();
         assert!(
@@ -276,11 +273,11 @@ fn renews_alone_wait_for_the_renew_delay_and_a_write_takes_them_along() {
         ..ReplicationConfig::default()
     };
     let mut q = PeerQueue::default();
-    q.push(renew("a"), at(0), &config);
-    q.push(renew("b"), at(300), &config);
+    q.push(QueuedOp::new(renew("a"), at(0)), &config);
+    q.push(QueuedOp::new(renew("b"), at(300)), &config);
     assert_eq!(q.deadline(), Some(at(0) + config.renew_delay));
     assert!(q.take_batch(1, at(500), &config).is_none(), "renews wait");
-    q.push(put("c", 1), at(600), &config);
+    q.push(QueuedOp::new(put("c", 1), at(600)), &config);
     assert_eq!(
         q.deadline(),
         Some(at(600) + config.max_delay),
@@ -299,15 +296,15 @@ fn after_an_ack_waiting_renews_keep_the_renew_delay_and_writes_the_write_delay()
         ..ReplicationConfig::default()
     };
     let mut q = PeerQueue::default();
-    q.push(put("a", 1), at(0), &config);
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     q.take_batch(1, at(10), &config).expect("due");
-    q.push(renew("b"), at(20), &config);
+    q.push(QueuedOp::new(renew("b"), at(20)), &config);
     assert!(q.acknowledge(1, &[], at(30), &config).is_some());
     assert_eq!(q.deadline(), Some(at(30) + config.renew_delay));
     q.take_batch(2, at(30) + config.renew_delay, &config)
         .expect("due");
-    q.push(put("c", 1), at(2000), &config);
-    q.push(renew("d"), at(2001), &config);
+    q.push(QueuedOp::new(put("c", 1), at(2000)), &config);
+    q.push(QueuedOp::new(renew("d"), at(2001)), &config);
     assert!(q.acknowledge(2, &[], at(2002), &config).is_some());
     assert_eq!(q.deadline(), Some(at(2002) + config.max_delay));
 }
@@ -317,7 +314,7 @@ fn an_ack_hands_back_only_the_ops_whose_results_ask_for_something() {
     let config = config();
     let mut q = PeerQueue::default();
     for host in ["a", "b", "c"] {
-        q.push(renew(host), at(0), &config);
+        q.push(QueuedOp::new(renew(host), at(0)), &config);
     }
     assert_eq!(q.take_batch(1, at(0), &config).map(|b| b.len()), Some(3));
     let results = [OpResult::Ok, OpResult::NotFound, OpResult::Ok];
@@ -328,7 +325,7 @@ fn an_ack_hands_back_only_the_ops_whose_results_ask_for_something() {
     assert_eq!(*answered[0].0, renew("b"));
     assert_eq!(answered[0].1, &OpResult::NotFound);
     // The next batch reuses the emptied buffer and carries only its own ops.
-    q.push(renew("d"), at(10), &config);
+    q.push(QueuedOp::new(renew("d"), at(10)), &config);
     let next = q.take_batch(2, at(10) + config.renew_delay, &config);
     assert_eq!(next.map(ops), Some(vec![renew("d")]));
     assert!(q
@@ -348,8 +345,8 @@ fn renews_past_the_renew_horizon_are_dropped_but_writes_wait_for_the_retry_horiz
     };
     // (Short horizons keep the test small; the default renew horizon is the 90 s lease.)
     let mut q = PeerQueue::default();
-    q.push(renew("a"), at(0), &config);
-    q.push(put("b", 1), at(0), &config);
+    q.push(QueuedOp::new(renew("a"), at(0)), &config);
+    q.push(QueuedOp::new(put("b", 1), at(0)), &config);
     q.take_batch(1, at(1_000), &config).expect("due");
     q.check_timeout(at(40_000), &config, &mut rng);
     let retry_at = q.deadline().expect("scheduled");
