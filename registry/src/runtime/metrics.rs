@@ -278,6 +278,115 @@ mod tests {
         }
     }
 
+    /// Every family and sample at once, each figure distinct, so a change of order, name,
+    /// help text or of the field a line reads shows here.
+    #[test]
+    fn the_exposition_text_is_pinned_for_a_fixed_snapshot() {
+        let mut snapshot = snapshot();
+        snapshot.protection.renews_this_window = 2;
+        snapshot.peers_up = 8;
+        snapshot.peers_lost = 9;
+        snapshot.posts = [21, 22, 23];
+        snapshot.refusals = [
+            (Refusal::Unsigned, 24),
+            (Refusal::Stale, 25),
+            (Refusal::BadSignature, 26),
+        ];
+        snapshot.stats = NodeStats {
+            replication_enqueued: 11,
+            replication_batches: 12,
+            replication_retried: 13,
+            replication_dropped_overflow: 14,
+            replication_dropped_expired: 15,
+            anti_entropy_rounds: 16,
+            anti_entropy_repairs: 17,
+            reads_refused_not_ready: 18,
+            writes_refused_after_stall: 19,
+            future_versions_refused: 20,
+            ..NodeStats::default()
+        };
+        assert_eq!(render(&snapshot), PINNED);
+    }
+
+    const PINNED: &str = r#"# HELP registry_instances Instances held.
+# TYPE registry_instances gauge
+registry_instances 3
+# HELP registry_apps Apps with at least one instance.
+# TYPE registry_apps gauge
+registry_apps 2
+# HELP registry_renews_last_window Renews (client and replicated) counted in the last closed renew window.
+# TYPE registry_renews_last_window gauge
+registry_renews_last_window 1
+# HELP registry_renews_this_window Renews counted so far in the current window.
+# TYPE registry_renews_this_window gauge
+registry_renews_this_window 2
+# HELP registry_expected_renews Renews expected per window (2 per instance by default).
+# TYPE registry_expected_renews gauge
+registry_expected_renews 6
+# HELP registry_renew_threshold Protected when the last window's renews fall below this.
+# TYPE registry_renew_threshold gauge
+registry_renew_threshold 5
+# HELP registry_protection_mode 1 while protection mode (self-preservation) limits eviction.
+# TYPE registry_protection_mode gauge
+registry_protection_mode 1
+# HELP registry_protection_override The operator override in force (1 on the active mode).
+# TYPE registry_protection_override gauge
+registry_protection_override{mode="auto"} 1
+registry_protection_override{mode="force_on"} 0
+registry_protection_override{mode="force_off"} 0
+# HELP registry_replication_queue_depth Ops waiting for a peer's acknowledgement, over all peers.
+# TYPE registry_replication_queue_depth gauge
+registry_replication_queue_depth 7
+# HELP registry_replication_enqueued_total Ops queued for peers.
+# TYPE registry_replication_enqueued_total counter
+registry_replication_enqueued_total 11
+# HELP registry_replication_batches_total Batches sent to peers.
+# TYPE registry_replication_batches_total counter
+registry_replication_batches_total 12
+# HELP registry_replication_retried_total Ops sent again after an unacknowledged batch.
+# TYPE registry_replication_retried_total counter
+registry_replication_retried_total 13
+# HELP registry_replication_dropped_total Ops given up (anti-entropy repairs them).
+# TYPE registry_replication_dropped_total counter
+registry_replication_dropped_total{reason="overflow"} 14
+registry_replication_dropped_total{reason="expired"} 15
+# HELP registry_anti_entropy_rounds_total Anti-entropy exchanges started.
+# TYPE registry_anti_entropy_rounds_total counter
+registry_anti_entropy_rounds_total 16
+# HELP registry_anti_entropy_repairs_total Versions changed by merging a peer's state.
+# TYPE registry_anti_entropy_repairs_total counter
+registry_anti_entropy_repairs_total 17
+# HELP registry_reads_refused_not_ready_total Reads answered -503 before startup sync finished.
+# TYPE registry_reads_refused_not_ready_total counter
+registry_reads_refused_not_ready_total 18
+# HELP registry_writes_refused_after_stall_total Client writes answered -503 right after the node resumed from a stall.
+# TYPE registry_writes_refused_after_stall_total counter
+registry_writes_refused_after_stall_total 19
+# HELP registry_future_versions_refused_total Versions from peers not applied: stamped further ahead of this node's clock than max_timestamp_ahead.
+# TYPE registry_future_versions_refused_total counter
+registry_future_versions_refused_total 20
+# HELP registry_poll_waiters Long-polls parked on this node.
+# TYPE registry_poll_waiters gauge
+registry_poll_waiters 4
+# HELP registry_ready 1 once startup sync finished and reads are served.
+# TYPE registry_ready gauge
+registry_ready 1
+# HELP registry_peers Peers by status (lost: not acknowledging replication).
+# TYPE registry_peers gauge
+registry_peers{status="up"} 8
+registry_peers{status="lost"} 9
+# HELP registry_peer_posts_total Peer messages POSTed, by outcome.
+# TYPE registry_peer_posts_total counter
+registry_peer_posts_total{result="delivered"} 21
+registry_peer_posts_total{result="failed"} 22
+registry_peer_posts_total{result="dropped"} 23
+# HELP registry_peer_messages_refused_total Peer messages answered 401 and not acted on, by reason (peer authentication).
+# TYPE registry_peer_messages_refused_total counter
+registry_peer_messages_refused_total{reason="unsigned"} 24
+registry_peer_messages_refused_total{reason="stale"} 25
+registry_peer_messages_refused_total{reason="bad_signature"} 26
+"#;
+
     #[test]
     fn every_sample_line_is_name_value_and_every_family_is_typed() {
         let text = render(&snapshot());

@@ -159,6 +159,17 @@ mod tests {
         file
     }
 
+    /// A node's seed must not change across versions: a restarted node draws the same choices.
+    #[test]
+    fn the_seed_of_a_hostname_is_pinned() {
+        assert_eq!(seed_from_hostname(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(seed_from_hostname("n1"), 0x08b3_7b07_b558_d4c0);
+        assert_eq!(
+            seed_from_hostname("registry-0.prod.example"),
+            0x6cf7_799e_e517_7886
+        );
+    }
+
     #[test]
     fn flags_win_over_the_file_and_the_seed_follows_the_hostname() {
         let file = write("listen = \"127.0.0.1:1\"\nzone = \"zf\"\nhostname = \"h\"\n[cluster]\nsync_timeout_ms = 500\n");
