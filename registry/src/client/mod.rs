@@ -5,7 +5,7 @@
 //! instance and renews it every 30 s, registering again when a node answers -404;
 //! [`Client::watch`] long-polls a set of apps with `polls`, resetting its cursors whenever it
 //! moves to another node (cursors are per node). [`Client::refresh_nodes`] learns the node
-//! list from the registry itself (`infra.discovery`). It is built on the runtime's hyper
+//! list from the registry itself (`infra.discovery`). It is built on the crate's hyper
 //! client, so it runs under madsim too.
 
 mod registration;
@@ -22,7 +22,7 @@ use crate::api::{
     Request, StatusFilter,
 };
 use crate::core::DISCOVERY_APPID;
-use crate::runtime::{self, HttpError, HttpRequest};
+use crate::http::{self, HttpError, HttpRequest};
 
 pub use registration::Registration;
 pub use watch::Watcher;
@@ -33,9 +33,10 @@ pub enum ClientError {
     /// No node is configured.
     #[error("no registry node is known")]
     NoNodes,
-    /// Every node was tried and none answered usably; the last failure.
+    /// Every node was tried and none answered usably; the last failure (connect, exchange,
+    /// body or timeout).
     #[error("no registry node answered: {0}")]
-    Unreachable(#[source] HttpError),
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A node answered with a business code other than success.
     #[error("the registry answered {code}: {message}")]
     Refused {
@@ -241,7 +242,7 @@ impl Client {
                 None,
             )
         };
-        let response = runtime::send(HttpRequest {
+        let response = http::send(HttpRequest {
             addr: node,
             method: method(endpoint),
             path: &path,
@@ -252,7 +253,7 @@ impl Client {
             max_response_bytes: MAX_REPLY_BYTES,
         })
         .await
-        .map_err(ClientError::Unreachable)?;
+        .map_err(unreachable)?;
         serde_json::from_slice(&response.body).map_err(|e| ClientError::Protocol {
             node: node.to_string(),
             problem: format!("HTTP {}: {e}", response.status),
@@ -272,6 +273,10 @@ fn strip_scheme(addr: &str) -> String {
     addr.trim_start_matches("http://")
         .trim_end_matches('/')
         .to_string()
+}
+
+fn unreachable(error: HttpError) -> ClientError {
+    ClientError::Unreachable(Box::new(error))
 }
 
 fn refused(envelope: Envelope<serde_json::Value>) -> ClientError {

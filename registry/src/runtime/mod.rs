@@ -10,7 +10,6 @@
 mod clock;
 mod driver;
 mod handle;
-mod http_client;
 mod limits;
 mod metrics;
 mod net;
@@ -30,7 +29,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use clock::SystemClock;
-pub use http_client::{send, HttpError, HttpRequest, HttpResponse};
 pub use limits::HttpLimits;
 pub use peer_auth::{
     now_unix_ms, PeerAuth, Refusal, Secret, SecretTooShort, DEFAULT_WINDOW, MIN_SECRET_BYTES,

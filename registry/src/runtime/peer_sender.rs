@@ -13,9 +13,9 @@ use bytes::Bytes;
 use hyper::Method;
 use tokio::sync::{mpsc, Semaphore};
 
-use super::http_client::{self, HttpRequest};
 use super::peer_auth::PeerAuth;
 use crate::api::PeerMessage;
+use crate::http::{self, HttpRequest};
 
 /// The path peers POST their messages to.
 pub const PEER_PATH: &str = "/internal/peer";
@@ -126,7 +126,7 @@ impl Worker {
             timeout: POST_TIMEOUT,
             max_response_bytes: 4096,
         };
-        match http_client::send(request).await {
+        match http::send(request).await {
             Ok(response) if (200..300).contains(&response.status) => {
                 self.counters.delivered.fetch_add(1, Ordering::Relaxed);
             }
