@@ -28,17 +28,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use clock::SystemClock;
-pub use limits::HttpLimits;
+// Exported: what the `registry` binary and the real-process tests (`tests/tests/http`) use,
+// and the types in those items' signatures. Everything else is crate-private.
 pub use peer_auth::{
-    now_unix_ms, PeerAuth, Refusal, Secret, SecretTooShort, DEFAULT_WINDOW, MIN_SECRET_BYTES,
-    PREVIOUS_SECRET_ENV, SECRET_ENV, SIGNATURE_HEADER, TIME_HEADER,
+    now_unix_ms, PeerAuth, Secret, SecretTooShort, MIN_SECRET_BYTES, PREVIOUS_SECRET_ENV,
+    SECRET_ENV, SIGNATURE_HEADER, TIME_HEADER,
 };
-pub use peer_sender::{PeerPostCounters, FROM_HEADER, MAX_IN_FLIGHT, PEER_PATH};
-pub use routes::STATUS_CODE_HEADER;
-pub use settings::{seed_from_hostname, LogFormat, Overrides, Settings, SettingsError, DEV_LISTEN};
+pub use settings::{LogFormat, Overrides, Settings, SettingsError};
 
 use crate::core::{ConfigError, Node};
+use clock::SystemClock;
 use driver::Driver;
 use handle::NodeHandle;
 use net::HttpNetwork;

@@ -27,7 +27,7 @@ pub const PREVIOUS_SECRET_ENV: &str = "REGISTRY_CLUSTER_SECRET_PREVIOUS";
 /// The shortest secret accepted: 16 bytes (128 bits of a random secret).
 pub const MIN_SECRET_BYTES: usize = 16;
 /// How far a message's send time may be from the receiver's clock (either way) by default.
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -78,7 +78,7 @@ pub struct PeerAuth {
 
 /// Why a peer message was refused (answered HTTP 401, counted, and not acted on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// No signature or no send time.
     Unsigned,
     /// The send time is not a number of milliseconds, or is outside the replay window.
@@ -89,7 +89,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The label of this refusal in `/metrics`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Refusal::Unsigned => "unsigned",
             Refusal::Stale => "stale",
@@ -141,7 +141,7 @@ impl PeerRefusals {
 
 impl PeerAuth {
     /// No authentication: every well-formed peer message is believed.
-    pub fn off() -> PeerAuth {
+    pub(crate) fn off() -> PeerAuth {
         PeerAuth {
             secrets: Vec::new(),
             window: DEFAULT_WINDOW,
@@ -162,7 +162,7 @@ impl PeerAuth {
     }
 
     /// The headers that sign a message from `from` with body `body`, sent now; none when off.
-    pub fn headers(&self, from: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    pub(crate) fn headers(&self, from: &str, body: &[u8]) -> Vec<(&'static str, String)> {
         let time = now_unix_ms().to_string();
         match self.sign(from, &time, body) {
             Some(signature) => vec![(TIME_HEADER, time), (SIGNATURE_HEADER, signature)],
@@ -180,7 +180,7 @@ impl PeerAuth {
     }
 
     /// Whether a message claiming to be from `from` may be acted on, at `now_ms` (Unix ms).
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         from: &str,
         time: Option<&str>,

@@ -18,11 +18,11 @@ use crate::api::PeerMessage;
 use crate::http::{self, HttpRequest};
 
 /// The path peers POST their messages to.
-pub const PEER_PATH: &str = "/internal/peer";
+pub(crate) const PEER_PATH: &str = "/internal/peer";
 /// The header naming the sender's `host:port`.
-pub const FROM_HEADER: &str = "x-registry-from";
+pub(crate) const FROM_HEADER: &str = "x-registry-from";
 /// Most concurrent POSTs to one peer.
-pub const MAX_IN_FLIGHT: usize = 4;
+const MAX_IN_FLIGHT: usize = 4;
 /// Most messages waiting for one peer before new ones are dropped.
 const QUEUE_LEN: usize = 1024;
 /// A POST not answered within this is abandoned (the core will retry if it matters).
@@ -30,13 +30,13 @@ const POST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Outcomes of peer POSTs, for metrics.
 #[derive(Debug, Default)]
-pub struct PeerPostCounters {
+pub(crate) struct PeerPostCounters {
     /// Answered 2xx.
-    pub delivered: AtomicU64,
+    pub(crate) delivered: AtomicU64,
     /// Connection refused, timed out or answered non-2xx.
-    pub failed: AtomicU64,
+    pub(crate) failed: AtomicU64,
     /// Dropped because the peer's queue was full.
-    pub dropped: AtomicU64,
+    pub(crate) dropped: AtomicU64,
 }
 
 /// Routes each outgoing message to its peer's queue.

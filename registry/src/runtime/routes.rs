@@ -26,7 +26,7 @@ pub(crate) struct AppState {
 }
 
 /// The header carrying the business code, as bilibili/discovery (kratos) sends it.
-pub const STATUS_CODE_HEADER: &str = "kratos-status-code";
+const STATUS_CODE_HEADER: &str = "kratos-status-code";
 
 pub(crate) fn router(state: AppState) -> Router {
     let mut router = Router::new();

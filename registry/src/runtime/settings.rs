@@ -26,15 +26,15 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Address to bind the HTTP server to (also the node's `identity.addr`).
-    pub listen: String,
+    pub(crate) listen: String,
     /// The node's configuration.
     pub config: Config,
     /// HTTP limits.
-    pub http: HttpLimits,
+    pub(crate) http: HttpLimits,
     /// Log format.
     pub log_format: LogFormat,
     /// Longest wait on shutdown for peers to acknowledge the node's own cancel (default 2 s).
-    pub shutdown_drain: Duration,
+    pub(crate) shutdown_drain: Duration,
     /// How peer messages are signed and verified (off without a cluster secret).
     pub peer_auth: PeerAuth,
 }
@@ -104,7 +104,7 @@ pub enum SettingsError {
 }
 
 /// The address `--dev` listens on.
-pub const DEV_LISTEN: &str = "127.0.0.1:7171";
+pub(crate) const DEV_LISTEN: &str = "127.0.0.1:7171";
 
 impl Settings {
     /// Reads `file` (if any), applies `flags` over it and checks the result.
@@ -139,7 +139,7 @@ fn read(path: &Path) -> Result<FileConfig, SettingsError> {
 
 /// A stable seed from the host name (FNV-1a), so that each node of a cluster draws its own
 /// random choices without configuration, and a restarted node draws the same ones.
-pub fn seed_from_hostname(hostname: &str) -> u64 {
+pub(crate) fn seed_from_hostname(hostname: &str) -> u64 {
     hostname.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
