@@ -39,6 +39,28 @@ pub(crate) struct PeerPostCounters {
     pub(crate) dropped: AtomicU64,
 }
 
+impl PeerPostCounters {
+    /// The counts now.
+    pub(crate) fn read(&self) -> PeerPosts {
+        PeerPosts {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// [`PeerPostCounters`] read at one instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PeerPosts {
+    /// Answered 2xx.
+    pub(crate) delivered: u64,
+    /// Connection refused, timed out or answered non-2xx.
+    pub(crate) failed: u64,
+    /// Dropped because the peer's queue was full.
+    pub(crate) dropped: u64,
+}
+
 /// Routes each outgoing message to its peer's queue.
 #[derive(Debug)]
 pub(crate) struct PeerSender {
