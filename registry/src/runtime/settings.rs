@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::limits::HttpLimits;
 use super::peer_auth::PeerAuth;
 use super::settings_file::FileConfig;
-use crate::core::{Config, ConfigError};
+use crate::core::{Config, ConfigError, Fnv1a};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -140,9 +140,7 @@ fn read(path: &Path) -> Result<FileConfig, SettingsError> {
 /// A stable seed from the host name (FNV-1a), so that each node of a cluster draws its own
 /// random choices without configuration, and a restarted node draws the same ones.
 pub(crate) fn seed_from_hostname(hostname: &str) -> u64 {
-    hostname.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    Fnv1a::hash(hostname.as_bytes())
 }
 
 #[cfg(test)]
