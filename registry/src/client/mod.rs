@@ -128,8 +128,8 @@ impl Client {
             dirty_timestamp: 0,
         });
         let envelope = self.call(&request).await?;
-        match envelope.code {
-            -404 => Ok(Code::NothingFound),
+        match code(&envelope) {
+            Some(Code::NothingFound) => Ok(Code::NothingFound),
             _ => expect_ok(envelope).map(|_| Code::Ok),
         }
     }
@@ -209,9 +209,7 @@ impl Client {
                 break;
             };
             match self.call_on(&node, request, self.shared.timeout).await {
-                Ok(envelope) if envelope.code == -503 || envelope.code == -500 => {
-                    last = refused(envelope);
-                }
+                Ok(envelope) if fails_over(code(&envelope)) => last = refused(envelope),
                 Ok(envelope) => return Ok(envelope),
                 Err(error) => last = error,
             }
@@ -275,6 +273,16 @@ fn strip_scheme(addr: &str) -> String {
         .to_string()
 }
 
+/// The business code of `envelope`; `None` for a code this client does not know.
+fn code(envelope: &Envelope<serde_json::Value>) -> Option<Code> {
+    Code::try_from(envelope.code).ok()
+}
+
+/// Whether a node that answered `code` cannot serve now, so the next node is tried.
+fn fails_over(code: Option<Code>) -> bool {
+    matches!(code, Some(Code::NotReady | Code::ServerError))
+}
+
 fn unreachable(error: HttpError) -> ClientError {
     ClientError::Unreachable(Box::new(error))
 }
@@ -287,7 +295,7 @@ fn refused(envelope: Envelope<serde_json::Value>) -> ClientError {
 }
 
 fn expect_ok(envelope: Envelope<serde_json::Value>) -> Result<serde_json::Value, ClientError> {
-    if envelope.code == 0 {
+    if code(&envelope) == Some(Code::Ok) {
         Ok(envelope.data.unwrap_or_default())
     } else {
         Err(refused(envelope))
