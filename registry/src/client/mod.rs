@@ -22,7 +22,7 @@ use crate::api::{
     Request, StatusFilter,
 };
 use crate::core::DISCOVERY_APPID;
-use crate::http::{self, HttpError, HttpRequest};
+use crate::http_client::{self, HttpError, HttpRequest};
 
 pub use registration::Registration;
 pub use watch::Watcher;
@@ -240,7 +240,7 @@ impl Client {
                 None,
             )
         };
-        let response = http::send(HttpRequest {
+        let response = http_client::send(HttpRequest {
             addr: node,
             method: method(endpoint),
             path: &path,

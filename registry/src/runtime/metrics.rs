@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::driver::RuntimeNode;
-use super::peer_auth::{PeerRefusals, Refusal};
+use super::peer_auth::{PeerRefusal, PeerRefusals};
 use super::peer_sender::{PeerPostCounters, PeerPosts};
 use crate::api::NodeStatus;
 use crate::core::{NodeStats, ProtectionOverride, ProtectionStatus};
@@ -25,7 +25,7 @@ pub(crate) struct Snapshot {
     peers_up: usize,
     peers_lost: usize,
     posts: PeerPosts,
-    refusals: [(Refusal, u64); 3],
+    refusals: [(PeerRefusal, u64); 3],
 }
 
 impl Snapshot {
@@ -59,7 +59,7 @@ pub(crate) fn render(s: &Snapshot) -> String {
     protection(&mut out, &s.protection);
     replication(&mut out, s.queue_depth, &s.stats);
     anti_entropy(&mut out, &s.stats);
-    refused(&mut out, &s.stats);
+    turned_away(&mut out, &s.stats);
     polls_and_readiness(&mut out, s);
     peers(&mut out, s);
     out.text
@@ -161,8 +161,9 @@ fn anti_entropy(out: &mut Exposition, st: &NodeStats) {
     );
 }
 
-/// Reads, writes and peer versions the node refused to act on.
-fn refused(out: &mut Exposition, st: &NodeStats) {
+/// Reads, writes and peer versions the node turned away (not ready, just resumed from a
+/// stall, stamped too far ahead).
+fn turned_away(out: &mut Exposition, st: &NodeStats) {
     out.counter(
         "registry_reads_refused_not_ready_total",
         "Reads answered -503 before startup sync finished.",
@@ -305,9 +306,9 @@ mod tests {
                 dropped: 0,
             },
             refusals: [
-                (Refusal::Unsigned, 3),
-                (Refusal::Stale, 0),
-                (Refusal::BadSignature, 1),
+                (PeerRefusal::Unsigned, 3),
+                (PeerRefusal::Stale, 0),
+                (PeerRefusal::BadSignature, 1),
             ],
         }
     }
@@ -326,9 +327,9 @@ mod tests {
             dropped: 23,
         };
         snapshot.refusals = [
-            (Refusal::Unsigned, 24),
-            (Refusal::Stale, 25),
-            (Refusal::BadSignature, 26),
+            (PeerRefusal::Unsigned, 24),
+            (PeerRefusal::Stale, 25),
+            (PeerRefusal::BadSignature, 26),
         ];
         snapshot.stats = NodeStats {
             replication_enqueued: 11,

@@ -85,13 +85,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         addr: settings.listen.clone(),
         source,
     })?;
-    let peers = PeerSender::new(
+    let peer_sender = PeerSender::new(
         settings.config.identity.addr.to_string(),
         settings.peer_auth.clone(),
     );
     let peer_refusals = Arc::new(PeerRefusals::default());
-    let peer_posts = peers.counters();
-    let node = Node::new(settings.config, SystemClock::new(), HttpNetwork::new(peers))?;
+    let peer_posts = peer_sender.counters();
+    let node = Node::new(
+        settings.config,
+        SystemClock::new(),
+        HttpNetwork::new(peer_sender),
+    )?;
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (abandons_tx, abandons) = mpsc::unbounded_channel();
     let handle = NodeHandle::new(commands_tx, abandons_tx);
@@ -108,7 +112,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     );
     let state = routes::AppState {
         node: handle.clone(),
-        limits: settings.http.clone(),
+        limits: settings.http_limits.clone(),
         auth: settings.peer_auth,
         refusals: peer_refusals,
     };
@@ -116,7 +120,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let server = tokio::task::spawn(server::serve(
         listener,
         routes::router(state),
-        settings.http,
+        settings.http_limits,
         stop,
     ));
     Ok(Running {

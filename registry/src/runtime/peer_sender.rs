@@ -1,6 +1,6 @@
 //! Fire-and-forget delivery of peer messages: `POST http://{addr}/internal/peer`.
 //!
-//! Each peer gets a bounded queue and a worker that keeps at most [`MAX_IN_FLIGHT`] POSTs open
+//! Each peer gets a bounded queue and a worker that keeps at most [`MAX_OPEN_POSTS`] POSTs open
 //! at once. A full queue or a failed POST drops the message: the core retries replication on
 //! its own timeouts and anti-entropy repairs the rest, so the runtime never retries.
 
@@ -15,14 +15,14 @@ use tokio::sync::{mpsc, Semaphore};
 
 use super::peer_auth::PeerAuth;
 use crate::api::PeerMessage;
-use crate::http::{self, HttpRequest};
+use crate::http_client::{self, HttpRequest};
 
 /// The path peers POST their messages to.
 pub(crate) const PEER_PATH: &str = "/internal/peer";
 /// The header naming the sender's `host:port`.
 pub(crate) const FROM_HEADER: &str = "x-registry-from";
 /// Most concurrent POSTs to one peer.
-const MAX_IN_FLIGHT: usize = 4;
+const MAX_OPEN_POSTS: usize = 4;
 /// Most messages waiting for one peer before new ones are dropped.
 const QUEUE_LEN: usize = 1024;
 /// A POST not answered within this is abandoned (the core will retry if it matters).
@@ -120,7 +120,7 @@ struct Worker {
 impl Worker {
     async fn run(self, mut queue: mpsc::Receiver<Bytes>) {
         let worker = Arc::new(self);
-        let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let permits = Arc::new(Semaphore::new(MAX_OPEN_POSTS));
         while let Some(body) = queue.recv().await {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return; // the semaphore is never closed; nothing to do if it were
@@ -148,7 +148,7 @@ impl Worker {
             timeout: POST_TIMEOUT,
             max_response_bytes: 4096,
         };
-        match http::send(request).await {
+        match http_client::send(request).await {
             Ok(response) if (200..300).contains(&response.status) => {
                 self.counters.delivered.fetch_add(1, Ordering::Relaxed);
             }

@@ -1,10 +1,13 @@
 //! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer endpoint,
 //! `/metrics` and `/health`. Handlers only translate; every decision is the node's.
+//!
+//! An incoming HTTP request is an `axum::extract::Request` (`http_request`); `Request` alone
+//! means [`crate::api::Request`], the decoded discovery request the node handles, as in the
+//! rest of the runtime.
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,8 +34,8 @@ const STATUS_CODE_HEADER: &str = "kratos-status-code";
 pub(crate) fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for endpoint in Endpoint::ALL {
-        let handler = move |State(state): State<AppState>, request: Request| {
-            discovery(state, endpoint, request)
+        let handler = move |State(state): State<AppState>, http_request: axum::extract::Request| {
+            discovery(state, endpoint, http_request)
         };
         let route = if endpoint.is_post() {
             post(handler)
@@ -66,8 +69,12 @@ fn envelope(reply: &Reply) -> Response {
         .into_response()
 }
 
-async fn discovery(state: AppState, endpoint: Endpoint, request: Request) -> Response {
-    let form = match read_form(&state, endpoint, request).await {
+async fn discovery(
+    state: AppState,
+    endpoint: Endpoint,
+    http_request: axum::extract::Request,
+) -> Response {
+    let form = match read_form(&state, endpoint, http_request).await {
         Ok(form) => form,
         Err(bad) => return envelope(&bad.into()),
     };
@@ -83,9 +90,9 @@ async fn discovery(state: AppState, endpoint: Endpoint, request: Request) -> Res
 async fn read_form(
     state: &AppState,
     endpoint: Endpoint,
-    request: Request,
+    http_request: axum::extract::Request,
 ) -> Result<Form, BadRequest> {
-    let (parts, body) = request.into_parts();
+    let (parts, body) = http_request.into_parts();
     let mut text = parts.uri.query().unwrap_or_default().to_string();
     if endpoint.is_post() {
         check_form_content_type(&parts.headers)?;
@@ -128,8 +135,8 @@ fn check_form_content_type(headers: &axum::http::HeaderMap) -> Result<(), BadReq
     }
 }
 
-async fn peer(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+async fn peer(State(state): State<AppState>, http_request: axum::extract::Request) -> Response {
+    let (parts, body) = http_request.into_parts();
     let Some(from) = parts
         .headers
         .get(FROM_HEADER)
@@ -217,10 +224,10 @@ async fn health(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn not_found(request: Request<Body>) -> Response {
+async fn not_found(http_request: axum::extract::Request) -> Response {
     (
         StatusCode::NOT_FOUND,
-        format!("no such endpoint: {}", request.uri().path()),
+        format!("no such endpoint: {}", http_request.uri().path()),
     )
         .into_response()
 }

@@ -30,7 +30,7 @@ pub struct Settings {
     /// The node's configuration.
     pub config: Config,
     /// HTTP limits.
-    pub(crate) http: HttpLimits,
+    pub(crate) http_limits: HttpLimits,
     /// Log format.
     pub log_format: LogFormat,
     /// Longest wait on shutdown for peers to acknowledge the node's own cancel (default 2 s).
