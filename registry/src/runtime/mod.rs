@@ -1,6 +1,6 @@
 //! The production runtime: drives a [`crate::core::Node`] with the system clock and HTTP.
 //!
-//! One tokio task owns the node and is its only writer ([`driver`]); HTTP handlers and peers
+//! One tokio task owns the node and is its only writer (`driver.rs`); HTTP handlers and peers
 //! reach it through a channel. It sleeps until the node's next deadline or the next command.
 //! Replies complete the oneshot channels of waiting handlers; peer messages are POSTed as JSON
 //! to `http://{addr}/internal/peer`, fire and forget. tokio comes through the `madsim-tokio`
