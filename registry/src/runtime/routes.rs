@@ -37,12 +37,13 @@ pub(crate) fn router(state: AppState) -> Router {
         let handler = move |State(state): State<AppState>, http_request: axum::extract::Request| {
             discovery(state, endpoint, http_request)
         };
-        let route = if endpoint.is_post() {
+        // axum's `MethodRouter`: the handler under the endpoint's HTTP method.
+        let method_router = if endpoint.is_post() {
             post(handler)
         } else {
             get(handler)
         };
-        router = router.route(endpoint.path(), route);
+        router = router.route(endpoint.path(), method_router);
     }
     router
         .route(PEER_PATH, post(peer))
