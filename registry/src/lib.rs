@@ -15,4 +15,6 @@ pub mod api;
 pub mod client;
 pub mod core;
 #[cfg(feature = "runtime")]
+mod http_client;
+#[cfg(feature = "runtime")]
 pub mod runtime;

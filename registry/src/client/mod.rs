@@ -5,7 +5,7 @@
 //! instance and renews it every 30 s, registering again when a node answers -404;
 //! [`Client::watch`] long-polls a set of apps with `polls`, resetting its cursors whenever it
 //! moves to another node (cursors are per node). [`Client::refresh_nodes`] learns the node
-//! list from the registry itself (`infra.discovery`). It is built on the runtime's hyper
+//! list from the registry itself (`infra.discovery`). It is built on the crate's hyper
 //! client, so it runs under madsim too.
 
 mod registration;
@@ -22,7 +22,7 @@ use crate::api::{
     StatusFilter,
 };
 use crate::core::DISCOVERY_APPID;
-use crate::runtime::{self, HttpError, HttpRequest};
+use crate::http_client::{self, HttpError, HttpRequest};
 
 pub use registration::Registration;
 pub use watch::Watcher;
@@ -33,9 +33,10 @@ pub enum ClientError {
     /// No node is configured.
     #[error("no registry node is known")]
     NoNodes,
-    /// Every node was tried and none answered usably; the last failure.
+    /// Every node was tried and none answered usably; the last failure (connect, exchange,
+    /// body or timeout).
     #[error("no registry node answered: {0}")]
-    Unreachable(#[source] HttpError),
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A node answered with a business code other than success.
     #[error("the registry answered {code}: {message}")]
     Refused {
@@ -124,8 +125,8 @@ impl Client {
             dirty_timestamp: 0,
         });
         let envelope = self.call(&request).await?;
-        match envelope.code {
-            -404 => Ok(Code::NothingFound),
+        match code(&envelope) {
+            Some(Code::NothingFound) => Ok(Code::NothingFound),
             _ => expect_ok(envelope).map(|_| Code::Ok),
         }
     }
@@ -202,9 +203,7 @@ impl Client {
                 break;
             };
             match self.call_on(&node, request, self.shared.timeout).await {
-                Ok(envelope) if envelope.code == -503 || envelope.code == -500 => {
-                    last = refused(envelope);
-                }
+                Ok(envelope) if fails_over(code(&envelope)) => last = refused(envelope),
                 Ok(envelope) => return Ok(envelope),
                 Err(error) => last = error,
             }
@@ -235,7 +234,7 @@ impl Client {
                 None,
             )
         };
-        let response = runtime::send(HttpRequest {
+        let response = http_client::send(HttpRequest {
             addr: node,
             method: method(endpoint),
             path: &path,
@@ -246,7 +245,7 @@ impl Client {
             max_response_bytes: MAX_REPLY_BYTES,
         })
         .await
-        .map_err(ClientError::Unreachable)?;
+        .map_err(unreachable)?;
         serde_json::from_slice(&response.body).map_err(|e| ClientError::Protocol {
             node: node.to_string(),
             problem: format!("HTTP {}: {e}", response.status),
@@ -268,6 +267,20 @@ fn strip_scheme(addr: &str) -> String {
         .to_string()
 }
 
+/// The business code of `envelope`; `None` for a code this client does not know.
+fn code(envelope: &Envelope<serde_json::Value>) -> Option<Code> {
+    Code::try_from(envelope.code).ok()
+}
+
+/// Whether a node that answered `code` cannot serve now, so the next node is tried.
+fn fails_over(code: Option<Code>) -> bool {
+    matches!(code, Some(Code::NotReady | Code::ServerError))
+}
+
+fn unreachable(error: HttpError) -> ClientError {
+    ClientError::Unreachable(Box::new(error))
+}
+
 fn refused(envelope: Envelope<serde_json::Value>) -> ClientError {
     ClientError::Refused {
         code: envelope.code,
@@ -276,7 +289,7 @@ fn refused(envelope: Envelope<serde_json::Value>) -> ClientError {
 }
 
 fn expect_ok(envelope: Envelope<serde_json::Value>) -> Result<serde_json::Value, ClientError> {
-    if envelope.code == 0 {
+    if code(&envelope) == Some(Code::Ok) {
         Ok(envelope.data.unwrap_or_default())
     } else {
         Err(refused(envelope))

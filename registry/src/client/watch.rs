@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Client, ClientError};
-use crate::api::{InstanceInfo, PollsArgs, Request, SmolStr};
+use super::{code, fails_over, refused, Client, ClientError};
+use crate::api::{Code, InstanceInfo, PollsArgs, Request, SmolStr};
 
 /// Longer than the server's 30 s hold, so a -304 arrives before the client gives up.
 const POLL_TIMEOUT: Duration = Duration::from_secs(40);
@@ -57,12 +57,12 @@ impl Watcher {
                 latest_timestamps: self.cursors.values().copied().collect(),
             });
             let error = match self.client.call_on(&node, &request, POLL_TIMEOUT).await {
-                Ok(envelope) if envelope.code == 0 => return self.take(&node, envelope.data),
-                Ok(envelope) if envelope.code == -304 => continue,
-                Ok(envelope) if envelope.code != -503 && envelope.code != -500 => {
-                    return Err(super::refused(envelope))
-                }
-                Ok(envelope) => super::refused(envelope),
+                Ok(envelope) => match code(&envelope) {
+                    Some(Code::Ok) => return self.take(&node, envelope.data),
+                    Some(Code::NotModified) => continue,
+                    code if fails_over(code) => refused(envelope),
+                    _ => return Err(refused(envelope)),
+                },
                 Err(error) => error,
             };
             failures += 1;

@@ -9,20 +9,20 @@ use crate::core::{Clock, Mono};
 /// Wall time from `SystemTime`, monotonic time as the `Instant` elapsed since the clock was
 /// made. tokio's `Instant` (not std's) so that madsim can substitute virtual time.
 #[derive(Clone, Copy, Debug)]
-pub struct SystemClock {
+pub(crate) struct SystemClock {
     start: Instant,
 }
 
 impl SystemClock {
     /// A clock whose monotonic origin is now.
-    pub fn new() -> SystemClock {
+    pub(crate) fn new() -> SystemClock {
         SystemClock {
             start: Instant::now(),
         }
     }
 
     /// The `Instant` at which the monotonic clock reads `mono` (for sleeping until a deadline).
-    pub fn instant_at(&self, mono: Mono) -> Instant {
+    pub(crate) fn instant_at(&self, mono: Mono) -> Instant {
         self.start + Duration::from_nanos(mono.as_nanos())
     }
 }

@@ -9,19 +9,19 @@ use crate::api::BadRequest;
 
 /// Limits on HTTP input, beyond the node's own field limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpLimits {
+pub(crate) struct HttpLimits {
     /// Largest client form body, in bytes (default 64 KiB). Larger bodies get -400 on `body`.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// Largest peer message body, in bytes (default 64 MiB: a startup sync carries a whole
     /// registry).
-    pub max_peer_body_bytes: usize,
+    pub(crate) max_peer_body_bytes: usize,
     /// Most `key=value` pairs in query string plus body together (default 1024).
-    pub max_form_fields: usize,
+    pub(crate) max_form_fields: usize,
     /// A connection that has not sent a complete request head within this is closed
     /// (default 10 s).
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     /// A body not received completely within this gets -400 on `body` (default 10 s).
-    pub body_read_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
 }
 
 impl Default for HttpLimits {

@@ -1,14 +1,14 @@
 //! `GET /metrics`: the node's state in Prometheus text format (version 0.0.4).
 //!
 //! The driver takes a [`Snapshot`] between two inputs (so the figures agree with each other)
-//! and renders it; the HTTP handler only forwards the text.
+//! and renders it; the HTTP handler only forwards the text. [`render`] writes the families
+//! in a fixed order, one function per group of related families.
 
 use std::fmt::Write;
-use std::sync::atomic::Ordering;
 
 use super::driver::RuntimeNode;
-use super::peer_auth::{PeerRefusals, Refusal};
-use super::peer_sender::PeerPostCounters;
+use super::peer_auth::{PeerRefusal, PeerRefusals};
+use super::peer_sender::{PeerPostCounters, PeerPosts};
 use crate::api::NodeStatus;
 use crate::core::{NodeStats, ProtectionOverride, ProtectionStatus};
 
@@ -24,8 +24,8 @@ pub(crate) struct Snapshot {
     ready: bool,
     peers_up: usize,
     peers_lost: usize,
-    posts: [u64; 3],
-    refusals: [(Refusal, u64); 3],
+    posts: PeerPosts,
+    refusals: [(PeerRefusal, u64); 3],
 }
 
 impl Snapshot {
@@ -46,203 +46,234 @@ impl Snapshot {
             ready: node.is_ready(),
             peers_up: up,
             peers_lost: peers.len() - up,
-            posts: [
-                posts.delivered.load(Ordering::Relaxed),
-                posts.failed.load(Ordering::Relaxed),
-                posts.dropped.load(Ordering::Relaxed),
-            ],
+            posts: posts.read(),
             refusals: refusals.counts(),
         }
     }
 }
 
-/// One metric family: help, type and its samples (`labels`, value).
-fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, u64)]) {
-    // Writing to a String cannot fail.
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    for (labels, value) in samples {
-        let _ = writeln!(out, "{name}{labels} {value}");
-    }
-}
-
-fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
-    family(out, name, "gauge", help, &[("", value)]);
-}
-
-fn counter(out: &mut String, name: &str, help: &str, value: u64) {
-    family(out, name, "counter", help, &[("", value)]);
-}
-
 /// The exposition text.
 pub(crate) fn render(s: &Snapshot) -> String {
-    let mut out = String::new();
-    let p = &s.protection;
-    gauge(
-        &mut out,
-        "registry_instances",
-        "Instances held.",
-        s.instances as u64,
-    );
-    gauge(
-        &mut out,
+    let mut out = Exposition::default();
+    table(&mut out, s);
+    protection(&mut out, &s.protection);
+    replication(&mut out, s.queue_depth, &s.stats);
+    anti_entropy(&mut out, &s.stats);
+    turned_away(&mut out, &s.stats);
+    polls_and_readiness(&mut out, s);
+    peers(&mut out, s);
+    out.text
+}
+
+/// What the table holds.
+fn table(out: &mut Exposition, s: &Snapshot) {
+    out.gauge("registry_instances", "Instances held.", s.instances as u64);
+    out.gauge(
         "registry_apps",
         "Apps with at least one instance.",
         s.apps as u64,
     );
-    gauge(
-        &mut out,
+}
+
+/// Renew accounting and protection mode.
+fn protection(out: &mut Exposition, p: &ProtectionStatus) {
+    out.gauge(
         "registry_renews_last_window",
         "Renews (client and replicated) counted in the last closed renew window.",
         p.renews_last_window,
     );
-    gauge(
-        &mut out,
+    out.gauge(
         "registry_renews_this_window",
         "Renews counted so far in the current window.",
         p.renews_this_window,
     );
-    gauge(
-        &mut out,
+    out.gauge(
         "registry_expected_renews",
         "Renews expected per window (2 per instance by default).",
         p.expected_renews,
     );
-    gauge(
-        &mut out,
+    out.gauge(
         "registry_renew_threshold",
         "Protected when the last window's renews fall below this.",
         p.threshold,
     );
-    gauge(
-        &mut out,
+    out.gauge(
         "registry_protection_mode",
         "1 while protection mode (self-preservation) limits eviction.",
         u64::from(p.protected),
     );
     let mode = |m| u64::from(p.override_mode == m);
-    family(
-        &mut out,
+    out.family(
         "registry_protection_override",
-        "gauge",
+        Kind::Gauge,
         "The operator override in force (1 on the active mode).",
-        &[
+        [
             ("{mode=\"auto\"}", mode(ProtectionOverride::Auto)),
             ("{mode=\"force_on\"}", mode(ProtectionOverride::ForceOn)),
             ("{mode=\"force_off\"}", mode(ProtectionOverride::ForceOff)),
         ],
     );
-    gauge(
-        &mut out,
+}
+
+/// The replication queues and their traffic.
+fn replication(out: &mut Exposition, queue_depth: usize, st: &NodeStats) {
+    out.gauge(
         "registry_replication_queue_depth",
         "Ops waiting for a peer's acknowledgement, over all peers.",
-        s.queue_depth as u64,
+        queue_depth as u64,
     );
-    let st = &s.stats;
-    counter(
-        &mut out,
+    out.counter(
         "registry_replication_enqueued_total",
         "Ops queued for peers.",
         st.replication_enqueued,
     );
-    counter(
-        &mut out,
+    out.counter(
         "registry_replication_batches_total",
         "Batches sent to peers.",
         st.replication_batches,
     );
-    counter(
-        &mut out,
+    out.counter(
         "registry_replication_retried_total",
         "Ops sent again after an unacknowledged batch.",
         st.replication_retried,
     );
-    family(
-        &mut out,
+    out.family(
         "registry_replication_dropped_total",
-        "counter",
+        Kind::Counter,
         "Ops given up (anti-entropy repairs them).",
-        &[
+        [
             ("{reason=\"overflow\"}", st.replication_dropped_overflow),
             ("{reason=\"expired\"}", st.replication_dropped_expired),
         ],
     );
-    counter(
-        &mut out,
+}
+
+fn anti_entropy(out: &mut Exposition, st: &NodeStats) {
+    out.counter(
         "registry_anti_entropy_rounds_total",
         "Anti-entropy exchanges started.",
         st.anti_entropy_rounds,
     );
-    counter(
-        &mut out,
+    out.counter(
         "registry_anti_entropy_repairs_total",
         "Versions changed by merging a peer's state.",
         st.anti_entropy_repairs,
     );
-    counter(
-        &mut out,
+}
+
+/// Reads, writes and peer versions the node turned away (not ready, just resumed from a
+/// stall, stamped too far ahead).
+fn turned_away(out: &mut Exposition, st: &NodeStats) {
+    out.counter(
         "registry_reads_refused_not_ready_total",
         "Reads answered -503 before startup sync finished.",
         st.reads_refused_not_ready,
     );
-    counter(
-        &mut out,
+    out.counter(
         "registry_writes_refused_after_stall_total",
         "Client writes answered -503 right after the node resumed from a stall.",
         st.writes_refused_after_stall,
     );
-    counter(
-        &mut out,
+    out.counter(
         "registry_future_versions_refused_total",
         "Versions from peers not applied: stamped further ahead of this node's clock than max_timestamp_ahead.",
         st.future_versions_refused,
     );
-    gauge(
-        &mut out,
+}
+
+fn polls_and_readiness(out: &mut Exposition, s: &Snapshot) {
+    out.gauge(
         "registry_poll_waiters",
         "Long-polls parked on this node.",
         s.poll_waiters as u64,
     );
-    gauge(
-        &mut out,
+    out.gauge(
         "registry_ready",
         "1 once startup sync finished and reads are served.",
         u64::from(s.ready),
     );
-    family(
-        &mut out,
+}
+
+/// Peer status, peer POSTs by outcome, and peer messages refused by peer authentication.
+fn peers(out: &mut Exposition, s: &Snapshot) {
+    out.family(
         "registry_peers",
-        "gauge",
+        Kind::Gauge,
         "Peers by status (lost: not acknowledging replication).",
-        &[
+        [
             ("{status=\"up\"}", s.peers_up as u64),
             ("{status=\"lost\"}", s.peers_lost as u64),
         ],
     );
-    family(
-        &mut out,
+    out.family(
         "registry_peer_posts_total",
-        "counter",
+        Kind::Counter,
         "Peer messages POSTed, by outcome.",
-        &[
-            ("{result=\"delivered\"}", s.posts[0]),
-            ("{result=\"failed\"}", s.posts[1]),
-            ("{result=\"dropped\"}", s.posts[2]),
+        [
+            ("{result=\"delivered\"}", s.posts.delivered),
+            ("{result=\"failed\"}", s.posts.failed),
+            ("{result=\"dropped\"}", s.posts.dropped),
         ],
     );
-    let refusals: Vec<(String, u64)> = s
-        .refusals
-        .iter()
-        .map(|(refusal, count)| (format!("{{reason=\"{}\"}}", refusal.label()), *count))
-        .collect();
-    let refusals: Vec<(&str, u64)> = refusals.iter().map(|(l, c)| (l.as_str(), *c)).collect();
-    family(
-        &mut out,
+    out.family(
         "registry_peer_messages_refused_total",
-        "counter",
+        Kind::Counter,
         "Peer messages answered 401 and not acted on, by reason (peer authentication).",
-        &refusals,
+        s.refusals
+            .iter()
+            .map(|(refusal, count)| (format!("{{reason=\"{}\"}}", refusal.label()), *count)),
     );
-    out
+}
+
+/// A Prometheus metric type.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Gauge,
+    Counter,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+        }
+    }
+}
+
+/// The text being written.
+#[derive(Debug, Default)]
+struct Exposition {
+    text: String,
+}
+
+impl Exposition {
+    /// One metric family: help, type and its samples (`labels`, value).
+    fn family<L: AsRef<str>>(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        help: &str,
+        samples: impl IntoIterator<Item = (L, u64)>,
+    ) {
+        let kind = kind.as_str();
+        // Writing to a String cannot fail.
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let labels = labels.as_ref();
+            let _ = writeln!(self.text, "{name}{labels} {value}");
+        }
+    }
+
+    /// A family of one unlabelled gauge.
+    fn gauge(&mut self, name: &str, help: &str, value: u64) {
+        self.family(name, Kind::Gauge, help, [("", value)]);
+    }
+
+    /// A family of one unlabelled counter.
+    fn counter(&mut self, name: &str, help: &str, value: u64) {
+        self.family(name, Kind::Counter, help, [("", value)]);
+    }
 }
 
 #[cfg(test)]
@@ -269,14 +300,131 @@ mod tests {
             ready: true,
             peers_up: 1,
             peers_lost: 1,
-            posts: [10, 2, 0],
+            posts: PeerPosts {
+                delivered: 10,
+                failed: 2,
+                dropped: 0,
+            },
             refusals: [
-                (Refusal::Unsigned, 3),
-                (Refusal::Stale, 0),
-                (Refusal::BadSignature, 1),
+                (PeerRefusal::Unsigned, 3),
+                (PeerRefusal::Stale, 0),
+                (PeerRefusal::BadSignature, 1),
             ],
         }
     }
+
+    /// Every family and sample at once, each figure distinct, so a change of order, name,
+    /// help text or of the field a line reads shows here.
+    #[test]
+    fn the_exposition_text_is_pinned_for_a_fixed_snapshot() {
+        let mut snapshot = snapshot();
+        snapshot.protection.renews_this_window = 2;
+        snapshot.peers_up = 8;
+        snapshot.peers_lost = 9;
+        snapshot.posts = PeerPosts {
+            delivered: 21,
+            failed: 22,
+            dropped: 23,
+        };
+        snapshot.refusals = [
+            (PeerRefusal::Unsigned, 24),
+            (PeerRefusal::Stale, 25),
+            (PeerRefusal::BadSignature, 26),
+        ];
+        snapshot.stats = NodeStats {
+            replication_enqueued: 11,
+            replication_batches: 12,
+            replication_retried: 13,
+            replication_dropped_overflow: 14,
+            replication_dropped_expired: 15,
+            anti_entropy_rounds: 16,
+            anti_entropy_repairs: 17,
+            reads_refused_not_ready: 18,
+            writes_refused_after_stall: 19,
+            future_versions_refused: 20,
+            ..NodeStats::default()
+        };
+        assert_eq!(render(&snapshot), PINNED);
+    }
+
+    const PINNED: &str = r#"# HELP registry_instances Instances held.
+# TYPE registry_instances gauge
+registry_instances 3
+# HELP registry_apps Apps with at least one instance.
+# TYPE registry_apps gauge
+registry_apps 2
+# HELP registry_renews_last_window Renews (client and replicated) counted in the last closed renew window.
+# TYPE registry_renews_last_window gauge
+registry_renews_last_window 1
+# HELP registry_renews_this_window Renews counted so far in the current window.
+# TYPE registry_renews_this_window gauge
+registry_renews_this_window 2
+# HELP registry_expected_renews Renews expected per window (2 per instance by default).
+# TYPE registry_expected_renews gauge
+registry_expected_renews 6
+# HELP registry_renew_threshold Protected when the last window's renews fall below this.
+# TYPE registry_renew_threshold gauge
+registry_renew_threshold 5
+# HELP registry_protection_mode 1 while protection mode (self-preservation) limits eviction.
+# TYPE registry_protection_mode gauge
+registry_protection_mode 1
+# HELP registry_protection_override The operator override in force (1 on the active mode).
+# TYPE registry_protection_override gauge
+registry_protection_override{mode="auto"} 1
+registry_protection_override{mode="force_on"} 0
+registry_protection_override{mode="force_off"} 0
+# HELP registry_replication_queue_depth Ops waiting for a peer's acknowledgement, over all peers.
+# TYPE registry_replication_queue_depth gauge
+registry_replication_queue_depth 7
+# HELP registry_replication_enqueued_total Ops queued for peers.
+# TYPE registry_replication_enqueued_total counter
+registry_replication_enqueued_total 11
+# HELP registry_replication_batches_total Batches sent to peers.
+# TYPE registry_replication_batches_total counter
+registry_replication_batches_total 12
+# HELP registry_replication_retried_total Ops sent again after an unacknowledged batch.
+# TYPE registry_replication_retried_total counter
+registry_replication_retried_total 13
+# HELP registry_replication_dropped_total Ops given up (anti-entropy repairs them).
+# TYPE registry_replication_dropped_total counter
+registry_replication_dropped_total{reason="overflow"} 14
+registry_replication_dropped_total{reason="expired"} 15
+# HELP registry_anti_entropy_rounds_total Anti-entropy exchanges started.
+# TYPE registry_anti_entropy_rounds_total counter
+registry_anti_entropy_rounds_total 16
+# HELP registry_anti_entropy_repairs_total Versions changed by merging a peer's state.
+# TYPE registry_anti_entropy_repairs_total counter
+registry_anti_entropy_repairs_total 17
+# HELP registry_reads_refused_not_ready_total Reads answered -503 before startup sync finished.
+# TYPE registry_reads_refused_not_ready_total counter
+registry_reads_refused_not_ready_total 18
+# HELP registry_writes_refused_after_stall_total Client writes answered -503 right after the node resumed from a stall.
+# TYPE registry_writes_refused_after_stall_total counter
+registry_writes_refused_after_stall_total 19
+# HELP registry_future_versions_refused_total Versions from peers not applied: stamped further ahead of this node's clock than max_timestamp_ahead.
+# TYPE registry_future_versions_refused_total counter
+registry_future_versions_refused_total 20
+# HELP registry_poll_waiters Long-polls parked on this node.
+# TYPE registry_poll_waiters gauge
+registry_poll_waiters 4
+# HELP registry_ready 1 once startup sync finished and reads are served.
+# TYPE registry_ready gauge
+registry_ready 1
+# HELP registry_peers Peers by status (lost: not acknowledging replication).
+# TYPE registry_peers gauge
+registry_peers{status="up"} 8
+registry_peers{status="lost"} 9
+# HELP registry_peer_posts_total Peer messages POSTed, by outcome.
+# TYPE registry_peer_posts_total counter
+registry_peer_posts_total{result="delivered"} 21
+registry_peer_posts_total{result="failed"} 22
+registry_peer_posts_total{result="dropped"} 23
+# HELP registry_peer_messages_refused_total Peer messages answered 401 and not acted on, by reason (peer authentication).
+# TYPE registry_peer_messages_refused_total counter
+registry_peer_messages_refused_total{reason="unsigned"} 24
+registry_peer_messages_refused_total{reason="stale"} 25
+registry_peer_messages_refused_total{reason="bad_signature"} 26
+"#;
 
     #[test]
     fn every_sample_line_is_name_value_and_every_family_is_typed() {

@@ -1,6 +1,6 @@
 //! The production runtime: drives a [`crate::core::Node`] with the system clock and HTTP.
 //!
-//! One tokio task owns the node and is its only writer ([`driver`]); HTTP handlers and peers
+//! One tokio task owns the node and is its only writer (`driver.rs`); HTTP handlers and peers
 //! reach it through a channel. It sleeps until the node's next deadline or the next command.
 //! Replies complete the oneshot channels of waiting handlers; peer messages are POSTed as JSON
 //! to `http://{addr}/internal/peer`, fire and forget. tokio comes through the `madsim-tokio`
@@ -10,7 +10,6 @@
 mod clock;
 mod driver;
 mod handle;
-mod http_client;
 mod limits;
 mod metrics;
 mod net;
@@ -29,18 +28,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use clock::SystemClock;
-pub use http_client::{send, HttpError, HttpRequest, HttpResponse};
-pub use limits::HttpLimits;
+// Exported: what the `registry` binary and the real-process tests (`tests/tests/http`) use,
+// and the types in those items' signatures. Everything else is crate-private.
 pub use peer_auth::{
-    now_unix_ms, PeerAuth, Refusal, Secret, SecretTooShort, DEFAULT_WINDOW, MIN_SECRET_BYTES,
-    PREVIOUS_SECRET_ENV, SECRET_ENV, SIGNATURE_HEADER, TIME_HEADER,
+    now_unix_ms, PeerAuth, Secret, SecretTooShort, MIN_SECRET_BYTES, PREVIOUS_SECRET_ENV,
+    SECRET_ENV, SIGNATURE_HEADER, TIME_HEADER,
 };
-pub use peer_sender::{PeerPostCounters, FROM_HEADER, MAX_IN_FLIGHT, PEER_PATH};
-pub use routes::STATUS_CODE_HEADER;
-pub use settings::{seed_from_hostname, LogFormat, Overrides, Settings, SettingsError, DEV_LISTEN};
+pub use settings::{LogFormat, Overrides, Settings, SettingsError};
 
 use crate::core::{ConfigError, Node};
+use clock::SystemClock;
 use driver::Driver;
 use handle::NodeHandle;
 use net::HttpNetwork;
@@ -88,13 +85,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         addr: settings.listen.clone(),
         source,
     })?;
-    let peers = PeerSender::new(
+    let peer_sender = PeerSender::new(
         settings.config.identity.addr.to_string(),
         settings.peer_auth.clone(),
     );
     let peer_refusals = Arc::new(PeerRefusals::default());
-    let peer_posts = peers.counters();
-    let node = Node::new(settings.config, SystemClock::new(), HttpNetwork::new(peers))?;
+    let peer_posts = peer_sender.counters();
+    let node = Node::new(
+        settings.config,
+        SystemClock::new(),
+        HttpNetwork::new(peer_sender),
+    )?;
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (abandons_tx, abandons) = mpsc::unbounded_channel();
     let handle = NodeHandle::new(commands_tx, abandons_tx);
@@ -111,7 +112,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     );
     let state = routes::AppState {
         node: handle.clone(),
-        limits: settings.http.clone(),
+        limits: settings.http_limits.clone(),
         auth: settings.peer_auth,
         refusals: peer_refusals,
     };
@@ -119,7 +120,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let server = tokio::task::spawn(server::serve(
         listener,
         routes::router(state),
-        settings.http,
+        settings.http_limits,
         stop,
     ));
     Ok(Running {

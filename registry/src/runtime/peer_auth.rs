@@ -27,7 +27,7 @@ pub const PREVIOUS_SECRET_ENV: &str = "REGISTRY_CLUSTER_SECRET_PREVIOUS";
 /// The shortest secret accepted: 16 bytes (128 bits of a random secret).
 pub const MIN_SECRET_BYTES: usize = 16;
 /// How far a message's send time may be from the receiver's clock (either way) by default.
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -78,7 +78,7 @@ pub struct PeerAuth {
 
 /// Why a peer message was refused (answered HTTP 401, counted, and not acted on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum PeerRefusal {
     /// No signature or no send time.
     Unsigned,
     /// The send time is not a number of milliseconds, or is outside the replay window.
@@ -87,23 +87,23 @@ pub enum Refusal {
     BadSignature,
 }
 
-impl Refusal {
+impl PeerRefusal {
     /// The label of this refusal in `/metrics`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
-            Refusal::Unsigned => "unsigned",
-            Refusal::Stale => "stale",
-            Refusal::BadSignature => "bad_signature",
+            PeerRefusal::Unsigned => "unsigned",
+            PeerRefusal::Stale => "stale",
+            PeerRefusal::BadSignature => "bad_signature",
         }
     }
 }
 
-impl fmt::Display for Refusal {
+impl fmt::Display for PeerRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Refusal::Unsigned => "peer message refused: unsigned (this cluster requires peer authentication; is the sender configured with the cluster secret?)",
-            Refusal::Stale => "peer message refused: its send time is outside the replay window (check the clocks of both nodes)",
-            Refusal::BadSignature => "peer message refused: bad signature (a different cluster secret, or the message was altered)",
+            PeerRefusal::Unsigned => "peer message refused: unsigned (this cluster requires peer authentication; is the sender configured with the cluster secret?)",
+            PeerRefusal::Stale => "peer message refused: its send time is outside the replay window (check the clocks of both nodes)",
+            PeerRefusal::BadSignature => "peer message refused: bad signature (a different cluster secret, or the message was altered)",
         })
     }
 }
@@ -117,22 +117,22 @@ pub(crate) struct PeerRefusals {
 }
 
 impl PeerRefusals {
-    pub(crate) fn count(&self, refusal: Refusal) {
+    pub(crate) fn count(&self, refusal: PeerRefusal) {
         let counter = match refusal {
-            Refusal::Unsigned => &self.unsigned,
-            Refusal::Stale => &self.stale,
-            Refusal::BadSignature => &self.bad_signature,
+            PeerRefusal::Unsigned => &self.unsigned,
+            PeerRefusal::Stale => &self.stale,
+            PeerRefusal::BadSignature => &self.bad_signature,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Each reason with its count, in a fixed order.
-    pub(crate) fn counts(&self) -> [(Refusal, u64); 3] {
+    pub(crate) fn counts(&self) -> [(PeerRefusal, u64); 3] {
         [
-            (Refusal::Unsigned, self.unsigned.load(Ordering::Relaxed)),
-            (Refusal::Stale, self.stale.load(Ordering::Relaxed)),
+            (PeerRefusal::Unsigned, self.unsigned.load(Ordering::Relaxed)),
+            (PeerRefusal::Stale, self.stale.load(Ordering::Relaxed)),
             (
-                Refusal::BadSignature,
+                PeerRefusal::BadSignature,
                 self.bad_signature.load(Ordering::Relaxed),
             ),
         ]
@@ -141,7 +141,7 @@ impl PeerRefusals {
 
 impl PeerAuth {
     /// No authentication: every well-formed peer message is believed.
-    pub fn off() -> PeerAuth {
+    pub(crate) fn off() -> PeerAuth {
         PeerAuth {
             secrets: Vec::new(),
             window: DEFAULT_WINDOW,
@@ -162,7 +162,7 @@ impl PeerAuth {
     }
 
     /// The headers that sign a message from `from` with body `body`, sent now; none when off.
-    pub fn headers(&self, from: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    pub(crate) fn headers(&self, from: &str, body: &[u8]) -> Vec<(&'static str, String)> {
         let time = now_unix_ms().to_string();
         match self.sign(from, &time, body) {
             Some(signature) => vec![(TIME_HEADER, time), (SIGNATURE_HEADER, signature)],
@@ -180,26 +180,26 @@ impl PeerAuth {
     }
 
     /// Whether a message claiming to be from `from` may be acted on, at `now_ms` (Unix ms).
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         from: &str,
         time: Option<&str>,
         signature: Option<&str>,
         body: &[u8],
         now_ms: u64,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), PeerRefusal> {
         if !self.is_on() {
             return Ok(());
         }
         let (Some(time), Some(signature)) = (time, signature) else {
-            return Err(Refusal::Unsigned);
+            return Err(PeerRefusal::Unsigned);
         };
-        let sent: u64 = time.parse().map_err(|_| Refusal::Stale)?;
+        let sent: u64 = time.parse().map_err(|_| PeerRefusal::Stale)?;
         let window = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
         if sent.abs_diff(now_ms) > window {
-            return Err(Refusal::Stale);
+            return Err(PeerRefusal::Stale);
         }
-        let signature = hex::decode(signature).map_err(|_| Refusal::BadSignature)?;
+        let signature = hex::decode(signature).map_err(|_| PeerRefusal::BadSignature)?;
         let valid = self.secrets.iter().any(|secret| {
             let mut mac = secret.mac();
             feed(&mut mac, from, time, body);
@@ -209,7 +209,7 @@ impl PeerAuth {
         if valid {
             Ok(())
         } else {
-            Err(Refusal::BadSignature)
+            Err(PeerRefusal::BadSignature)
         }
     }
 }
@@ -272,36 +272,36 @@ mod tests {
         };
         assert_eq!(
             verify("10.0.0.1:7171", None, None, BODY),
-            Err(Refusal::Unsigned)
+            Err(PeerRefusal::Unsigned)
         );
         assert_eq!(
             verify("10.0.0.1:7171", Some(&time), None, BODY),
-            Err(Refusal::Unsigned)
+            Err(PeerRefusal::Unsigned)
         );
         // Another sender, another body, another time: the signature covers all three.
         assert_eq!(
             verify("10.0.0.9:7171", Some(&time), Some(&signature), BODY),
-            Err(Refusal::BadSignature)
+            Err(PeerRefusal::BadSignature)
         );
         assert_eq!(
             verify("10.0.0.1:7171", Some(&time), Some(&signature), b"{}"),
-            Err(Refusal::BadSignature)
+            Err(PeerRefusal::BadSignature)
         );
         let later = (NOW + 1).to_string();
         assert_eq!(
             verify("10.0.0.1:7171", Some(&later), Some(&signature), BODY),
-            Err(Refusal::BadSignature)
+            Err(PeerRefusal::BadSignature)
         );
         assert_eq!(
             verify("10.0.0.1:7171", Some(&time), Some("not hex"), BODY),
-            Err(Refusal::BadSignature)
+            Err(PeerRefusal::BadSignature)
         );
         // Signed by another cluster.
         let other = auth("another-cluster-secret-0000", None);
         let (time, signature) = signed(&other, "10.0.0.1:7171", NOW, BODY);
         assert_eq!(
             verify("10.0.0.1:7171", Some(&time), Some(&signature), BODY),
-            Err(Refusal::BadSignature)
+            Err(PeerRefusal::BadSignature)
         );
     }
 
@@ -312,8 +312,8 @@ mod tests {
         for (time, expected) in [
             (NOW - window, Ok(())),
             (NOW + window, Ok(())),
-            (NOW - window - 1, Err(Refusal::Stale)),
-            (NOW + window + 1, Err(Refusal::Stale)),
+            (NOW - window - 1, Err(PeerRefusal::Stale)),
+            (NOW + window + 1, Err(PeerRefusal::Stale)),
         ] {
             let (time, signature) = signed(&a, "n1", time, BODY);
             assert_eq!(
@@ -325,7 +325,7 @@ mod tests {
         let signature = a.sign("n1", "-5", BODY).expect("on");
         assert_eq!(
             a.verify("n1", Some("-5"), Some(&signature), BODY, NOW),
-            Err(Refusal::Stale)
+            Err(PeerRefusal::Stale)
         );
     }
 
@@ -350,7 +350,7 @@ mod tests {
         // Once rotated out, the old secret no longer verifies.
         assert_eq!(
             new.verify("n1", Some(&time), Some(&by_old), BODY, NOW),
-            Err(Refusal::BadSignature)
+            Err(PeerRefusal::BadSignature)
         );
     }
 

@@ -1,6 +1,6 @@
 //! Fire-and-forget delivery of peer messages: `POST http://{addr}/internal/peer`.
 //!
-//! Each peer gets a bounded queue and a worker that keeps at most [`MAX_IN_FLIGHT`] POSTs open
+//! Each peer gets a bounded queue and a worker that keeps at most [`MAX_OPEN_POSTS`] POSTs open
 //! at once. A full queue or a failed POST drops the message: the core retries replication on
 //! its own timeouts and anti-entropy repairs the rest, so the runtime never retries.
 
@@ -13,16 +13,16 @@ use bytes::Bytes;
 use hyper::Method;
 use tokio::sync::{mpsc, Semaphore};
 
-use super::http_client::{self, HttpRequest};
 use super::peer_auth::PeerAuth;
 use crate::api::PeerMessage;
+use crate::http_client::{self, HttpRequest};
 
 /// The path peers POST their messages to.
-pub const PEER_PATH: &str = "/internal/peer";
+pub(crate) const PEER_PATH: &str = "/internal/peer";
 /// The header naming the sender's `host:port`.
-pub const FROM_HEADER: &str = "x-registry-from";
+pub(crate) const FROM_HEADER: &str = "x-registry-from";
 /// Most concurrent POSTs to one peer.
-pub const MAX_IN_FLIGHT: usize = 4;
+const MAX_OPEN_POSTS: usize = 4;
 /// Most messages waiting for one peer before new ones are dropped.
 const QUEUE_LEN: usize = 1024;
 /// A POST not answered within this is abandoned (the core will retry if it matters).
@@ -30,13 +30,35 @@ const POST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Outcomes of peer POSTs, for metrics.
 #[derive(Debug, Default)]
-pub struct PeerPostCounters {
+pub(crate) struct PeerPostCounters {
     /// Answered 2xx.
-    pub delivered: AtomicU64,
+    pub(crate) delivered: AtomicU64,
     /// Connection refused, timed out or answered non-2xx.
-    pub failed: AtomicU64,
+    pub(crate) failed: AtomicU64,
     /// Dropped because the peer's queue was full.
-    pub dropped: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+impl PeerPostCounters {
+    /// The counts now.
+    pub(crate) fn read(&self) -> PeerPosts {
+        PeerPosts {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// [`PeerPostCounters`] read at one instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PeerPosts {
+    /// Answered 2xx.
+    pub(crate) delivered: u64,
+    /// Connection refused, timed out or answered non-2xx.
+    pub(crate) failed: u64,
+    /// Dropped because the peer's queue was full.
+    pub(crate) dropped: u64,
 }
 
 /// Routes each outgoing message to its peer's queue.
@@ -98,7 +120,7 @@ struct Worker {
 impl Worker {
     async fn run(self, mut queue: mpsc::Receiver<Bytes>) {
         let worker = Arc::new(self);
-        let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let permits = Arc::new(Semaphore::new(MAX_OPEN_POSTS));
         while let Some(body) = queue.recv().await {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return; // the semaphore is never closed; nothing to do if it were

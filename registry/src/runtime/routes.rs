@@ -1,10 +1,13 @@
-//! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer endpoint,
+//! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer route,
 //! `/metrics` and `/health`. Handlers only translate; every decision is the node's.
+//!
+//! An incoming HTTP request is an `axum::extract::Request` (`http_request`); `Request` alone
+//! means [`crate::api::Request`], the decoded discovery request the node handles, as in the
+//! rest of the runtime.
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,20 +29,21 @@ pub(crate) struct AppState {
 }
 
 /// The header carrying the business code, as bilibili/discovery (kratos) sends it.
-pub const STATUS_CODE_HEADER: &str = "kratos-status-code";
+const STATUS_CODE_HEADER: &str = "kratos-status-code";
 
 pub(crate) fn router(state: AppState) -> Router {
     let mut router = Router::new();
-    for endpoint in Route::ALL {
-        let handler = move |State(state): State<AppState>, request: Request| {
-            discovery(state, endpoint, request)
+    for route in Route::ALL {
+        let handler = move |State(state): State<AppState>, http_request: axum::extract::Request| {
+            discovery(state, route, http_request)
         };
-        let route = if endpoint.is_post() {
+        // axum's `MethodRouter`: the handler under the route's HTTP method.
+        let method_router = if route.is_post() {
             post(handler)
         } else {
             get(handler)
         };
-        router = router.route(endpoint.path(), route);
+        router = router.route(route.path(), method_router);
     }
     router
         .route(PEER_PATH, post(peer))
@@ -66,12 +70,16 @@ fn envelope(reply: &Reply) -> Response {
         .into_response()
 }
 
-async fn discovery(state: AppState, endpoint: Route, request: Request) -> Response {
-    let form = match read_form(&state, endpoint, request).await {
+async fn discovery(
+    state: AppState,
+    route: Route,
+    http_request: axum::extract::Request,
+) -> Response {
+    let form = match read_form(&state, route, http_request).await {
         Ok(form) => form,
         Err(bad) => return envelope(&bad.into()),
     };
-    let reply = match decode_request(endpoint, &form) {
+    let reply = match decode_request(route, &form) {
         Ok(request) => state.node.request(request).await,
         Err(bad) => bad.into(),
     };
@@ -82,12 +90,12 @@ async fn discovery(state: AppState, endpoint: Route, request: Request) -> Respon
 /// their parameters in either place.
 async fn read_form(
     state: &AppState,
-    endpoint: Route,
-    request: Request,
+    route: Route,
+    http_request: axum::extract::Request,
 ) -> Result<Form, BadRequest> {
-    let (parts, body) = request.into_parts();
+    let (parts, body) = http_request.into_parts();
     let mut text = parts.uri.query().unwrap_or_default().to_string();
-    if endpoint.is_post() {
+    if route.is_post() {
         check_form_content_type(&parts.headers)?;
         let limits = &state.limits;
         let bytes =
@@ -128,8 +136,8 @@ fn check_form_content_type(headers: &axum::http::HeaderMap) -> Result<(), BadReq
     }
 }
 
-async fn peer(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+async fn peer(State(state): State<AppState>, http_request: axum::extract::Request) -> Response {
+    let (parts, body) = http_request.into_parts();
     let Some(from) = parts
         .headers
         .get(FROM_HEADER)
@@ -217,10 +225,10 @@ async fn health(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn not_found(request: Request<Body>) -> Response {
+async fn not_found(http_request: axum::extract::Request) -> Response {
     (
         StatusCode::NOT_FOUND,
-        format!("no such endpoint: {}", request.uri().path()),
+        format!("no such route: {}", http_request.uri().path()),
     )
         .into_response()
 }

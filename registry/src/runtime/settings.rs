@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::limits::HttpLimits;
 use super::peer_auth::PeerAuth;
 use super::settings_file::FileConfig;
-use crate::core::{Config, ConfigError};
+use crate::core::{Config, ConfigError, Fnv1a};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -26,15 +26,15 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Address to bind the HTTP server to (also the node's `identity.addr`).
-    pub listen: String,
+    pub(crate) listen: String,
     /// The node's configuration.
     pub config: Config,
     /// HTTP limits.
-    pub http: HttpLimits,
+    pub(crate) http_limits: HttpLimits,
     /// Log format.
     pub log_format: LogFormat,
     /// Longest wait on shutdown for peers to acknowledge the node's own cancel (default 2 s).
-    pub shutdown_drain: Duration,
+    pub(crate) shutdown_drain: Duration,
     /// How peer messages are signed and verified (off without a cluster secret).
     pub peer_auth: PeerAuth,
 }
@@ -104,7 +104,7 @@ pub enum SettingsError {
 }
 
 /// The address `--dev` listens on.
-pub const DEV_LISTEN: &str = "127.0.0.1:7171";
+pub(crate) const DEV_LISTEN: &str = "127.0.0.1:7171";
 
 impl Settings {
     /// Reads `file` (if any), applies `flags` over it and checks the result.
@@ -139,10 +139,8 @@ fn read(path: &Path) -> Result<FileConfig, SettingsError> {
 
 /// A stable seed from the host name (FNV-1a), so that each node of a cluster draws its own
 /// random choices without configuration, and a restarted node draws the same ones.
-pub fn seed_from_hostname(hostname: &str) -> u64 {
-    hostname.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+pub(crate) fn seed_from_hostname(hostname: &str) -> u64 {
+    Fnv1a::hash(hostname.as_bytes())
 }
 
 #[cfg(test)]
@@ -157,6 +155,17 @@ mod tests {
             .expect("a temp file");
         std::io::Write::write_all(&mut file, text.as_bytes()).expect("write");
         file
+    }
+
+    /// A node's seed must not change across versions: a restarted node draws the same choices.
+    #[test]
+    fn the_seed_of_a_hostname_is_pinned() {
+        assert_eq!(seed_from_hostname(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(seed_from_hostname("n1"), 0x08b3_7b07_b558_d4c0);
+        assert_eq!(
+            seed_from_hostname("registry-0.prod.example"),
+            0x6cf7_799e_e517_7886
+        );
     }
 
     #[test]

@@ -166,8 +166,8 @@ impl FileConfig {
             &mut config.stall.refuse_writes_for,
             self.stall.refuse_writes_for_ms,
         );
-        let mut http = HttpLimits::default();
-        self.http.apply(&mut http);
+        let mut http_limits = HttpLimits::default();
+        self.http.apply(&mut http_limits);
         let mut shutdown_drain = Duration::from_secs(2);
         set_ms(&mut shutdown_drain, self.shutdown_drain_ms);
         let peer_auth = self
@@ -176,7 +176,7 @@ impl FileConfig {
         Ok(Settings {
             listen,
             config,
-            http,
+            http_limits,
             log_format: flags.log_format.or(self.log_format).unwrap_or_default(),
             shutdown_drain,
             peer_auth,

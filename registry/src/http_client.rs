@@ -1,19 +1,19 @@
-//! A minimal HTTP/1.1 client on hyper's connection API, shared by peer replication and the
-//! client SDK: one connection per request, a deadline over the whole exchange, and a cap on
-//! the response body.
+//! A minimal HTTP/1.1 client on hyper's connection API, shared by the runtime's peer
+//! replication and the client SDK (crate-private: neither exports it): one connection per
+//! request, a deadline over the whole exchange, and a cap on the response body.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
-use hyper::{HeaderMap, Method, Request};
+use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 /// Why an HTTP exchange failed.
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     /// The TCP connection could not be made.
     #[error("cannot connect to {addr}: {source}")]
     Connect {
@@ -38,38 +38,36 @@ pub enum HttpError {
 
 /// A response read completely.
 #[derive(Clone, Debug)]
-pub struct HttpResponse {
+pub(crate) struct HttpResponse {
     /// The HTTP status code.
-    pub status: u16,
-    /// The response headers.
-    pub headers: HeaderMap,
+    pub(crate) status: u16,
     /// The whole body.
-    pub body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 /// One outgoing request.
 #[derive(Clone, Debug)]
-pub struct HttpRequest<'a> {
+pub(crate) struct HttpRequest<'a> {
     /// `host:port` to connect to.
-    pub addr: &'a str,
+    pub(crate) addr: &'a str,
     /// GET or POST.
-    pub method: Method,
+    pub(crate) method: Method,
     /// Path and query, e.g. `/discovery/fetch?appid=a`.
-    pub path: &'a str,
+    pub(crate) path: &'a str,
     /// Extra headers.
-    pub headers: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(&'static str, String)>,
     /// The `content-type` of `body`, if any.
-    pub content_type: Option<&'static str>,
+    pub(crate) content_type: Option<&'static str>,
     /// The body (empty for GET).
-    pub body: Bytes,
+    pub(crate) body: Bytes,
     /// Deadline over connect, send and receive.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Most response body bytes accepted.
-    pub max_response_bytes: usize,
+    pub(crate) max_response_bytes: usize,
 }
 
 /// Sends `request` and reads the whole response, within `request.timeout`.
-pub async fn send(request: HttpRequest<'_>) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn send(request: HttpRequest<'_>) -> Result<HttpResponse, HttpError> {
     let deadline = request.timeout;
     tokio::time::timeout(deadline, exchange(request))
         .await
@@ -103,15 +101,11 @@ async fn exchange(request: HttpRequest<'_>) -> Result<HttpResponse, HttpError> {
     let response = sender
         .send_request(builder.body(Full::new(request.body))?)
         .await?;
-    let (parts, body) = response.into_parts();
-    let body = Limited::new(body, request.max_response_bytes)
+    let status = response.status().as_u16();
+    let body = Limited::new(response.into_body(), request.max_response_bytes)
         .collect()
         .await
         .map_err(|e| HttpError::Body(e.to_string()))?
         .to_bytes();
-    Ok(HttpResponse {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    })
+    Ok(HttpResponse { status, body })
 }
