@@ -219,24 +219,20 @@ impl Client {
         request: &Request,
         timeout: Duration,
     ) -> Result<Envelope<serde_json::Value>, ClientError> {
-        let (endpoint, form) = request.to_form();
+        let (route, form) = request.to_form();
         let encoded = form.encode();
-        let (path, body, content_type) = if endpoint.is_post() {
+        let (path, body, content_type) = if route.is_post() {
             (
-                endpoint.path().to_string(),
+                route.path().to_string(),
                 encoded,
                 Some("application/x-www-form-urlencoded"),
             )
         } else {
-            (
-                format!("{}?{encoded}", endpoint.path()),
-                String::new(),
-                None,
-            )
+            (format!("{}?{encoded}", route.path()), String::new(), None)
         };
         let response = http_client::send(HttpRequest {
             addr: node,
-            method: method(endpoint),
+            method: method(route),
             path: &path,
             headers: Vec::new(),
             content_type,
