@@ -61,7 +61,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             .map(|app| self.table.state(app))
             .collect();
         if !differing.is_empty() {
-            self.net.send(from, PeerMessage::Repair { apps: differing });
+            self.send_to_peer(from, PeerMessage::Repair { apps: differing });
         }
     }
 
@@ -70,7 +70,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         let keys: Vec<AppKey> = apps.iter().map(|state| state.app.clone()).collect();
         self.repair_from(apps);
         let back = keys.iter().map(|app| self.table.state(app)).collect();
-        self.net.send(from, PeerMessage::RepairBack { apps: back });
+        self.send_to_peer(from, PeerMessage::RepairBack { apps: back });
     }
 
     /// Merges a peer's state of some apps, then drops the copies the peer does not hold whose
@@ -125,8 +125,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 if self.table.holds(instance) {
                     continue;
                 }
-                if self.beyond_clock(instance.dirty_timestamp) {
-                    self.stats.future_versions_refused += 1;
+                if !self.admits_copy(instance) {
                     continue;
                 }
                 let key = InstanceKey::of(instance);
@@ -157,8 +156,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 if expired(tombstone.dirty_timestamp, wall, retention) && !outranks_held {
                     continue;
                 }
-                if self.beyond_clock(tombstone.dirty_timestamp) {
-                    self.stats.future_versions_refused += 1;
+                if !self.admits_tombstone(tombstone) {
                     continue;
                 }
                 let before = self.table.tombstone(&tombstone.key);

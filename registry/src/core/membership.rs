@@ -2,11 +2,11 @@
 //! are the configured seeds and other zones' nodes plus every `infra.discovery` instance of its
 //! env, minus itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::{
-    AppKey, InstanceKey, RegisterArgs, ReplicatedOp, SmolStr, Status, StatusFilter, Tombstone,
-    Version,
+    AppKey, BadRequest, InstanceKey, RegisterArgs, ReplicatedOp, Request, SmolStr, Status,
+    StatusFilter, Tombstone, Version,
 };
 
 use super::clock::Clock;
@@ -20,8 +20,8 @@ pub const DISCOVERY_APPID: &str = "infra.discovery";
 impl<C: Clock, N: Network> Node<C, N> {
     /// Recomputes the peer set from configuration and `infra.discovery`.
     pub(super) fn refresh_peers(&mut self) {
-        let desired = self.desired_peers();
-        if let Some(peers) = self.replication.set_peers(desired) {
+        let (desired, registered) = self.desired_peers();
+        if let Some(peers) = self.replication.set_peers(desired, registered) {
             self.events.push_back(NodeEvent::PeersChanged(peers));
         }
     }
@@ -33,7 +33,8 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    fn desired_peers(&self) -> BTreeMap<SmolStr, SmolStr> {
+    /// The peer set (address to zone), and which of its addresses are registered now.
+    fn desired_peers(&self) -> (BTreeMap<SmolStr, SmolStr>, BTreeSet<SmolStr>) {
         let identity = &self.config.identity;
         let cluster = &self.config.cluster;
         let mut desired: BTreeMap<SmolStr, SmolStr> = cluster
@@ -48,16 +49,17 @@ impl<C: Clock, N: Network> Node<C, N> {
             env: identity.env.clone(),
             appid: DISCOVERY_APPID.into(),
         };
+        let mut registered = BTreeSet::new();
         if let Some(info) = self.table.info(&app, "", StatusFilter::ALL) {
             for instance in info.instances.values().flatten() {
-                if let Some(addr) = instance.addrs.first() {
-                    let addr = addr.strip_prefix("http://").unwrap_or(addr);
+                if let Some(addr) = instance.addrs.first().and_then(|a| peer_addr(a)) {
                     desired.insert(addr.into(), instance.zone.clone());
+                    registered.insert(addr.into());
                 }
             }
         }
         desired.remove(&identity.addr);
-        desired
+        (desired, registered)
     }
 
     fn self_key(&self) -> InstanceKey {
@@ -116,4 +118,45 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.replicate(ReplicatedOp::Write(tombstone));
         }
     }
+}
+
+/// Refuses a client's write of a registry node's registration. Nodes register themselves and
+/// replicate it through the peer protocol (authenticated when a secret is set); a client that
+/// could register `infra.discovery` could make every node take it as a peer and send it other
+/// clients' writes, and one that could cancel or set it could take a node out of the cluster.
+pub(super) fn refuse_node_registration(request: &Request) -> Result<(), BadRequest> {
+    let appid = match request {
+        Request::Register(a) => &a.key.appid,
+        Request::Renew(a) => &a.key.appid,
+        Request::Cancel(a) => &a.key.appid,
+        Request::Set(a) => &a.appid,
+        _ => return Ok(()),
+    };
+    if appid != DISCOVERY_APPID {
+        return Ok(());
+    }
+    Err(BadRequest::new(
+        "appid",
+        format!(
+            "{DISCOVERY_APPID} is reserved for registry nodes, which register themselves \
+             through the peer protocol"
+        ),
+    ))
+}
+
+/// The `host:port` a node's registered address names (`http://` or `https://` stripped), or
+/// `None` if it is not one: a peer address is dialled, and an address that cannot be must not
+/// become a peer.
+fn peer_addr(addr: &str) -> Option<&str> {
+    let rest = addr
+        .strip_prefix("http://")
+        .or_else(|| addr.strip_prefix("https://"))
+        .unwrap_or(addr);
+    let (host, port) = rest.rsplit_once(':')?;
+    let host_ok = !host.is_empty()
+        && !host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "/\\@?#".contains(c));
+    let port_ok = port.parse::<u16>().is_ok_and(|p| p != 0);
+    (host_ok && port_ok).then_some(rest)
 }

@@ -15,6 +15,7 @@ use super::clock::{Clock, Mono};
 use super::config::{Config, ConfigError};
 use super::guard::{Guard, ProtectionOverride, ProtectionStatus};
 use super::hlc::Hlc;
+use super::membership;
 use super::network::{Network, RequestId};
 use super::poll::Waiters;
 use super::replication::Replication;
@@ -359,7 +360,9 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     fn dispatch(&mut self, id: RequestId, request: Request) -> Option<Reply> {
-        if let Err(bad) = validate::check(&request, &self.config.limits) {
+        if let Err(bad) = validate::check(&request, &self.config.limits)
+            .and_then(|()| membership::refuse_node_registration(&request))
+        {
             return Some(bad.into());
         }
         if let Some(refused) = self.refuse_after_stall(&request) {

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::api::{OpResult, PeerMessage, ReplicatedOp, Version};
+use crate::api::{Instance, OpResult, PeerMessage, ReplicatedOp, Tombstone, Version};
 
 use super::clock::Clock;
 use super::network::Network;
 use super::node::{LeaseRenewed, Node};
 use super::table::Applied;
+use super::validate;
 
 impl<C: Clock, N: Network> Node<C, N> {
     /// A batch from a peer: apply each op, answer each, and re-replicate a forwarded batch
@@ -24,14 +25,19 @@ impl<C: Clock, N: Network> Node<C, N> {
             .iter()
             .map(|op| self.apply_replicated(op, forward))
             .collect();
-        self.net
-            .send(from, PeerMessage::ReplicateAck { batch, results });
+        self.send_to_peer(from, PeerMessage::ReplicateAck { batch, results });
     }
 
     fn apply_replicated(&mut self, op: &ReplicatedOp, forward: bool) -> OpResult {
-        if self.beyond_clock(op.dirty_timestamp()) {
+        let admitted = match op {
+            ReplicatedOp::Write(Version::Put(instance)) => self.admits_copy(instance),
+            ReplicatedOp::Write(Version::Tombstone(tombstone)) => self.admits_tombstone(tombstone),
+            ReplicatedOp::Renew {
+                dirty_timestamp, ..
+            } => !self.refuses_future(*dirty_timestamp),
+        };
+        if !admitted {
             // Refused and counted; answered Ok so the sender does not send it again.
-            self.stats.future_versions_refused += 1;
             return OpResult::Ok;
         }
         let (result, changed) = match op {
@@ -80,18 +86,55 @@ impl<C: Clock, N: Network> Node<C, N> {
                         self.replication.queue_for(from, put, now);
                     }
                 }
-                OpResult::Conflict { instance } if self.beyond_clock(instance.dirty_timestamp) => {
-                    self.stats.future_versions_refused += 1;
-                }
                 OpResult::Conflict { instance } => {
-                    if matches!(
-                        self.apply(Version::Put(instance.clone())),
-                        Applied::Inserted | Applied::Replaced
-                    ) {
+                    if self.admits_copy(instance)
+                        && matches!(
+                            self.apply(Version::Put(instance.clone())),
+                            Applied::Inserted | Applied::Replaced
+                        )
+                    {
                         self.stats.conflicts_adopted += 1;
                     }
                 }
             }
+        }
+    }
+
+    /// Whether a copy a peer sent may be applied: stamped within the bound of this node's
+    /// clock, and within the limits a client's register is held to. Refusals are counted.
+    pub(super) fn admits_copy(&mut self, instance: &Instance) -> bool {
+        if self.refuses_future(instance.dirty_timestamp) {
+            return false;
+        }
+        let within = validate::check_instance(instance, &self.config.limits).is_ok();
+        self.stats.peer_versions_refused += u64::from(!within);
+        within
+    }
+
+    /// [`Node::admits_copy`] for a cancel.
+    pub(super) fn admits_tombstone(&mut self, tombstone: &Tombstone) -> bool {
+        if self.refuses_future(tombstone.dirty_timestamp) {
+            return false;
+        }
+        let within = validate::check_key(&tombstone.key, &self.config.limits).is_ok();
+        self.stats.peer_versions_refused += u64::from(!within);
+        within
+    }
+
+    /// Whether a stamp a peer sent is beyond this node's clock bound (counted if so).
+    fn refuses_future(&mut self, stamp: i64) -> bool {
+        let beyond = self.beyond_clock(stamp);
+        self.stats.future_versions_refused += u64::from(beyond);
+        beyond
+    }
+
+    /// Sends `message` to `to` if it is a peer: a node answers no one it has not admitted, so
+    /// a forged sender cannot turn it against a third party. Counted when dropped.
+    pub(super) fn send_to_peer(&mut self, to: &str, message: PeerMessage) {
+        if self.replication.is_peer(to) {
+            self.net.send(to, message);
+        } else {
+            self.stats.messages_to_strangers_dropped += 1;
         }
     }
 }

@@ -5,7 +5,7 @@
 //! no loops. What a peer answers is applied by the node (`peer_writes.rs`); this part only
 //! routes, batches, retries and counts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,11 @@ pub(crate) struct Replication {
     /// This node's zone: its peers there get every write; other zones get one copy each.
     zone: SmolStr,
     peers: BTreeMap<SmolStr, Peer>,
+    /// Peers whose registration went away (cancelled by a stopping node, or evicted) and has
+    /// not come back: shown lost at once, whatever their queue says.
+    departed: BTreeSet<SmolStr>,
+    /// The peers registered now.
+    registered: BTreeSet<SmolStr>,
     /// Counters of queues of peers that left, so totals never go down.
     retired: QueueCounters,
     next_batch: u64,
@@ -45,6 +50,8 @@ impl Replication {
             config: config.cluster.replication.clone(),
             zone: config.identity.zone.clone(),
             peers: BTreeMap::new(),
+            departed: BTreeSet::new(),
+            registered: BTreeSet::new(),
             retired: QueueCounters::default(),
             next_batch: 0,
             enqueued: 0,
@@ -53,11 +60,17 @@ impl Replication {
     }
 
     /// Makes `desired` (address to zone) the peer set: keeps the queues of peers that stay,
-    /// drops those of peers that left. Returns the new set, sorted, if it changed.
+    /// drops those of peers that left. `registered` are the peers registered now; one that was
+    /// and no longer is has departed. Returns the new set, sorted, if it changed.
     pub(crate) fn set_peers(
         &mut self,
         desired: BTreeMap<SmolStr, SmolStr>,
+        registered: BTreeSet<SmolStr>,
     ) -> Option<Vec<SmolStr>> {
+        let was = std::mem::replace(&mut self.registered, registered);
+        self.departed.extend(was);
+        let (departed, registered) = (&mut self.departed, &self.registered);
+        departed.retain(|addr| !registered.contains(addr) && desired.contains_key(addr));
         let before: Vec<SmolStr> = self.peers.keys().cloned().collect();
         let retired = &mut self.retired;
         self.peers.retain(|addr, peer| {
@@ -83,6 +96,11 @@ impl Replication {
     /// The peers' addresses, sorted.
     pub(crate) fn addrs(&self) -> impl ExactSizeIterator<Item = &SmolStr> + Clone {
         self.peers.keys()
+    }
+
+    /// Whether `addr` is a peer.
+    pub(crate) fn is_peer(&self, addr: &str) -> bool {
+        self.peers.contains_key(addr)
     }
 
     /// Queues a local write for every same-zone peer and one node of each other zone.
@@ -181,14 +199,18 @@ impl Replication {
     }
 
     /// Each peer with its status: lost once none of the batches sent to it has been answered
-    /// for `peer_lost_after`, up otherwise.
+    /// for `peer_lost_after`, or once its registration went away; up otherwise.
     pub(crate) fn infos(&self, now: Mono) -> Vec<NodeInfo> {
         let lost_after = self.config.peer_lost_after;
         self.peers
             .iter()
             .map(|(addr, peer)| NodeInfo {
                 addr: addr.clone(),
-                status: status(&peer.queue, now, lost_after),
+                status: if self.departed.contains(addr) {
+                    NodeStatus::Lost
+                } else {
+                    status(&peer.queue, now, lost_after)
+                },
                 zone: peer.zone.clone(),
             })
             .collect()

@@ -36,4 +36,10 @@ pub struct NodeStats {
     /// Versions from peers not applied because their stamp was further ahead of this node's
     /// clock than `Limits::max_timestamp_ahead`.
     pub future_versions_refused: u64,
+    /// Versions from peers not applied because they break the limits a client's write is held
+    /// to (`Limits`: field sizes, counts, empty names, control characters).
+    pub peer_versions_refused: u64,
+    /// Messages not sent because their destination is not a peer: an answer to a message whose
+    /// sender this node has not admitted.
+    pub messages_to_strangers_dropped: u64,
 }

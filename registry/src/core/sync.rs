@@ -86,8 +86,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         } else {
             Vec::new()
         };
-        self.net
-            .send(from, PeerMessage::SyncResponse { ready, apps });
+        self.send_to_peer(from, PeerMessage::SyncResponse { ready, apps });
     }
 
     /// Merges a peer's registry; a synced peer's answer makes this node ready.

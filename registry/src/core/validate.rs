@@ -1,7 +1,7 @@
 //! Configured limits on client input, checked before a request touches anything.
 
 use crate::api::SmolStr;
-use crate::api::{BadRequest, InstanceKey, Metadata, Request};
+use crate::api::{BadRequest, Instance, InstanceKey, Metadata, Request};
 
 use super::config::Limits;
 
@@ -28,7 +28,13 @@ pub(crate) fn check(request: &Request, limits: &Limits) -> Result<(), BadRequest
             v.fields(&[("zone", &a.zone), ("env", &a.env)])?;
             v.list("appid", &a.appids)
         }
-        Request::Poll(a) => v.identity(&a.zone, &a.env, &a.appid, &a.hostname),
+        // A poll's zone is optional (empty means every zone).
+        Request::Poll(a) => v.fields(&[
+            ("zone", &a.zone),
+            ("env", &a.env),
+            ("appid", &a.appid),
+            ("hostname", &a.hostname),
+        ]),
         Request::Polls(a) => {
             v.fields(&[
                 ("zone", &a.zone),
@@ -41,6 +47,30 @@ pub(crate) fn check(request: &Request, limits: &Limits) -> Result<(), BadRequest
     }
 }
 
+/// Checks a copy a peer sent against the limits a client's register is held to (what a client
+/// could not store, a peer cannot either).
+pub(crate) fn check_instance(instance: &Instance, limits: &Limits) -> Result<(), BadRequest> {
+    let v = Validator { limits };
+    v.fields(&[("region", &instance.region)])?;
+    v.identity(
+        &instance.zone,
+        &instance.env,
+        &instance.appid,
+        &instance.hostname,
+    )?;
+    v.fields(&[("version", &instance.version)])?;
+    if instance.addrs.is_empty() {
+        return Err(BadRequest::new("addrs", "is required"));
+    }
+    v.addrs(&instance.addrs)?;
+    v.metadata(&instance.metadata)
+}
+
+/// Checks the key of a cancel a peer sent.
+pub(crate) fn check_key(key: &InstanceKey, limits: &Limits) -> Result<(), BadRequest> {
+    Validator { limits }.key(key)
+}
+
 struct Validator<'a> {
     limits: &'a Limits,
 }
@@ -50,6 +80,8 @@ impl Validator<'_> {
         self.identity(&key.zone, &key.env, &key.appid, &key.hostname)
     }
 
+    /// An instance's identity: each part present (decoding sees to that for a client's form;
+    /// a peer's message or a hand-built request is checked here) and within limits.
     fn identity(
         &self,
         zone: &str,
@@ -57,6 +89,15 @@ impl Validator<'_> {
         appid: &str,
         hostname: &str,
     ) -> Result<(), BadRequest> {
+        let parts = [
+            ("zone", zone),
+            ("env", env),
+            ("appid", appid),
+            ("hostname", hostname),
+        ];
+        if let Some((name, _)) = parts.iter().find(|(_, value)| value.is_empty()) {
+            return Err(BadRequest::new(*name, "is required"));
+        }
         self.fields(&[
             ("zone", zone),
             ("env", env),

@@ -179,6 +179,16 @@ fn turned_away(out: &mut Exposition, st: &NodeStats) {
         "Versions from peers not applied: stamped further ahead of this node's clock than max_timestamp_ahead.",
         st.future_versions_refused,
     );
+    out.counter(
+        "registry_peer_versions_refused_total",
+        "Versions from peers not applied: beyond the limits a client's write is held to.",
+        st.peer_versions_refused,
+    );
+    out.counter(
+        "registry_messages_to_strangers_dropped_total",
+        "Answers not sent because their destination is not a peer of this node.",
+        st.messages_to_strangers_dropped,
+    );
 }
 
 fn polls_and_readiness(out: &mut Exposition, s: &Snapshot) {
@@ -342,6 +352,8 @@ mod tests {
             reads_refused_not_ready: 18,
             writes_refused_after_stall: 19,
             future_versions_refused: 20,
+            peer_versions_refused: 27,
+            messages_to_strangers_dropped: 28,
             ..NodeStats::default()
         };
         assert_eq!(render(&snapshot), PINNED);
@@ -404,6 +416,12 @@ registry_writes_refused_after_stall_total 19
 # HELP registry_future_versions_refused_total Versions from peers not applied: stamped further ahead of this node's clock than max_timestamp_ahead.
 # TYPE registry_future_versions_refused_total counter
 registry_future_versions_refused_total 20
+# HELP registry_peer_versions_refused_total Versions from peers not applied: beyond the limits a client's write is held to.
+# TYPE registry_peer_versions_refused_total counter
+registry_peer_versions_refused_total 27
+# HELP registry_messages_to_strangers_dropped_total Answers not sent because their destination is not a peer of this node.
+# TYPE registry_messages_to_strangers_dropped_total counter
+registry_messages_to_strangers_dropped_total 28
 # HELP registry_poll_waiters Long-polls parked on this node.
 # TYPE registry_poll_waiters gauge
 registry_poll_waiters 4

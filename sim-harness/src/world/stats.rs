@@ -49,6 +49,8 @@ pub fn add_stats(total: &mut NodeStats, more: &NodeStats) {
         eviction_rounds_capped,
         writes_refused_after_stall,
         future_versions_refused,
+        peer_versions_refused,
+        messages_to_strangers_dropped,
     } = *more;
     total.replication_enqueued += replication_enqueued;
     total.replication_batches += replication_batches;
@@ -66,6 +68,8 @@ pub fn add_stats(total: &mut NodeStats, more: &NodeStats) {
     total.eviction_rounds_capped += eviction_rounds_capped;
     total.writes_refused_after_stall += writes_refused_after_stall;
     total.future_versions_refused += future_versions_refused;
+    total.peer_versions_refused += peer_versions_refused;
+    total.messages_to_strangers_dropped += messages_to_strangers_dropped;
 }
 
 #[cfg(test)]

@@ -8,3 +8,4 @@ mod observability;
 mod peer_auth;
 mod sdk;
 mod support;
+mod trust;

@@ -6,5 +6,6 @@ mod polls;
 mod protection;
 mod reads;
 mod stall;
+mod trust;
 mod writes;
 mod zones;

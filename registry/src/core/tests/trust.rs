@@ -1,0 +1,318 @@
+//! Trust boundaries at the node: membership cannot be joined or changed through the client API,
+//! a node answers only its peers, and what a peer sends is held to the client limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::harness::*;
+use crate::api::{
+    CancelArgs, Code, Data, Instance, InstanceKey, NodeStatus, PeerMessage, RegisterArgs,
+    RenewArgs, ReplicatedOp, Request, SetArgs, Status, Tombstone, Version,
+};
+use crate::core::{Clock, Config, DISCOVERY_APPID};
+
+/// A node at `self:1` with one configured peer, `peer:1`.
+fn config() -> Config {
+    let mut config = Config::default();
+    config.identity.addr = "self:1".into();
+    config.identity.zone = "z1".into();
+    config.cluster.seeds = vec!["peer:1".into()];
+    config
+}
+
+fn node_key(hostname: &str) -> InstanceKey {
+    InstanceKey {
+        env: "dev".into(),
+        appid: DISCOVERY_APPID.into(),
+        zone: "z1".into(),
+        hostname: hostname.into(),
+    }
+}
+
+/// A copy of a registry node's registration at `addr`, as a peer would replicate it.
+fn node_instance(hostname: &str, addr: &str, stamp: i64) -> Instance {
+    let key = node_key(hostname);
+    Instance {
+        region: Default::default(),
+        zone: key.zone,
+        env: key.env,
+        appid: key.appid,
+        hostname: key.hostname,
+        addrs: vec![addr.into()].into(),
+        version: Default::default(),
+        metadata: Default::default(),
+        status: Status::Up,
+        reg_timestamp: stamp,
+        up_timestamp: stamp,
+        renew_timestamp: stamp,
+        dirty_timestamp: stamp,
+        latest_timestamp: stamp,
+    }
+}
+
+fn replicate(ops: Vec<ReplicatedOp>) -> PeerMessage {
+    PeerMessage::Replicate {
+        batch: 1,
+        forward: false,
+        ops: ops.into_iter().map(Arc::new).collect(),
+    }
+}
+
+fn peer_addrs(h: &Harness) -> Vec<String> {
+    h.node.peers().iter().map(|p| p.addr.to_string()).collect()
+}
+
+#[test]
+fn a_client_cannot_join_the_cluster_or_touch_a_nodes_registration() {
+    let mut h = Harness::with_config(config());
+    let own = h.node.config().identity.hostname.clone();
+    let attacker = RegisterArgs {
+        key: node_key("attacker"),
+        addrs: vec!["http://attacker:80".into()],
+        ..register_args("attacker")
+    };
+    let writes = [
+        Request::Register(attacker),
+        Request::Renew(RenewArgs {
+            key: node_key(&own),
+            replication: false,
+            dirty_timestamp: 0,
+        }),
+        Request::Set(SetArgs {
+            zone: "z1".into(),
+            env: "dev".into(),
+            appid: DISCOVERY_APPID.into(),
+            hostnames: vec![own.clone()],
+            statuses: vec![Status::Waiting],
+            metadata: Vec::new(),
+            replication: false,
+            set_timestamp: 0,
+        }),
+        Request::Cancel(CancelArgs {
+            key: node_key(&own),
+            replication: false,
+            latest_timestamp: 0,
+        }),
+    ];
+    let before = h.node.instance(&node_key(&own)).cloned();
+    for write in writes {
+        let reply = h.call(write.clone());
+        assert_code(&reply, Code::BadRequest);
+        assert!(
+            reply.message.contains(DISCOVERY_APPID),
+            "the refusal says why: {}",
+            reply.message
+        );
+        // Bilibili-style replication through the client API is refused the same way.
+        let replicated = match write {
+            Request::Register(mut a) => {
+                a.replication = true;
+                Request::Register(a)
+            }
+            Request::Cancel(mut a) => {
+                a.replication = true;
+                Request::Cancel(a)
+            }
+            other => other,
+        };
+        assert_code(&h.call(replicated), Code::BadRequest);
+    }
+    assert_eq!(peer_addrs(&h), ["peer:1"], "the attacker is no peer");
+    assert_eq!(h.node.instance(&node_key(&own)).cloned(), before);
+    assert!(h.node.instance(&node_key("attacker")).is_none());
+}
+
+#[test]
+fn a_node_that_registers_through_the_peer_protocol_becomes_a_peer() {
+    // The keep test of the one above: membership still grows the way nodes join.
+    let mut h = Harness::with_config(config());
+    let stamp = h.node.clock().wall();
+    let op = ReplicatedOp::Write(Version::Put(Box::new(node_instance(
+        "n3",
+        "http://n3:1",
+        stamp,
+    ))));
+    h.node.handle_peer_message("peer:1", &replicate(vec![op]));
+    assert_eq!(peer_addrs(&h), ["n3:1", "peer:1"]);
+}
+
+#[test]
+fn an_address_that_is_not_host_and_port_never_becomes_a_peer() {
+    let mut h = Harness::with_config(config());
+    let stamp = h.node.clock().wall();
+    let bad = [
+        "not-an-address",
+        "http://",
+        "http://host",
+        "http://host:notaport",
+        "http://host:99999",
+        "http://a b:1",
+        "http://host:1/path",
+    ];
+    let ops = bad
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| {
+            let instance = node_instance(&format!("bad{i}"), addr, stamp);
+            ReplicatedOp::Write(Version::Put(Box::new(instance)))
+        })
+        .collect();
+    h.node.handle_peer_message("peer:1", &replicate(ops));
+    assert_eq!(peer_addrs(&h), ["peer:1"]);
+}
+
+#[test]
+fn a_node_answers_no_one_but_its_peers() {
+    let mut h = Harness::with_config(config());
+    h.advance(Duration::from_secs(20)); // synced (alone, after the timeout)
+    h.register("a");
+    h.node.net_mut().sent.clear();
+    let stranger = "victim:80";
+    let messages = [
+        PeerMessage::Digests { digests: vec![] },
+        PeerMessage::SyncRequest { full: true },
+        PeerMessage::Repair { apps: vec![] },
+        replicate(vec![]),
+    ];
+    for message in &messages {
+        h.node.handle_peer_message(stranger, message);
+    }
+    let to_stranger: Vec<_> = h
+        .node
+        .net_mut()
+        .sent
+        .iter()
+        .filter(|(to, _)| to == stranger)
+        .map(|(_, m)| format!("{m:?}"))
+        .collect();
+    assert!(
+        to_stranger.is_empty(),
+        "sent to a stranger: {to_stranger:?}"
+    );
+    assert_eq!(h.node.stats().messages_to_strangers_dropped, 4);
+    // The same messages from the peer are answered.
+    for message in &messages {
+        h.node.handle_peer_message("peer:1", message);
+    }
+    let to_peer = h
+        .node
+        .net_mut()
+        .sent
+        .iter()
+        .filter(|(to, _)| to == "peer:1")
+        .count();
+    assert_eq!(to_peer, 4);
+}
+
+#[test]
+fn what_a_peer_sends_is_held_to_the_client_limits() {
+    let mut h = Harness::with_config(config());
+    h.advance(Duration::from_secs(20));
+    let stamp = h.node.clock().wall();
+    let good = node_instance("x", "http://x:1", stamp);
+    let app = |mut i: Instance| {
+        i.appid = "app".into();
+        i
+    };
+    let mut oversized = Vec::new();
+    let mut long_host = app(good.clone());
+    long_host.hostname = "h".repeat(100_000).into();
+    oversized.push(long_host);
+    let mut empty_appid = app(good.clone());
+    empty_appid.appid = "".into();
+    empty_appid.hostname = "empty-appid".into();
+    oversized.push(empty_appid);
+    let mut nul = app(good.clone());
+    nul.hostname = "nul\0byte".into();
+    oversized.push(nul);
+    let mut many_addrs = app(good.clone());
+    many_addrs.hostname = "many-addrs".into();
+    many_addrs.addrs = (0..10_000)
+        .map(|i| format!("http://x:{i}").into())
+        .collect::<Vec<_>>()
+        .into();
+    oversized.push(many_addrs);
+    let mut many_metadata = app(good.clone());
+    many_metadata.hostname = "many-metadata".into();
+    many_metadata.metadata = (0..10_000).map(|i| (format!("k{i}"), "v".into())).collect();
+    oversized.push(many_metadata);
+    let count = oversized.len() as u64;
+    let ops: Vec<_> = oversized
+        .iter()
+        .cloned()
+        .map(|i| ReplicatedOp::Write(Version::Put(Box::new(i))))
+        .collect();
+    let before = h.node.instance_count();
+    h.node.handle_peer_message("peer:1", &replicate(ops));
+    // Through repair and startup sync too.
+    let apps = vec![crate::api::AppState {
+        app: crate::api::AppKey {
+            env: "dev".into(),
+            appid: "app".into(),
+        },
+        instances: oversized.clone(),
+        tombstones: vec![Tombstone {
+            key: InstanceKey {
+                hostname: "t".repeat(100_000).into(),
+                ..key("t")
+            },
+            dirty_timestamp: stamp,
+        }],
+    }];
+    h.node
+        .handle_peer_message("peer:1", &PeerMessage::Repair { apps: apps.clone() });
+    h.node
+        .handle_peer_message("peer:1", &PeerMessage::SyncResponse { ready: true, apps });
+    assert_eq!(
+        h.node.instance_count(),
+        before,
+        "nothing out of limits was stored"
+    );
+    assert_eq!(h.node.stats().peer_versions_refused, 3 * count + 2);
+    // Within limits, the same write is taken.
+    let ok = ReplicatedOp::Write(Version::Put(Box::new(app(good))));
+    h.node.handle_peer_message("peer:1", &replicate(vec![ok]));
+    assert_eq!(h.node.instance_count(), before + 1);
+}
+
+#[test]
+fn a_node_that_cancelled_its_registration_is_shown_down_at_once() {
+    let mut h = Harness::with_config(config());
+    h.advance(Duration::from_secs(20)); // synced (alone, after the timeout): reads are served
+    let stamp = h.node.clock().wall();
+    let peer = node_instance("peer", "http://peer:1", stamp);
+    let put = ReplicatedOp::Write(Version::Put(Box::new(peer)));
+    h.node.handle_peer_message("peer:1", &replicate(vec![put]));
+    let status = |h: &Harness| {
+        h.node
+            .peers()
+            .iter()
+            .find(|p| p.addr == "peer:1")
+            .map(|p| p.status)
+    };
+    assert_eq!(status(&h), Some(NodeStatus::Up));
+    // The peer stops gracefully: its cancel arrives.
+    let cancel = ReplicatedOp::Write(Version::Tombstone(Tombstone {
+        key: node_key("peer"),
+        dirty_timestamp: stamp + 1,
+    }));
+    h.node
+        .handle_peer_message("peer:1", &replicate(vec![cancel]));
+    assert_eq!(
+        status(&h),
+        Some(NodeStatus::Lost),
+        "a seed that left is shown down"
+    );
+    let nodes = match h.call(Request::Nodes).data {
+        Data::Nodes(nodes) => nodes,
+        other => panic!("{other:?}"),
+    };
+    assert!(nodes
+        .iter()
+        .any(|n| n.addr == "peer:1" && n.status == NodeStatus::Lost));
+    // It comes back: up again.
+    let back = node_instance("peer", "http://peer:1", stamp + 2);
+    let put = ReplicatedOp::Write(Version::Put(Box::new(back)));
+    h.node.handle_peer_message("peer:1", &replicate(vec![put]));
+    assert_eq!(status(&h), Some(NodeStatus::Up));
+}
