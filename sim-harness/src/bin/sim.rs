@@ -104,11 +104,11 @@ enum Command {
         #[arg(long)]
         seed: u64,
         /// Reruns the shrink may make.
-        #[arg(long, default_value_t = 300)]
-        max_attempts: usize,
-        /// The report run the capsule goes under: `reports/<run>/failures/`.
-        #[arg(long, default_value = "latest")]
-        run_name: String,
+        #[arg(long, alias = "max-attempts", default_value_t = 300)]
+        shrink_attempts: usize,
+        /// The report the capsule goes under: `reports/<name>/failures/` (as `sim run --name`).
+        #[arg(long, alias = "run-name", default_value = report::DEFAULT_NAME)]
+        name: String,
     },
     /// Measure events per second and simulated time per wall time.
     Bench {
@@ -152,9 +152,9 @@ fn main() -> ExitCode {
         Command::Shrink {
             scenario,
             seed,
-            max_attempts,
-            run_name,
-        } => shrink_seed(&cli.scenarios, &scenario, seed, max_attempts, &run_name),
+            shrink_attempts,
+            name,
+        } => shrink_seed(&cli.scenarios, &scenario, seed, shrink_attempts, &name),
         Command::CheckDeterminism { scenario, seeds } => {
             determinism(&cli.scenarios, &scenario, &seeds)
         }
@@ -428,15 +428,17 @@ fn shrink_seed(
     dir: &std::path::Path,
     scenario: &str,
     seed: u64,
-    max_attempts: usize,
-    run_name: &str,
+    shrink_attempts: usize,
+    name: &str,
 ) -> Result<ExitCode, String> {
     let scenarios = suite::load(dir, scenario).map_err(|e| e.to_string())?;
     let scenario = &scenarios[0];
     let options = suite::draw(scenario, seed);
-    let failures = capsule::failures_dir(&capsule::default_reports_dir(), run_name);
+    let failures = capsule::failures_dir(&capsule::default_reports_dir(), name);
     let path = capsule::capsule_path(&failures, &scenario.name, seed);
-    let limits = shrink::Limits { max_attempts };
+    let limits = shrink::Limits {
+        max_attempts: shrink_attempts,
+    };
     let Some(c) = capsule::capture(
         &scenario.name,
         seed,
