@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::fault::{self, Fault};
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::scenario::Options;
 use crate::time::SimTime;
 use crate::workload::{self, Action};
@@ -26,11 +26,11 @@ pub struct Plan {
 impl Plan {
     /// The plan `seed` draws for `options`: what [`crate::run::run`] runs.
     pub fn draw(seed: u64, options: &Options) -> Plan {
-        let seeds = Seeds::new(seed);
+        let streams = Streams::new(seed);
         let safety = Duration::from_secs(options.phases.safety_minutes * 60);
         Plan {
-            faults: fault::schedule(options, &mut seeds.faults()),
-            actions: workload::plan(&options.workload, safety, &mut seeds.stream("actions", 0)),
+            faults: fault::schedule(options, &mut streams.faults()),
+            actions: workload::plan(&options.workload, safety, &mut streams.stream("actions", 0)),
         }
     }
 

@@ -1,11 +1,11 @@
 //! One seeded run: a safety phase with the scenario's faults, then a liveness phase in which a
-//! random core of nodes is healed (partitions lifted, loss and duplication off, down nodes
-//! restarted, paused ones resumed, the rest taken down) and must converge within a bound,
-//! then the checkers.
+//! random core of nodes gets the liveness conditions (partitions lifted, loss and duplication
+//! off, down nodes restarted, paused ones resumed, the rest taken down) and must converge within
+//! a bound, then the checkers.
 //!
 //! # The convergence bound
 //!
-//! After the heal, the core must agree by `liveness_start + max(liveness_minutes, bound)`:
+//! Once the liveness phase begins, the core must agree by `liveness_start + max(liveness_minutes, bound)`:
 //!
 //! ```text
 //! bound = sync_timeout                      a restarted core node stops waiting for sync
@@ -30,7 +30,7 @@ use crate::check::{CheckInput, Checker, Rules, Violation};
 use crate::fault::Fault;
 use crate::plan::Plan;
 use crate::probe::{ConvergenceSampler, Probes, Timeline, TimelineSampler};
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::scenario::Options;
 use crate::time::SimTime;
 use crate::trace::{Phase, Trace, TraceEvent};
@@ -56,7 +56,7 @@ pub struct RunResult {
     pub trace: Trace,
     /// Every violation found, checker by checker.
     pub violations: Vec<Violation>,
-    /// The nodes healed for the liveness phase.
+    /// The nodes brought up for the liveness phase.
     pub core: Vec<usize>,
     /// When the liveness phase began.
     pub liveness_start: SimTime,
@@ -134,7 +134,7 @@ pub fn run_plan_with(
     checkers: &[Box<dyn Checker>],
     probes: &Probes,
 ) -> RunResult {
-    let seeds = Seeds::new(seed);
+    let streams = Streams::new(seed);
     let nodes = options.cluster.nodes.max(1) as usize;
     let zones = options.cluster.zones.max(1) as usize;
     let template = node_template();
@@ -164,7 +164,7 @@ pub fn run_plan_with(
     world.schedule(SimTime::ZERO + safety, planned.len());
     planned.push(Planned::Liveness);
 
-    let mut workload = Workload::new(&options.workload, nodes, zones, &seeds);
+    let mut workload = Workload::new(&options.workload, nodes, zones, &streams);
     workload.start(&mut world);
     let mut core: Vec<usize> = (0..nodes).collect();
     let mut liveness_start = SimTime::ZERO + safety;
@@ -199,12 +199,12 @@ pub fn run_plan_with(
                 Planned::Fault(_) => {}
                 Planned::Action(action) => workload.act(&mut world, action),
                 Planned::Liveness => {
-                    core = choose_core(nodes, &seeds);
+                    core = choose_core(nodes, &streams);
                     liveness_start = world.now();
                     let liveness = Duration::from_secs(options.phases.liveness_minutes * 60);
                     deadline =
                         liveness_start + liveness.max(convergence_bound(&template, core.len()));
-                    heal(&mut world, &core);
+                    impose_liveness_conditions(&mut world, &core);
                     convergence = Some(ConvergenceSampler::new(liveness_start));
                     workload.enter_liveness(&mut world, &core);
                     world.record(TraceEvent::Phase(Phase::Liveness {
@@ -258,8 +258,8 @@ pub fn run_plan_with(
 }
 
 /// A random core: at least a majority of the nodes.
-fn choose_core(nodes: usize, seeds: &Seeds) -> Vec<usize> {
-    let mut rng = seeds.stream("core", 0);
+fn choose_core(nodes: usize, streams: &Streams) -> Vec<usize> {
+    let mut rng = streams.stream("core", 0);
     let size = rng.gen_range(nodes.div_ceil(2).max(1)..=nodes);
     let mut all: Vec<usize> = (0..nodes).collect();
     all.shuffle(&mut rng);
@@ -268,12 +268,12 @@ fn choose_core(nodes: usize, seeds: &Seeds) -> Vec<usize> {
     core
 }
 
-/// Heals the network (no partitions, and no loss or duplication: delays stay), brings every
-/// core node up and running, and takes the others down.
+/// The liveness phase's conditions: heals the network (no partitions, and no loss or
+/// duplication: delays stay), brings every core node up and running, and takes the others down.
 ///
 /// Loss is lifted too because a lost poll or renew costs a client its full timeout, and a bound
 /// on convergence that held for every client under loss would be a bound on timeouts instead.
-fn heal(world: &mut World, core: &[usize]) {
+fn impose_liveness_conditions(world: &mut World, core: &[usize]) {
     world.apply(&Fault::HealNetwork);
     let mut quiet = world.net_mut().config().clone();
     quiet.loss = 0.0;
@@ -317,7 +317,7 @@ pollers = [2, 2]
 
     fn small_options(seed: u64) -> Options {
         let scenario = Scenario::parse("small.toml", SMALL).expect("valid scenario");
-        scenario.draw(&mut Seeds::new(seed).options())
+        scenario.draw(&mut Streams::new(seed).options())
     }
 
     #[test]
@@ -335,15 +335,15 @@ pollers = [2, 2]
     #[test]
     fn the_core_is_a_majority_and_drawn_from_the_seed() {
         for seed in 0..50 {
-            let core = choose_core(5, &Seeds::new(seed));
+            let core = choose_core(5, &Streams::new(seed));
             assert!(core.len() >= 3 && core.len() <= 5, "{core:?}");
             assert!(core.windows(2).all(|w| w[0] < w[1]));
-            assert_eq!(core, choose_core(5, &Seeds::new(seed)));
+            assert_eq!(core, choose_core(5, &Streams::new(seed)));
         }
     }
 
     #[test]
-    fn a_run_heals_its_core_and_ends_at_the_deadline() {
+    fn a_run_restores_its_core_and_ends_at_the_deadline() {
         let result = run(3, &small_options(3), &[]);
         let phases: Vec<&Phase> = result
             .trace
@@ -457,7 +457,7 @@ pollers = [2, 2]
         assert!(!plan.faults.is_empty(), "the small scenario crashes nodes");
         plan.faults.clear();
         let quiet = run_plan(3, &options, &plan, &[]);
-        // The liveness heal may crash nodes outside the core; the safety phase must not.
+        // The liveness conditions may crash nodes outside the core; the safety phase must not.
         let safety_crashes = quiet
             .trace
             .entries()

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use crate::check::{Checker, Violation};
 use crate::report::SeedMetrics;
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::run::{run, RunResult};
 use crate::scenario::{Options, Scenario, ScenarioError};
 use crate::time::SimTime;
@@ -66,7 +66,7 @@ pub fn load(dir: &Path, name: &str) -> Result<Vec<Scenario>, ScenarioError> {
 
 /// The options `seed` draws from `scenario`.
 pub fn draw(scenario: &Scenario, seed: u64) -> Options {
-    scenario.draw(&mut Seeds::new(seed).options())
+    scenario.draw(&mut Streams::new(seed).options())
 }
 
 /// Runs one seed of one scenario.

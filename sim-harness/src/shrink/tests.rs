@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::check::{CheckInput, Violation};
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::scenario::Scenario;
 use crate::trace::TraceEvent;
 
@@ -74,7 +74,7 @@ pub(crate) fn planted() -> Vec<Box<dyn Checker>> {
 pub(crate) fn planted_failure() -> (u64, Options, Plan) {
     let scenario = Scenario::parse("many.toml", MANY_FAULTS).expect("valid scenario");
     for seed in 0..50 {
-        let options = scenario.draw(&mut Seeds::new(seed).options());
+        let options = scenario.draw(&mut Streams::new(seed).options());
         let plan = Plan::draw(seed, &options);
         if plan.faults.len() >= 20
             && !run_plan(seed, &options, &plan, &planted())

@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use registry::api::{Code, Data, Metadata, Reply, Request, Status};
 use registry::core::RequestId;
 
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::scenario::WorkloadOptions;
 use crate::time::SimTime;
 use crate::trace::{ClientEvent, TraceEvent};
@@ -61,10 +61,15 @@ pub struct Workload {
 
 impl Workload {
     /// The clients of a run, none started yet.
-    pub fn new(options: &WorkloadOptions, nodes: usize, zones: usize, seeds: &Seeds) -> Workload {
+    pub fn new(
+        options: &WorkloadOptions,
+        nodes: usize,
+        zones: usize,
+        streams: &Streams,
+    ) -> Workload {
         Workload {
             options: options.clone(),
-            rng: seeds.workload(),
+            rng: streams.workload(),
             zones,
             allowed: (0..nodes).collect(),
             instances: Vec::new(),

@@ -48,7 +48,7 @@ impl World {
         }
         self.incarnations[node] += 1;
         let mut config = self.configs[node].clone();
-        config.seed = self.seeds.derive(
+        config.seed = self.streams.derive(
             "node-restart",
             (node as u64) << 32 | self.incarnations[node],
         );

@@ -27,7 +27,7 @@ use registry::core::{
 use crate::clock::{SharedTime, SimClock};
 use crate::net::{Endpoint, NetConfig, NetModel, Verdict};
 use crate::queue::EventQueue;
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::time::SimTime;
 use crate::trace::{Trace, TraceEvent, Undelivered};
 
@@ -108,7 +108,7 @@ enum Slot {
 /// The simulated cluster and everything around it.
 #[derive(Debug)]
 pub struct World {
-    seeds: Seeds,
+    streams: Streams,
     time: SharedTime,
     clocks: Vec<Rc<SimClock>>,
     slots: Vec<Slot>,
@@ -140,14 +140,14 @@ struct Drained {
 impl World {
     /// A world of `config.nodes` fresh nodes whose every random choice derives from `seed`.
     pub fn new(seed: u64, config: &WorldConfig) -> Result<World, ConfigError> {
-        let seeds = Seeds::new(seed);
+        let streams = Streams::new(seed);
         let time = SharedTime::new();
         let zones = config.zones.clamp(1, config.nodes.max(1));
         let configs: Vec<Config> = (0..config.nodes)
-            .map(|i| node_config(&config.node, &seeds, i, config.nodes, zones))
+            .map(|i| node_config(&config.node, &streams, i, config.nodes, zones))
             .collect();
         let mut world = World {
-            seeds,
+            streams,
             time: time.clone(),
             clocks: (0..config.nodes)
                 .map(|_| Rc::new(SimClock::new(time.clone())))
@@ -161,7 +161,7 @@ impl World {
             configs,
             incarnations: vec![0; config.nodes],
             queue: EventQueue::new(),
-            net: NetModel::new(config.net.clone(), seeds.network()),
+            net: NetModel::new(config.net.clone(), streams.network()),
             trace: Trace::new(),
             timer_deadlines: vec![None; config.nodes],
             in_flight: InFlight::default(),
@@ -184,11 +184,6 @@ impl World {
     /// The current virtual time.
     pub fn now(&self) -> SimTime {
         self.time.now()
-    }
-
-    /// The seeds of this run.
-    pub fn seeds(&self) -> &Seeds {
-        &self.seeds
     }
 
     /// How many nodes the world has (up or not).
@@ -621,17 +616,17 @@ pub fn node_zone(index: usize, zones: usize) -> String {
 }
 
 /// Node `index`'s configuration: the template, its own seed and identity, every node of its
-/// zone as seeds and every node of other zones as cross-zone peers.
+/// zone as its peer seeds (`cluster.seeds`) and every node of other zones as cross-zone peers.
 fn node_config(
     template: &Config,
-    seeds: &Seeds,
+    streams: &Streams,
     index: usize,
     nodes: usize,
     zones: usize,
 ) -> Config {
     let zone = node_zone(index, zones);
     let mut config = template.clone();
-    config.seed = seeds.node(index);
+    config.seed = streams.node_seed(index);
     config.identity = Identity {
         hostname: format!("node{index}").into(),
         addr: node_addr(index).into(),
