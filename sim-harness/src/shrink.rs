@@ -24,7 +24,7 @@ use crate::check::Checker;
 use crate::fault::Fault;
 use crate::net::Rule;
 use crate::plan::Plan;
-use crate::run::run_plan;
+use crate::run::Run;
 use crate::scenario::Options;
 use crate::time::SimTime;
 
@@ -187,7 +187,10 @@ impl Shrinker<'_> {
             return false;
         }
         self.attempts += 1;
-        let result = run_plan(self.seed, &options, &plan, self.checkers);
+        let result = Run::new(self.seed, &options)
+            .plan(&plan)
+            .checkers(self.checkers)
+            .go();
         let fails = result.violations.iter().any(|v| v.checker == self.checker);
         if fails {
             self.options = options;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use crate::check::{Checker, Violation};
 use crate::report::SeedMetrics;
 use crate::rng::Streams;
-use crate::run::{run, RunResult};
+use crate::run::{Run, RunResult};
 use crate::scenario::{Options, Scenario, ScenarioError};
 use crate::time::SimTime;
 
@@ -71,7 +71,9 @@ pub fn draw(scenario: &Scenario, seed: u64) -> Options {
 
 /// Runs one seed of one scenario.
 pub fn run_seed(scenario: &Scenario, seed: u64, checkers: &[Box<dyn Checker>]) -> RunResult {
-    run(seed, &draw(scenario, seed), checkers)
+    Run::new(seed, &draw(scenario, seed))
+        .checkers(checkers)
+        .go()
 }
 
 /// Runs every `(scenario, seed)` on `jobs` threads; `progress` is called after each. Results

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sim_harness::check;
 use sim_harness::report;
+use sim_harness::run::Run;
 use sim_harness::suite::{self, SeedOutcome};
 use sim_harness::trace::first_divergence;
 use sim_harness::{capsule, shrink};
@@ -257,7 +258,7 @@ fn print_summary(
         let probes = sim_harness::probe::Probes {
             timeline_every: Some(std::time::Duration::from_secs(10)),
         };
-        let result = sim_harness::run::run_with(*seed, &options, &[], &probes);
+        let result = Run::new(*seed, &options).probes(probes).go();
         (
             scenario.name.clone(),
             *seed,
@@ -294,7 +295,7 @@ fn replay(
     out!("seed = {seed}");
     let options = suite::draw(scenario, seed);
     out_raw!("{options}");
-    let result = sim_harness::run::run(seed, &options, &check::all());
+    let result = Run::new(seed, &options).checkers(&check::all()).go();
     if trace {
         tracing_subscriber::fmt()
             .with_target(false)
@@ -329,8 +330,8 @@ fn determinism(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<Exi
     let mut diverged = 0;
     for (scenario, seed) in &work {
         let options = suite::draw(scenario, *seed);
-        let a = sim_harness::run::run(*seed, &options, &[]);
-        let b = sim_harness::run::run(*seed, &options, &[]);
+        let a = Run::new(*seed, &options).go();
+        let b = Run::new(*seed, &options).go();
         match first_divergence(&a.trace, &b.trace) {
             None => out!(
                 "{} seed {seed}: identical ({} events, hash {:016x})",
@@ -359,7 +360,7 @@ fn bench(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<ExitCode,
     for (scenario, seed) in &work {
         let options = suite::draw(scenario, *seed);
         let started = Instant::now();
-        let result = sim_harness::run::run(*seed, &options, &[]);
+        let result = Run::new(*seed, &options).go();
         let seconds = started.elapsed().as_secs_f64();
         let sim_seconds = result.deadline.as_nanos() as f64 / 1e9;
         out!(

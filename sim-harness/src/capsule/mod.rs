@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{Checker, Violation};
 use crate::plan::Plan;
-use crate::run::{run_plan, RunResult};
+use crate::run::{Run, RunResult};
 use crate::scenario::Options;
 use crate::shrink::{self, Sizes};
 use crate::time::SimTime;
@@ -116,7 +116,10 @@ pub struct Replayed {
 
 /// Replays `capsule` from its seed, options and plan, checked with `checkers`.
 pub fn replay(capsule: &Capsule, checkers: &[Box<dyn Checker>]) -> Replayed {
-    let result = run_plan(capsule.seed, &capsule.options, &capsule.plan, checkers);
+    let result = Run::new(capsule.seed, &capsule.options)
+        .plan(&capsule.plan)
+        .checkers(checkers)
+        .go();
     let first = first_of(&result.violations, &capsule.violation.checker)
         .or_else(|| result.violations.first())
         .cloned();
