@@ -24,6 +24,7 @@ pub mod capsule;
 pub mod check;
 pub mod clock;
 pub mod fault;
+pub mod id;
 pub mod net;
 pub mod plan;
 pub mod probe;

@@ -269,8 +269,8 @@ impl<'a> Running<'a> {
             Some(Output::Reply { client, id, reply }) => {
                 self.workload.on_reply(&mut self.world, client, id, &reply)
             }
-            Some(Output::ClientWake { client, token }) => {
-                self.workload.on_wake(&mut self.world, client, token)
+            Some(Output::ClientWake { client, wake }) => {
+                self.workload.on_wake(&mut self.world, client, wake)
             }
             Some(Output::Scheduled { index }) => match &self.planned[index] {
                 // Faults stop once the liveness phase begins.

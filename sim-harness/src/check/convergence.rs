@@ -140,7 +140,7 @@ mod tests {
     fn a_dead_instance_may_linger_only_on_protected_nodes() {
         let mut run = Run::new(3);
         run.client(ClientEvent::Died {
-            client: 0,
+            client: client(0),
             key: key("a"),
         });
         run.hold(1, &instance("a"));

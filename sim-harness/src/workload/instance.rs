@@ -3,7 +3,9 @@
 use registry::api::{
     CancelArgs, InstanceKey, Metadata, RegisterArgs, RenewArgs, Request, SetArgs, Status,
 };
+use registry::core::RequestId;
 
+use crate::id::NodeId;
 use crate::world::ENV;
 
 /// What an instance is doing.
@@ -20,8 +22,8 @@ pub(crate) enum Life {
 /// The one write or renew an instance has in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Pending {
-    pub(crate) id: u64,
-    pub(crate) node: usize,
+    pub(crate) id: RequestId,
+    pub(crate) node: NodeId,
     pub(crate) request: Request,
 }
 
@@ -32,7 +34,7 @@ pub(crate) struct InstanceClient {
     pub(crate) status: Status,
     pub(crate) metadata: Metadata,
     /// The node it talks to.
-    pub(crate) node: usize,
+    pub(crate) node: NodeId,
     pub(crate) life: Life,
     /// Whether a register has been acknowledged (since the last -404).
     pub(crate) registered: bool,
@@ -44,7 +46,7 @@ pub(crate) struct InstanceClient {
 }
 
 impl InstanceClient {
-    pub(crate) fn new(index: usize, apps: u64, zone: String, node: usize) -> InstanceClient {
+    pub(crate) fn new(index: usize, apps: u64, zone: String, node: NodeId) -> InstanceClient {
         InstanceClient {
             key: InstanceKey {
                 env: ENV.into(),

@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use registry::api::{Code, Data, Metadata, Reply, Request, Status};
 use registry::core::RequestId;
 
+use crate::id::{ClientId, NodeId};
 use crate::rng::Streams;
 use crate::scenario::WorkloadOptions;
 use crate::time::SimTime;
@@ -32,9 +33,6 @@ pub use actions::{plan, Action};
 use instance::{InstanceClient, Life, Pending};
 use poller::Poller;
 
-/// Client indices at and above this are pollers; below, service instances.
-pub const POLLER_BASE: usize = 1_000_000;
-
 /// How long an instance waits for an answer before it fails over.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a poller waits: the node's 30 s hold plus slack.
@@ -42,8 +40,21 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(40);
 /// Pause before retrying elsewhere after an error answer.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-const START: u64 = u64::MAX;
-const RENEW_FLAG: u64 = 1 << 62;
+/// What a client asked the world to wake it for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Its first request is due.
+    Start,
+    /// An instance's renew is due; stale unless `generation` is still its latest.
+    Renew {
+        /// The instance's renew generation when it scheduled this.
+        generation: u64,
+    },
+    /// The answer to request `id` is overdue (ignored if the request is no longer in flight).
+    Timeout(RequestId),
+    /// A poller's next poll is due after an error answer (ignored if one is in flight).
+    Retry,
+}
 
 /// Every simulated client of a run.
 #[derive(Debug)]
@@ -52,7 +63,7 @@ pub struct Workload {
     rng: ChaCha8Rng,
     zones: usize,
     /// The nodes clients may talk to (all of them, then only the core).
-    allowed: Vec<usize>,
+    allowed: Vec<NodeId>,
     instances: Vec<InstanceClient>,
     pollers: Vec<Poller>,
     /// Once the liveness phase starts, clients only renew and poll.
@@ -71,7 +82,7 @@ impl Workload {
             options: options.clone(),
             rng: streams.workload(),
             zones,
-            allowed: (0..nodes).collect(),
+            allowed: (0..nodes).map(NodeId).collect(),
             instances: Vec::new(),
             pollers: Vec::new(),
             settled: false,
@@ -97,21 +108,21 @@ impl Workload {
             let node = self.pick_node(None);
             self.pollers.push(Poller::new(names, node));
             let at = self.random_within(world.now(), Duration::from_secs(10));
-            world.wake_client(at, POLLER_BASE + index, START);
+            world.wake_client(at, ClientId::Poller(index), Wake::Start);
         }
     }
 
     /// Stops all churn, and keeps clients to `core` from now on.
     pub fn enter_liveness(&mut self, world: &mut World, core: &[usize]) {
         self.settled = true;
-        self.allowed = core.to_vec();
+        self.allowed = core.iter().copied().map(NodeId).collect();
         for index in 0..self.instances.len() {
-            if !core.contains(&self.instances[index].node) {
+            if !core.contains(&self.instances[index].node.0) {
                 self.instances[index].node = self.pick_node(None);
             }
         }
         for index in 0..self.pollers.len() {
-            if !core.contains(&self.pollers[index].node) {
+            if !core.contains(&self.pollers[index].node.0) {
                 let node = self.pick_node(None);
                 let was_polling = self.pollers[index].pending.is_some();
                 self.pollers[index].switch_to(node);
@@ -131,44 +142,54 @@ impl Workload {
     }
 
     /// A reply reached `client`.
-    pub fn on_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: &Reply) {
-        if client >= POLLER_BASE {
-            self.poller_reply(world, client - POLLER_BASE, id, reply);
-        } else {
-            self.instance_reply(world, client, id, reply);
+    pub fn on_reply(&mut self, world: &mut World, client: ClientId, id: RequestId, reply: &Reply) {
+        match client {
+            ClientId::Instance(index) => self.instance_reply(world, index, id, reply),
+            ClientId::Poller(index) => self.poller_reply(world, index, id, reply),
         }
     }
 
     /// A wake-up `client` asked for is due.
-    pub fn on_wake(&mut self, world: &mut World, client: usize, token: u64) {
-        if client >= POLLER_BASE {
-            let index = client - POLLER_BASE;
-            let poller = &self.pollers[index];
-            let timed_out = poller.pending == Some(token);
-            if token == START || timed_out || (token == RENEW_FLAG && poller.pending.is_none()) {
-                if timed_out {
-                    let node = self.pick_node(Some(self.pollers[index].node));
-                    self.pollers[index].switch_to(node);
-                }
-                self.poll(world, index);
-            }
-            return;
+    pub fn on_wake(&mut self, world: &mut World, client: ClientId, wake: Wake) {
+        match client {
+            ClientId::Instance(index) => self.instance_wake(world, index, wake),
+            ClientId::Poller(index) => self.poller_wake(world, index, wake),
         }
+    }
+
+    fn poller_wake(&mut self, world: &mut World, index: usize, wake: Wake) {
+        let pending = self.pollers[index].pending;
+        let due = match wake {
+            Wake::Start => true,
+            Wake::Timeout(id) if pending == Some(id) => {
+                let node = self.pick_node(Some(self.pollers[index].node));
+                self.pollers[index].switch_to(node);
+                true
+            }
+            Wake::Retry => pending.is_none(),
+            Wake::Timeout(_) | Wake::Renew { .. } => false,
+        };
+        if due {
+            self.poll(world, index);
+        }
+    }
+
+    fn instance_wake(&mut self, world: &mut World, client: usize, wake: Wake) {
         let c = &self.instances[client];
         if c.life == Life::Gone {
             return;
         }
-        if token == START {
+        match wake {
             // An instance ended before it started (churn picks among the registered only, so
             // this is a mass death) has nothing to register.
-            if c.life == Life::Alive && c.pending.is_none() {
+            Wake::Start if c.life == Life::Alive && c.pending.is_none() => {
                 let request = c.register();
                 self.send(world, client, request);
             }
-        } else if token & RENEW_FLAG != 0 {
-            if token & !RENEW_FLAG == c.renew_generation
-                && c.pending.is_none()
-                && c.life == Life::Alive
+            Wake::Renew { generation }
+                if generation == c.renew_generation
+                    && c.pending.is_none()
+                    && c.life == Life::Alive =>
             {
                 let request = if c.registered {
                     c.renew()
@@ -177,11 +198,15 @@ impl Workload {
                 };
                 self.send(world, client, request);
             }
-        } else if let Some(pending) = c.pending.clone().filter(|p| p.id == token) {
-            // Timed out: fail over and try the same request elsewhere.
-            let node = self.pick_node(Some(pending.node));
-            self.instances[client].node = node;
-            self.send(world, client, pending.request);
+            Wake::Timeout(id) => {
+                if let Some(pending) = c.pending.clone().filter(|p| p.id == id) {
+                    // Timed out: fail over and try the same request elsewhere.
+                    let node = self.pick_node(Some(pending.node));
+                    self.instances[client].node = node;
+                    self.send(world, client, pending.request);
+                }
+            }
+            Wake::Start | Wake::Renew { .. } | Wake::Retry => {}
         }
     }
 
@@ -240,10 +265,10 @@ impl Workload {
     fn spawn(&mut self, world: &mut World, at: SimTime) {
         let index = self.instances.len();
         let node = self.pick_node(None);
-        let zone = node_zone(node, self.zones);
+        let zone = node_zone(node.0, self.zones);
         self.instances
             .push(InstanceClient::new(index, self.options.apps, zone, node));
-        world.wake_client(at, index, START);
+        world.wake_client(at, ClientId::Instance(index), Wake::Start);
     }
 
     fn die(&mut self, world: &mut World, client: usize) {
@@ -251,7 +276,10 @@ impl Workload {
         c.life = Life::Gone;
         c.pending = None;
         let key = c.key.clone();
-        world.record(TraceEvent::Client(ClientEvent::Died { client, key }));
+        world.record(TraceEvent::Client(ClientEvent::Died {
+            client: ClientId::Instance(client),
+            key,
+        }));
     }
 
     fn write_set(&mut self, world: &mut World, client: usize, status: Status, metadata: Metadata) {
@@ -268,17 +296,22 @@ impl Workload {
 
     fn send(&mut self, world: &mut World, client: usize, request: Request) {
         let node = self.instances[client].node;
-        let id = world.send_request(world.now(), client, node, request.clone());
-        self.instances[client].pending = Some(Pending {
-            id: id.0,
+        let id = world.send_request(
+            world.now(),
+            ClientId::Instance(client),
             node,
-            request,
-        });
-        world.wake_client(world.now() + REQUEST_TIMEOUT, client, id.0);
+            request.clone(),
+        );
+        self.instances[client].pending = Some(Pending { id, node, request });
+        world.wake_client(
+            world.now() + REQUEST_TIMEOUT,
+            ClientId::Instance(client),
+            Wake::Timeout(id),
+        );
     }
 
     fn instance_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: &Reply) {
-        let Some(pending) = self.instances[client].pending.take_if(|p| p.id == id.0) else {
+        let Some(pending) = self.instances[client].pending.take_if(|p| p.id == id) else {
             return; // A late answer to a request already retried elsewhere.
         };
         if self.instances[client].life == Life::Gone {
@@ -291,8 +324,8 @@ impl Workload {
                 c.registered = true;
                 let instance = Box::new(c.intended());
                 world.record(TraceEvent::Client(ClientEvent::Wrote {
-                    client,
-                    node,
+                    client: ClientId::Instance(client),
+                    node: node.0,
                     request: id.0,
                     instance,
                 }));
@@ -325,8 +358,8 @@ impl Workload {
                 c.life = Life::Gone;
                 let key = c.key.clone();
                 world.record(TraceEvent::Client(ClientEvent::Cancelled {
-                    client,
-                    node,
+                    client: ClientId::Instance(client),
+                    node: node.0,
                     request: id.0,
                     key,
                 }));
@@ -336,14 +369,18 @@ impl Workload {
                 let request = request.clone();
                 let node = self.pick_node(Some(node));
                 self.instances[client].node = node;
-                let id =
-                    world.send_request(world.now() + RETRY_DELAY, client, node, request.clone());
-                self.instances[client].pending = Some(Pending {
-                    id: id.0,
+                let id = world.send_request(
+                    world.now() + RETRY_DELAY,
+                    ClientId::Instance(client),
                     node,
-                    request,
-                });
-                world.wake_client(world.now() + RETRY_DELAY + REQUEST_TIMEOUT, client, id.0);
+                    request.clone(),
+                );
+                self.instances[client].pending = Some(Pending { id, node, request });
+                world.wake_client(
+                    world.now() + RETRY_DELAY + REQUEST_TIMEOUT,
+                    ClientId::Instance(client),
+                    Wake::Timeout(id),
+                );
             }
         }
     }
@@ -355,21 +392,27 @@ impl Workload {
         c.renew_generation += 1;
         world.wake_client(
             world.now() + interval + jitter,
-            client,
-            RENEW_FLAG | c.renew_generation,
+            ClientId::Instance(client),
+            Wake::Renew {
+                generation: c.renew_generation,
+            },
         );
     }
 
     fn poll(&mut self, world: &mut World, index: usize) {
         let poller = &self.pollers[index];
         let request = poller.request(index);
-        let id = world.send_request(world.now(), POLLER_BASE + index, poller.node, request);
-        self.pollers[index].pending = Some(id.0);
-        world.wake_client(world.now() + POLL_TIMEOUT, POLLER_BASE + index, id.0);
+        let id = world.send_request(world.now(), ClientId::Poller(index), poller.node, request);
+        self.pollers[index].pending = Some(id);
+        world.wake_client(
+            world.now() + POLL_TIMEOUT,
+            ClientId::Poller(index),
+            Wake::Timeout(id),
+        );
     }
 
     fn poller_reply(&mut self, world: &mut World, index: usize, id: RequestId, reply: &Reply) {
-        if self.pollers[index].pending != Some(id.0) {
+        if self.pollers[index].pending != Some(id) {
             return;
         }
         self.pollers[index].pending = None;
@@ -390,7 +433,7 @@ impl Workload {
                     hosts.sort();
                     world.record(TraceEvent::Client(ClientEvent::Viewed {
                         poller: index,
-                        node,
+                        node: node.0,
                         appid: appid.clone(),
                         hosts,
                     }));
@@ -401,13 +444,17 @@ impl Workload {
             _ => {
                 let node = self.pick_node(Some(node));
                 self.pollers[index].switch_to(node);
-                world.wake_client(world.now() + RETRY_DELAY, POLLER_BASE + index, RENEW_FLAG);
+                world.wake_client(
+                    world.now() + RETRY_DELAY,
+                    ClientId::Poller(index),
+                    Wake::Retry,
+                );
             }
         }
     }
 
-    fn pick_node(&mut self, avoid: Option<usize>) -> usize {
-        let choices: Vec<usize> = self
+    fn pick_node(&mut self, avoid: Option<NodeId>) -> NodeId {
+        let choices: Vec<NodeId> = self
             .allowed
             .iter()
             .copied()
@@ -418,7 +465,7 @@ impl Workload {
         } else {
             &choices
         };
-        pool.choose(&mut self.rng).copied().unwrap_or(0)
+        pool.choose(&mut self.rng).copied().unwrap_or(NodeId(0))
     }
 
     fn pick_alive(&mut self) -> Option<usize> {

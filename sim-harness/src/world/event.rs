@@ -5,7 +5,9 @@ use std::rc::Rc;
 use registry::api::{Reply, Request};
 use registry::core::{PeerMessage, RequestId};
 
+use crate::id::ClientId;
 use crate::time::SimTime;
+use crate::workload::Wake;
 
 /// One pending event of the world.
 #[derive(Clone, Debug)]
@@ -14,7 +16,7 @@ pub enum WorldEvent {
     /// one due now is routed at once).
     ClientSends {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The node it addresses.
         node: usize,
         /// The id the world gave the request.
@@ -25,7 +27,7 @@ pub enum WorldEvent {
     /// A client's request reaches its node.
     RequestArrives {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The node.
         node: usize,
         /// The request's id.
@@ -36,7 +38,7 @@ pub enum WorldEvent {
     /// A node's reply reaches its client.
     ReplyArrives {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The request answered.
         id: RequestId,
         /// The reply (shared with the trace).
@@ -61,9 +63,9 @@ pub enum WorldEvent {
     /// A client asked to be woken (its renew is due, or a request timed out).
     ClientWake {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// What the client wants to be reminded of.
-        token: u64,
+        wake: Wake,
     },
     /// Something the driver of the world scheduled (a fault, a phase change).
     Scheduled {

@@ -25,11 +25,13 @@ use registry::core::{
 };
 
 use crate::clock::{SharedTime, SimClock};
+use crate::id::{ClientId, NodeId};
 use crate::net::{Endpoint, NetConfig, NetModel, Verdict};
 use crate::queue::EventQueue;
 use crate::rng::Streams;
 use crate::time::SimTime;
 use crate::trace::{Trace, TraceEvent, Undelivered};
+use crate::workload::Wake;
 
 use in_flight::InFlight;
 
@@ -76,7 +78,7 @@ pub enum Output {
     /// A reply reached a client.
     Reply {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The request answered.
         id: RequestId,
         /// The reply (shared with the trace).
@@ -85,9 +87,9 @@ pub enum Output {
     /// A client's wake-up is due.
     ClientWake {
         /// The client.
-        client: usize,
-        /// The token it gave.
-        token: u64,
+        client: ClientId,
+        /// What it asked to be woken for.
+        wake: Wake,
     },
     /// Something the driver scheduled is due.
     Scheduled {
@@ -257,8 +259,8 @@ impl World {
     pub fn send_request(
         &mut self,
         at: SimTime,
-        client: usize,
-        node: usize,
+        client: ClientId,
+        NodeId(node): NodeId,
         request: Request,
     ) -> RequestId {
         let id = RequestId(self.next_request);
@@ -279,10 +281,10 @@ impl World {
         id
     }
 
-    /// Wakes `client` with `token` at `at`.
-    pub fn wake_client(&mut self, at: SimTime, client: usize, token: u64) {
+    /// Wakes `client` for `wake` at `at`.
+    pub fn wake_client(&mut self, at: SimTime, client: ClientId, wake: Wake) {
         self.queue
-            .push(at.max(self.now()), WorldEvent::ClientWake { client, token });
+            .push(at.max(self.now()), WorldEvent::ClientWake { client, wake });
     }
 
     /// Hands `index` back to the driver at `at`.
@@ -365,8 +367,8 @@ impl World {
                     self.with_node(node, |n| n.handle_timeout());
                 }
             }
-            WorldEvent::ClientWake { client, token } => {
-                return Some(Output::ClientWake { client, token })
+            WorldEvent::ClientWake { client, wake } => {
+                return Some(Output::ClientWake { client, wake })
             }
             WorldEvent::Scheduled { index } => return Some(Output::Scheduled { index }),
         }
@@ -430,12 +432,12 @@ impl World {
                 client, node, id, ..
             } => (
                 Endpoint::Client(client),
-                Endpoint::Node(node),
+                Endpoint::Node(NodeId(node)),
                 format!("request #{}", id.0),
             ),
             WorldEvent::PeerArrives { from, to, message } => (
-                Endpoint::Node(from),
-                Endpoint::Node(to),
+                Endpoint::Node(NodeId(from)),
+                Endpoint::Node(NodeId(to)),
                 peer_kind(&message).to_string(),
             ),
             _ => return, // A down node's timers simply never fire.
@@ -448,8 +450,14 @@ impl World {
         });
     }
 
-    fn client_sends(&mut self, client: usize, node: usize, id: RequestId, request: Box<Request>) {
-        let (from, to) = (Endpoint::Client(client), Endpoint::Node(node));
+    fn client_sends(
+        &mut self,
+        client: ClientId,
+        node: usize,
+        id: RequestId,
+        request: Box<Request>,
+    ) {
+        let (from, to) = (Endpoint::Client(client), Endpoint::Node(NodeId(node)));
         // Only the first verdict counts: client traffic is never duplicated (see module docs).
         match self.net.route(from, to)[0] {
             Verdict::Deliver { after } => {
@@ -519,7 +527,7 @@ impl World {
             id: id.0,
             reply: Rc::clone(&reply),
         });
-        let (from, to) = (Endpoint::Node(node), Endpoint::Client(client));
+        let (from, to) = (Endpoint::Node(NodeId(node)), Endpoint::Client(client));
         match self.net.route(from, to)[0] {
             Verdict::Deliver { after } => {
                 self.queue.push(
@@ -539,14 +547,14 @@ impl World {
     fn route_peer(&mut self, from: usize, addr: &str, message: PeerMessage) {
         let Some(&to) = self.addrs.get(addr) else {
             self.record(TraceEvent::Dropped {
-                from: Endpoint::Node(from),
+                from: Endpoint::Node(NodeId(from)),
                 to: None,
                 what: format!("{} to {addr}", peer_kind(&message)),
                 reason: Undelivered::UnknownAddr,
             });
             return;
         };
-        let (source, target) = (Endpoint::Node(from), Endpoint::Node(to));
+        let (source, target) = (Endpoint::Node(NodeId(from)), Endpoint::Node(NodeId(to)));
         let verdicts = self.net.route(source, target);
         let kind = peer_kind(&message);
         let mut message = Some(message);
