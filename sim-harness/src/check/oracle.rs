@@ -137,20 +137,13 @@ fn registered_after_cancel(
     let Some(cancelled_at) = cancelled_at else {
         return false;
     };
-    let same = |env: &str, appid: &str, zone: &str, hostname: &str| {
-        env == key.env && appid == key.appid && zone == key.zone && hostname == key.hostname
-    };
     entries[cancelled_at..]
         .iter()
         .any(|(_, event)| match event {
-            TraceEvent::Request { request, .. } => match &**request {
-                Request::Register(a) => same(&a.env, &a.appid, &a.zone, &a.hostname),
-                Request::Set(a) => a
-                    .hostnames
-                    .iter()
-                    .any(|h| same(&a.env, &a.appid, &a.zone, h)),
-                _ => false,
-            },
+            TraceEvent::Request { request, .. } => {
+                matches!(**request, Request::Register(_) | Request::Set(_))
+                    && request.instance_keys().contains(key)
+            }
             _ => false,
         })
 }

@@ -1,7 +1,7 @@
 //! A simulated service instance: registers, renews, fails over, sets, cancels or dies.
 
 use registry::api::{
-    CancelArgs, InstanceKey, Metadata, RegisterArgs, RenewArgs, Request, SetArgs, Status,
+    CancelArgs, InstanceKey, Metadata, RegisterArgs, RenewArgs, Request, SetArgs, SmolStr, Status,
 };
 use registry::core::RequestId;
 
@@ -65,6 +65,11 @@ impl InstanceClient {
         }
     }
 
+    /// The address the instance registers.
+    fn addr(&self) -> SmolStr {
+        format!("http://{}:8000", self.key.hostname).into()
+    }
+
     pub(crate) fn register(&self) -> Request {
         Request::Register(RegisterArgs {
             region: ENV.into(),
@@ -73,7 +78,7 @@ impl InstanceClient {
             appid: self.key.appid.clone(),
             hostname: self.key.hostname.clone(),
             status: self.status,
-            addrs: vec![format!("http://{}:8000", self.key.hostname).into()],
+            addrs: vec![self.addr()],
             version: "v1".into(),
             metadata: self.metadata.clone(),
             replication: false,
@@ -125,7 +130,7 @@ impl InstanceClient {
             env: self.key.env.clone(),
             appid: self.key.appid.clone(),
             hostname: self.key.hostname.clone(),
-            addrs: vec![format!("http://{}:8000", self.key.hostname).into()].into(),
+            addrs: vec![self.addr()].into(),
             version: "v1".into(),
             metadata: self.metadata.clone(),
             status: self.status,
