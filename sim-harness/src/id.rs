@@ -23,7 +23,7 @@ impl fmt::Display for NodeId {
 }
 
 /// The number a poller's id renders as is this plus its index.
-pub const POLLER_NUMBER_BASE: usize = 1_000_000;
+pub(crate) const POLLER_NUMBER_BASE: usize = 1_000_000;
 
 /// A simulated client: a service instance or a long-poll subscriber, by its index among its
 /// kind (in the order the workload created them).

@@ -77,7 +77,7 @@ pub enum DropReason {
 /// The verdicts on one message: one, or two when it is duplicated. A slice without a heap
 /// allocation, since every message in the world gets one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Verdicts {
+pub(crate) struct Verdicts {
     verdicts: [Verdict; 2],
     len: usize,
 }
@@ -112,7 +112,7 @@ impl<const N: usize> PartialEq<[Verdict; N]> for Verdicts {
 
 /// What happens to one copy of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It arrives `after` it was sent.
     Deliver {
         /// Time in flight.
@@ -171,7 +171,7 @@ impl Rule {
 
 /// The seeded network: configuration, active partition rules and the random stream.
 #[derive(Debug)]
-pub struct NetModel {
+pub(crate) struct NetModel {
     config: NetConfig,
     /// The config's randomness, prepared once per configuration.
     odds: Odds,
@@ -239,7 +239,7 @@ const EXP_CAP_MEANS: f64 = 20.0;
 
 impl NetModel {
     /// A network with `config`, no partitions, drawing from `rng`.
-    pub fn new(config: NetConfig, rng: ChaCha8Rng) -> NetModel {
+    pub(crate) fn new(config: NetConfig, rng: ChaCha8Rng) -> NetModel {
         NetModel {
             odds: Odds::of(&config),
             config,
@@ -249,33 +249,34 @@ impl NetModel {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &NetConfig {
+    pub(crate) fn config(&self) -> &NetConfig {
         &self.config
     }
 
     /// Replaces the configuration (e.g. a calmer network for the liveness phase).
-    pub fn set_config(&mut self, config: NetConfig) {
+    pub(crate) fn set_config(&mut self, config: NetConfig) {
         self.odds = Odds::of(&config);
         self.config = config;
     }
 
     /// Adds a partition rule.
-    pub fn add_rule(&mut self, rule: Rule) {
+    pub(crate) fn add_rule(&mut self, rule: Rule) {
         self.rules.push(rule);
     }
 
     /// The active rules, oldest first.
-    pub fn rules(&self) -> &[Rule] {
+    #[cfg(test)]
+    pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
     /// Removes every partition rule.
-    pub fn heal(&mut self) {
+    pub(crate) fn heal(&mut self) {
         self.rules.clear();
     }
 
     /// Whether some rule blocks `from` → `to`.
-    pub fn is_blocked(&self, from: Endpoint, to: Endpoint) -> bool {
+    pub(crate) fn is_blocked(&self, from: Endpoint, to: Endpoint) -> bool {
         self.rules.iter().any(|rule| rule.blocks(from, to))
     }
 
@@ -283,7 +284,7 @@ impl NetModel {
     ///
     /// A blocked message draws no randomness, so adding a partition does not shift the
     /// verdicts of unrelated messages more than it must.
-    pub fn route(&mut self, from: Endpoint, to: Endpoint) -> Verdicts {
+    pub(crate) fn route(&mut self, from: Endpoint, to: Endpoint) -> Verdicts {
         if self.is_blocked(from, to) {
             return Verdicts::one(Verdict::Drop {
                 reason: DropReason::Partitioned,

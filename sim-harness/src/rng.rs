@@ -10,26 +10,21 @@ use registry::core::Fnv1a;
 
 /// Every random stream of a run (and each node's `Config::seed`), derived from one master seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Streams {
+pub(crate) struct Streams {
     master: u64,
 }
 
 impl Streams {
     /// The streams of the run with this master seed.
-    pub const fn new(master: u64) -> Streams {
+    pub(crate) const fn new(master: u64) -> Streams {
         Streams { master }
-    }
-
-    /// The master seed, as printed at the start of a run.
-    pub const fn master(&self) -> u64 {
-        self.master
     }
 
     /// A 64-bit sub-seed for the stream `name`, number `index`.
     ///
     /// The name is hashed with FNV-1a and mixed with the master seed and the index through
     /// SplitMix64, whose finalizer spreads every input bit over the whole output.
-    pub fn derive(&self, name: &str, index: u64) -> u64 {
+    pub(crate) fn derive(&self, name: &str, index: u64) -> u64 {
         let mut hasher = Fnv1a::new();
         hasher.write(name.as_bytes());
         let mut state = splitmix64(self.master ^ splitmix64(hasher.finish()));
@@ -38,7 +33,7 @@ impl Streams {
     }
 
     /// The random stream `name`, number `index`.
-    pub fn stream(&self, name: &str, index: u64) -> ChaCha8Rng {
+    pub(crate) fn stream(&self, name: &str, index: u64) -> ChaCha8Rng {
         let mut seed = [0u8; 32];
         let mut state = self.derive(name, index);
         for chunk in seed.chunks_exact_mut(8) {
@@ -49,27 +44,27 @@ impl Streams {
     }
 
     /// The stream the scenario's options are drawn from.
-    pub fn options(&self) -> ChaCha8Rng {
+    pub(crate) fn options(&self) -> ChaCha8Rng {
         self.stream("options", 0)
     }
 
     /// The stream of the network model (delays, loss, duplication).
-    pub fn network(&self) -> ChaCha8Rng {
+    pub(crate) fn network(&self) -> ChaCha8Rng {
         self.stream("network", 0)
     }
 
     /// The stream of the fault injector (crashes, partitions, clock faults).
-    pub fn faults(&self) -> ChaCha8Rng {
+    pub(crate) fn faults(&self) -> ChaCha8Rng {
         self.stream("faults", 0)
     }
 
     /// The stream of the workload (clients and pollers).
-    pub fn workload(&self) -> ChaCha8Rng {
+    pub(crate) fn workload(&self) -> ChaCha8Rng {
         self.stream("workload", 0)
     }
 
     /// The `Config::seed` of node `index` (its eviction order and jitter).
-    pub fn node_seed(&self, index: usize) -> u64 {
+    pub(crate) fn node_seed(&self, index: usize) -> u64 {
         self.derive("node", index as u64)
     }
 }

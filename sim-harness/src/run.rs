@@ -76,12 +76,12 @@ pub struct RunResult {
 }
 
 /// The node configuration every simulated node runs: the reference defaults.
-pub fn node_template() -> Config {
+pub(crate) fn node_template() -> Config {
     Config::default()
 }
 
 /// The convergence bound for a core of `core` nodes (see the module documentation).
-pub fn convergence_bound(config: &Config, core: usize) -> Duration {
+pub(crate) fn convergence_bound(config: &Config, core: usize) -> Duration {
     let cluster = &config.cluster;
     let replication = &cluster.replication;
     // ceil(log2(core)) + 2: the bits needed to count to core - 1, plus two.

@@ -12,7 +12,7 @@ use crate::scenario::{Options, Scenario, ScenarioError};
 use crate::time::SimTime;
 
 /// Where the scenario files live, relative to the workspace root.
-pub const SCENARIO_DIR: &str = "scenarios";
+pub(crate) const SCENARIO_DIR: &str = "scenarios";
 
 /// The outcome of one seed, without its trace (suites keep thousands).
 #[derive(Clone, Debug)]
@@ -35,7 +35,7 @@ pub struct SeedOutcome {
 
 /// The workspace root, where `scenarios/` and `reports/` live (found from this crate's
 /// manifest), written without `..` so that printed paths read cleanly.
-pub fn workspace_dir() -> PathBuf {
+pub(crate) fn workspace_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest
         .parent()
@@ -70,7 +70,7 @@ pub fn draw(scenario: &Scenario, seed: u64) -> Options {
 }
 
 /// Runs one seed of one scenario.
-pub fn run_seed(scenario: &Scenario, seed: u64, checkers: &[Box<dyn Checker>]) -> RunResult {
+pub(crate) fn run_seed(scenario: &Scenario, seed: u64, checkers: &[Box<dyn Checker>]) -> RunResult {
     Run::new(seed, &draw(scenario, seed))
         .checkers(checkers)
         .go()

@@ -16,7 +16,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 
 /// Every up core node holds identical registries over client apps at the deadline.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Convergence;
+pub(super) struct Convergence;
 
 const NAME: &str = "convergence";
 

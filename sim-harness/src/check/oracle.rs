@@ -17,7 +17,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 
 /// Every up core node agrees with each client's last oracle record.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Oracle;
+pub(super) struct Oracle;
 
 const NAME: &str = "oracle";
 

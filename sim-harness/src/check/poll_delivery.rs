@@ -24,7 +24,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 
 /// Every poller's last liveness-phase view (from a core node) equals that node's final view.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PollDelivery;
+pub(super) struct PollDelivery;
 
 const NAME: &str = "poll_delivery";
 

@@ -29,7 +29,7 @@ use crate::trace::TraceEvent;
 /// Each `Evicted` comes at least `evict_after` after the node last heard of the instance, and
 /// reports a silence of at least `evict_after`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PrematureEviction;
+pub(super) struct PrematureEviction;
 
 const NAME: &str = "premature_eviction";
 

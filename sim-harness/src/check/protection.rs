@@ -14,7 +14,7 @@ use crate::trace::TraceEvent;
 /// Every window's count, threshold and mode follow the formula; evictions respect the mode and
 /// the cap.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Protection;
+pub(super) struct Protection;
 
 const NAME: &str = "protection";
 

@@ -11,7 +11,7 @@ use crate::trace::TraceEvent;
 
 /// A code-0 reply to a read from a node incarnation before its `Synced` is a violation.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ReadBeforeSync;
+pub(super) struct ReadBeforeSync;
 
 const NAME: &str = "read_before_sync";
 

@@ -39,7 +39,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 
 /// A finally cancelled instance does not come back.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Resurrection;
+pub(super) struct Resurrection;
 
 const NAME: &str = "resurrection";
 

@@ -34,7 +34,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 
 /// An up core node's copy never matches an earlier write of a client but not its last.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SessionOrder;
+pub(super) struct SessionOrder;
 
 const NAME: &str = "session_order";
 

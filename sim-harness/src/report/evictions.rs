@@ -41,7 +41,7 @@ impl FalseEvictions {
 }
 
 /// Counts the false evictions of a trace.
-pub fn false_evictions(trace: &Trace) -> FalseEvictions {
+pub(super) fn false_evictions(trace: &Trace) -> FalseEvictions {
     let mut alive: BTreeSet<InstanceKey> = BTreeSet::new();
     let mut ended: BTreeSet<InstanceKey> = BTreeSet::new();
     let mut protected: BTreeMap<usize, bool> = BTreeMap::new();

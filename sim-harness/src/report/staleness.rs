@@ -54,7 +54,7 @@ type WritesByApp<'a> = BTreeMap<&'a str, Vec<Write<'a>>>;
 type ViewsByApp<'a> = BTreeMap<&'a str, BTreeMap<usize, Views<'a>>>;
 
 /// The notification lag of a trace (see the module docs).
-pub fn staleness(trace: &Trace) -> Staleness {
+pub(super) fn staleness(trace: &Trace) -> Staleness {
     let (writes, views) = collect(trace);
     let mut out = Staleness::default();
     for (appid, writes) in &writes {

@@ -41,8 +41,6 @@ pub(crate) struct InstanceClient {
     pub(crate) pending: Option<Pending>,
     /// Bumped whenever a renew is (re)scheduled; older renew wake-ups are stale.
     pub(crate) renew_generation: u64,
-    /// A set waiting for the in-flight request to finish.
-    pub(crate) queued_set: Option<(Status, Metadata)>,
 }
 
 impl InstanceClient {
@@ -61,7 +59,6 @@ impl InstanceClient {
             registered: false,
             pending: None,
             renew_generation: 0,
-            queued_set: None,
         }
     }
 

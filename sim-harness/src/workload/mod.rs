@@ -29,7 +29,7 @@ use crate::time::SimTime;
 use crate::trace::{ClientEvent, TraceEvent};
 use crate::world::{node_zone, World};
 
-pub use actions::{plan, Action};
+pub(crate) use actions::{plan, Action};
 use instance::{InstanceClient, Life, Pending};
 use poller::Poller;
 
@@ -42,7 +42,7 @@ const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// What a client asked the world to wake it for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wake {
+pub(crate) enum Wake {
     /// Its first request is due.
     Start,
     /// An instance's renew is due; stale unless `generation` is still its latest.
@@ -58,7 +58,7 @@ pub enum Wake {
 
 /// Every simulated client of a run.
 #[derive(Debug)]
-pub struct Workload {
+pub(crate) struct Workload {
     options: WorkloadOptions,
     rng: ChaCha8Rng,
     zones: usize,
@@ -72,7 +72,7 @@ pub struct Workload {
 
 impl Workload {
     /// The clients of a run, none started yet.
-    pub fn new(
+    pub(crate) fn new(
         options: &WorkloadOptions,
         nodes: usize,
         zones: usize,
@@ -90,7 +90,7 @@ impl Workload {
     }
 
     /// Schedules every initial instance and poller to start within the first renew interval.
-    pub fn start(&mut self, world: &mut World) {
+    pub(crate) fn start(&mut self, world: &mut World) {
         let spread = Duration::from_secs(self.options.renew_seconds.max(1));
         for _ in 0..self.options.instances {
             let at = self.random_within(world.now(), spread);
@@ -113,7 +113,7 @@ impl Workload {
     }
 
     /// Stops all churn, and keeps clients to `core` from now on.
-    pub fn enter_liveness(&mut self, world: &mut World, core: &[usize]) {
+    pub(crate) fn enter_liveness(&mut self, world: &mut World, core: &[usize]) {
         self.settled = true;
         self.allowed = core.iter().copied().map(NodeId).collect();
         for index in 0..self.instances.len() {
@@ -133,16 +133,14 @@ impl Workload {
         }
     }
 
-    /// Instances that are alive (not cancelled or crashed).
-    pub fn alive(&self) -> usize {
-        self.instances
-            .iter()
-            .filter(|c| c.life != Life::Gone)
-            .count()
-    }
-
     /// A reply reached `client`.
-    pub fn on_reply(&mut self, world: &mut World, client: ClientId, id: RequestId, reply: &Reply) {
+    pub(crate) fn on_reply(
+        &mut self,
+        world: &mut World,
+        client: ClientId,
+        id: RequestId,
+        reply: &Reply,
+    ) {
         match client {
             ClientId::Instance(index) => self.instance_reply(world, index, id, reply),
             ClientId::Poller(index) => self.poller_reply(world, index, id, reply),
@@ -150,7 +148,7 @@ impl Workload {
     }
 
     /// A wake-up `client` asked for is due.
-    pub fn on_wake(&mut self, world: &mut World, client: ClientId, wake: Wake) {
+    pub(crate) fn on_wake(&mut self, world: &mut World, client: ClientId, wake: Wake) {
         match client {
             ClientId::Instance(index) => self.instance_wake(world, index, wake),
             ClientId::Poller(index) => self.poller_wake(world, index, wake),
@@ -211,7 +209,7 @@ impl Workload {
     }
 
     /// Carries out a planned action.
-    pub fn act(&mut self, world: &mut World, action: &Action) {
+    pub(crate) fn act(&mut self, world: &mut World, action: &Action) {
         if self.settled {
             return;
         }

@@ -11,7 +11,7 @@ use crate::workload::Wake;
 
 /// One pending event of the world.
 #[derive(Clone, Debug)]
-pub enum WorldEvent {
+pub(crate) enum WorldEvent {
     /// A client puts a request on the network towards a node (a send scheduled for later;
     /// one due now is routed at once).
     ClientSends {
@@ -76,7 +76,7 @@ pub enum WorldEvent {
 
 impl WorldEvent {
     /// The node this event is for, if it is for one (paused nodes hold these back).
-    pub fn node(&self) -> Option<usize> {
+    pub(crate) fn node(&self) -> Option<usize> {
         match self {
             WorldEvent::RequestArrives { node, .. } | WorldEvent::NodeTimer { node, .. } => {
                 Some(*node)

@@ -35,21 +35,21 @@ use crate::workload::Wake;
 
 use in_flight::InFlight;
 
-pub use event::WorldEvent;
-pub use stats::add_stats;
+pub(crate) use event::WorldEvent;
+pub(crate) use stats::add_stats;
 
 /// A production node as the world runs it.
-pub type SimNode = Node<Rc<SimClock>, Outbox>;
+pub(crate) type SimNode = Node<Rc<SimClock>, Outbox>;
 
 /// The port every simulated node listens on.
-pub const NODE_PORT: u16 = 7171;
+pub(crate) const NODE_PORT: u16 = 7171;
 
 /// The environment every simulated node and client uses.
-pub const ENV: &str = "sim";
+pub(crate) const ENV: &str = "sim";
 
 /// The shape of a world.
 #[derive(Clone, Debug, PartialEq)]
-pub struct WorldConfig {
+pub(crate) struct WorldConfig {
     /// Number of registry nodes.
     pub nodes: usize,
     /// Number of zones; node `i` is in zone `i % zones`.
@@ -74,7 +74,7 @@ impl Default for WorldConfig {
 
 /// What a step hands back to the world's driver.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// A reply reached a client.
     Reply {
         /// The client.
@@ -109,7 +109,7 @@ enum Slot {
 
 /// The simulated cluster and everything around it.
 #[derive(Debug)]
-pub struct World {
+pub(crate) struct World {
     streams: Streams,
     time: SharedTime,
     clocks: Vec<Rc<SimClock>>,
@@ -141,7 +141,7 @@ struct Drained {
 
 impl World {
     /// A world of `config.nodes` fresh nodes whose every random choice derives from `seed`.
-    pub fn new(seed: u64, config: &WorldConfig) -> Result<World, ConfigError> {
+    pub(crate) fn new(seed: u64, config: &WorldConfig) -> Result<World, ConfigError> {
         let streams = Streams::new(seed);
         let time = SharedTime::new();
         let zones = config.zones.clamp(1, config.nodes.max(1));
@@ -184,22 +184,17 @@ impl World {
     }
 
     /// The current virtual time.
-    pub fn now(&self) -> SimTime {
+    pub(crate) fn now(&self) -> SimTime {
         self.time.now()
     }
 
     /// How many nodes the world has (up or not).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }
 
-    /// Whether the world has no nodes.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     /// Node `index`, unless it is down.
-    pub fn node(&self, index: usize) -> Option<&SimNode> {
+    pub(crate) fn node(&self, index: usize) -> Option<&SimNode> {
         match &self.slots[index] {
             Slot::Up(node) | Slot::Paused(node, _, _) => Some(node),
             Slot::Down => None,
@@ -207,56 +202,53 @@ impl World {
     }
 
     /// Whether node `index` is running (not down, not paused).
-    pub fn is_running(&self, index: usize) -> bool {
+    pub(crate) fn is_running(&self, index: usize) -> bool {
         matches!(self.slots[index], Slot::Up(_))
     }
 
     /// The configuration node `index` runs with.
-    pub fn config(&self, index: usize) -> &Config {
+    #[cfg(test)]
+    pub(crate) fn config(&self, index: usize) -> &Config {
         &self.configs[index]
     }
 
-    /// Node `index`'s clock.
-    pub fn clock(&self, index: usize) -> &SimClock {
-        &self.clocks[index]
-    }
-
     /// The network model (to partition or heal).
-    pub fn net_mut(&mut self) -> &mut NetModel {
+    pub(crate) fn net_mut(&mut self) -> &mut NetModel {
         &mut self.net
     }
 
     /// Everything that happened so far.
-    pub fn trace(&self) -> &Trace {
+    #[cfg(test)]
+    pub(crate) fn trace(&self) -> &Trace {
         &self.trace
     }
 
     /// Takes the trace out of the world (at the end of a run).
-    pub fn take_trace(&mut self) -> Trace {
+    pub(crate) fn take_trace(&mut self) -> Trace {
         std::mem::take(&mut self.trace)
     }
 
     /// Records `event` now.
-    pub fn record(&mut self, event: TraceEvent) {
+    pub(crate) fn record(&mut self, event: TraceEvent) {
         self.trace.record(self.now(), event);
     }
 
     /// Moves virtual time forward to `at` without running anything (the end of a run).
-    pub fn advance_to(&mut self, at: SimTime) {
+    pub(crate) fn advance_to(&mut self, at: SimTime) {
         if at > self.now() {
             self.time.advance_to(at);
         }
     }
 
     /// The time of the next pending event.
-    pub fn peek_time(&self) -> Option<SimTime> {
+    pub(crate) fn peek_time(&self) -> Option<SimTime> {
         self.queue.peek_time()
     }
 
     /// Has `client` send `request` to `node` at `at`: at once if `at` is not in the future (the
     /// network routes it now, with no event of its own), otherwise through a `ClientSends`
     /// event. Returns the id its reply will carry.
-    pub fn send_request(
+    pub(crate) fn send_request(
         &mut self,
         at: SimTime,
         client: ClientId,
@@ -282,20 +274,20 @@ impl World {
     }
 
     /// Wakes `client` for `wake` at `at`.
-    pub fn wake_client(&mut self, at: SimTime, client: ClientId, wake: Wake) {
+    pub(crate) fn wake_client(&mut self, at: SimTime, client: ClientId, wake: Wake) {
         self.queue
             .push(at.max(self.now()), WorldEvent::ClientWake { client, wake });
     }
 
     /// Hands `index` back to the driver at `at`.
-    pub fn schedule(&mut self, at: SimTime, index: usize) {
+    pub(crate) fn schedule(&mut self, at: SimTime, index: usize) {
         self.queue
             .push(at.max(self.now()), WorldEvent::Scheduled { index });
     }
 
     /// Runs the earliest event; returns its time and what it means for the driver, or `None`
     /// when nothing is pending.
-    pub fn step(&mut self) -> Option<(SimTime, Option<Output>)> {
+    pub(crate) fn step(&mut self) -> Option<(SimTime, Option<Output>)> {
         let (at, event) = self.queue.pop()?;
         self.time.advance_to(at);
         Some((at, self.handle(event)))
@@ -614,12 +606,12 @@ fn peer_kind(message: &PeerMessage) -> &'static str {
 }
 
 /// The address of node `index`.
-pub fn node_addr(index: usize) -> String {
+pub(crate) fn node_addr(index: usize) -> String {
     format!("node{index}:{NODE_PORT}")
 }
 
 /// The zone of node `index` among `zones`.
-pub fn node_zone(index: usize, zones: usize) -> String {
+pub(crate) fn node_zone(index: usize, zones: usize) -> String {
     format!("zone{}", index % zones.max(1))
 }
 
