@@ -8,20 +8,20 @@ use registry::core::{Clock, Mono};
 use crate::time::SimTime;
 
 /// Unix time (ns) at the start of every run: 2023-11-14T22:13:20Z. Fixed, so runs replay.
-pub const EPOCH_NS: i64 = 1_700_000_000_000_000_000;
+pub(crate) const EPOCH_NS: i64 = 1_700_000_000_000_000_000;
 
 /// The world's current virtual time, shared by the world (which moves it) and every clock.
 #[derive(Clone, Debug, Default)]
-pub struct SharedTime(Rc<Cell<SimTime>>);
+pub(crate) struct SharedTime(Rc<Cell<SimTime>>);
 
 impl SharedTime {
     /// A shared time at the start of the run.
-    pub fn new() -> SharedTime {
+    pub(crate) fn new() -> SharedTime {
         SharedTime::default()
     }
 
     /// The current virtual time.
-    pub fn now(&self) -> SimTime {
+    pub(crate) fn now(&self) -> SimTime {
         self.0.get()
     }
 
@@ -30,7 +30,7 @@ impl SharedTime {
     /// # Panics
     ///
     /// If `to` is before now: virtual time never goes backwards.
-    pub fn advance_to(&self, to: SimTime) {
+    pub(crate) fn advance_to(&self, to: SimTime) {
         assert!(
             to >= self.now(),
             "virtual time going backwards: {to} < {}",
@@ -46,7 +46,7 @@ impl SharedTime {
 /// Drift is in parts per million of elapsed virtual time, accumulated piecewise so changing the
 /// rate does not rewrite the past. All arithmetic is integer, so it is exact and replayable.
 #[derive(Debug)]
-pub struct SimClock {
+pub(crate) struct SimClock {
     time: SharedTime,
     offset_ns: Cell<i64>,
     drift_ppm: Cell<i64>,
@@ -58,7 +58,7 @@ pub struct SimClock {
 
 impl SimClock {
     /// An accurate clock reading the world's `time`.
-    pub fn new(time: SharedTime) -> SimClock {
+    pub(crate) fn new(time: SharedTime) -> SimClock {
         SimClock {
             time,
             offset_ns: Cell::new(0),
@@ -70,17 +70,18 @@ impl SimClock {
     }
 
     /// Sets the constant skew of the wall clock, in ns (positive: ahead of true time).
-    pub fn set_offset_ns(&self, offset_ns: i64) {
+    pub(crate) fn set_offset_ns(&self, offset_ns: i64) {
         self.offset_ns.set(offset_ns);
     }
 
     /// The constant skew, in ns.
-    pub fn offset_ns(&self) -> i64 {
+    #[cfg(test)]
+    pub(crate) fn offset_ns(&self) -> i64 {
         self.offset_ns.get()
     }
 
     /// Sets the drift rate from now on, in parts per million (positive: runs fast).
-    pub fn set_drift_ppm(&self, drift_ppm: i64) {
+    pub(crate) fn set_drift_ppm(&self, drift_ppm: i64) {
         let now = self.time.now();
         self.drift_before_ns.set(self.drift_ns(now));
         self.drift_since.set(now);
@@ -88,22 +89,24 @@ impl SimClock {
     }
 
     /// The current drift rate, in parts per million.
-    pub fn drift_ppm(&self) -> i64 {
+    #[cfg(test)]
+    pub(crate) fn drift_ppm(&self) -> i64 {
         self.drift_ppm.get()
     }
 
     /// Steps the wall clock by `by_ns` (negative: backwards), as NTP or an operator might.
-    pub fn jump_ns(&self, by_ns: i64) {
+    pub(crate) fn jump_ns(&self, by_ns: i64) {
         self.jumps_ns.set(self.jumps_ns.get().saturating_add(by_ns));
     }
 
     /// The sum of all jumps so far, in ns.
-    pub fn jumps_ns(&self) -> i64 {
+    #[cfg(test)]
+    pub(crate) fn jumps_ns(&self) -> i64 {
         self.jumps_ns.get()
     }
 
     /// How far `wall()` is from true time right now, in ns.
-    pub fn error_ns(&self) -> i64 {
+    pub(crate) fn error_ns(&self) -> i64 {
         self.offset_ns
             .get()
             .saturating_add(self.drift_ns(self.time.now()))

@@ -97,7 +97,7 @@ impl Fault {
 }
 
 /// The faults of one run's safety phase, in time order.
-pub fn schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(SimTime, Fault)> {
+pub(crate) fn schedule(options: &Options, rng: &mut ChaCha8Rng) -> Vec<(SimTime, Fault)> {
     let nodes = options.cluster.nodes.max(1) as usize;
     let safety = Duration::from_secs(options.phases.safety_minutes * 60);
     let hours = safety.as_secs_f64() / 3600.0;

@@ -13,20 +13,22 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::id::{ClientId, NodeId};
+
 /// Who is at either end of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Endpoint {
-    /// Registry node `i`.
-    Node(usize),
-    /// Simulated client (service instance or poller) `i`.
-    Client(usize),
+    /// A registry node.
+    Node(NodeId),
+    /// A simulated client (service instance or poller).
+    Client(ClientId),
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Endpoint::Node(i) => write!(f, "node{i}"),
-            Endpoint::Client(i) => write!(f, "client{i}"),
+            Endpoint::Node(node) => write!(f, "node{node}"),
+            Endpoint::Client(client) => write!(f, "client{client}"),
         }
     }
 }
@@ -75,7 +77,7 @@ pub enum DropReason {
 /// The verdicts on one message: one, or two when it is duplicated. A slice without a heap
 /// allocation, since every message in the world gets one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Verdicts {
+pub(crate) struct Verdicts {
     verdicts: [Verdict; 2],
     len: usize,
 }
@@ -110,7 +112,7 @@ impl<const N: usize> PartialEq<[Verdict; N]> for Verdicts {
 
 /// What happens to one copy of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// It arrives `after` it was sent.
     Deliver {
         /// Time in flight.
@@ -151,13 +153,17 @@ impl Rule {
     pub fn blocks(&self, from: Endpoint, to: Endpoint) -> bool {
         use Endpoint::{Client, Node};
         match (self, from, to) {
-            (Rule::Split { a, b }, Node(x), Node(y)) => {
+            (Rule::Split { a, b }, Node(NodeId(x)), Node(NodeId(y))) => {
                 (a.contains(&x) && b.contains(&y)) || (b.contains(&x) && a.contains(&y))
             }
-            (Rule::OneWay { from, to }, Node(x), Node(y)) => from.contains(&x) && to.contains(&y),
-            (Rule::IsolateFromPeers(n), Node(x), Node(y)) => x != y && (x == *n || y == *n),
-            (Rule::IsolateFromClients(n), Node(x), Client(_))
-            | (Rule::IsolateFromClients(n), Client(_), Node(x)) => x == *n,
+            (Rule::OneWay { from, to }, Node(NodeId(x)), Node(NodeId(y))) => {
+                from.contains(&x) && to.contains(&y)
+            }
+            (Rule::IsolateFromPeers(n), Node(NodeId(x)), Node(NodeId(y))) => {
+                x != y && (x == *n || y == *n)
+            }
+            (Rule::IsolateFromClients(n), Node(NodeId(x)), Client(_))
+            | (Rule::IsolateFromClients(n), Client(_), Node(NodeId(x))) => x == *n,
             _ => false,
         }
     }
@@ -165,7 +171,7 @@ impl Rule {
 
 /// The seeded network: configuration, active partition rules and the random stream.
 #[derive(Debug)]
-pub struct NetModel {
+pub(crate) struct NetModel {
     config: NetConfig,
     /// The config's randomness, prepared once per configuration.
     odds: Odds,
@@ -233,7 +239,7 @@ const EXP_CAP_MEANS: f64 = 20.0;
 
 impl NetModel {
     /// A network with `config`, no partitions, drawing from `rng`.
-    pub fn new(config: NetConfig, rng: ChaCha8Rng) -> NetModel {
+    pub(crate) fn new(config: NetConfig, rng: ChaCha8Rng) -> NetModel {
         NetModel {
             odds: Odds::of(&config),
             config,
@@ -243,33 +249,34 @@ impl NetModel {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &NetConfig {
+    pub(crate) fn config(&self) -> &NetConfig {
         &self.config
     }
 
     /// Replaces the configuration (e.g. a calmer network for the liveness phase).
-    pub fn set_config(&mut self, config: NetConfig) {
+    pub(crate) fn set_config(&mut self, config: NetConfig) {
         self.odds = Odds::of(&config);
         self.config = config;
     }
 
     /// Adds a partition rule.
-    pub fn add_rule(&mut self, rule: Rule) {
+    pub(crate) fn add_rule(&mut self, rule: Rule) {
         self.rules.push(rule);
     }
 
     /// The active rules, oldest first.
-    pub fn rules(&self) -> &[Rule] {
+    #[cfg(test)]
+    pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
     /// Removes every partition rule.
-    pub fn heal(&mut self) {
+    pub(crate) fn heal(&mut self) {
         self.rules.clear();
     }
 
     /// Whether some rule blocks `from` → `to`.
-    pub fn is_blocked(&self, from: Endpoint, to: Endpoint) -> bool {
+    pub(crate) fn is_blocked(&self, from: Endpoint, to: Endpoint) -> bool {
         self.rules.iter().any(|rule| rule.blocks(from, to))
     }
 
@@ -277,7 +284,7 @@ impl NetModel {
     ///
     /// A blocked message draws no randomness, so adding a partition does not shift the
     /// verdicts of unrelated messages more than it must.
-    pub fn route(&mut self, from: Endpoint, to: Endpoint) -> Verdicts {
+    pub(crate) fn route(&mut self, from: Endpoint, to: Endpoint) -> Verdicts {
         if self.is_blocked(from, to) {
             return Verdicts::one(Verdict::Drop {
                 reason: DropReason::Partitioned,
@@ -324,7 +331,6 @@ impl NetModel {
 mod tests {
     use super::*;
     use rand::SeedableRng;
-    use Endpoint::{Client, Node};
 
     #[test]
     fn certain_outcomes_draw_nothing_and_uncertain_ones_do() {
@@ -354,10 +360,18 @@ mod tests {
         let mut net = model(NetConfig::default());
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for _ in 0..10 {
-            net.route(Node(0), Node(1));
+            net.route(node(0), node(1));
             rng.gen::<f64>();
         }
         assert_eq!(net.rng.gen::<u64>(), rng.gen::<u64>());
+    }
+
+    fn node(index: usize) -> Endpoint {
+        Endpoint::Node(NodeId(index))
+    }
+
+    fn client(index: usize) -> Endpoint {
+        Endpoint::Client(ClientId::Instance(index))
     }
 
     fn model(config: NetConfig) -> NetModel {
@@ -378,7 +392,7 @@ mod tests {
     fn a_quiet_network_delivers_everything_once_within_bounds() {
         let mut net = model(NetConfig::default());
         for _ in 0..1000 {
-            let verdicts = net.route(Node(0), Node(1));
+            let verdicts = net.route(node(0), node(1));
             assert_eq!(verdicts.len(), 1);
             let Verdict::Deliver { after } = verdicts[0] else {
                 panic!("dropped on a quiet network: {verdicts:?}");
@@ -395,12 +409,12 @@ mod tests {
             a: set(&[0, 1]),
             b: set(&[2]),
         });
-        assert!(net.is_blocked(Node(0), Node(2)));
-        assert!(net.is_blocked(Node(2), Node(1)));
-        assert!(!net.is_blocked(Node(0), Node(1)));
-        assert!(!net.is_blocked(Client(0), Node(2)));
+        assert!(net.is_blocked(node(0), node(2)));
+        assert!(net.is_blocked(node(2), node(1)));
+        assert!(!net.is_blocked(node(0), node(1)));
+        assert!(!net.is_blocked(client(0), node(2)));
         assert_eq!(
-            net.route(Node(2), Node(0)),
+            net.route(node(2), node(0)),
             [Verdict::Drop {
                 reason: DropReason::Partitioned
             }]
@@ -414,32 +428,32 @@ mod tests {
             from: set(&[0]),
             to: set(&[1]),
         });
-        assert!(net.is_blocked(Node(0), Node(1)));
-        assert!(!net.is_blocked(Node(1), Node(0)));
-        assert!(!net.is_blocked(Node(0), Node(2)));
-        assert!(delivered(&net.route(Node(1), Node(0))));
+        assert!(net.is_blocked(node(0), node(1)));
+        assert!(!net.is_blocked(node(1), node(0)));
+        assert!(!net.is_blocked(node(0), node(2)));
+        assert!(delivered(&net.route(node(1), node(0))));
     }
 
     #[test]
     fn isolating_from_peers_leaves_clients_connected() {
         let mut net = model(NetConfig::default());
         net.add_rule(Rule::IsolateFromPeers(1));
-        assert!(net.is_blocked(Node(1), Node(0)));
-        assert!(net.is_blocked(Node(2), Node(1)));
-        assert!(!net.is_blocked(Node(0), Node(2)));
-        assert!(!net.is_blocked(Node(1), Node(1)));
-        assert!(!net.is_blocked(Client(3), Node(1)));
-        assert!(!net.is_blocked(Node(1), Client(3)));
+        assert!(net.is_blocked(node(1), node(0)));
+        assert!(net.is_blocked(node(2), node(1)));
+        assert!(!net.is_blocked(node(0), node(2)));
+        assert!(!net.is_blocked(node(1), node(1)));
+        assert!(!net.is_blocked(client(3), node(1)));
+        assert!(!net.is_blocked(node(1), client(3)));
     }
 
     #[test]
     fn isolating_from_clients_leaves_peers_connected() {
         let mut net = model(NetConfig::default());
         net.add_rule(Rule::IsolateFromClients(1));
-        assert!(net.is_blocked(Client(0), Node(1)));
-        assert!(net.is_blocked(Node(1), Client(0)));
-        assert!(!net.is_blocked(Client(0), Node(0)));
-        assert!(!net.is_blocked(Node(1), Node(0)));
+        assert!(net.is_blocked(client(0), node(1)));
+        assert!(net.is_blocked(node(1), client(0)));
+        assert!(!net.is_blocked(client(0), node(0)));
+        assert!(!net.is_blocked(node(1), node(0)));
     }
 
     #[test]
@@ -450,8 +464,8 @@ mod tests {
         assert_eq!(net.rules().len(), 2);
         net.heal();
         assert!(net.rules().is_empty());
-        assert!(!net.is_blocked(Node(0), Node(1)));
-        assert!(!net.is_blocked(Client(0), Node(0)));
+        assert!(!net.is_blocked(node(0), node(1)));
+        assert!(!net.is_blocked(client(0), node(0)));
     }
 
     #[test]
@@ -461,7 +475,7 @@ mod tests {
             ..NetConfig::default()
         });
         let lost = (0..10_000)
-            .filter(|_| !delivered(&net.route(Node(0), Node(1))))
+            .filter(|_| !delivered(&net.route(node(0), node(1))))
             .count();
         assert!((2_700..=3_300).contains(&lost), "lost {lost} of 10000");
     }
@@ -473,7 +487,7 @@ mod tests {
             ..NetConfig::default()
         });
         let twice = (0..10_000)
-            .filter(|_| net.route(Client(0), Node(1)).len() == 2)
+            .filter(|_| net.route(client(0), node(1)).len() == 2)
             .count();
         assert!(
             (700..=1_300).contains(&twice),
@@ -489,7 +503,7 @@ mod tests {
             ..NetConfig::default()
         });
         let delays: Vec<Duration> = (0..10_000)
-            .map(|_| match net.route(Node(0), Node(1))[0] {
+            .map(|_| match net.route(node(0), node(1))[0] {
                 Verdict::Deliver { after } => after,
                 Verdict::Drop { .. } => panic!("no loss configured"),
             })
@@ -515,7 +529,7 @@ mod tests {
             ..NetConfig::default()
         });
         let slow = (0..10_000)
-            .filter(|_| match net.route(Node(0), Node(1))[0] {
+            .filter(|_| match net.route(node(0), node(1))[0] {
                 Verdict::Deliver { after } => after > Duration::from_millis(2),
                 Verdict::Drop { .. } => false,
             })
@@ -536,7 +550,7 @@ mod tests {
         let run = |seed: u64| {
             let mut net = NetModel::new(config.clone(), ChaCha8Rng::seed_from_u64(seed));
             (0..500)
-                .map(|i| net.route(Node(i % 3), Client(i % 5)))
+                .map(|i| net.route(node(i % 3), client(i % 5)))
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(1), run(1));

@@ -1,7 +1,7 @@
 //! A run's plan: everything a seed draws up front, as explicit data.
 //!
-//! [`crate::run::run`] draws a [`Plan`] from the seed and runs it; [`crate::run::run_plan`]
-//! runs any plan, so a failure capsule can replay a run from its data and the shrinker can
+//! [`crate::run::Run`] draws a [`Plan`] from the seed and runs it, or runs any plan it is
+//! given ([`crate::run::Run::plan`]), so a failure capsule can replay a run from its data and the shrinker can
 //! rerun it with faults removed or a shorter safety phase.
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::fault::{self, Fault};
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::scenario::Options;
 use crate::time::SimTime;
 use crate::workload::{self, Action};
@@ -24,13 +24,13 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan `seed` draws for `options`: what [`crate::run::run`] runs.
+    /// The plan `seed` draws for `options`: what [`crate::run::Run`] runs unless given one.
     pub fn draw(seed: u64, options: &Options) -> Plan {
-        let seeds = Seeds::new(seed);
+        let streams = Streams::new(seed);
         let safety = Duration::from_secs(options.phases.safety_minutes * 60);
         Plan {
-            faults: fault::schedule(options, &mut seeds.faults()),
-            actions: workload::plan(&options.workload, safety, &mut seeds.stream("actions", 0)),
+            faults: fault::schedule(options, &mut streams.faults()),
+            actions: workload::plan(&options.workload, safety, &mut streams.stream("actions", 0)),
         }
     }
 

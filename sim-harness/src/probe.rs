@@ -1,6 +1,6 @@
 //! Measurements a run takes of its world at fixed virtual intervals, read-only so that they
-//! change nothing in the run: when the up core first agrees after the heal (always), and each
-//! node's registry size and protection mode over the whole run (only when asked).
+//! change nothing in the run: when the up core first agrees in the liveness phase (always),
+//! and each node's registry size and protection mode over the whole run (only when asked).
 //!
 //! A sample "at `t`" sees every event with a time up to and including `t`: the run takes it
 //! just before it processes the first event later than `t`.

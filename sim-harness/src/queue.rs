@@ -29,7 +29,7 @@ type Key = Reverse<(SimTime, u64, usize)>;
 /// Pending events keyed by `(time, sequence)`: earliest first, and events scheduled for the
 /// same instant come out in the order they were pushed.
 #[derive(Clone, Debug)]
-pub struct EventQueue<E> {
+pub(crate) struct EventQueue<E> {
     /// Keys of events due within [`NEAR`] of `now` when pushed.
     near: BinaryHeap<Key>,
     /// Keys of the other events.
@@ -58,12 +58,12 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     /// An empty queue.
-    pub fn new() -> EventQueue<E> {
+    pub(crate) fn new() -> EventQueue<E> {
         EventQueue::default()
     }
 
     /// Schedules `event` at `at`; returns its sequence number (unique, increasing).
-    pub fn push(&mut self, at: SimTime, event: E) -> u64 {
+    pub(crate) fn push(&mut self, at: SimTime, event: E) -> u64 {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         let slot = match self.free.pop() {
@@ -86,7 +86,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Removes and returns the earliest event, ties in push order.
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+    pub(crate) fn pop(&mut self) -> Option<(SimTime, E)> {
         // `Reverse` turns the heaps' maximum into the earliest key: the greater top is earlier.
         let heap = match (self.near.peek(), self.far.peek()) {
             (Some(near), Some(far)) if far > near => &mut self.far,
@@ -102,7 +102,7 @@ impl<E> EventQueue<E> {
     }
 
     /// When the earliest event is due.
-    pub fn peek_time(&self) -> Option<SimTime> {
+    pub(crate) fn peek_time(&self) -> Option<SimTime> {
         self.near
             .peek()
             .max(self.far.peek())
@@ -110,17 +110,20 @@ impl<E> EventQueue<E> {
     }
 
     /// Number of pending events.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.near.len() + self.far.len()
     }
 
     /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.near.is_empty() && self.far.is_empty()
     }
 
     /// The pending events in the order they will come out, without removing them.
-    pub fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
         let mut keys: Vec<(SimTime, u64, usize)> =
             self.near.iter().chain(&self.far).map(|k| k.0).collect();
         keys.sort_unstable();

@@ -8,28 +8,23 @@ use rand_chacha::ChaCha8Rng;
 
 use registry::core::Fnv1a;
 
-/// Derives every seed of a run from one master seed.
+/// Every random stream of a run (and each node's `Config::seed`), derived from one master seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seeds {
+pub(crate) struct Streams {
     master: u64,
 }
 
-impl Seeds {
-    /// The seeds of the run with this master seed.
-    pub const fn new(master: u64) -> Seeds {
-        Seeds { master }
-    }
-
-    /// The master seed, as printed at the start of a run.
-    pub const fn master(&self) -> u64 {
-        self.master
+impl Streams {
+    /// The streams of the run with this master seed.
+    pub(crate) const fn new(master: u64) -> Streams {
+        Streams { master }
     }
 
     /// A 64-bit sub-seed for the stream `name`, number `index`.
     ///
     /// The name is hashed with FNV-1a and mixed with the master seed and the index through
     /// SplitMix64, whose finalizer spreads every input bit over the whole output.
-    pub fn derive(&self, name: &str, index: u64) -> u64 {
+    pub(crate) fn derive(&self, name: &str, index: u64) -> u64 {
         let mut hasher = Fnv1a::new();
         hasher.write(name.as_bytes());
         let mut state = splitmix64(self.master ^ splitmix64(hasher.finish()));
@@ -38,7 +33,7 @@ impl Seeds {
     }
 
     /// The random stream `name`, number `index`.
-    pub fn stream(&self, name: &str, index: u64) -> ChaCha8Rng {
+    pub(crate) fn stream(&self, name: &str, index: u64) -> ChaCha8Rng {
         let mut seed = [0u8; 32];
         let mut state = self.derive(name, index);
         for chunk in seed.chunks_exact_mut(8) {
@@ -49,27 +44,27 @@ impl Seeds {
     }
 
     /// The stream the scenario's options are drawn from.
-    pub fn options(&self) -> ChaCha8Rng {
+    pub(crate) fn options(&self) -> ChaCha8Rng {
         self.stream("options", 0)
     }
 
     /// The stream of the network model (delays, loss, duplication).
-    pub fn network(&self) -> ChaCha8Rng {
+    pub(crate) fn network(&self) -> ChaCha8Rng {
         self.stream("network", 0)
     }
 
     /// The stream of the fault injector (crashes, partitions, clock faults).
-    pub fn faults(&self) -> ChaCha8Rng {
+    pub(crate) fn faults(&self) -> ChaCha8Rng {
         self.stream("faults", 0)
     }
 
     /// The stream of the workload (clients and pollers).
-    pub fn workload(&self) -> ChaCha8Rng {
+    pub(crate) fn workload(&self) -> ChaCha8Rng {
         self.stream("workload", 0)
     }
 
     /// The `Config::seed` of node `index` (its eviction order and jitter).
-    pub fn node(&self, index: usize) -> u64 {
+    pub(crate) fn node_seed(&self, index: usize) -> u64 {
         self.derive("node", index as u64)
     }
 }
@@ -98,38 +93,38 @@ mod tests {
 
     #[test]
     fn same_master_same_name_same_stream() {
-        let a = Seeds::new(42);
-        let b = Seeds::new(42);
+        let a = Streams::new(42);
+        let b = Streams::new(42);
         assert_eq!(first_words(a.network()), first_words(b.network()));
-        assert_eq!(a.node(3), b.node(3));
+        assert_eq!(a.node_seed(3), b.node_seed(3));
     }
 
     #[test]
     fn names_and_indices_give_different_streams() {
-        let seeds = Seeds::new(42);
-        let streams = [
-            first_words(seeds.network()),
-            first_words(seeds.faults()),
-            first_words(seeds.workload()),
-            first_words(seeds.options()),
-            first_words(seeds.stream("node", 0)),
-            first_words(seeds.stream("node", 1)),
+        let streams = Streams::new(42);
+        let words = [
+            first_words(streams.network()),
+            first_words(streams.faults()),
+            first_words(streams.workload()),
+            first_words(streams.options()),
+            first_words(streams.stream("node", 0)),
+            first_words(streams.stream("node", 1)),
         ];
-        for (i, a) in streams.iter().enumerate() {
-            for b in &streams[i + 1..] {
+        for (i, a) in words.iter().enumerate() {
+            for b in &words[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        assert_ne!(seeds.node(0), seeds.node(1));
+        assert_ne!(streams.node_seed(0), streams.node_seed(1));
     }
 
     #[test]
     fn master_seeds_give_different_streams() {
         assert_ne!(
-            first_words(Seeds::new(1).network()),
-            first_words(Seeds::new(2).network())
+            first_words(Streams::new(1).network()),
+            first_words(Streams::new(2).network())
         );
-        assert_ne!(Seeds::new(1).node(0), Seeds::new(2).node(0));
+        assert_ne!(Streams::new(1).node_seed(0), Streams::new(2).node_seed(0));
     }
 
     #[test]
@@ -137,7 +132,7 @@ mod tests {
         // Changing the derivation changes every recorded seed's meaning; this test makes that a
         // deliberate decision.
         assert_eq!(
-            Seeds::new(0).derive("network", 0),
+            Streams::new(0).derive("network", 0),
             3_635_376_203_082_675_881
         );
     }

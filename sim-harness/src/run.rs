@@ -1,11 +1,11 @@
 //! One seeded run: a safety phase with the scenario's faults, then a liveness phase in which a
-//! random core of nodes is healed (partitions lifted, loss and duplication off, down nodes
-//! restarted, paused ones resumed, the rest taken down) and must converge within a bound,
-//! then the checkers.
+//! random core of nodes gets the liveness conditions (partitions lifted, loss and duplication
+//! off, down nodes restarted, paused ones resumed, the rest taken down) and must converge within
+//! a bound, then the checkers.
 //!
 //! # The convergence bound
 //!
-//! After the heal, the core must agree by `liveness_start + max(liveness_minutes, bound)`:
+//! Once the liveness phase begins, the core must agree by `liveness_start + max(liveness_minutes, bound)`:
 //!
 //! ```text
 //! bound = sync_timeout                      a restarted core node stops waiting for sync
@@ -20,6 +20,7 @@
 //!
 //! With the reference defaults and a 5-node core: 15 + 3 + 30 + 1 + 90 + 60 + 120 + 5 * 36 = 499 s.
 
+use std::fmt;
 use std::time::Duration;
 
 use rand::seq::SliceRandom;
@@ -30,7 +31,7 @@ use crate::check::{CheckInput, Checker, Rules, Violation};
 use crate::fault::Fault;
 use crate::plan::Plan;
 use crate::probe::{ConvergenceSampler, Probes, Timeline, TimelineSampler};
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::scenario::Options;
 use crate::time::SimTime;
 use crate::trace::{Phase, Trace, TraceEvent};
@@ -56,7 +57,7 @@ pub struct RunResult {
     pub trace: Trace,
     /// Every violation found, checker by checker.
     pub violations: Vec<Violation>,
-    /// The nodes healed for the liveness phase.
+    /// The nodes brought up for the liveness phase.
     pub core: Vec<usize>,
     /// When the liveness phase began.
     pub liveness_start: SimTime,
@@ -75,12 +76,12 @@ pub struct RunResult {
 }
 
 /// The node configuration every simulated node runs: the reference defaults.
-pub fn node_template() -> Config {
+pub(crate) fn node_template() -> Config {
     Config::default()
 }
 
 /// The convergence bound for a core of `core` nodes (see the module documentation).
-pub fn convergence_bound(config: &Config, core: usize) -> Duration {
+pub(crate) fn convergence_bound(config: &Config, core: usize) -> Duration {
     let cluster = &config.cluster;
     let replication = &cluster.replication;
     // ceil(log2(core)) + 2: the bits needed to count to core - 1, plus two.
@@ -98,60 +99,247 @@ pub fn convergence_bound(config: &Config, core: usize) -> Duration {
         + ae * rounds
 }
 
-/// Runs `options` under `seed` and checks it with `checkers`: [`run_plan`] with the plan the
-/// seed draws.
-pub fn run(seed: u64, options: &Options, checkers: &[Box<dyn Checker>]) -> RunResult {
-    run_with(seed, options, checkers, &Probes::default())
+/// One run to make: a seed and the options it drew, plus what differs from the plain run (an
+/// explicit plan instead of the drawn one, checkers to judge it, extra probes).
+///
+/// ```no_run
+/// # use sim_harness::{check, run::Run, suite};
+/// # let scenario = suite::load(&suite::default_scenario_dir(), "steady").expect("loads");
+/// let options = suite::draw(&scenario[0], 7);
+/// let result = Run::new(7, &options).checkers(&check::all()).go();
+/// ```
+pub struct Run<'a> {
+    seed: u64,
+    options: &'a Options,
+    plan: Option<&'a Plan>,
+    checkers: &'a [Box<dyn Checker>],
+    probes: Probes,
 }
 
-/// [`run`], taking the extra measurements `probes` asks for (they change nothing in the run).
-pub fn run_with(
-    seed: u64,
-    options: &Options,
-    checkers: &[Box<dyn Checker>],
-    probes: &Probes,
-) -> RunResult {
-    run_plan_with(seed, options, &Plan::draw(seed, options), checkers, probes)
+impl fmt::Debug for Run<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let checkers: Vec<&str> = self.checkers.iter().map(|c| c.name()).collect();
+        f.debug_struct("Run")
+            .field("seed", &self.seed)
+            .field("options", self.options)
+            .field("plan", &self.plan)
+            .field("checkers", &checkers)
+            .field("probes", &self.probes)
+            .finish()
+    }
 }
 
-/// Runs `options` under `seed` with an explicit `plan` (faults and workload actions) instead
-/// of the one the seed draws, and checks it with `checkers`. Everything else (network, node
-/// and client randomness, the liveness core) still comes from the seed.
-pub fn run_plan(
-    seed: u64,
-    options: &Options,
-    plan: &Plan,
-    checkers: &[Box<dyn Checker>],
-) -> RunResult {
-    run_plan_with(seed, options, plan, checkers, &Probes::default())
+impl<'a> Run<'a> {
+    /// Runs `options` under `seed` with the plan the seed draws, judged by no checker and
+    /// measured by the default probes.
+    pub fn new(seed: u64, options: &'a Options) -> Run<'a> {
+        Run {
+            seed,
+            options,
+            plan: None,
+            checkers: &[],
+            probes: Probes::default(),
+        }
+    }
+
+    /// Runs `plan` (faults and workload actions) instead of the one the seed draws. Everything
+    /// else (network, node and client randomness, the liveness core) still comes from the seed.
+    pub fn plan(self, plan: &'a Plan) -> Run<'a> {
+        Run {
+            plan: Some(plan),
+            ..self
+        }
+    }
+
+    /// Judges the finished run with `checkers`.
+    pub fn checkers(self, checkers: &'a [Box<dyn Checker>]) -> Run<'a> {
+        Run { checkers, ..self }
+    }
+
+    /// Takes the extra measurements `probes` asks for (they change nothing in the run).
+    pub fn probes(self, probes: Probes) -> Run<'a> {
+        Run { probes, ..self }
+    }
+
+    /// Makes the run: the safety phase, the liveness phase, then the checkers.
+    pub fn go(self) -> RunResult {
+        let drawn;
+        let plan = match self.plan {
+            Some(plan) => plan,
+            None => {
+                drawn = Plan::draw(self.seed, self.options);
+                &drawn
+            }
+        };
+        let mut running = Running::start(self.seed, self.options, plan, self.probes);
+        running.play();
+        running.finish(self.checkers)
+    }
 }
 
-/// [`run_plan`], taking the extra measurements `probes` asks for.
-pub fn run_plan_with(
+/// A run under way: the world, its clients, what the driver scheduled, the phase and the
+/// samplers.
+struct Running<'a> {
     seed: u64,
-    options: &Options,
-    plan: &Plan,
-    checkers: &[Box<dyn Checker>],
-    probes: &Probes,
-) -> RunResult {
-    let seeds = Seeds::new(seed);
-    let nodes = options.cluster.nodes.max(1) as usize;
-    let zones = options.cluster.zones.max(1) as usize;
-    let template = node_template();
-    let world_config = WorldConfig {
-        nodes,
-        zones,
-        net: options.network.net_config(),
-        node: template.clone(),
-    };
-    let mut world = match World::new(seed, &world_config) {
-        Ok(world) => world,
-        Err(err) => panic!("the reference node configuration is invalid: {err}"),
-    };
-    world.record(TraceEvent::Phase(Phase::Safety));
-    let safety = Duration::from_secs(options.phases.safety_minutes * 60);
-    // Faults first, then actions, then the liveness mark: the scheduling order breaks ties
-    // between equal times, so it must stay the order `run` always used.
+    options: &'a Options,
+    streams: Streams,
+    template: Config,
+    world: World,
+    workload: Workload,
+    /// What the world hands back through `Output::Scheduled`, by index.
+    planned: Vec<Planned>,
+    /// The nodes that must converge: all of them until the liveness phase draws its core.
+    core: Vec<usize>,
+    liveness_start: SimTime,
+    /// `SimTime::MAX` until the liveness phase begins.
+    deadline: SimTime,
+    events: u64,
+    timeline: Option<TimelineSampler>,
+    convergence: Option<ConvergenceSampler>,
+}
+
+impl<'a> Running<'a> {
+    /// Builds the world, schedules `plan` and the liveness phase, and starts the clients.
+    fn start(seed: u64, options: &'a Options, plan: &Plan, probes: Probes) -> Running<'a> {
+        let streams = Streams::new(seed);
+        let nodes = options.cluster.nodes.max(1) as usize;
+        let zones = options.cluster.zones.max(1) as usize;
+        let template = node_template();
+        let world_config = WorldConfig {
+            nodes,
+            zones,
+            net: options.network.net_config(),
+            node: template.clone(),
+        };
+        let mut world = match World::new(seed, &world_config) {
+            Ok(world) => world,
+            Err(err) => panic!("the reference node configuration is invalid: {err}"),
+        };
+        world.record(TraceEvent::Phase(Phase::Safety));
+        let safety_end = SimTime::ZERO + Duration::from_secs(options.phases.safety_minutes * 60);
+        let planned = schedule(&mut world, plan, safety_end);
+        let mut workload = Workload::new(&options.workload, nodes, zones, &streams);
+        workload.start(&mut world);
+        Running {
+            seed,
+            options,
+            streams,
+            template,
+            world,
+            workload,
+            planned,
+            core: (0..nodes).collect(),
+            liveness_start: safety_end,
+            deadline: SimTime::MAX,
+            events: 0,
+            timeline: probes.timeline_every.map(TimelineSampler::new),
+            convergence: None,
+        }
+    }
+
+    /// Steps the world until nothing is left or the next event is past the deadline.
+    fn play(&mut self) {
+        while let Some(at) = self.world.peek_time() {
+            if at > self.deadline {
+                break;
+            }
+            self.sample(at);
+            self.events += 1;
+            let Some((_, output)) = self.world.step() else {
+                break;
+            };
+            self.dispatch(output);
+        }
+    }
+
+    /// Takes the samples due before the world moves past `before`.
+    fn sample(&mut self, before: SimTime) {
+        if let Some(sampler) = &mut self.timeline {
+            sampler.catch_up(&self.world, before, self.deadline);
+        }
+        if let Some(sampler) = &mut self.convergence {
+            sampler.catch_up(&self.world, &self.core, before, self.deadline);
+        }
+    }
+
+    /// Hands what a step produced to the clients, or carries out what the driver scheduled.
+    fn dispatch(&mut self, output: Option<Output>) {
+        match output {
+            None => {}
+            Some(Output::Reply { client, id, reply }) => {
+                self.workload.on_reply(&mut self.world, client, id, &reply)
+            }
+            Some(Output::ClientWake { client, wake }) => {
+                self.workload.on_wake(&mut self.world, client, wake)
+            }
+            Some(Output::Scheduled { index }) => match &self.planned[index] {
+                // Faults stop once the liveness phase begins.
+                Planned::Fault(fault) if self.deadline == SimTime::MAX => self.world.apply(fault),
+                Planned::Fault(_) => {}
+                Planned::Action(action) => self.workload.act(&mut self.world, action),
+                Planned::Liveness => self.begin_liveness(),
+            },
+        }
+    }
+
+    /// Draws the core, sets the deadline, imposes the liveness conditions and settles the
+    /// clients on the core.
+    fn begin_liveness(&mut self) {
+        self.core = choose_core(self.world.len(), &self.streams);
+        self.liveness_start = self.world.now();
+        let liveness = Duration::from_secs(self.options.phases.liveness_minutes * 60);
+        self.deadline =
+            self.liveness_start + liveness.max(convergence_bound(&self.template, self.core.len()));
+        impose_liveness_conditions(&mut self.world, &self.core);
+        self.convergence = Some(ConvergenceSampler::new(self.liveness_start));
+        self.workload.enter_liveness(&mut self.world, &self.core);
+        self.world.record(TraceEvent::Phase(Phase::Liveness {
+            core: self.core.clone(),
+            deadline: self.deadline,
+        }));
+    }
+
+    /// Ends the run at its deadline and judges it with `checkers`.
+    fn finish(mut self, checkers: &[Box<dyn Checker>]) -> RunResult {
+        if self.deadline != SimTime::MAX {
+            // Nothing changes after the last event: the samples still due see the final state.
+            self.sample(SimTime::MAX);
+            self.world.advance_to(self.deadline);
+        }
+        let stats = self.world.total_stats();
+        self.world.record(TraceEvent::Phase(Phase::End));
+        let snapshot = self.world.snapshot();
+        let trace = self.world.take_trace();
+        let input = CheckInput {
+            trace: &trace,
+            rules: Rules::of(&self.template),
+            nodes: self.world.len(),
+            core: self.core.clone(),
+            liveness_start: self.liveness_start,
+            deadline: self.deadline,
+            snapshot,
+        };
+        let violations = judge(&input, checkers);
+        RunResult {
+            seed: self.seed,
+            options: self.options.clone(),
+            trace,
+            violations,
+            core: self.core,
+            liveness_start: self.liveness_start,
+            deadline: self.deadline,
+            events: self.events,
+            convergence: self.convergence.and_then(|sampler| sampler.converged()),
+            stats,
+            timeline: self.timeline.map(TimelineSampler::finish),
+        }
+    }
+}
+
+/// Schedules the plan's faults, then its actions, then the liveness phase at `safety_end`;
+/// returns what each scheduled index stands for. The scheduling order breaks ties between
+/// equal times, so it must stay this order.
+fn schedule(world: &mut World, plan: &Plan, safety_end: SimTime) -> Vec<Planned> {
     let mut planned: Vec<Planned> = Vec::new();
     for (at, fault) in &plan.faults {
         world.schedule(*at, planned.len());
@@ -161,105 +349,22 @@ pub fn run_plan_with(
         world.schedule(*at, planned.len());
         planned.push(Planned::Action(*action));
     }
-    world.schedule(SimTime::ZERO + safety, planned.len());
+    world.schedule(safety_end, planned.len());
     planned.push(Planned::Liveness);
+    planned
+}
 
-    let mut workload = Workload::new(&options.workload, nodes, zones, &seeds);
-    workload.start(&mut world);
-    let mut core: Vec<usize> = (0..nodes).collect();
-    let mut liveness_start = SimTime::ZERO + safety;
-    let mut deadline = SimTime::MAX;
-    let mut events = 0u64;
-    let mut timeline = probes.timeline_every.map(TimelineSampler::new);
-    let mut convergence: Option<ConvergenceSampler> = None;
-    while let Some(at) = world.peek_time() {
-        if at > deadline {
-            break;
-        }
-        if let Some(sampler) = &mut timeline {
-            sampler.catch_up(&world, at, deadline);
-        }
-        if let Some(sampler) = &mut convergence {
-            sampler.catch_up(&world, &core, at, deadline);
-        }
-        events += 1;
-        let Some((_, output)) = world.step() else {
-            break;
-        };
-        match output {
-            None => {}
-            Some(Output::Reply { client, id, reply }) => {
-                workload.on_reply(&mut world, client, id, &reply)
-            }
-            Some(Output::ClientWake { client, token }) => {
-                workload.on_wake(&mut world, client, token)
-            }
-            Some(Output::Scheduled { index }) => match &planned[index] {
-                Planned::Fault(fault) if deadline == SimTime::MAX => world.apply(fault),
-                Planned::Fault(_) => {}
-                Planned::Action(action) => workload.act(&mut world, action),
-                Planned::Liveness => {
-                    core = choose_core(nodes, &seeds);
-                    liveness_start = world.now();
-                    let liveness = Duration::from_secs(options.phases.liveness_minutes * 60);
-                    deadline =
-                        liveness_start + liveness.max(convergence_bound(&template, core.len()));
-                    heal(&mut world, &core);
-                    convergence = Some(ConvergenceSampler::new(liveness_start));
-                    workload.enter_liveness(&mut world, &core);
-                    world.record(TraceEvent::Phase(Phase::Liveness {
-                        core: core.clone(),
-                        deadline,
-                    }));
-                }
-            },
-        }
-    }
-    if deadline != SimTime::MAX {
-        // Nothing changes after the last event: the samples still due see the final state.
-        if let Some(sampler) = &mut timeline {
-            sampler.catch_up(&world, SimTime::MAX, deadline);
-        }
-        if let Some(sampler) = &mut convergence {
-            sampler.catch_up(&world, &core, SimTime::MAX, deadline);
-        }
-        world.advance_to(deadline);
-    }
-    let stats = world.total_stats();
-    world.record(TraceEvent::Phase(Phase::End));
-    let snapshot = world.snapshot();
-    let trace = world.take_trace();
-    let input = CheckInput {
-        trace: &trace,
-        rules: Rules::of(&template),
-        nodes,
-        core: core.clone(),
-        liveness_start,
-        deadline,
-        snapshot,
-    };
-    let violations = checkers
+/// Every violation `checkers` find, checker by checker.
+fn judge(input: &CheckInput<'_>, checkers: &[Box<dyn Checker>]) -> Vec<Violation> {
+    checkers
         .iter()
-        .flat_map(|checker| checker.check(&input))
-        .collect();
-    RunResult {
-        seed,
-        options: options.clone(),
-        trace,
-        violations,
-        core,
-        liveness_start,
-        deadline,
-        events,
-        convergence: convergence.and_then(|sampler| sampler.converged()),
-        stats,
-        timeline: timeline.map(TimelineSampler::finish),
-    }
+        .flat_map(|checker| checker.check(input))
+        .collect()
 }
 
 /// A random core: at least a majority of the nodes.
-fn choose_core(nodes: usize, seeds: &Seeds) -> Vec<usize> {
-    let mut rng = seeds.stream("core", 0);
+fn choose_core(nodes: usize, streams: &Streams) -> Vec<usize> {
+    let mut rng = streams.stream("core", 0);
     let size = rng.gen_range(nodes.div_ceil(2).max(1)..=nodes);
     let mut all: Vec<usize> = (0..nodes).collect();
     all.shuffle(&mut rng);
@@ -268,12 +373,12 @@ fn choose_core(nodes: usize, seeds: &Seeds) -> Vec<usize> {
     core
 }
 
-/// Heals the network (no partitions, and no loss or duplication: delays stay), brings every
-/// core node up and running, and takes the others down.
+/// The liveness phase's conditions: heals the network (no partitions, and no loss or
+/// duplication: delays stay), brings every core node up and running, and takes the others down.
 ///
 /// Loss is lifted too because a lost poll or renew costs a client its full timeout, and a bound
 /// on convergence that held for every client under loss would be a bound on timeouts instead.
-fn heal(world: &mut World, core: &[usize]) {
+fn impose_liveness_conditions(world: &mut World, core: &[usize]) {
     world.apply(&Fault::HealNetwork);
     let mut quiet = world.net_mut().config().clone();
     quiet.loss = 0.0;
@@ -317,7 +422,7 @@ pollers = [2, 2]
 
     fn small_options(seed: u64) -> Options {
         let scenario = Scenario::parse("small.toml", SMALL).expect("valid scenario");
-        scenario.draw(&mut Seeds::new(seed).options())
+        scenario.draw(&mut Streams::new(seed).options())
     }
 
     #[test]
@@ -335,16 +440,16 @@ pollers = [2, 2]
     #[test]
     fn the_core_is_a_majority_and_drawn_from_the_seed() {
         for seed in 0..50 {
-            let core = choose_core(5, &Seeds::new(seed));
+            let core = choose_core(5, &Streams::new(seed));
             assert!(core.len() >= 3 && core.len() <= 5, "{core:?}");
             assert!(core.windows(2).all(|w| w[0] < w[1]));
-            assert_eq!(core, choose_core(5, &Seeds::new(seed)));
+            assert_eq!(core, choose_core(5, &Streams::new(seed)));
         }
     }
 
     #[test]
-    fn a_run_heals_its_core_and_ends_at_the_deadline() {
-        let result = run(3, &small_options(3), &[]);
+    fn a_run_restores_its_core_and_ends_at_the_deadline() {
+        let result = Run::new(3, &small_options(3)).go();
         let phases: Vec<&Phase> = result
             .trace
             .entries()
@@ -380,11 +485,11 @@ pollers = [2, 2]
 
     #[test]
     fn probes_measure_without_changing_the_run() {
-        let plain = run(3, &small_options(3), &[]);
+        let plain = Run::new(3, &small_options(3)).go();
         let probes = Probes {
             timeline_every: Some(Duration::from_secs(10)),
         };
-        let probed = run_with(3, &small_options(3), &[], &probes);
+        let probed = Run::new(3, &small_options(3)).probes(probes).go();
         assert_eq!(
             plain.trace.hash(),
             probed.trace.hash(),
@@ -415,16 +520,16 @@ pollers = [2, 2]
 
     #[test]
     fn the_same_seed_gives_the_same_run() {
-        let a = run(9, &small_options(9), &[]);
-        let b = run(9, &small_options(9), &[]);
+        let a = Run::new(9, &small_options(9)).go();
+        let b = Run::new(9, &small_options(9)).go();
         assert_eq!(a.trace.hash(), b.trace.hash());
         assert_eq!(crate::trace::first_divergence(&a.trace, &b.trace), None);
-        let c = run(10, &small_options(10), &[]);
+        let c = Run::new(10, &small_options(10)).go();
         assert_ne!(a.trace.hash(), c.trace.hash());
     }
 
     /// Pinned trace hashes: the explicit plan must not change a single event of the drawn run
-    /// (first recorded before `run_plan` existed, at 3ae78ab). The swarm seed pins
+    /// (first recorded before explicit plans existed, at 3ae78ab). The swarm seed pins
     /// `swarm.toml` too. A deliberate change of behaviour (a scenario file, the node, or the
     /// network's draws; last when long-polls began to be answered once at the end of a step,
     /// which moves their replies after the step's other events, after digests began to cover
@@ -441,16 +546,23 @@ pollers = [2, 2]
             (21, 0xcdae_3254_e7db_ed42),
         ] {
             let options = small_options(seed);
-            assert_eq!(run(seed, &options, &[]).trace.hash(), hash, "seed {seed}");
+            assert_eq!(
+                Run::new(seed, &options).go().trace.hash(),
+                hash,
+                "seed {seed}"
+            );
             let plan = Plan::draw(seed, &options);
-            assert_eq!(run_plan(seed, &options, &plan, &[]).trace.hash(), hash);
+            assert_eq!(Run::new(seed, &options).plan(&plan).go().trace.hash(), hash);
         }
         let swarm = crate::scenario::Scenario::load(
             crate::suite::default_scenario_dir().join("swarm.toml"),
         )
         .expect("the swarm scenario loads");
         let options = crate::suite::draw(&swarm, 2);
-        assert_eq!(run(2, &options, &[]).trace.hash(), 0xe38c_f740_8728_3876);
+        assert_eq!(
+            Run::new(2, &options).go().trace.hash(),
+            0xe38c_f740_8728_3876
+        );
     }
 
     #[test]
@@ -459,8 +571,8 @@ pollers = [2, 2]
         let mut plan = Plan::draw(3, &options);
         assert!(!plan.faults.is_empty(), "the small scenario crashes nodes");
         plan.faults.clear();
-        let quiet = run_plan(3, &options, &plan, &[]);
-        // The liveness heal may crash nodes outside the core; the safety phase must not.
+        let quiet = Run::new(3, &options).plan(&plan).go();
+        // The liveness conditions may crash nodes outside the core; the safety phase must not.
         let safety_crashes = quiet
             .trace
             .entries()
@@ -470,7 +582,7 @@ pollers = [2, 2]
             })
             .count();
         assert_eq!(safety_crashes, 0);
-        let drawn = run(3, &options, &[]);
+        let drawn = Run::new(3, &options).go();
         assert_ne!(drawn.trace.hash(), quiet.trace.hash());
     }
 }

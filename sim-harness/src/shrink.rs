@@ -24,7 +24,7 @@ use crate::check::Checker;
 use crate::fault::Fault;
 use crate::net::Rule;
 use crate::plan::Plan;
-use crate::run::run_plan;
+use crate::run::Run;
 use crate::scenario::Options;
 use crate::time::SimTime;
 
@@ -87,13 +87,11 @@ impl fmt::Display for Sizes {
 
 /// The outcome of a shrink.
 #[derive(Clone, Debug)]
-pub struct Shrunk {
+pub(crate) struct Shrunk {
     /// The reduced options.
     pub options: Options,
     /// The reduced plan.
     pub plan: Plan,
-    /// The checker that kept failing.
-    pub checker: String,
     /// Sizes before.
     pub original: Sizes,
     /// Sizes after.
@@ -107,7 +105,7 @@ pub struct Shrunk {
 /// Shrinks the run `(seed, options, plan)`, which must fail `checker` (a checker name) when
 /// checked with `checkers`, keeping every step on which `checker` still reports a violation.
 /// `stop` is asked before each rerun; once it says yes the shrink ends where it is.
-pub fn shrink(
+pub(crate) fn shrink(
     seed: u64,
     options: &Options,
     plan: &Plan,
@@ -133,7 +131,6 @@ pub fn shrink(
         shrunk: Sizes::of(&shrinker.options, &shrinker.plan),
         options: shrinker.options,
         plan: shrinker.plan,
-        checker: checker.to_string(),
         attempts: shrinker.attempts,
         stopped_early: shrinker.stopped_early,
     }
@@ -187,7 +184,10 @@ impl Shrinker<'_> {
             return false;
         }
         self.attempts += 1;
-        let result = run_plan(self.seed, &options, &plan, self.checkers);
+        let result = Run::new(self.seed, &options)
+            .plan(&plan)
+            .checkers(self.checkers)
+            .go();
         let fails = result.violations.iter().any(|v| v.checker == self.checker);
         if fails {
             self.options = options;
@@ -326,7 +326,7 @@ fn fault_units(plan: &Plan) -> Vec<Vec<usize>> {
 }
 
 /// Faults grouped with their paired end: each start takes the first unpaired end after it.
-pub fn pair_ends(faults: &[(SimTime, Fault)]) -> Vec<Vec<usize>> {
+pub(crate) fn pair_ends(faults: &[(SimTime, Fault)]) -> Vec<Vec<usize>> {
     let mut taken = vec![false; faults.len()];
     let mut units = Vec::new();
     for i in 0..faults.len() {

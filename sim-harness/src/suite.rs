@@ -6,13 +6,13 @@ use std::sync::Mutex;
 
 use crate::check::{Checker, Violation};
 use crate::report::SeedMetrics;
-use crate::rng::Seeds;
-use crate::run::{run, RunResult};
+use crate::rng::Streams;
+use crate::run::{Run, RunResult};
 use crate::scenario::{Options, Scenario, ScenarioError};
 use crate::time::SimTime;
 
 /// Where the scenario files live, relative to the workspace root.
-pub const SCENARIO_DIR: &str = "scenarios";
+pub(crate) const SCENARIO_DIR: &str = "scenarios";
 
 /// The outcome of one seed, without its trace (suites keep thousands).
 #[derive(Clone, Debug)]
@@ -35,7 +35,7 @@ pub struct SeedOutcome {
 
 /// The workspace root, where `scenarios/` and `reports/` live (found from this crate's
 /// manifest), written without `..` so that printed paths read cleanly.
-pub fn workspace_dir() -> PathBuf {
+pub(crate) fn workspace_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest
         .parent()
@@ -66,12 +66,14 @@ pub fn load(dir: &Path, name: &str) -> Result<Vec<Scenario>, ScenarioError> {
 
 /// The options `seed` draws from `scenario`.
 pub fn draw(scenario: &Scenario, seed: u64) -> Options {
-    scenario.draw(&mut Seeds::new(seed).options())
+    scenario.draw(&mut Streams::new(seed).options())
 }
 
 /// Runs one seed of one scenario.
-pub fn run_seed(scenario: &Scenario, seed: u64, checkers: &[Box<dyn Checker>]) -> RunResult {
-    run(seed, &draw(scenario, seed), checkers)
+pub(crate) fn run_seed(scenario: &Scenario, seed: u64, checkers: &[Box<dyn Checker>]) -> RunResult {
+    Run::new(seed, &draw(scenario, seed))
+        .checkers(checkers)
+        .go()
 }
 
 /// Runs every `(scenario, seed)` on `jobs` threads; `progress` is called after each. Results

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use registry::api::{InstanceKey, Reply, Request, SmolStr};
 use registry::core::{Fnv1a, NodeEvent, PeerMessage};
 
+use crate::id::ClientId;
 use crate::net::{DropReason, Endpoint};
 use crate::time::SimTime;
 
@@ -44,8 +45,8 @@ pub enum Phase {
 pub enum ClientEvent {
     /// The client's last write was acknowledged: this is the instance it expects to exist.
     Wrote {
-        /// The client.
-        client: usize,
+        /// The client (an instance).
+        client: ClientId,
         /// The node that acknowledged.
         node: usize,
         /// The request whose answer this is (ids are handed out in send order).
@@ -55,8 +56,8 @@ pub enum ClientEvent {
     },
     /// The client's cancel was acknowledged (or found nothing): it expects no instance.
     Cancelled {
-        /// The client.
-        client: usize,
+        /// The client (an instance).
+        client: ClientId,
         /// The node that answered.
         node: usize,
         /// The request whose answer this is.
@@ -66,14 +67,14 @@ pub enum ClientEvent {
     },
     /// The client died without cancelling: its lease will run out.
     Died {
-        /// The client.
-        client: usize,
+        /// The client (an instance).
+        client: ClientId,
         /// Which instance it held.
         key: registry::api::InstanceKey,
     },
     /// A poller received a view of an app.
     Viewed {
-        /// The poller.
+        /// The poller's index (`ClientId::Poller(poller)`).
         poller: usize,
         /// The node that answered.
         node: usize,
@@ -93,8 +94,8 @@ pub enum TraceEvent {
     Fault(crate::fault::Fault),
     /// A client's request reached a node.
     Request {
-        /// The client (instance clients first, then pollers).
-        client: usize,
+        /// The client.
+        client: ClientId,
         /// The node.
         node: usize,
         /// The world-wide request id.
@@ -107,7 +108,7 @@ pub enum TraceEvent {
         /// The node.
         node: usize,
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The request id.
         id: u64,
         /// The reply (shared with the client's delivery: recording it copies nothing).
@@ -233,6 +234,7 @@ pub fn first_divergence(a: &Trace, b: &Trace) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::NodeId;
 
     fn sample(n: usize) -> Trace {
         let mut trace = Trace::new();
@@ -241,8 +243,8 @@ mod tests {
             trace.record(
                 SimTime::from_millis(i as u64),
                 TraceEvent::Dropped {
-                    from: Endpoint::Node(0),
-                    to: Some(Endpoint::Node(1)),
+                    from: Endpoint::Node(NodeId(0)),
+                    to: Some(Endpoint::Node(NodeId(1))),
                     what: format!("msg{i}"),
                     reason: Undelivered::UnknownAddr,
                 },

@@ -90,7 +90,7 @@ fn shrinking_a_passing_seed_exits_0_and_writes_nothing() {
         "steady",
         "--seed",
         "1",
-        "--run-name",
+        "--name",
         "cli-test-never-written",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);

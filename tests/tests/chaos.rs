@@ -4,6 +4,7 @@
 //! A failure lists each failing seed with the one command that replays it.
 
 use sim_harness::check;
+use sim_harness::run::Run;
 use sim_harness::suite;
 use sim_harness::trace::first_divergence;
 
@@ -213,8 +214,8 @@ fn a_sample_of_runs_is_bit_for_bit_reproducible() {
     for scenario in &scenarios {
         for seed in [7, 1_000_003] {
             let options = suite::draw(scenario, seed);
-            let a = sim_harness::run::run(seed, &options, &[]);
-            let b = sim_harness::run::run(seed, &options, &[]);
+            let a = Run::new(seed, &options).go();
+            let b = Run::new(seed, &options).go();
             assert_eq!(
                 first_divergence(&a.trace, &b.trace),
                 None,

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sim_harness::check;
 use sim_harness::report;
+use sim_harness::run::Run;
 use sim_harness::suite::{self, SeedOutcome};
 use sim_harness::trace::first_divergence;
 use sim_harness::{capsule, shrink};
@@ -104,11 +105,11 @@ enum Command {
         #[arg(long)]
         seed: u64,
         /// Reruns the shrink may make.
-        #[arg(long, default_value_t = 300)]
-        max_attempts: usize,
-        /// The report run the capsule goes under: `reports/<run>/failures/`.
-        #[arg(long, default_value = "latest")]
-        run_name: String,
+        #[arg(long, alias = "max-attempts", default_value_t = 300)]
+        shrink_attempts: usize,
+        /// The report the capsule goes under: `reports/<name>/failures/` (as `sim run --name`).
+        #[arg(long, alias = "run-name", default_value = report::DEFAULT_NAME)]
+        name: String,
     },
     /// Measure events per second and simulated time per wall time.
     Bench {
@@ -152,9 +153,9 @@ fn main() -> ExitCode {
         Command::Shrink {
             scenario,
             seed,
-            max_attempts,
-            run_name,
-        } => shrink_seed(&cli.scenarios, &scenario, seed, max_attempts, &run_name),
+            shrink_attempts,
+            name,
+        } => shrink_seed(&cli.scenarios, &scenario, seed, shrink_attempts, &name),
         Command::CheckDeterminism { scenario, seeds } => {
             determinism(&cli.scenarios, &scenario, &seeds)
         }
@@ -257,7 +258,7 @@ fn print_summary(
         let probes = sim_harness::probe::Probes {
             timeline_every: Some(std::time::Duration::from_secs(10)),
         };
-        let result = sim_harness::run::run_with(*seed, &options, &[], &probes);
+        let result = Run::new(*seed, &options).probes(probes).go();
         (
             scenario.name.clone(),
             *seed,
@@ -294,7 +295,7 @@ fn replay(
     out!("seed = {seed}");
     let options = suite::draw(scenario, seed);
     out_raw!("{options}");
-    let result = sim_harness::run::run(seed, &options, &check::all());
+    let result = Run::new(seed, &options).checkers(&check::all()).go();
     if trace {
         tracing_subscriber::fmt()
             .with_target(false)
@@ -329,8 +330,8 @@ fn determinism(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<Exi
     let mut diverged = 0;
     for (scenario, seed) in &work {
         let options = suite::draw(scenario, *seed);
-        let a = sim_harness::run::run(*seed, &options, &[]);
-        let b = sim_harness::run::run(*seed, &options, &[]);
+        let a = Run::new(*seed, &options).go();
+        let b = Run::new(*seed, &options).go();
         match first_divergence(&a.trace, &b.trace) {
             None => out!(
                 "{} seed {seed}: identical ({} events, hash {:016x})",
@@ -359,7 +360,7 @@ fn bench(dir: &std::path::Path, scenario: &str, seeds: &str) -> Result<ExitCode,
     for (scenario, seed) in &work {
         let options = suite::draw(scenario, *seed);
         let started = Instant::now();
-        let result = sim_harness::run::run(*seed, &options, &[]);
+        let result = Run::new(*seed, &options).go();
         let seconds = started.elapsed().as_secs_f64();
         let sim_seconds = result.deadline.as_nanos() as f64 / 1e9;
         out!(
@@ -428,15 +429,17 @@ fn shrink_seed(
     dir: &std::path::Path,
     scenario: &str,
     seed: u64,
-    max_attempts: usize,
-    run_name: &str,
+    shrink_attempts: usize,
+    name: &str,
 ) -> Result<ExitCode, String> {
     let scenarios = suite::load(dir, scenario).map_err(|e| e.to_string())?;
     let scenario = &scenarios[0];
     let options = suite::draw(scenario, seed);
-    let failures = capsule::failures_dir(&capsule::default_reports_dir(), run_name);
+    let failures = capsule::failures_dir(&capsule::default_reports_dir(), name);
     let path = capsule::capsule_path(&failures, &scenario.name, seed);
-    let limits = shrink::Limits { max_attempts };
+    let limits = shrink::Limits {
+        max_attempts: shrink_attempts,
+    };
     let Some(c) = capsule::capture(
         &scenario.name,
         seed,

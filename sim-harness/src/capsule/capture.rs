@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::{capsule_path, excerpt, first_of, replay_command, Capsule, CapsuleError};
 use crate::check::Checker;
 use crate::plan::Plan;
-use crate::run::run_plan;
+use crate::run::Run;
 use crate::scenario::Options;
 use crate::shrink::{self, Limits};
 use crate::suite::SeedOutcome;
@@ -23,10 +23,13 @@ pub fn capture(
     path: &Path,
 ) -> Option<Capsule> {
     let plan = Plan::draw(seed, options);
-    let original = run_plan(seed, options, &plan, checkers);
+    let original = Run::new(seed, options).plan(&plan).checkers(checkers).go();
     let checker = original.violations.first()?.checker;
     let shrunk = shrink::shrink(seed, options, &plan, checker, checkers, limits, stop);
-    let result = run_plan(seed, &shrunk.options, &shrunk.plan, checkers);
+    let result = Run::new(seed, &shrunk.options)
+        .plan(&shrunk.plan)
+        .checkers(checkers)
+        .go();
     // The shrinker keeps only candidates on which `checker` fails, and runs are deterministic.
     let violation = first_of(&result.violations, checker)?;
     Some(Capsule {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{Checker, Violation};
 use crate::plan::Plan;
-use crate::run::{run_plan, RunResult};
+use crate::run::{Run, RunResult};
 use crate::scenario::Options;
 use crate::shrink::{self, Sizes};
 use crate::time::SimTime;
@@ -27,9 +27,9 @@ pub use capture::{capture, capture_all, Captured};
 pub use error::CapsuleError;
 
 /// Trace entries kept before the violation's moment.
-pub const EXCERPT_BEFORE: usize = 40;
+pub(crate) const EXCERPT_BEFORE: usize = 40;
 /// Trace entries kept after it.
-pub const EXCERPT_AFTER: usize = 10;
+pub(crate) const EXCERPT_AFTER: usize = 10;
 
 /// One failing run, reproducible from its data alone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,7 +116,10 @@ pub struct Replayed {
 
 /// Replays `capsule` from its seed, options and plan, checked with `checkers`.
 pub fn replay(capsule: &Capsule, checkers: &[Box<dyn Checker>]) -> Replayed {
-    let result = run_plan(capsule.seed, &capsule.options, &capsule.plan, checkers);
+    let result = Run::new(capsule.seed, &capsule.options)
+        .plan(&capsule.plan)
+        .checkers(checkers)
+        .go();
     let first = first_of(&result.violations, &capsule.violation.checker)
         .or_else(|| result.violations.first())
         .cloned();
@@ -135,7 +138,7 @@ fn first_of<'a>(violations: &'a [Violation], checker: &str) -> Option<&'a Violat
 
 /// The trace around `at`: [`EXCERPT_BEFORE`] entries before the first entry at or after `at`,
 /// that entry, and [`EXCERPT_AFTER`] after it.
-pub fn excerpt(trace: &Trace, at: SimTime) -> Vec<String> {
+pub(crate) fn excerpt(trace: &Trace, at: SimTime) -> Vec<String> {
     let entries = trace.entries();
     let pivot = entries.partition_point(|(t, _)| *t < at);
     let start = pivot.saturating_sub(EXCERPT_BEFORE);

@@ -132,7 +132,10 @@ fn unreadable_malformed_and_invalid_capsules_name_the_file_and_the_problem() {
 #[test]
 fn once_the_budget_is_spent_failures_are_captured_unshrunk() {
     let (seed, options, plan) = planted_failure();
-    let result = crate::run::run_plan(seed, &options, &plan, &planted());
+    let result = crate::run::Run::new(seed, &options)
+        .plan(&plan)
+        .checkers(&planted())
+        .go();
     let outcome = crate::suite::SeedOutcome {
         scenario: "many".to_string(),
         seed,

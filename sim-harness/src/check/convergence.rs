@@ -16,7 +16,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 
 /// Every up core node holds identical registries over client apps at the deadline.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Convergence;
+pub(super) struct Convergence;
 
 const NAME: &str = "convergence";
 
@@ -140,7 +140,7 @@ mod tests {
     fn a_dead_instance_may_linger_only_on_protected_nodes() {
         let mut run = Run::new(3);
         run.client(ClientEvent::Died {
-            client: 0,
+            client: client(0),
             key: key("a"),
         });
         run.hold(1, &instance("a"));

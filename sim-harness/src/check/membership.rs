@@ -7,7 +7,7 @@ use super::{CheckInput, Checker, Violation};
 
 /// Each up core node's same-zone `peers_up` equals the same-zone core minus itself.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Membership;
+pub(super) struct Membership;
 
 const NAME: &str = "membership";
 

@@ -13,15 +13,15 @@ use crate::time::SimTime;
 use crate::trace::Trace;
 
 mod causality;
-pub mod convergence;
-pub mod membership;
-pub mod oracle;
-pub mod poll_delivery;
-pub mod premature_eviction;
-pub mod protection;
-pub mod read_before_sync;
-pub mod resurrection;
-pub mod session_order;
+mod convergence;
+mod membership;
+mod oracle;
+mod poll_delivery;
+mod premature_eviction;
+mod protection;
+mod read_before_sync;
+mod resurrection;
+mod session_order;
 mod support;
 #[cfg(test)]
 mod tests_all;

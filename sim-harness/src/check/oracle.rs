@@ -12,11 +12,12 @@ use super::support::{
     content, held, is_client_app, may_hold_dead, same_content, up_core, violation,
 };
 use super::{CheckInput, Checker, Violation};
+use crate::id::ClientId;
 use crate::trace::{ClientEvent, TraceEvent};
 
 /// Every up core node agrees with each client's last oracle record.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Oracle;
+pub(super) struct Oracle;
 
 const NAME: &str = "oracle";
 
@@ -27,7 +28,7 @@ impl Checker for Oracle {
 
     fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
         // Each client's last Wrote, Cancelled or Died record (pollers' views are not writes).
-        let mut last: BTreeMap<usize, &ClientEvent> = BTreeMap::new();
+        let mut last: BTreeMap<ClientId, &ClientEvent> = BTreeMap::new();
         for (_, event) in input.trace.entries() {
             if let TraceEvent::Client(record) = event {
                 match record {
@@ -57,7 +58,7 @@ impl Checker for Oracle {
 fn disagreement(
     input: &CheckInput<'_>,
     node: usize,
-    client: usize,
+    client: ClientId,
     record: &ClientEvent,
 ) -> Option<(InstanceKey, String)> {
     let protected = may_hold_dead(input, node);
@@ -125,7 +126,7 @@ fn disagreement(
 /// which protection may keep like any other.
 fn registered_after_cancel(
     input: &CheckInput<'_>,
-    client: usize,
+    client: ClientId,
     key: &registry::api::InstanceKey,
 ) -> bool {
     use registry::api::Request;
@@ -139,11 +140,10 @@ fn registered_after_cancel(
     entries[cancelled_at..]
         .iter()
         .any(|(_, event)| match event {
-            TraceEvent::Request { request, .. } => match &**request {
-                Request::Register(a) => &a.key == key,
-                Request::Set(a) => a.keys().any(|k| &k == key),
-                _ => false,
-            },
+            TraceEvent::Request { request, .. } => {
+                matches!(**request, Request::Register(_) | Request::Set(_))
+                    && request.instance_keys().contains(key)
+            }
             _ => false,
         })
 }
@@ -255,7 +255,7 @@ mod tests {
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
             .client(ClientEvent::Cancelled {
-                client: 0,
+                client: client(0),
                 node: 0,
                 request: 0,
                 key: key("a"),
@@ -267,15 +267,15 @@ mod tests {
         assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
         // ...but a dead copy brought back by the client's own delayed register is a dead instance.
         let mut delayed_register = run.clone();
-        delayed_register.request(0, 1, register(&instance("a")));
+        delayed_register.request(client(0), 1, register(&instance("a")));
         assert!(delayed_register.check(&Oracle).is_empty());
         // So is one a delayed set stamped past the cancel.
-        run.request(0, 1, set_status("a"));
+        run.request(client(0), 1, set_status("a"));
         assert!(run.check(&Oracle).is_empty());
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
             .client(ClientEvent::Died {
-                client: 0,
+                client: client(0),
                 key: key("a"),
             })
             .hold(0, &instance("a"))
@@ -295,7 +295,7 @@ mod tests {
         };
         let mut run = Run::new(2);
         run.client(ClientEvent::Died {
-            client: 0,
+            client: client(0),
             key: key("a"),
         })
         .hold(1, &instance("a"));
@@ -314,14 +314,14 @@ mod tests {
             .client(wrote(0, &colored("a", "blue", 2)))
             .client(wrote(1, &instance("b")))
             .client(ClientEvent::Cancelled {
-                client: 1,
+                client: client(1),
                 node: 0,
                 request: 0,
                 key: key("b"),
             })
             .client(wrote(2, &instance("c")))
             .client(ClientEvent::Died {
-                client: 2,
+                client: client(2),
                 key: key("c"),
             })
             .client(viewed(3, 0, &["a"]))

@@ -18,13 +18,13 @@ use super::support::{
     is_client_app, liveness_index, served_views, up_core, up_hosts, violation, Requests,
 };
 use super::{CheckInput, Checker, Violation};
+use crate::id::ClientId;
 use crate::time::SimTime;
 use crate::trace::{ClientEvent, TraceEvent};
-use crate::workload::POLLER_BASE;
 
 /// Every poller's last liveness-phase view (from a core node) equals that node's final view.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PollDelivery;
+pub(super) struct PollDelivery;
 
 const NAME: &str = "poll_delivery";
 
@@ -41,7 +41,7 @@ impl Checker for PollDelivery {
         let mut requests = Requests::default();
         // Poller client -> its latest poll: the highest id, as ids are given in send order and
         // an abandoned poll can arrive after a newer one (swarm seed 303348000861).
-        let mut latest: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut latest: BTreeMap<ClientId, u64> = BTreeMap::new();
         for (index, (at, event)) in input.trace.entries().iter().enumerate() {
             let answered = requests.observe(event);
             if let TraceEvent::Request { client, id, .. } = event {
@@ -66,18 +66,15 @@ impl Checker for PollDelivery {
                 (
                     TraceEvent::Reply {
                         node,
-                        client,
+                        client: client @ ClientId::Poller(poller),
                         id,
                         reply,
                     },
                     Some(request),
-                ) if *client >= POLLER_BASE
-                    && input.core.contains(node)
-                    && latest.get(client) == Some(id) =>
-                {
+                ) if input.core.contains(node) && latest.get(client) == Some(id) => {
                     for (appid, hosts) in served_views(request, reply) {
                         if is_client_app(&appid) {
-                            last.insert((*client - POLLER_BASE, appid), (*at, *node, hosts));
+                            last.insert((*poller, appid), (*at, *node, hosts));
                         }
                     }
                 }
@@ -168,7 +165,7 @@ mod tests {
                 .at(200)
                 .client(viewed(5, 1, &["a"]))
                 .at(300)
-                .served_poll(POLLER_BASE + 5, 1, hosts);
+                .served_poll(poller(5), 1, hosts);
             run.check(&PollDelivery)
         };
         assert!(served(&["a", "b"]).is_empty());
@@ -183,23 +180,23 @@ mod tests {
         let mut run = Run::new(3);
         converged(&mut run);
         run.at(100).liveness().at(200);
-        let abandoned = run.request(POLLER_BASE + 5, 1, poll());
-        run.served_poll(POLLER_BASE + 5, 2, &["a", "b"])
+        let abandoned = run.request(poller(5), 1, poll());
+        run.served_poll(poller(5), 2, &["a", "b"])
             .client(viewed(5, 2, &["a", "b"]))
             .at(300)
-            .reply(1, POLLER_BASE + 5, abandoned, app_reply(&["a"]));
+            .reply(1, poller(5), abandoned, app_reply(&["a"]));
         assert!(run.check(&PollDelivery).is_empty());
         // Seed 303348000861: an abandoned poll held up in the network arrives after the newer
         // one, and its answer is not the poller's view either.
         // (Id 0 comes before every id `Run` gives out: it was sent first.)
-        run.served_poll(POLLER_BASE + 5, 2, &["a", "b"]);
+        run.served_poll(poller(5), 2, &["a", "b"]);
         run.event(TraceEvent::Request {
-            client: POLLER_BASE + 5,
+            client: poller(5),
             node: 1,
             id: 0,
             request: Box::new(poll()),
         })
-        .reply(1, POLLER_BASE + 5, 0, app_reply(&["a"]));
+        .reply(1, poller(5), 0, app_reply(&["a"]));
         assert!(run.check(&PollDelivery).is_empty());
     }
 }

@@ -29,7 +29,7 @@ use crate::trace::TraceEvent;
 /// Each `Evicted` comes at least `evict_after` after the node last heard of the instance, and
 /// reports a silence of at least `evict_after`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PrematureEviction;
+pub(super) struct PrematureEviction;
 
 const NAME: &str = "premature_eviction";
 
@@ -183,10 +183,10 @@ mod tests {
     #[test]
     fn an_eviction_soon_after_a_client_or_replicated_renew_is_reported() {
         let mut run = Run::new(2);
-        let id = run.at(10).request(0, 1, register(&instance("a")));
-        run.reply(1, 0, id, ok());
-        let id = run.at(60).request(0, 1, renew("a"));
-        run.reply(1, 0, id, ok());
+        let id = run.at(10).request(client(0), 1, register(&instance("a")));
+        run.reply(1, client(0), id, ok());
+        let id = run.at(60).request(client(0), 1, renew("a"));
+        run.reply(1, client(0), id, ok());
         run.at(100).node(1, evicted("a", 95));
         assert_one(
             &run.check(&PrematureEviction),
@@ -212,19 +212,19 @@ mod tests {
         // Renewed at 60 s, cancelled at 61 s; an older copy a peer held (a stale write won
         // there) comes back at 70 s with its own age, and is evicted once that age passes 90 s.
         let mut run = Run::new(2);
-        let id = run.at(10).request(0, 1, register(&instance("a")));
-        run.reply(1, 0, id, ok());
-        let id = run.at(60).request(0, 1, renew("a"));
-        run.reply(1, 0, id, ok());
-        let id = run.at(61).request(0, 1, cancel("a"));
-        run.reply(1, 0, id, ok());
+        let id = run.at(10).request(client(0), 1, register(&instance("a")));
+        run.reply(1, client(0), id, ok());
+        let id = run.at(60).request(client(0), 1, renew("a"));
+        run.reply(1, client(0), id, ok());
+        let id = run.at(61).request(client(0), 1, cancel("a"));
+        run.reply(1, client(0), id, ok());
         run.at(100).node(1, evicted("a", 95));
         assert!(run.check(&PrematureEviction).is_empty());
 
         // The same through a replicated cancel the node acknowledged.
         let mut run = Run::new(2);
-        let id = run.at(60).request(0, 1, renew("a"));
-        run.reply(1, 0, id, ok());
+        let id = run.at(60).request(client(0), 1, renew("a"));
+        run.reply(1, client(0), id, ok());
         run.at(61).replicated_cancel(0, 1, "a");
         run.at(62).replicate_ack(1, 0, &[OpResult::Ok]);
         run.at(100).node(1, evicted("a", 95));
@@ -232,8 +232,8 @@ mod tests {
 
         // And after an eviction: a copy inserted later starts from its own age.
         let mut run = Run::new(2);
-        let id = run.at(10).request(0, 1, renew("a"));
-        run.reply(1, 0, id, ok());
+        let id = run.at(10).request(client(0), 1, renew("a"));
+        run.reply(1, client(0), id, ok());
         run.at(100).node(1, evicted("a", 90));
         run.at(150).node(1, evicted("a", 95));
         assert!(run.check(&PrematureEviction).is_empty());
@@ -244,10 +244,10 @@ mod tests {
         // A cancel the node refused (a newer copy stands, -409 / Conflict) ends no lease: an
         // eviction soon after the renew is still premature.
         let mut run = Run::new(2);
-        let id = run.at(60).request(0, 1, renew("a"));
-        run.reply(1, 0, id, ok());
-        let id = run.at(61).request(0, 1, cancel("a"));
-        run.reply(1, 0, id, code(Code::Conflict));
+        let id = run.at(60).request(client(0), 1, renew("a"));
+        run.reply(1, client(0), id, ok());
+        let id = run.at(61).request(client(0), 1, cancel("a"));
+        run.reply(1, client(0), id, code(Code::Conflict));
         run.at(100).node(1, evicted("a", 95));
         assert_one(
             &run.check(&PrematureEviction),
@@ -257,8 +257,8 @@ mod tests {
         );
 
         let mut run = Run::new(2);
-        let id = run.at(60).request(0, 1, renew("a"));
-        run.reply(1, 0, id, ok());
+        let id = run.at(60).request(client(0), 1, renew("a"));
+        run.reply(1, client(0), id, ok());
         run.at(61).replicated_cancel(0, 1, "a");
         run.at(62).replicate_ack(
             1,
@@ -291,8 +291,8 @@ mod tests {
     #[test]
     fn a_renew_that_found_nothing_refreshed_nothing() {
         let mut run = Run::new(2);
-        let id = run.at(10).request(0, 1, renew("a"));
-        run.reply(1, 0, id, code(registry::api::Code::NothingFound));
+        let id = run.at(10).request(client(0), 1, renew("a"));
+        run.reply(1, client(0), id, code(registry::api::Code::NothingFound));
         run.at(11).replicated_renews(0, 1, &[key("a")]);
         run.at(12).replicate_ack(1, 0, &[OpResult::NotFound]);
         run.at(50).node(1, evicted("a", 120));
@@ -302,9 +302,9 @@ mod tests {
     #[test]
     fn evictions_after_the_lease_or_in_a_later_incarnation_pass() {
         let mut run = Run::new(2);
-        run.at(10).request(0, 1, renew("a"));
+        run.at(10).request(client(0), 1, renew("a"));
         // A renew at another node does not refresh node 1's lease.
-        run.at(90).request(0, 0, renew("a"));
+        run.at(90).request(client(0), 0, renew("a"));
         run.at(100).node(1, evicted("a", 90));
         // Node 0 heard a renew at 90, then crashed: the new incarnation never heard it.
         run.at(120).bounce(0);

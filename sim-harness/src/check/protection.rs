@@ -14,7 +14,7 @@ use crate::trace::TraceEvent;
 /// Every window's count, threshold and mode follow the formula; evictions respect the mode and
 /// the cap.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Protection;
+pub(super) struct Protection;
 
 const NAME: &str = "protection";
 
@@ -173,12 +173,12 @@ mod tests {
     /// Node 0 receives 2 client renews, a replicated batch of 2 renew ops and its own renew:
     /// 5 in all.
     fn five_renews(run: &mut Run) {
-        run.request(1, 0, renew("a"));
-        run.request(2, 0, renew("b"));
+        run.request(client(1), 0, renew("a"));
+        run.request(client(2), 0, renew("b"));
         run.replicated_renews(1, 0, &[key("c"), key("d")]);
         run.node(0, NodeEvent::SelfRenewed);
         // Traffic at other nodes does not count for node 0.
-        run.request(1, 1, renew("a"));
+        run.request(client(1), 1, renew("a"));
         run.node(1, NodeEvent::SelfRenewed);
     }
 
@@ -254,8 +254,8 @@ mod tests {
         )
         .node(0, round(7, 2, 1));
         // A restart starts an empty window; the count before it is gone.
-        run.request(1, 0, renew("a"));
-        run.at(130).bounce(0).request(1, 0, renew("a"));
+        run.request(client(1), 0, renew("a"));
+        run.at(130).bounce(0).request(client(1), 0, renew("a"));
         run.at(190).node(0, closed(1, 0, 0, false));
         run.node(0, round(0, 0, 0));
         assert!(run.check(&Protection).is_empty());

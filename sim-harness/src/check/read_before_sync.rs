@@ -11,7 +11,7 @@ use crate::trace::TraceEvent;
 
 /// A code-0 reply to a read from a node incarnation before its `Synced` is a violation.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ReadBeforeSync;
+pub(super) struct ReadBeforeSync;
 
 const NAME: &str = "read_before_sync";
 
@@ -76,13 +76,13 @@ mod tests {
     #[test]
     fn a_read_served_before_the_first_sync_or_after_a_restart_is_reported() {
         let mut run = Run::new(2);
-        run.at(1).served_poll(9, 0, &["a"]);
+        run.at(1).served_poll(client(9), 0, &["a"]);
         assert_one(&run.check(&ReadBeforeSync), NAME, Some(0), None);
 
         let mut run = Run::new(2);
         synced(&mut run, 0);
         synced(&mut run, 1);
-        run.at(5).bounce(1).at(6).served_poll(9, 1, &[]);
+        run.at(5).bounce(1).at(6).served_poll(client(9), 1, &[]);
         let found = run.check(&ReadBeforeSync);
         assert_one(&found, NAME, Some(1), None);
         assert_eq!(found[0].at, crate::time::SimTime::from_secs(6));
@@ -91,15 +91,15 @@ mod tests {
     #[test]
     fn refusals_writes_and_reads_after_sync_pass() {
         let mut run = Run::new(2);
-        let id = run.request(9, 0, poll());
-        run.reply(0, 9, id, code(Code::NotReady));
-        let id = run.request(3, 0, register(&instance("a")));
-        run.reply(0, 3, id, code(Code::Ok));
+        let id = run.request(client(9), 0, poll());
+        run.reply(0, client(9), id, code(Code::NotReady));
+        let id = run.request(client(3), 0, register(&instance("a")));
+        run.reply(0, client(3), id, code(Code::Ok));
         synced(&mut run, 0);
-        run.served_poll(9, 0, &["a"]);
+        run.served_poll(client(9), 0, &["a"]);
         run.at(5).bounce(1).at(6);
         synced(&mut run, 1);
-        run.served_poll(9, 1, &["a"]);
+        run.served_poll(client(9), 1, &["a"]);
         assert!(run.check(&ReadBeforeSync).is_empty());
     }
 }

@@ -39,7 +39,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 
 /// A finally cancelled instance does not come back.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Resurrection;
+pub(super) struct Resurrection;
 
 const NAME: &str = "resurrection";
 
@@ -206,7 +206,7 @@ mod tests {
 
     fn cancelled(host: &str) -> ClientEvent {
         ClientEvent::Cancelled {
-            client: 0,
+            client: client(0),
             node: 0,
             request: 0,
             key: key(host),
@@ -217,16 +217,16 @@ mod tests {
     fn a_view_with_the_instance_after_one_without_it_is_reported() {
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
-            .served_poll(9, 1, &["a", "b"])
+            .served_poll(client(9), 1, &["a", "b"])
             .at(10)
             .client(cancelled("a"));
         run.replicated_cancel(0, 1, "a");
         run.at(11)
-            .served_poll(9, 1, &["b"])
+            .served_poll(client(9), 1, &["b"])
             .at(12)
-            .served_poll(9, 0, &["a", "b"])
+            .served_poll(client(9), 0, &["a", "b"])
             .at(13)
-            .served_poll(9, 1, &["a", "b"]);
+            .served_poll(client(9), 1, &["a", "b"]);
         let found = run.check(&Resurrection);
         assert_one(&found, NAME, Some(1), Some(&key("a")));
         assert_eq!(found[0].at, crate::time::SimTime::from_secs(13));
@@ -247,21 +247,22 @@ mod tests {
         run.client(wrote(0, &instance("a")))
             .client(wrote(1, &instance("c")))
             // A view with "a" served before the cancel does not count.
-            .served_poll(9, 0, &["a"])
+            .served_poll(client(9), 0, &["a"])
             .at(10)
             .client(cancelled("a"))
             .client(cancelled("c"))
             // Node 1 still has it (it has not seen the cancel yet), then loses it.
-            .served_poll(9, 1, &["a"])
-            .served_poll(9, 1, &[])
+            .served_poll(client(9), 1, &["a"])
+            .served_poll(client(9), 1, &[])
             // Node 0 forgot it, restarted, and a peer copy came back before the cancel did.
-            .served_poll(9, 0, &[])
+            .served_poll(client(9), 0, &[])
             .bounce(0)
-            .served_poll(9, 0, &["a"])
+            .served_poll(client(9), 0, &["a"])
             // "c" was registered again after its cancel: it may be seen again.
-            .served_poll(9, 1, &["c"]);
-        run.request(1, 1, register(&instance("c")));
-        run.served_poll(9, 1, &["c"]).hold(0, &instance("c"));
+            .served_poll(client(9), 1, &["c"]);
+        run.request(client(1), 1, register(&instance("c")));
+        run.served_poll(client(9), 1, &["c"])
+            .hold(0, &instance("c"));
         assert!(run.check(&Resurrection).is_empty());
     }
 
@@ -269,23 +270,24 @@ mod tests {
     fn a_node_that_never_had_the_instance_may_receive_a_stale_copy_late() {
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
-            .served_poll(9, 0, &["a"])
+            .served_poll(client(9), 0, &["a"])
             .at(10)
             .client(cancelled("a"))
             // Node 1 never received the register; after the cancel it gets node 0's copy
             // (node 0 has not heard of the cancel), then the cancel.
-            .served_poll(9, 1, &[])
-            .served_poll(9, 1, &["a"])
-            .served_poll(9, 1, &[]);
+            .served_poll(client(9), 1, &[])
+            .served_poll(client(9), 1, &["a"])
+            .served_poll(client(9), 1, &[]);
         assert!(run.check(&Resurrection).is_empty());
         // Had node 1 served the instance before, the same views are a resurrection.
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
-            .served_poll(9, 1, &["a"])
+            .served_poll(client(9), 1, &["a"])
             .at(10)
             .client(cancelled("a"));
         run.replicated_cancel(0, 1, "a");
-        run.served_poll(9, 1, &[]).served_poll(9, 1, &["a"]);
+        run.served_poll(client(9), 1, &[])
+            .served_poll(client(9), 1, &["a"]);
         assert_one(&run.check(&Resurrection), NAME, Some(1), Some(&key("a")));
     }
 
@@ -295,11 +297,11 @@ mod tests {
         // set it UP and then cancelled it; the node got the set before the cancel.
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
-            .served_poll(9, 1, &["a"])
+            .served_poll(client(9), 1, &["a"])
             .at(10)
             .client(cancelled("a"))
-            .served_poll(9, 1, &[])
-            .served_poll(9, 1, &["a"]);
+            .served_poll(client(9), 1, &[])
+            .served_poll(client(9), 1, &["a"]);
         assert!(run.check(&Resurrection).is_empty());
         // Once it had the cancel (a tombstone by anti-entropy, here), showing it again is a
         // cancel undone.
@@ -317,7 +319,8 @@ mod tests {
                 }],
             },
         });
-        run.served_poll(9, 1, &[]).served_poll(9, 1, &["a"]);
+        run.served_poll(client(9), 1, &[])
+            .served_poll(client(9), 1, &["a"]);
         assert_one(&run.check(&Resurrection), NAME, Some(1), Some(&key("a")));
     }
 
@@ -363,12 +366,12 @@ mod tests {
 
     /// Node `node` answers a poll of `APP` with `copy` (UP) in it.
     fn serves(run: &mut Run, node: usize, copy: &registry::api::Instance) {
-        let id = run.request(9, node, poll());
+        let id = run.request(client(9), node, poll());
         let mut info = registry::api::InstanceInfo::default();
         info.instances.insert("zone0".into(), vec![copy.clone()]);
         run.reply(
             node,
-            9,
+            client(9),
             id,
             registry::api::Reply::ok(registry::api::Data::App(info)),
         );
@@ -394,7 +397,7 @@ mod tests {
             if cancel_left {
                 run.replicated_cancel(1, 0, "a");
             }
-            run.served_poll(9, 1, &[]);
+            run.served_poll(client(9), 1, &[]);
             run.put(0, 1, &ahead);
             serves(&mut run, 1, &ahead);
             run.check(&Resurrection)

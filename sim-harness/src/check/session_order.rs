@@ -29,11 +29,12 @@ use registry::api::{Code, Instance, InstanceKey, Request};
 use super::causality::{had_seen, lost_with_its_node, origin_of, request_index};
 use super::support::{content, held, is_client_app, same_content, up_core, violation};
 use super::{CheckInput, Checker, Violation};
+use crate::id::ClientId;
 use crate::trace::{ClientEvent, TraceEvent};
 
 /// An up core node's copy never matches an earlier write of a client but not its last.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SessionOrder;
+pub(super) struct SessionOrder;
 
 const NAME: &str = "session_order";
 
@@ -51,8 +52,8 @@ impl Checker for SessionOrder {
 
     fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
         let mut out = refused_client_writes(input);
-        let mut writes: BTreeMap<usize, Vec<Write<'_>>> = BTreeMap::new();
-        let mut gone: BTreeSet<usize> = BTreeSet::new();
+        let mut writes: BTreeMap<ClientId, Vec<Write<'_>>> = BTreeMap::new();
+        let mut gone: BTreeSet<ClientId> = BTreeSet::new();
         for (_, event) in input.trace.entries() {
             match event {
                 TraceEvent::Client(ClientEvent::Wrote {
@@ -194,11 +195,11 @@ mod tests {
     #[test]
     fn a_client_write_refused_as_stale_is_reported() {
         let mut run = Run::new(2);
-        let id = run.at(10).request(0, 1, register(&instance("a")));
-        run.reply(1, 0, id, ok());
+        let id = run.at(10).request(client(0), 1, register(&instance("a")));
+        run.reply(1, client(0), id, ok());
         assert!(run.check(&SessionOrder).is_empty());
-        let id = run.at(20).request(0, 1, register(&instance("a")));
-        run.reply(1, 0, id, code(Code::Conflict));
+        let id = run.at(20).request(client(0), 1, register(&instance("a")));
+        run.reply(1, client(0), id, code(Code::Conflict));
         assert_one(&run.check(&SessionOrder), NAME, Some(1), Some(&key("a")));
     }
 
@@ -221,7 +222,7 @@ mod tests {
 
     fn died(run: &mut Run) {
         run.client(ClientEvent::Died {
-            client: 0,
+            client: client(0),
             key: key("a"),
         });
     }

@@ -35,9 +35,9 @@ fn a_quiet_converged_run_passes_every_checker() {
     for node in 0..3 {
         run.node(node, NodeEvent::Synced { from: None });
     }
-    run.at(1).request(0, 0, register(&instance("a")));
+    run.at(1).request(client(0), 0, register(&instance("a")));
     run.client(wrote(0, &instance("a")));
-    run.at(30).request(0, 1, renew("a"));
+    run.at(30).request(client(0), 1, renew("a"));
     run.at(60);
     for node in 0..3 {
         let renews = u64::from(node == 1);
@@ -51,7 +51,10 @@ fn a_quiet_converged_run_passes_every_checker() {
             },
         );
     }
-    run.at(100).liveness().at(120).served_poll(3, 2, &["a"]);
+    run.at(100)
+        .liveness()
+        .at(120)
+        .served_poll(client(3), 2, &["a"]);
     run.client(viewed(3, 2, &["a"]));
     for node in 0..3 {
         run.hold(node, &instance("a"));
@@ -70,7 +73,7 @@ fn odd_traces_do_not_panic() {
         .fault(Fault::Crash { node: 9 })
         .event(TraceEvent::Reply {
             node: 8,
-            client: 3,
+            client: client(3),
             id: 77,
             reply: code(Code::Ok).into(),
         })
@@ -106,7 +109,7 @@ fn odd_traces_do_not_panic() {
             },
         )
         .client(ClientEvent::Died {
-            client: 4,
+            client: client(4),
             key: key("x"),
         })
         .client(viewed(1, 7, &["x"]));

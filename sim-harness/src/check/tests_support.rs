@@ -10,6 +10,7 @@ use registry::core::NodeEvent;
 
 use super::{CheckInput, Checker, NodeSnapshot, Rules, Violation};
 use crate::fault::Fault;
+pub(super) use crate::id::ClientId;
 use crate::time::SimTime;
 use crate::trace::{ClientEvent, Phase, Trace, TraceEvent};
 
@@ -93,7 +94,7 @@ impl Run {
     }
 
     /// `request` from `client` arrives at `node`; returns its id.
-    pub(super) fn request(&mut self, client: usize, node: usize, request: Request) -> u64 {
+    pub(super) fn request(&mut self, client: ClientId, node: usize, request: Request) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.event(TraceEvent::Request {
@@ -115,12 +116,12 @@ impl Run {
         acked: bool,
     ) -> &mut Run {
         self.event(TraceEvent::Request {
-            client: 0,
+            client: client(0),
             node,
             id,
             request: Box::new(register(instance)),
         });
-        self.reply(node, 0, id, ok());
+        self.reply(node, client(0), id, ok());
         self.event(TraceEvent::Stamped {
             node,
             id,
@@ -129,7 +130,7 @@ impl Run {
         });
         if acked {
             self.client(ClientEvent::Wrote {
-                client: 0,
+                client: client(0),
                 node,
                 request: id,
                 instance: Box::new(instance.clone()),
@@ -154,12 +155,12 @@ impl Run {
         answer: Code,
     ) -> &mut Run {
         self.event(TraceEvent::Request {
-            client: 0,
+            client: client(0),
             node,
             id,
             request: Box::new(cancel(host)),
         });
-        self.reply(node, 0, id, code(answer));
+        self.reply(node, client(0), id, code(answer));
         self.event(TraceEvent::Stamped {
             node,
             id,
@@ -167,7 +168,7 @@ impl Run {
             dirty_timestamp: CANCEL_STAMP,
         });
         self.client(ClientEvent::Cancelled {
-            client: 0,
+            client: client(0),
             node,
             request: id,
             key: key(host),
@@ -224,7 +225,13 @@ impl Run {
     }
 
     /// `node` answers request `id` of `client`.
-    pub(super) fn reply(&mut self, node: usize, client: usize, id: u64, reply: Reply) -> &mut Run {
+    pub(super) fn reply(
+        &mut self,
+        node: usize,
+        client: ClientId,
+        id: u64,
+        reply: Reply,
+    ) -> &mut Run {
         self.event(TraceEvent::Reply {
             node,
             client,
@@ -234,7 +241,12 @@ impl Run {
     }
 
     /// A poll of `APP` from `client` at `node`, answered at once with `hosts` UP.
-    pub(super) fn served_poll(&mut self, client: usize, node: usize, hosts: &[&str]) -> &mut Run {
+    pub(super) fn served_poll(
+        &mut self,
+        client: ClientId,
+        node: usize,
+        hosts: &[&str],
+    ) -> &mut Run {
         let id = self.request(client, node, poll());
         self.reply(node, client, id, app_reply(hosts))
     }
@@ -434,9 +446,19 @@ pub(super) fn code(code: Code) -> Reply {
     Reply::code(code)
 }
 
+/// Instance client `index`.
+pub(super) fn client(index: usize) -> ClientId {
+    ClientId::Instance(index)
+}
+
+/// Poller `index`.
+pub(super) fn poller(index: usize) -> ClientId {
+    ClientId::Poller(index)
+}
+
 pub(super) fn wrote(client: usize, instance: &Instance) -> ClientEvent {
     ClientEvent::Wrote {
-        client,
+        client: ClientId::Instance(client),
         node: 0,
         request: 0,
         instance: Box::new(instance.clone()),

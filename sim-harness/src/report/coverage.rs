@@ -8,7 +8,7 @@ use registry::core::{NodeEvent, NodeStats};
 use crate::trace::{Trace, TraceEvent};
 
 /// Every fault kind [`crate::fault::Fault::kind`] names.
-pub const FAULT_KINDS: [&str; 12] = [
+pub(super) const FAULT_KINDS: [&str; 12] = [
     "crash",
     "restart",
     "pause",
@@ -24,7 +24,7 @@ pub const FAULT_KINDS: [&str; 12] = [
 ];
 
 /// Every protocol path the report counts, in report order.
-pub const PATHS: [&str; 10] = [
+pub(super) const PATHS: [&str; 10] = [
     "renew_not_found_resent",
     "conflicts_adopted",
     "anti_entropy_repairs",
@@ -38,7 +38,7 @@ pub const PATHS: [&str; 10] = [
 ];
 
 /// How often each fault kind was injected in a trace (every kind listed, zeros included).
-pub fn fault_counts(trace: &Trace) -> BTreeMap<String, u64> {
+pub(super) fn fault_counts(trace: &Trace) -> BTreeMap<String, u64> {
     let mut out: BTreeMap<String, u64> = FAULT_KINDS.iter().map(|k| (k.to_string(), 0)).collect();
     for (_, event) in trace.entries() {
         if let TraceEvent::Fault(fault) = event {
@@ -50,7 +50,7 @@ pub fn fault_counts(trace: &Trace) -> BTreeMap<String, u64> {
 
 /// How often each protocol path was taken: node counters (summed over the run) plus the
 /// protection changes in the trace. Every path is listed, zeros included.
-pub fn path_counts(stats: &NodeStats, trace: &Trace) -> BTreeMap<String, u64> {
+pub(super) fn path_counts(stats: &NodeStats, trace: &Trace) -> BTreeMap<String, u64> {
     let (mut entered, mut exited) = (0, 0);
     for (_, event) in trace.entries() {
         if let TraceEvent::Node {
@@ -85,14 +85,14 @@ pub fn path_counts(stats: &NodeStats, trace: &Trace) -> BTreeMap<String, u64> {
 }
 
 /// Adds every count of `more` into `total`.
-pub fn add_counts(total: &mut BTreeMap<String, u64>, more: &BTreeMap<String, u64>) {
+pub(super) fn add_counts(total: &mut BTreeMap<String, u64>, more: &BTreeMap<String, u64>) {
     for (name, count) in more {
         *total.entry(name.clone()).or_default() += count;
     }
 }
 
 /// The names whose count is zero, as `fault <kind>` / `path <name>` lines.
-pub fn gaps(faults: &BTreeMap<String, u64>, paths: &BTreeMap<String, u64>) -> Vec<String> {
+pub(super) fn gaps(faults: &BTreeMap<String, u64>, paths: &BTreeMap<String, u64>) -> Vec<String> {
     let never = |kind: &str, counts: &BTreeMap<String, u64>| {
         counts
             .iter()

@@ -38,7 +38,7 @@ impl Episodes {
 }
 
 /// The protection episodes of a trace whose run ended at `end`.
-pub fn protection_episodes(trace: &Trace, end: SimTime) -> Episodes {
+pub(super) fn protection_episodes(trace: &Trace, end: SimTime) -> Episodes {
     let mut since: BTreeMap<usize, SimTime> = BTreeMap::new();
     let mut out = Episodes::default();
     for (at, event) in trace.entries() {

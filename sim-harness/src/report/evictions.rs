@@ -41,7 +41,7 @@ impl FalseEvictions {
 }
 
 /// Counts the false evictions of a trace.
-pub fn false_evictions(trace: &Trace) -> FalseEvictions {
+pub(super) fn false_evictions(trace: &Trace) -> FalseEvictions {
     let mut alive: BTreeSet<InstanceKey> = BTreeSet::new();
     let mut ended: BTreeSet<InstanceKey> = BTreeSet::new();
     let mut protected: BTreeMap<usize, bool> = BTreeMap::new();
@@ -89,6 +89,8 @@ pub fn false_evictions(trace: &Trace) -> FalseEvictions {
 pub(crate) mod tests {
     use std::time::Duration;
 
+    use crate::id::ClientId;
+
     use registry::api::Instance;
 
     use super::*;
@@ -131,7 +133,7 @@ pub(crate) mod tests {
         trace.record(
             t,
             TraceEvent::Client(ClientEvent::Wrote {
-                client: 0,
+                client: ClientId::Instance(0),
                 node: 0,
                 request: 0,
                 instance: Box::new(instance("h1")),
@@ -151,7 +153,7 @@ pub(crate) mod tests {
         trace.record(
             t,
             TraceEvent::Client(ClientEvent::Died {
-                client: 0,
+                client: ClientId::Instance(0),
                 key: InstanceKey::of(&instance("h1")),
             }),
         );

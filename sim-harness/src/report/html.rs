@@ -24,7 +24,11 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}h2{margin-top:1.6em}\
 .gap{color:#b00}svg.plot{display:block;margin:0.5em 0;background:#fff;border:1px solid #ccc}";
 
 /// The page for `summary`, with per-seed convergence from `outcomes` and `sample`'s timelines.
-pub fn html(summary: &Summary, outcomes: &[SeedOutcome], sample: Option<&SampleRun<'_>>) -> String {
+pub(super) fn html(
+    summary: &Summary,
+    outcomes: &[SeedOutcome],
+    sample: Option<&SampleRun<'_>>,
+) -> String {
     let mut out = String::new();
     let _ = write!(
         out,

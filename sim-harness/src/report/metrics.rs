@@ -14,7 +14,7 @@ use crate::run::RunResult;
 /// One run's measurements, small enough to keep for thousands of seeds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SeedMetrics {
-    /// When the up core first agreed after the heal (`None`: not by the deadline).
+    /// When the up core first agreed in the liveness phase (`None`: not by the deadline).
     pub convergence: Option<Duration>,
     /// Node counters summed over the run.
     pub stats: NodeStats,

@@ -6,30 +6,26 @@
 //! [`Summary::build`] aggregates them per scenario.
 
 mod commit;
-pub mod coverage;
+mod coverage;
 mod distribution;
-pub mod episodes;
-pub mod evictions;
+mod episodes;
+mod evictions;
 mod html;
 mod markdown;
 mod metrics;
-pub mod staleness;
+mod staleness;
 mod summary;
 mod svg;
 mod table;
 mod write;
 
 pub use commit::current_commit;
-pub use distribution::Distribution;
-pub use html::{html, SampleRun};
+pub use html::SampleRun;
 pub use markdown::markdown;
 pub use metrics::SeedMetrics;
-pub use summary::{
-    AntiEntropy, CheckerVerdict, Coverage, FailingSeed, Protection, Replication, ScenarioSummary,
-    StalenessSummary, Summary, Totals, SCHEMA_VERSION,
-};
+pub use summary::Summary;
 pub use table::table;
-pub use write::{summary_json, timings_json, write_file, write_report, ReportError};
+pub use write::{summary_json, timings_json, write_file, write_report};
 
 /// The default report name (`reports/latest/`).
 pub const DEFAULT_NAME: &str = "latest";

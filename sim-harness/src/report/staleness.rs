@@ -54,7 +54,7 @@ type WritesByApp<'a> = BTreeMap<&'a str, Vec<Write<'a>>>;
 type ViewsByApp<'a> = BTreeMap<&'a str, BTreeMap<usize, Views<'a>>>;
 
 /// The notification lag of a trace (see the module docs).
-pub fn staleness(trace: &Trace) -> Staleness {
+pub(super) fn staleness(trace: &Trace) -> Staleness {
     let (writes, views) = collect(trace);
     let mut out = Staleness::default();
     for (appid, writes) in &writes {
@@ -157,6 +157,7 @@ fn lag(write: &Write<'_>, views: &Views<'_>) -> Lag {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::ClientId;
     use crate::report::evictions::tests::instance;
 
     fn viewed(poller: usize, at: u64, hosts: &[&str], trace: &mut Trace) {
@@ -175,7 +176,7 @@ mod tests {
         trace.record(
             SimTime::from_secs(at),
             TraceEvent::Client(ClientEvent::Wrote {
-                client: 0,
+                client: ClientId::Instance(0),
                 node: 0,
                 request: 0,
                 instance: Box::new(instance(host)),

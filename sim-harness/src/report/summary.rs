@@ -14,7 +14,7 @@ use crate::suite::{replay_command, SeedOutcome};
 use crate::world::add_stats;
 
 /// The version of the `summary.json` schema; bump it when a field changes meaning or goes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(super) const SCHEMA_VERSION: u32 = 1;
 
 /// A whole suite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

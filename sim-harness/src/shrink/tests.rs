@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::check::{CheckInput, Violation};
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::scenario::Scenario;
 use crate::trace::TraceEvent;
 
@@ -74,10 +74,13 @@ pub(crate) fn planted() -> Vec<Box<dyn Checker>> {
 pub(crate) fn planted_failure() -> (u64, Options, Plan) {
     let scenario = Scenario::parse("many.toml", MANY_FAULTS).expect("valid scenario");
     for seed in 0..50 {
-        let options = scenario.draw(&mut Seeds::new(seed).options());
+        let options = scenario.draw(&mut Streams::new(seed).options());
         let plan = Plan::draw(seed, &options);
         if plan.faults.len() >= 20
-            && !run_plan(seed, &options, &plan, &planted())
+            && !Run::new(seed, &options)
+                .plan(&plan)
+                .checkers(&planted())
+                .go()
                 .violations
                 .is_empty()
         {
@@ -115,7 +118,10 @@ fn a_planted_failure_shrinks_to_its_two_faults() {
     assert!(!plan.actions.is_empty() && shrunk.plan.actions.is_empty());
     assert!(matches!(shrunk.plan.faults[0].1, Fault::Crash { node: 1 }));
     assert!(matches!(shrunk.plan.faults[1].1, Fault::Pause { .. }));
-    let rerun = run_plan(seed, &shrunk.options, &shrunk.plan, &planted());
+    let rerun = Run::new(seed, &shrunk.options)
+        .plan(&shrunk.plan)
+        .checkers(&planted())
+        .go();
     assert_eq!(rerun.violations.len(), 1, "the planted checker still fails");
     assert!(shrunk.original.faults >= 20);
     assert_eq!(shrunk.shrunk, Sizes::of(&shrunk.options, &shrunk.plan));

@@ -25,7 +25,7 @@ pub enum Action {
 }
 
 /// The actions of a safety phase of length `safety`, in time order.
-pub fn plan(
+pub(crate) fn plan(
     options: &WorkloadOptions,
     safety: Duration,
     rng: &mut ChaCha8Rng,

@@ -1,9 +1,11 @@
 //! A simulated service instance: registers, renews, fails over, sets, cancels or dies.
 
 use registry::api::{
-    CancelArgs, InstanceKey, Metadata, RegisterArgs, RenewArgs, Request, SetArgs, Status,
+    CancelArgs, InstanceKey, Metadata, RegisterArgs, RenewArgs, Request, SetArgs, SmolStr, Status,
 };
+use registry::core::RequestId;
 
+use crate::id::NodeId;
 use crate::world::ENV;
 
 /// What an instance is doing.
@@ -20,8 +22,8 @@ pub(crate) enum Life {
 /// The one write or renew an instance has in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Pending {
-    pub(crate) id: u64,
-    pub(crate) node: usize,
+    pub(crate) id: RequestId,
+    pub(crate) node: NodeId,
     pub(crate) request: Request,
 }
 
@@ -32,19 +34,17 @@ pub(crate) struct InstanceClient {
     pub(crate) status: Status,
     pub(crate) metadata: Metadata,
     /// The node it talks to.
-    pub(crate) node: usize,
+    pub(crate) node: NodeId,
     pub(crate) life: Life,
     /// Whether a register has been acknowledged (since the last -404).
     pub(crate) registered: bool,
     pub(crate) pending: Option<Pending>,
     /// Bumped whenever a renew is (re)scheduled; older renew wake-ups are stale.
     pub(crate) renew_generation: u64,
-    /// A set waiting for the in-flight request to finish.
-    pub(crate) queued_set: Option<(Status, Metadata)>,
 }
 
 impl InstanceClient {
-    pub(crate) fn new(index: usize, apps: u64, zone: String, node: usize) -> InstanceClient {
+    pub(crate) fn new(index: usize, apps: u64, zone: String, node: NodeId) -> InstanceClient {
         InstanceClient {
             key: InstanceKey {
                 env: ENV.into(),
@@ -59,21 +59,20 @@ impl InstanceClient {
             registered: false,
             pending: None,
             renew_generation: 0,
-            queued_set: None,
         }
+    }
+
+    /// The address the instance registers.
+    fn addr(&self) -> SmolStr {
+        format!("http://{}:8000", self.key.hostname).into()
     }
 
     pub(crate) fn register(&self) -> Request {
         Request::Register(RegisterArgs {
-            key: InstanceKey {
-                zone: self.key.zone.clone(),
-                env: self.key.env.clone(),
-                appid: self.key.appid.clone(),
-                hostname: self.key.hostname.clone(),
-            },
+            key: self.key.clone(),
             region: ENV.into(),
             status: self.status,
-            addrs: vec![format!("http://{}:8000", self.key.hostname).into()],
+            addrs: vec![self.addr()],
             version: "v1".into(),
             metadata: self.metadata.clone(),
             replication: false,
@@ -84,12 +83,7 @@ impl InstanceClient {
 
     pub(crate) fn renew(&self) -> Request {
         Request::Renew(RenewArgs {
-            key: InstanceKey {
-                zone: self.key.zone.clone(),
-                env: self.key.env.clone(),
-                appid: self.key.appid.clone(),
-                hostname: self.key.hostname.clone(),
-            },
+            key: self.key.clone(),
             replication: false,
             dirty_timestamp: 0,
         })
@@ -97,12 +91,7 @@ impl InstanceClient {
 
     pub(crate) fn cancel(&self) -> Request {
         Request::Cancel(CancelArgs {
-            key: InstanceKey {
-                zone: self.key.zone.clone(),
-                env: self.key.env.clone(),
-                appid: self.key.appid.clone(),
-                hostname: self.key.hostname.clone(),
-            },
+            key: self.key.clone(),
             replication: false,
             latest_timestamp: 0,
         })
@@ -129,7 +118,7 @@ impl InstanceClient {
             env: self.key.env.clone(),
             appid: self.key.appid.clone(),
             hostname: self.key.hostname.clone(),
-            addrs: vec![format!("http://{}:8000", self.key.hostname).into()].into(),
+            addrs: vec![self.addr()].into(),
             version: "v1".into(),
             metadata: self.metadata.clone(),
             status: self.status,

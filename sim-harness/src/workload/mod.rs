@@ -22,18 +22,16 @@ use rand_chacha::ChaCha8Rng;
 use registry::api::{Code, Data, Metadata, Reply, Request, Status};
 use registry::core::RequestId;
 
-use crate::rng::Seeds;
+use crate::id::{ClientId, NodeId};
+use crate::rng::Streams;
 use crate::scenario::WorkloadOptions;
 use crate::time::SimTime;
 use crate::trace::{ClientEvent, TraceEvent};
 use crate::world::{node_zone, World};
 
-pub use actions::{plan, Action};
+pub(crate) use actions::{plan, Action};
 use instance::{InstanceClient, Life, Pending};
 use poller::Poller;
-
-/// Client indices at and above this are pollers; below, service instances.
-pub const POLLER_BASE: usize = 1_000_000;
 
 /// How long an instance waits for an answer before it fails over.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,17 +40,30 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(40);
 /// Pause before retrying elsewhere after an error answer.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-const START: u64 = u64::MAX;
-const RENEW_FLAG: u64 = 1 << 62;
+/// What a client asked the world to wake it for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Its first request is due.
+    Start,
+    /// An instance's renew is due; stale unless `generation` is still its latest.
+    Renew {
+        /// The instance's renew generation when it scheduled this.
+        generation: u64,
+    },
+    /// The answer to request `id` is overdue (ignored if the request is no longer in flight).
+    Timeout(RequestId),
+    /// A poller's next poll is due after an error answer (ignored if one is in flight).
+    Retry,
+}
 
 /// Every simulated client of a run.
 #[derive(Debug)]
-pub struct Workload {
+pub(crate) struct Workload {
     options: WorkloadOptions,
     rng: ChaCha8Rng,
     zones: usize,
     /// The nodes clients may talk to (all of them, then only the core).
-    allowed: Vec<usize>,
+    allowed: Vec<NodeId>,
     instances: Vec<InstanceClient>,
     pollers: Vec<Poller>,
     /// Once the liveness phase starts, clients only renew and poll.
@@ -61,12 +72,17 @@ pub struct Workload {
 
 impl Workload {
     /// The clients of a run, none started yet.
-    pub fn new(options: &WorkloadOptions, nodes: usize, zones: usize, seeds: &Seeds) -> Workload {
+    pub(crate) fn new(
+        options: &WorkloadOptions,
+        nodes: usize,
+        zones: usize,
+        streams: &Streams,
+    ) -> Workload {
         Workload {
             options: options.clone(),
-            rng: seeds.workload(),
+            rng: streams.workload(),
             zones,
-            allowed: (0..nodes).collect(),
+            allowed: (0..nodes).map(NodeId).collect(),
             instances: Vec::new(),
             pollers: Vec::new(),
             settled: false,
@@ -74,7 +90,7 @@ impl Workload {
     }
 
     /// Schedules every initial instance and poller to start within the first renew interval.
-    pub fn start(&mut self, world: &mut World) {
+    pub(crate) fn start(&mut self, world: &mut World) {
         let spread = Duration::from_secs(self.options.renew_seconds.max(1));
         for _ in 0..self.options.instances {
             let at = self.random_within(world.now(), spread);
@@ -92,21 +108,21 @@ impl Workload {
             let node = self.pick_node(None);
             self.pollers.push(Poller::new(names, node));
             let at = self.random_within(world.now(), Duration::from_secs(10));
-            world.wake_client(at, POLLER_BASE + index, START);
+            world.wake_client(at, ClientId::Poller(index), Wake::Start);
         }
     }
 
     /// Stops all churn, and keeps clients to `core` from now on.
-    pub fn enter_liveness(&mut self, world: &mut World, core: &[usize]) {
+    pub(crate) fn enter_liveness(&mut self, world: &mut World, core: &[usize]) {
         self.settled = true;
-        self.allowed = core.to_vec();
+        self.allowed = core.iter().copied().map(NodeId).collect();
         for index in 0..self.instances.len() {
-            if !core.contains(&self.instances[index].node) {
+            if !core.contains(&self.instances[index].node.0) {
                 self.instances[index].node = self.pick_node(None);
             }
         }
         for index in 0..self.pollers.len() {
-            if !core.contains(&self.pollers[index].node) {
+            if !core.contains(&self.pollers[index].node.0) {
                 let node = self.pick_node(None);
                 let was_polling = self.pollers[index].pending.is_some();
                 self.pollers[index].switch_to(node);
@@ -117,53 +133,61 @@ impl Workload {
         }
     }
 
-    /// Instances that are alive (not cancelled or crashed).
-    pub fn alive(&self) -> usize {
-        self.instances
-            .iter()
-            .filter(|c| c.life != Life::Gone)
-            .count()
-    }
-
     /// A reply reached `client`.
-    pub fn on_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: &Reply) {
-        if client >= POLLER_BASE {
-            self.poller_reply(world, client - POLLER_BASE, id, reply);
-        } else {
-            self.instance_reply(world, client, id, reply);
+    pub(crate) fn on_reply(
+        &mut self,
+        world: &mut World,
+        client: ClientId,
+        id: RequestId,
+        reply: &Reply,
+    ) {
+        match client {
+            ClientId::Instance(index) => self.instance_reply(world, index, id, reply),
+            ClientId::Poller(index) => self.poller_reply(world, index, id, reply),
         }
     }
 
     /// A wake-up `client` asked for is due.
-    pub fn on_wake(&mut self, world: &mut World, client: usize, token: u64) {
-        if client >= POLLER_BASE {
-            let index = client - POLLER_BASE;
-            let poller = &self.pollers[index];
-            let timed_out = poller.pending == Some(token);
-            if token == START || timed_out || (token == RENEW_FLAG && poller.pending.is_none()) {
-                if timed_out {
-                    let node = self.pick_node(Some(self.pollers[index].node));
-                    self.pollers[index].switch_to(node);
-                }
-                self.poll(world, index);
-            }
-            return;
+    pub(crate) fn on_wake(&mut self, world: &mut World, client: ClientId, wake: Wake) {
+        match client {
+            ClientId::Instance(index) => self.instance_wake(world, index, wake),
+            ClientId::Poller(index) => self.poller_wake(world, index, wake),
         }
+    }
+
+    fn poller_wake(&mut self, world: &mut World, index: usize, wake: Wake) {
+        let pending = self.pollers[index].pending;
+        let due = match wake {
+            Wake::Start => true,
+            Wake::Timeout(id) if pending == Some(id) => {
+                let node = self.pick_node(Some(self.pollers[index].node));
+                self.pollers[index].switch_to(node);
+                true
+            }
+            Wake::Retry => pending.is_none(),
+            Wake::Timeout(_) | Wake::Renew { .. } => false,
+        };
+        if due {
+            self.poll(world, index);
+        }
+    }
+
+    fn instance_wake(&mut self, world: &mut World, client: usize, wake: Wake) {
         let c = &self.instances[client];
         if c.life == Life::Gone {
             return;
         }
-        if token == START {
+        match wake {
             // An instance ended before it started (churn picks among the registered only, so
             // this is a mass death) has nothing to register.
-            if c.life == Life::Alive && c.pending.is_none() {
+            Wake::Start if c.life == Life::Alive && c.pending.is_none() => {
                 let request = c.register();
                 self.send(world, client, request);
             }
-        } else if token & RENEW_FLAG != 0 {
-            if token & !RENEW_FLAG == c.renew_generation
-                && c.pending.is_none()
-                && c.life == Life::Alive
+            Wake::Renew { generation }
+                if generation == c.renew_generation
+                    && c.pending.is_none()
+                    && c.life == Life::Alive =>
             {
                 let request = if c.registered {
                     c.renew()
@@ -172,16 +196,20 @@ impl Workload {
                 };
                 self.send(world, client, request);
             }
-        } else if let Some(pending) = c.pending.clone().filter(|p| p.id == token) {
-            // Timed out: fail over and try the same request elsewhere.
-            let node = self.pick_node(Some(pending.node));
-            self.instances[client].node = node;
-            self.send(world, client, pending.request);
+            Wake::Timeout(id) => {
+                if let Some(pending) = c.pending.clone().filter(|p| p.id == id) {
+                    // Timed out: fail over and try the same request elsewhere.
+                    let node = self.pick_node(Some(pending.node));
+                    self.instances[client].node = node;
+                    self.send(world, client, pending.request);
+                }
+            }
+            Wake::Start | Wake::Renew { .. } | Wake::Retry => {}
         }
     }
 
     /// Carries out a planned action.
-    pub fn act(&mut self, world: &mut World, action: &Action) {
+    pub(crate) fn act(&mut self, world: &mut World, action: &Action) {
         if self.settled {
             return;
         }
@@ -235,10 +263,10 @@ impl Workload {
     fn spawn(&mut self, world: &mut World, at: SimTime) {
         let index = self.instances.len();
         let node = self.pick_node(None);
-        let zone = node_zone(node, self.zones);
+        let zone = node_zone(node.0, self.zones);
         self.instances
             .push(InstanceClient::new(index, self.options.apps, zone, node));
-        world.wake_client(at, index, START);
+        world.wake_client(at, ClientId::Instance(index), Wake::Start);
     }
 
     fn die(&mut self, world: &mut World, client: usize) {
@@ -246,7 +274,10 @@ impl Workload {
         c.life = Life::Gone;
         c.pending = None;
         let key = c.key.clone();
-        world.record(TraceEvent::Client(ClientEvent::Died { client, key }));
+        world.record(TraceEvent::Client(ClientEvent::Died {
+            client: ClientId::Instance(client),
+            key,
+        }));
     }
 
     fn write_set(&mut self, world: &mut World, client: usize, status: Status, metadata: Metadata) {
@@ -263,17 +294,22 @@ impl Workload {
 
     fn send(&mut self, world: &mut World, client: usize, request: Request) {
         let node = self.instances[client].node;
-        let id = world.send_request(world.now(), client, node, request.clone());
-        self.instances[client].pending = Some(Pending {
-            id: id.0,
+        let id = world.send_request(
+            world.now(),
+            ClientId::Instance(client),
             node,
-            request,
-        });
-        world.wake_client(world.now() + REQUEST_TIMEOUT, client, id.0);
+            request.clone(),
+        );
+        self.instances[client].pending = Some(Pending { id, node, request });
+        world.wake_client(
+            world.now() + REQUEST_TIMEOUT,
+            ClientId::Instance(client),
+            Wake::Timeout(id),
+        );
     }
 
     fn instance_reply(&mut self, world: &mut World, client: usize, id: RequestId, reply: &Reply) {
-        let Some(pending) = self.instances[client].pending.take_if(|p| p.id == id.0) else {
+        let Some(pending) = self.instances[client].pending.take_if(|p| p.id == id) else {
             return; // A late answer to a request already retried elsewhere.
         };
         if self.instances[client].life == Life::Gone {
@@ -286,8 +322,8 @@ impl Workload {
                 c.registered = true;
                 let instance = Box::new(c.intended());
                 world.record(TraceEvent::Client(ClientEvent::Wrote {
-                    client,
-                    node,
+                    client: ClientId::Instance(client),
+                    node: node.0,
                     request: id.0,
                     instance,
                 }));
@@ -320,8 +356,8 @@ impl Workload {
                 c.life = Life::Gone;
                 let key = c.key.clone();
                 world.record(TraceEvent::Client(ClientEvent::Cancelled {
-                    client,
-                    node,
+                    client: ClientId::Instance(client),
+                    node: node.0,
                     request: id.0,
                     key,
                 }));
@@ -331,14 +367,18 @@ impl Workload {
                 let request = request.clone();
                 let node = self.pick_node(Some(node));
                 self.instances[client].node = node;
-                let id =
-                    world.send_request(world.now() + RETRY_DELAY, client, node, request.clone());
-                self.instances[client].pending = Some(Pending {
-                    id: id.0,
+                let id = world.send_request(
+                    world.now() + RETRY_DELAY,
+                    ClientId::Instance(client),
                     node,
-                    request,
-                });
-                world.wake_client(world.now() + RETRY_DELAY + REQUEST_TIMEOUT, client, id.0);
+                    request.clone(),
+                );
+                self.instances[client].pending = Some(Pending { id, node, request });
+                world.wake_client(
+                    world.now() + RETRY_DELAY + REQUEST_TIMEOUT,
+                    ClientId::Instance(client),
+                    Wake::Timeout(id),
+                );
             }
         }
     }
@@ -350,21 +390,27 @@ impl Workload {
         c.renew_generation += 1;
         world.wake_client(
             world.now() + interval + jitter,
-            client,
-            RENEW_FLAG | c.renew_generation,
+            ClientId::Instance(client),
+            Wake::Renew {
+                generation: c.renew_generation,
+            },
         );
     }
 
     fn poll(&mut self, world: &mut World, index: usize) {
         let poller = &self.pollers[index];
         let request = poller.request(index);
-        let id = world.send_request(world.now(), POLLER_BASE + index, poller.node, request);
-        self.pollers[index].pending = Some(id.0);
-        world.wake_client(world.now() + POLL_TIMEOUT, POLLER_BASE + index, id.0);
+        let id = world.send_request(world.now(), ClientId::Poller(index), poller.node, request);
+        self.pollers[index].pending = Some(id);
+        world.wake_client(
+            world.now() + POLL_TIMEOUT,
+            ClientId::Poller(index),
+            Wake::Timeout(id),
+        );
     }
 
     fn poller_reply(&mut self, world: &mut World, index: usize, id: RequestId, reply: &Reply) {
-        if self.pollers[index].pending != Some(id.0) {
+        if self.pollers[index].pending != Some(id) {
             return;
         }
         self.pollers[index].pending = None;
@@ -385,7 +431,7 @@ impl Workload {
                     hosts.sort();
                     world.record(TraceEvent::Client(ClientEvent::Viewed {
                         poller: index,
-                        node,
+                        node: node.0,
                         appid: appid.clone(),
                         hosts,
                     }));
@@ -396,13 +442,17 @@ impl Workload {
             _ => {
                 let node = self.pick_node(Some(node));
                 self.pollers[index].switch_to(node);
-                world.wake_client(world.now() + RETRY_DELAY, POLLER_BASE + index, RENEW_FLAG);
+                world.wake_client(
+                    world.now() + RETRY_DELAY,
+                    ClientId::Poller(index),
+                    Wake::Retry,
+                );
             }
         }
     }
 
-    fn pick_node(&mut self, avoid: Option<usize>) -> usize {
-        let choices: Vec<usize> = self
+    fn pick_node(&mut self, avoid: Option<NodeId>) -> NodeId {
+        let choices: Vec<NodeId> = self
             .allowed
             .iter()
             .copied()
@@ -413,7 +463,7 @@ impl Workload {
         } else {
             &choices
         };
-        pool.choose(&mut self.rng).copied().unwrap_or(0)
+        pool.choose(&mut self.rng).copied().unwrap_or(NodeId(0))
     }
 
     fn pick_alive(&mut self) -> Option<usize> {

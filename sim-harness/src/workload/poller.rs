@@ -2,7 +2,9 @@
 
 use registry::api::SmolStr;
 use registry::api::{PollsArgs, Request};
+use registry::core::RequestId;
 
+use crate::id::NodeId;
 use crate::world::ENV;
 
 /// One poller.
@@ -10,13 +12,13 @@ use crate::world::ENV;
 pub(crate) struct Poller {
     pub(crate) apps: Vec<SmolStr>,
     pub(crate) cursors: Vec<i64>,
-    pub(crate) node: usize,
+    pub(crate) node: NodeId,
     /// The poll in flight.
-    pub(crate) pending: Option<u64>,
+    pub(crate) pending: Option<RequestId>,
 }
 
 impl Poller {
-    pub(crate) fn new(apps: Vec<SmolStr>, node: usize) -> Poller {
+    pub(crate) fn new(apps: Vec<SmolStr>, node: NodeId) -> Poller {
         let cursors = vec![0; apps.len()];
         Poller {
             apps,
@@ -38,7 +40,7 @@ impl Poller {
 
     /// Moves to `node`; cursors from another node mean nothing there, and an answer to the
     /// poll still out at the old node is no longer awaited.
-    pub(crate) fn switch_to(&mut self, node: usize) {
+    pub(crate) fn switch_to(&mut self, node: NodeId) {
         self.node = node;
         self.pending = None;
         self.cursors.iter_mut().for_each(|c| *c = 0);

@@ -5,16 +5,18 @@ use std::rc::Rc;
 use registry::api::{Reply, Request};
 use registry::core::{PeerMessage, RequestId};
 
+use crate::id::ClientId;
 use crate::time::SimTime;
+use crate::workload::Wake;
 
 /// One pending event of the world.
 #[derive(Clone, Debug)]
-pub enum WorldEvent {
+pub(crate) enum WorldEvent {
     /// A client puts a request on the network towards a node (a send scheduled for later;
     /// one due now is routed at once).
     ClientSends {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The node it addresses.
         node: usize,
         /// The id the world gave the request.
@@ -25,7 +27,7 @@ pub enum WorldEvent {
     /// A client's request reaches its node.
     RequestArrives {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The node.
         node: usize,
         /// The request's id.
@@ -36,7 +38,7 @@ pub enum WorldEvent {
     /// A node's reply reaches its client.
     ReplyArrives {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The request answered.
         id: RequestId,
         /// The reply (shared with the trace).
@@ -61,9 +63,9 @@ pub enum WorldEvent {
     /// A client asked to be woken (its renew is due, or a request timed out).
     ClientWake {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// What the client wants to be reminded of.
-        token: u64,
+        wake: Wake,
     },
     /// Something the driver of the world scheduled (a fault, a phase change).
     Scheduled {
@@ -74,7 +76,7 @@ pub enum WorldEvent {
 
 impl WorldEvent {
     /// The node this event is for, if it is for one (paused nodes hold these back).
-    pub fn node(&self) -> Option<usize> {
+    pub(crate) fn node(&self) -> Option<usize> {
         match self {
             WorldEvent::RequestArrives { node, .. } | WorldEvent::NodeTimer { node, .. } => {
                 Some(*node)

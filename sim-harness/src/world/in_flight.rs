@@ -9,6 +9,8 @@ use std::collections::VecDeque;
 
 use registry::core::RequestId;
 
+use crate::id::ClientId;
+
 /// Who asked for each held request and which node holds it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct InFlight {
@@ -16,12 +18,12 @@ pub(crate) struct InFlight {
     first: u64,
     /// `(client, node)` per id from `first` on; `None` for ids not held. Never starts with
     /// `None` (it may end with some: ids just answered, likely to be followed by new ones).
-    slots: VecDeque<Option<(usize, usize)>>,
+    slots: VecDeque<Option<(ClientId, usize)>>,
 }
 
 impl InFlight {
     /// `node` now holds request `id` from `client`.
-    pub(crate) fn insert(&mut self, id: RequestId, client: usize, node: usize) {
+    pub(crate) fn insert(&mut self, id: RequestId, client: ClientId, node: usize) {
         let id = id.0;
         if self.slots.is_empty() {
             self.first = id;
@@ -38,7 +40,7 @@ impl InFlight {
     }
 
     /// Forgets request `id`; returns who asked and which node held it, if it was held.
-    pub(crate) fn remove(&mut self, id: RequestId) -> Option<(usize, usize)> {
+    pub(crate) fn remove(&mut self, id: RequestId) -> Option<(ClientId, usize)> {
         let index = usize::try_from(id.0.checked_sub(self.first)?).ok()?;
         let held = self.slots.get_mut(index)?.take();
         self.trim();
@@ -74,11 +76,11 @@ mod tests {
     #[test]
     fn holds_requests_arriving_out_of_order_and_forgets_a_crashed_node() {
         let mut held = InFlight::default();
-        held.insert(RequestId(7), 1, 0);
-        held.insert(RequestId(5), 2, 1);
-        held.insert(RequestId(9), 3, 0);
+        held.insert(RequestId(7), ClientId::Instance(1), 0);
+        held.insert(RequestId(5), ClientId::Poller(2), 1);
+        held.insert(RequestId(9), ClientId::Instance(3), 0);
         assert_eq!(held.remove(RequestId(6)), None);
-        assert_eq!(held.remove(RequestId(5)), Some((2, 1)));
+        assert_eq!(held.remove(RequestId(5)), Some((ClientId::Poller(2), 1)));
         assert_eq!(held.remove(RequestId(5)), None, "answered once");
         held.forget_node(0);
         assert_eq!(held.remove(RequestId(7)), None);
@@ -92,12 +94,12 @@ mod tests {
         #[test]
         fn behaves_as_a_map(ops in proptest::collection::vec((0u8..3, 0u64..40, 0usize..3), 0..200)) {
             let mut held = InFlight::default();
-            let mut model: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+            let mut model: BTreeMap<u64, (ClientId, usize)> = BTreeMap::new();
             for (op, id, who) in ops {
                 match op {
                     0 => {
-                        held.insert(RequestId(id), who + 10, who);
-                        model.insert(id, (who + 10, who));
+                        held.insert(RequestId(id), ClientId::Instance(who + 10), who);
+                        model.insert(id, (ClientId::Instance(who + 10), who));
                     }
                     1 => prop_assert_eq!(held.remove(RequestId(id)), model.remove(&id)),
                     _ => {

@@ -11,7 +11,7 @@ use crate::trace::TraceEvent;
 
 impl World {
     /// Applies `fault` now and records it.
-    pub fn apply(&mut self, fault: &Fault) {
+    pub(crate) fn apply(&mut self, fault: &Fault) {
         self.record(TraceEvent::Fault(fault.clone()));
         match fault {
             Fault::Crash { node } => self.crash(*node),
@@ -48,7 +48,7 @@ impl World {
         }
         self.incarnations[node] += 1;
         let mut config = self.configs[node].clone();
-        config.seed = self.seeds.derive(
+        config.seed = self.streams.derive(
             "node-restart",
             (node as u64) << 32 | self.incarnations[node],
         );
@@ -84,7 +84,7 @@ impl World {
     }
 
     /// Every node as the checkers see it at the end of a run.
-    pub fn snapshot(&self) -> Vec<NodeSnapshot> {
+    pub(crate) fn snapshot(&self) -> Vec<NodeSnapshot> {
         (0..self.len())
             .map(|index| match self.node(index) {
                 Some(node) => NodeSnapshot {

@@ -25,29 +25,31 @@ use registry::core::{
 };
 
 use crate::clock::{SharedTime, SimClock};
+use crate::id::{ClientId, NodeId};
 use crate::net::{Endpoint, NetConfig, NetModel, Verdict};
 use crate::queue::EventQueue;
-use crate::rng::Seeds;
+use crate::rng::Streams;
 use crate::time::SimTime;
 use crate::trace::{Trace, TraceEvent, Undelivered};
+use crate::workload::Wake;
 
 use in_flight::InFlight;
 
-pub use event::WorldEvent;
-pub use stats::add_stats;
+pub(crate) use event::WorldEvent;
+pub(crate) use stats::add_stats;
 
 /// A production node as the world runs it.
-pub type SimNode = Node<Rc<SimClock>, Outbox>;
+pub(crate) type SimNode = Node<Rc<SimClock>, Outbox>;
 
 /// The port every simulated node listens on.
-pub const NODE_PORT: u16 = 7171;
+pub(crate) const NODE_PORT: u16 = 7171;
 
 /// The environment every simulated node and client uses.
-pub const ENV: &str = "sim";
+pub(crate) const ENV: &str = "sim";
 
 /// The shape of a world.
 #[derive(Clone, Debug, PartialEq)]
-pub struct WorldConfig {
+pub(crate) struct WorldConfig {
     /// Number of registry nodes.
     pub nodes: usize,
     /// Number of zones; node `i` is in zone `i % zones`.
@@ -72,11 +74,11 @@ impl Default for WorldConfig {
 
 /// What a step hands back to the world's driver.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// A reply reached a client.
     Reply {
         /// The client.
-        client: usize,
+        client: ClientId,
         /// The request answered.
         id: RequestId,
         /// The reply (shared with the trace).
@@ -85,9 +87,9 @@ pub enum Output {
     /// A client's wake-up is due.
     ClientWake {
         /// The client.
-        client: usize,
-        /// The token it gave.
-        token: u64,
+        client: ClientId,
+        /// What it asked to be woken for.
+        wake: Wake,
     },
     /// Something the driver scheduled is due.
     Scheduled {
@@ -107,8 +109,8 @@ enum Slot {
 
 /// The simulated cluster and everything around it.
 #[derive(Debug)]
-pub struct World {
-    seeds: Seeds,
+pub(crate) struct World {
+    streams: Streams,
     time: SharedTime,
     clocks: Vec<Rc<SimClock>>,
     slots: Vec<Slot>,
@@ -139,15 +141,15 @@ struct Drained {
 
 impl World {
     /// A world of `config.nodes` fresh nodes whose every random choice derives from `seed`.
-    pub fn new(seed: u64, config: &WorldConfig) -> Result<World, ConfigError> {
-        let seeds = Seeds::new(seed);
+    pub(crate) fn new(seed: u64, config: &WorldConfig) -> Result<World, ConfigError> {
+        let streams = Streams::new(seed);
         let time = SharedTime::new();
         let zones = config.zones.clamp(1, config.nodes.max(1));
         let configs: Vec<Config> = (0..config.nodes)
-            .map(|i| node_config(&config.node, &seeds, i, config.nodes, zones))
+            .map(|i| node_config(&config.node, &streams, i, config.nodes, zones))
             .collect();
         let mut world = World {
-            seeds,
+            streams,
             time: time.clone(),
             clocks: (0..config.nodes)
                 .map(|_| Rc::new(SimClock::new(time.clone())))
@@ -161,7 +163,7 @@ impl World {
             configs,
             incarnations: vec![0; config.nodes],
             queue: EventQueue::new(),
-            net: NetModel::new(config.net.clone(), seeds.network()),
+            net: NetModel::new(config.net.clone(), streams.network()),
             trace: Trace::new(),
             timer_deadlines: vec![None; config.nodes],
             in_flight: InFlight::default(),
@@ -182,27 +184,17 @@ impl World {
     }
 
     /// The current virtual time.
-    pub fn now(&self) -> SimTime {
+    pub(crate) fn now(&self) -> SimTime {
         self.time.now()
     }
 
-    /// The seeds of this run.
-    pub fn seeds(&self) -> &Seeds {
-        &self.seeds
-    }
-
     /// How many nodes the world has (up or not).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }
 
-    /// Whether the world has no nodes.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     /// Node `index`, unless it is down.
-    pub fn node(&self, index: usize) -> Option<&SimNode> {
+    pub(crate) fn node(&self, index: usize) -> Option<&SimNode> {
         match &self.slots[index] {
             Slot::Up(node) | Slot::Paused(node, _, _) => Some(node),
             Slot::Down => None,
@@ -210,60 +202,57 @@ impl World {
     }
 
     /// Whether node `index` is running (not down, not paused).
-    pub fn is_running(&self, index: usize) -> bool {
+    pub(crate) fn is_running(&self, index: usize) -> bool {
         matches!(self.slots[index], Slot::Up(_))
     }
 
     /// The configuration node `index` runs with.
-    pub fn config(&self, index: usize) -> &Config {
+    #[cfg(test)]
+    pub(crate) fn config(&self, index: usize) -> &Config {
         &self.configs[index]
     }
 
-    /// Node `index`'s clock.
-    pub fn clock(&self, index: usize) -> &SimClock {
-        &self.clocks[index]
-    }
-
     /// The network model (to partition or heal).
-    pub fn net_mut(&mut self) -> &mut NetModel {
+    pub(crate) fn net_mut(&mut self) -> &mut NetModel {
         &mut self.net
     }
 
     /// Everything that happened so far.
-    pub fn trace(&self) -> &Trace {
+    #[cfg(test)]
+    pub(crate) fn trace(&self) -> &Trace {
         &self.trace
     }
 
     /// Takes the trace out of the world (at the end of a run).
-    pub fn take_trace(&mut self) -> Trace {
+    pub(crate) fn take_trace(&mut self) -> Trace {
         std::mem::take(&mut self.trace)
     }
 
     /// Records `event` now.
-    pub fn record(&mut self, event: TraceEvent) {
+    pub(crate) fn record(&mut self, event: TraceEvent) {
         self.trace.record(self.now(), event);
     }
 
     /// Moves virtual time forward to `at` without running anything (the end of a run).
-    pub fn advance_to(&mut self, at: SimTime) {
+    pub(crate) fn advance_to(&mut self, at: SimTime) {
         if at > self.now() {
             self.time.advance_to(at);
         }
     }
 
     /// The time of the next pending event.
-    pub fn peek_time(&self) -> Option<SimTime> {
+    pub(crate) fn peek_time(&self) -> Option<SimTime> {
         self.queue.peek_time()
     }
 
     /// Has `client` send `request` to `node` at `at`: at once if `at` is not in the future (the
     /// network routes it now, with no event of its own), otherwise through a `ClientSends`
     /// event. Returns the id its reply will carry.
-    pub fn send_request(
+    pub(crate) fn send_request(
         &mut self,
         at: SimTime,
-        client: usize,
-        node: usize,
+        client: ClientId,
+        NodeId(node): NodeId,
         request: Request,
     ) -> RequestId {
         let id = RequestId(self.next_request);
@@ -284,21 +273,21 @@ impl World {
         id
     }
 
-    /// Wakes `client` with `token` at `at`.
-    pub fn wake_client(&mut self, at: SimTime, client: usize, token: u64) {
+    /// Wakes `client` for `wake` at `at`.
+    pub(crate) fn wake_client(&mut self, at: SimTime, client: ClientId, wake: Wake) {
         self.queue
-            .push(at.max(self.now()), WorldEvent::ClientWake { client, token });
+            .push(at.max(self.now()), WorldEvent::ClientWake { client, wake });
     }
 
     /// Hands `index` back to the driver at `at`.
-    pub fn schedule(&mut self, at: SimTime, index: usize) {
+    pub(crate) fn schedule(&mut self, at: SimTime, index: usize) {
         self.queue
             .push(at.max(self.now()), WorldEvent::Scheduled { index });
     }
 
     /// Runs the earliest event; returns its time and what it means for the driver, or `None`
     /// when nothing is pending.
-    pub fn step(&mut self) -> Option<(SimTime, Option<Output>)> {
+    pub(crate) fn step(&mut self) -> Option<(SimTime, Option<Output>)> {
         let (at, event) = self.queue.pop()?;
         self.time.advance_to(at);
         Some((at, self.handle(event)))
@@ -370,8 +359,8 @@ impl World {
                     self.with_node(node, |n| n.handle_timeout());
                 }
             }
-            WorldEvent::ClientWake { client, token } => {
-                return Some(Output::ClientWake { client, token })
+            WorldEvent::ClientWake { client, wake } => {
+                return Some(Output::ClientWake { client, wake })
             }
             WorldEvent::Scheduled { index } => return Some(Output::Scheduled { index }),
         }
@@ -435,12 +424,12 @@ impl World {
                 client, node, id, ..
             } => (
                 Endpoint::Client(client),
-                Endpoint::Node(node),
+                Endpoint::Node(NodeId(node)),
                 format!("request #{}", id.0),
             ),
             WorldEvent::PeerArrives { from, to, message } => (
-                Endpoint::Node(from),
-                Endpoint::Node(to),
+                Endpoint::Node(NodeId(from)),
+                Endpoint::Node(NodeId(to)),
                 peer_kind(&message).to_string(),
             ),
             _ => return, // A down node's timers simply never fire.
@@ -453,8 +442,14 @@ impl World {
         });
     }
 
-    fn client_sends(&mut self, client: usize, node: usize, id: RequestId, request: Box<Request>) {
-        let (from, to) = (Endpoint::Client(client), Endpoint::Node(node));
+    fn client_sends(
+        &mut self,
+        client: ClientId,
+        node: usize,
+        id: RequestId,
+        request: Box<Request>,
+    ) {
+        let (from, to) = (Endpoint::Client(client), Endpoint::Node(NodeId(node)));
         // Only the first verdict counts: client traffic is never duplicated (see module docs).
         match self.net.route(from, to)[0] {
             Verdict::Deliver { after } => {
@@ -524,7 +519,7 @@ impl World {
             id: id.0,
             reply: Rc::clone(&reply),
         });
-        let (from, to) = (Endpoint::Node(node), Endpoint::Client(client));
+        let (from, to) = (Endpoint::Node(NodeId(node)), Endpoint::Client(client));
         match self.net.route(from, to)[0] {
             Verdict::Deliver { after } => {
                 self.queue.push(
@@ -544,14 +539,14 @@ impl World {
     fn route_peer(&mut self, from: usize, addr: &str, message: PeerMessage) {
         let Some(&to) = self.addrs.get(addr) else {
             self.record(TraceEvent::Dropped {
-                from: Endpoint::Node(from),
+                from: Endpoint::Node(NodeId(from)),
                 to: None,
                 what: format!("{} to {addr}", peer_kind(&message)),
                 reason: Undelivered::UnknownAddr,
             });
             return;
         };
-        let (source, target) = (Endpoint::Node(from), Endpoint::Node(to));
+        let (source, target) = (Endpoint::Node(NodeId(from)), Endpoint::Node(NodeId(to)));
         let verdicts = self.net.route(source, target);
         let kind = peer_kind(&message);
         let mut message = Some(message);
@@ -611,27 +606,27 @@ fn peer_kind(message: &PeerMessage) -> &'static str {
 }
 
 /// The address of node `index`.
-pub fn node_addr(index: usize) -> String {
+pub(crate) fn node_addr(index: usize) -> String {
     format!("node{index}:{NODE_PORT}")
 }
 
 /// The zone of node `index` among `zones`.
-pub fn node_zone(index: usize, zones: usize) -> String {
+pub(crate) fn node_zone(index: usize, zones: usize) -> String {
     format!("zone{}", index % zones.max(1))
 }
 
 /// Node `index`'s configuration: the template, its own seed and identity, every node of its
-/// zone as seeds and every node of other zones as cross-zone peers.
+/// zone as its peer seeds (`cluster.seeds`) and every node of other zones as cross-zone peers.
 fn node_config(
     template: &Config,
-    seeds: &Seeds,
+    streams: &Streams,
     index: usize,
     nodes: usize,
     zones: usize,
 ) -> Config {
     let zone = node_zone(index, zones);
     let mut config = template.clone();
-    config.seed = seeds.node(index);
+    config.seed = streams.node_seed(index);
     config.identity = Identity {
         hostname: format!("node{index}").into(),
         addr: node_addr(index).into(),

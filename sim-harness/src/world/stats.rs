@@ -8,7 +8,7 @@ use super::World;
 impl World {
     /// Every node's counters summed over the run: the running (or paused) incarnations plus
     /// every incarnation that crashed.
-    pub fn total_stats(&self) -> NodeStats {
+    pub(crate) fn total_stats(&self) -> NodeStats {
         let mut total = self.retired_stats;
         for index in 0..self.len() {
             if let Some(node) = self.node(index) {
@@ -31,7 +31,7 @@ impl World {
 ///
 /// Destructures `more` completely so that a counter added to `NodeStats` fails to compile here
 /// instead of being silently left out of reports.
-pub fn add_stats(total: &mut NodeStats, more: &NodeStats) {
+pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
     let NodeStats {
         replication_enqueued,
         replication_batches,

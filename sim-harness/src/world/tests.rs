@@ -77,6 +77,11 @@ fn run_until(world: &mut World, until: SimTime) -> BTreeMap<RequestId, Reply> {
     replies
 }
 
+/// Instance client `client` sends `request` to node `node` at `at`; returns the request's id.
+fn send(world: &mut World, at: SimTime, client: usize, node: usize, request: Request) -> RequestId {
+    world.send_request(at, ClientId::Instance(client), NodeId(node), request)
+}
+
 /// Registers and fetches from a few clients against every node, then idles past a few
 /// eviction rounds; returns the trace.
 fn busy_run(seed: u64, config: &WorldConfig) -> Trace {
@@ -84,8 +89,20 @@ fn busy_run(seed: u64, config: &WorldConfig) -> Trace {
     for client in 0..6 {
         let node = client % config.nodes;
         let at = SimTime::from_millis(10 * client as u64);
-        world.send_request(at, client, node, register(&format!("host{client}")));
-        world.send_request(at + Duration::from_secs(20), client, node, fetch());
+        send(
+            &mut world,
+            at,
+            client,
+            node,
+            register(&format!("host{client}")),
+        );
+        send(
+            &mut world,
+            at + Duration::from_secs(20),
+            client,
+            node,
+            fetch(),
+        );
     }
     run_until(&mut world, SimTime::from_secs(200));
     world.trace().clone()
@@ -94,9 +111,9 @@ fn busy_run(seed: u64, config: &WorldConfig) -> Trace {
 #[test]
 fn a_write_through_one_node_is_fetched_through_another() {
     let mut world = World::new(7, &WorldConfig::default()).expect("valid config");
-    let registered = world.send_request(SimTime::ZERO, 0, 0, register("host-a"));
+    let registered = send(&mut world, SimTime::ZERO, 0, 0, register("host-a"));
     // Reads wait for startup sync (the three nodes start together and time out waiting).
-    let fetched = world.send_request(SimTime::from_secs(20), 0, 2, fetch());
+    let fetched = send(&mut world, SimTime::from_secs(20), 0, 2, fetch());
     let mut replies = run_until(&mut world, SimTime::from_secs(21));
     assert_eq!(replies.remove(&registered).map(|r| r.code), Some(Code::Ok));
     let reply = replies.remove(&fetched).expect("fetch answered");
@@ -157,7 +174,7 @@ fn node_timers_fire_at_their_deadlines() {
 fn an_isolated_node_gets_no_client_traffic() {
     let mut world = World::new(3, &WorldConfig::default()).expect("valid config");
     world.net_mut().add_rule(Rule::IsolateFromClients(2));
-    let id = world.send_request(SimTime::ZERO, 0, 2, register("host-a"));
+    let id = send(&mut world, SimTime::ZERO, 0, 2, register("host-a"));
     let replies = run_until(&mut world, SimTime::from_secs(1));
     assert!(!replies.contains_key(&id));
     assert!(world.trace().entries().iter().any(|(_, event)| matches!(
@@ -172,11 +189,11 @@ fn an_isolated_node_gets_no_client_traffic() {
 #[test]
 fn a_crashed_node_loses_everything_and_syncs_when_it_restarts() {
     let mut world = World::new(5, &WorldConfig::default()).expect("valid config");
-    world.send_request(SimTime::ZERO, 0, 0, register("host-a"));
+    send(&mut world, SimTime::ZERO, 0, 0, register("host-a"));
     run_until(&mut world, SimTime::from_secs(20));
     world.apply(&Fault::Crash { node: 1 });
     assert!(world.node(1).is_none());
-    let lost = world.send_request(SimTime::from_secs(21), 0, 1, fetch());
+    let lost = send(&mut world, SimTime::from_secs(21), 0, 1, fetch());
     let replies = run_until(&mut world, SimTime::from_secs(22));
     assert!(!replies.contains_key(&lost), "a down node answers nothing");
     world.apply(&Fault::Restart { node: 1 });
@@ -195,8 +212,8 @@ fn a_paused_node_answers_late_and_refuses_the_writes_that_waited_through_the_pau
     let mut world = World::new(5, &WorldConfig::default()).expect("valid config");
     run_until(&mut world, SimTime::from_secs(20));
     world.apply(&Fault::Pause { node: 0 });
-    let write = world.send_request(SimTime::from_secs(20), 0, 0, register("host-a"));
-    let read = world.send_request(SimTime::from_secs(20), 1, 0, fetch());
+    let write = send(&mut world, SimTime::from_secs(20), 0, 0, register("host-a"));
+    let read = send(&mut world, SimTime::from_secs(20), 1, 0, fetch());
     assert!(
         run_until(&mut world, SimTime::from_secs(30)).is_empty(),
         "paused: no answer"
@@ -212,7 +229,7 @@ fn a_paused_node_answers_late_and_refuses_the_writes_that_waited_through_the_pau
     );
     // A pause shorter than the stall threshold changes nothing.
     world.apply(&Fault::Pause { node: 0 });
-    let write = world.send_request(SimTime::from_secs(31), 0, 0, register("host-a"));
+    let write = send(&mut world, SimTime::from_secs(31), 0, 0, register("host-a"));
     run_until(&mut world, SimTime::from_millis(31_500));
     world.apply(&Fault::Resume { node: 0 });
     let replies = run_until(&mut world, SimTime::from_secs(32));
