@@ -20,6 +20,9 @@ pub enum Code {
     ServerError,
     /// The node has not synced its registry yet and refuses to serve reads.
     NotReady,
+    /// A configured capacity is reached (instances, instances of the app, apps); nothing was
+    /// changed. bilibili's `LimitExceed`.
+    LimitExceeded,
 }
 
 impl Code {
@@ -33,6 +36,7 @@ impl Code {
             Code::Conflict => -409,
             Code::ServerError => -500,
             Code::NotReady => -503,
+            Code::LimitExceeded => -509,
         }
     }
 
@@ -46,6 +50,7 @@ impl Code {
             Code::Conflict => "-409",
             Code::ServerError => "-500",
             Code::NotReady => "-503",
+            Code::LimitExceeded => "-509",
         }
     }
 }
@@ -68,6 +73,7 @@ impl TryFrom<i32> for Code {
             Code::Conflict,
             Code::ServerError,
             Code::NotReady,
+            Code::LimitExceeded,
         ]
         .into_iter()
         .find(|code| code.as_i32() == value)
@@ -81,7 +87,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_through_its_integer() {
-        for value in [0, -304, -400, -404, -409, -500, -503] {
+        for value in [0, -304, -400, -404, -409, -500, -503, -509] {
             let code = Code::try_from(value).expect("known code");
             assert_eq!(code.as_i32(), value);
             assert_eq!(

@@ -103,6 +103,17 @@ pub struct Limits {
     /// the highest it sees, so one stamp far in the future would order every later write
     /// behind it, on every node, for good.
     pub max_timestamp_ahead: Duration,
+    /// Most instances held (default 500,000): a register of a new one beyond it is answered
+    /// -509 and a peer's copy of a new one refused. A registry node's own registration is
+    /// exempt.
+    pub max_instances: usize,
+    /// Most instances of one app (default 100,000).
+    pub max_instances_per_app: usize,
+    /// Most apps held, counting those kept only for their tombstones (default 100,000).
+    pub max_apps: usize,
+    /// Most ops in one replication batch a peer sends (default 1,000, ten times the default
+    /// `cluster.replication.max_batch`); a larger batch is refused whole.
+    pub max_peer_batch: usize,
 }
 
 impl Default for Limits {
@@ -115,6 +126,10 @@ impl Default for Limits {
             max_metadata_bytes: 4096,
             max_list_len: 256,
             max_timestamp_ahead: Duration::from_secs(300),
+            max_instances: 500_000,
+            max_instances_per_app: 100_000,
+            max_apps: 100_000,
+            max_peer_batch: 1_000,
         }
     }
 }
@@ -372,6 +387,16 @@ impl Config {
                 problem: format!(
                     "must be at least 1 s, got {:?}",
                     self.limits.max_timestamp_ahead
+                ),
+            });
+        }
+        // A batch this node sends must fit what its peers (configured alike) accept.
+        if self.limits.max_peer_batch < replication.max_batch {
+            return Err(ConfigError {
+                key: "max_peer_batch",
+                problem: format!(
+                    "must be at least cluster.replication.max_batch ({}), got {}",
+                    replication.max_batch, self.limits.max_peer_batch
                 ),
             });
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{Instance, OpResult, PeerMessage, ReplicatedOp, Tombstone, Version};
+use crate::api::{Instance, InstanceKey, OpResult, PeerMessage, ReplicatedOp, Tombstone, Version};
 
 use super::clock::Clock;
 use super::network::Network;
@@ -21,6 +21,11 @@ impl<C: Clock, N: Network> Node<C, N> {
         forward: bool,
         ops: &[Arc<ReplicatedOp>],
     ) {
+        if ops.len() > self.config.limits.max_peer_batch {
+            // Refused whole and unanswered: the sender retries in smaller batches or not at all.
+            self.stats.peer_versions_refused += ops.len() as u64;
+            return;
+        }
         let results = ops
             .iter()
             .map(|op| self.apply_replicated(op, forward))
@@ -106,7 +111,8 @@ impl<C: Clock, N: Network> Node<C, N> {
         if self.refuses_future(instance.dirty_timestamp) {
             return false;
         }
-        let within = validate::check_instance(instance, &self.config.limits).is_ok();
+        let within = validate::check_instance(instance, &self.config.limits).is_ok()
+            && self.capacity_exceeded(&InstanceKey::of(instance)).is_none();
         self.stats.peer_versions_refused += u64::from(!within);
         within
     }

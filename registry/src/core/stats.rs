@@ -42,4 +42,7 @@ pub struct NodeStats {
     /// Messages not sent because their destination is not a peer: an answer to a message whose
     /// sender this node has not admitted.
     pub messages_to_strangers_dropped: u64,
+    /// Client registers of new instances answered -509: beyond `max_instances`,
+    /// `max_instances_per_app` or `max_apps`.
+    pub writes_refused_over_limits: u64,
 }

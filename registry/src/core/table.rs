@@ -124,6 +124,18 @@ impl Table {
             .count()
     }
 
+    /// Number of apps held, with instances or only tombstones.
+    pub(crate) fn apps_held(&self) -> usize {
+        self.apps.len()
+    }
+
+    /// Number of instances of `app` (0 if it is not held), and whether it is held.
+    pub(crate) fn app_size(&self, app: &AppKey) -> Option<usize> {
+        self.apps
+            .get(&app_name_of(app))
+            .map(|held| held.entries.len())
+    }
+
     /// Applies one version by last-writer-wins (ties broken as the module says).
     ///
     /// A replaced instance keeps its local lease: a write is not a sign of life. An inserted

@@ -8,6 +8,7 @@ use crate::api::{
 };
 
 use super::clock::Clock;
+use super::membership::DISCOVERY_APPID;
 use super::network::Network;
 use super::node::{LeaseRenewed, Node};
 use super::table::Applied;
@@ -18,9 +19,13 @@ impl<C: Clock, N: Network> Node<C, N> {
         if let Err(bad) = self.check_given_stamp("dirty_timestamp", args.dirty_timestamp) {
             return bad.into();
         }
+        let key = args.key;
+        if let Some(limit) = self.capacity_exceeded(&key) {
+            self.stats.writes_refused_over_limits += 1;
+            return Reply::error(Code::LimitExceeded, limit);
+        }
         let wall = self.clock.wall();
         let dirty = self.version_for(args.dirty_timestamp, wall);
-        let key = args.key;
         // A re-register keeps the moment the instance last became UP.
         let up_timestamp = self
             .table
@@ -188,6 +193,35 @@ impl<C: Clock, N: Network> Node<C, N> {
             changed.push(instance);
         }
         Ok(changed)
+    }
+
+    /// The capacity a new instance `key` would exceed, in words; `None` when it fits or is
+    /// held already. A registry node's own registration is exempt: only nodes can write one.
+    pub(super) fn capacity_exceeded(&self, key: &InstanceKey) -> Option<String> {
+        if key.appid == DISCOVERY_APPID || self.table.instance(key).is_some() {
+            return None;
+        }
+        let limits = &self.config.limits;
+        let app_size = self.table.app_size(&key.app());
+        if app_size.is_none() && self.table.apps_held() >= limits.max_apps {
+            return Some(format!(
+                "this node holds the most apps it is configured for (max_apps = {})",
+                limits.max_apps
+            ));
+        }
+        if app_size.unwrap_or(0) >= limits.max_instances_per_app {
+            return Some(format!(
+                "{}/{} has the most instances an app may have (max_instances_per_app = {})",
+                key.env, key.appid, limits.max_instances_per_app
+            ));
+        }
+        if self.table.len() >= limits.max_instances {
+            return Some(format!(
+                "this node holds the most instances it is configured for (max_instances = {})",
+                limits.max_instances
+            ));
+        }
+        None
     }
 
     /// Refuses a version timestamp given with a request (`field`) that is further ahead of this

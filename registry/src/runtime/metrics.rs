@@ -189,6 +189,11 @@ fn turned_away(out: &mut Exposition, st: &NodeStats) {
         "Answers not sent because their destination is not a peer of this node.",
         st.messages_to_strangers_dropped,
     );
+    out.counter(
+        "registry_writes_refused_over_limits_total",
+        "Registers of new instances answered -509: beyond max_instances, max_instances_per_app or max_apps.",
+        st.writes_refused_over_limits,
+    );
 }
 
 fn polls_and_readiness(out: &mut Exposition, s: &Snapshot) {
@@ -354,6 +359,7 @@ mod tests {
             future_versions_refused: 20,
             peer_versions_refused: 27,
             messages_to_strangers_dropped: 28,
+            writes_refused_over_limits: 29,
             ..NodeStats::default()
         };
         assert_eq!(render(&snapshot), PINNED);
@@ -422,6 +428,9 @@ registry_peer_versions_refused_total 27
 # HELP registry_messages_to_strangers_dropped_total Answers not sent because their destination is not a peer of this node.
 # TYPE registry_messages_to_strangers_dropped_total counter
 registry_messages_to_strangers_dropped_total 28
+# HELP registry_writes_refused_over_limits_total Registers of new instances answered -509: beyond max_instances, max_instances_per_app or max_apps.
+# TYPE registry_writes_refused_over_limits_total counter
+registry_writes_refused_over_limits_total 29
 # HELP registry_poll_waiters Long-polls parked on this node.
 # TYPE registry_poll_waiters gauge
 registry_poll_waiters 4

@@ -28,6 +28,10 @@ pub(crate) struct FileConfig {
     poll_hold_ms: Option<u64>,
     tombstone_retention_ms: Option<u64>,
     max_timestamp_ahead_ms: Option<u64>,
+    max_instances: Option<usize>,
+    max_instances_per_app: Option<usize>,
+    max_apps: Option<usize>,
+    max_peer_batch: Option<usize>,
     shutdown_drain_ms: Option<u64>,
     #[serde(default)]
     lease: LeaseFile,
@@ -158,6 +162,14 @@ impl FileConfig {
             &mut config.limits.max_timestamp_ahead,
             self.max_timestamp_ahead_ms,
         );
+        let limits = &mut config.limits;
+        set(&mut limits.max_instances, self.max_instances);
+        set(
+            &mut limits.max_instances_per_app,
+            self.max_instances_per_app,
+        );
+        set(&mut limits.max_apps, self.max_apps);
+        set(&mut limits.max_peer_batch, self.max_peer_batch);
         self.lease.apply(&mut config);
         self.protection.apply(&mut config);
         self.cluster.apply(&mut config);

@@ -51,6 +51,7 @@ pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
         future_versions_refused,
         peer_versions_refused,
         messages_to_strangers_dropped,
+        writes_refused_over_limits,
     } = *more;
     total.replication_enqueued += replication_enqueued;
     total.replication_batches += replication_batches;
@@ -70,6 +71,7 @@ pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
     total.future_versions_refused += future_versions_refused;
     total.peer_versions_refused += peer_versions_refused;
     total.messages_to_strangers_dropped += messages_to_strangers_dropped;
+    total.writes_refused_over_limits += writes_refused_over_limits;
 }
 
 #[cfg(test)]

@@ -316,3 +316,70 @@ fn a_node_that_cancelled_its_registration_is_shown_down_at_once() {
     h.node.handle_peer_message("peer:1", &replicate(vec![put]));
     assert_eq!(status(&h), Some(NodeStatus::Up));
 }
+
+#[test]
+fn registrations_beyond_the_caps_are_refused_with_limit_exceeded_and_change_nothing() {
+    let mut config = config();
+    config.limits.max_instances = 4; // its own registration and three more
+    config.limits.max_instances_per_app = 2;
+    config.limits.max_apps = 3; // infra.discovery, app, and one more
+    let mut h = Harness::with_config(config);
+    h.advance(Duration::from_secs(20));
+    assert_code(&h.register("a"), Code::Ok);
+    assert_code(&h.register("b"), Code::Ok);
+    let reply = h.register("c");
+    assert_code(&reply, Code::LimitExceeded);
+    assert!(
+        reply.message.contains("max_instances_per_app"),
+        "{}",
+        reply.message
+    );
+    assert_code(&h.register("a"), Code::Ok); // re-registering a held instance is no new one
+    let other = |appid: &str, host: &str| RegisterArgs {
+        key: InstanceKey {
+            appid: appid.into(),
+            ..key(host)
+        },
+        ..register_args(host)
+    };
+    assert_code(&h.call(Request::Register(other("other", "x"))), Code::Ok);
+    let reply = h.call(Request::Register(other("third", "y")));
+    assert_code(&reply, Code::LimitExceeded);
+    assert!(reply.message.contains("max_apps"), "{}", reply.message);
+    let reply = h.call(Request::Register(other("other", "z")));
+    assert_code(&reply, Code::LimitExceeded);
+    assert!(reply.message.contains("max_instances"), "{}", reply.message);
+    assert_eq!(h.node.instance_count(), 4);
+    // A peer's copy of a new instance is refused the same way, and counted.
+    let stamp = h.node.clock().wall();
+    let mut copy = node_instance("z", "http://z:1", stamp);
+    copy.appid = "other".into();
+    let put = ReplicatedOp::Write(Version::Put(Box::new(copy)));
+    h.node.handle_peer_message("peer:1", &replicate(vec![put]));
+    assert_eq!(h.node.instance_count(), 4);
+    assert_eq!(h.node.stats().peer_versions_refused, 1);
+    assert_eq!(h.node.stats().writes_refused_over_limits, 3);
+}
+
+#[test]
+fn a_peer_batch_larger_than_the_limit_is_refused_whole() {
+    let mut config = config();
+    config.limits.max_peer_batch = 150; // above the default max_batch of 100
+    let mut h = Harness::with_config(config);
+    let stamp = h.node.clock().wall();
+    let ops: Vec<_> = (0..151)
+        .map(|i| {
+            let mut copy = node_instance(&format!("h{i}"), "http://h:1", stamp);
+            copy.appid = "app".into();
+            ReplicatedOp::Write(Version::Put(Box::new(copy)))
+        })
+        .collect();
+    let before = h.node.instance_count();
+    h.node
+        .handle_peer_message("peer:1", &replicate(ops.clone()));
+    assert_eq!(h.node.instance_count(), before);
+    assert_eq!(h.node.stats().peer_versions_refused, 151);
+    h.node
+        .handle_peer_message("peer:1", &replicate(ops[..150].to_vec()));
+    assert_eq!(h.node.instance_count(), before + 150);
+}
