@@ -9,7 +9,7 @@ use sim_harness::suite;
 use sim_harness::trace::first_divergence;
 
 /// Seeds per scenario (the range `sim run --scenario all --seeds 0..200` is measured over);
-/// 14 scenarios make 2,800 runs, about two minutes on two cores.
+/// 15 scenarios make 3,000 runs, about two minutes on two cores.
 const SEEDS_PER_SCENARIO: u64 = 200;
 
 fn jobs() -> usize {
@@ -21,8 +21,8 @@ fn every_scenario_holds_every_invariant_over_pinned_seeds() {
     let scenarios =
         suite::load(&suite::default_scenario_dir(), "all").expect("the scenario files parse");
     assert!(
-        scenarios.len() >= 13,
-        "expected at least 13 scenarios, found {}",
+        scenarios.len() >= 15,
+        "expected at least 15 scenarios, found {}",
         scenarios.len()
     );
     let work: Vec<_> = scenarios

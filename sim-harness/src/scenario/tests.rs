@@ -197,6 +197,7 @@ fn every_shipped_scenario_parses() {
         "rolling-restart",
         "total-restart",
         "clock-skew",
+        "clock-bound",
         "lossy-network",
         "isolated-node",
         "mass-client-death",
