@@ -7,4 +7,7 @@ mod long_polls;
 mod observability;
 mod peer_auth;
 mod sdk;
+mod security;
+mod stopping;
 mod support;
+mod tls;
