@@ -172,25 +172,9 @@ fn the_initial_protection_override_comes_from_the_config() {
 
 #[test]
 fn the_sdk_sends_its_token() {
-    use registry::api::{InstanceKey, RegisterArgs, Status};
     use registry::client::{Client, ClientError};
     let node = node(&format!("[auth]\nwrite_token = \"{WRITE_TOKEN}\"\n"));
-    let instance = RegisterArgs {
-        key: InstanceKey {
-            zone: "z1".into(),
-            env: "dev".into(),
-            appid: "sdk.tok".into(),
-            hostname: "h1".into(),
-        },
-        region: Default::default(),
-        status: Status::Up,
-        addrs: vec!["http://10.0.0.9:80".into()],
-        version: "v1".into(),
-        metadata: Default::default(),
-        replication: false,
-        latest_timestamp: 0,
-        dirty_timestamp: 0,
-    };
+    let instance = super::sdk::instance("h1");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -201,11 +185,11 @@ fn the_sdk_sends_its_token() {
         matches!(refused, Err(ClientError::Refused { code: -401, .. })),
         "{refused:?}"
     );
-    assert_eq!(node.get(&fetch_path("sdk.tok")).code(), -404);
+    assert_eq!(node.get(&fetch_path("sdk.app")).code(), -404);
     let with = Client::new(vec![node.addr.clone()]).with_token(WRITE_TOKEN);
     runtime
         .block_on(with.register(&instance))
         .expect("registered with the token");
-    assert_eq!(node.get(&fetch_path("sdk.tok")).hostnames(), ["h1"]);
+    assert_eq!(node.get(&fetch_path("sdk.app")).hostnames(), ["h1"]);
     assert!(!format!("{with:?}").contains(WRITE_TOKEN));
 }
