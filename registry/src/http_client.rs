@@ -1,7 +1,9 @@
 //! A minimal HTTP/1.1 client on hyper's connection API, shared by the runtime's peer
 //! replication and the client SDK (crate-private: neither exports it): one connection per
-//! request, a deadline over the whole exchange, and a cap on the response body.
+//! request, a deadline over the whole exchange, and a cap on the response body; over TLS
+//! when given a client configuration.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,7 +11,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 /// Why an HTTP exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +26,15 @@ pub(crate) enum HttpError {
         addr: String,
         /// The socket error.
         source: std::io::Error,
+    },
+    /// The TLS handshake failed (an untrusted or mismatched certificate, or a server that
+    /// does not speak TLS).
+    #[error("TLS with {addr} failed: {problem}")]
+    Tls {
+        /// The address tried.
+        addr: String,
+        /// What went wrong.
+        problem: String,
     },
     /// The request could not be built (bad address or path).
     #[error("invalid request: {0}")]
@@ -64,6 +78,8 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) timeout: Duration,
     /// Most response body bytes accepted.
     pub(crate) max_response_bytes: usize,
+    /// TLS trust roots; `None` speaks plain HTTP.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Sends `request` and reads the whole response, within `request.timeout`.
@@ -81,6 +97,25 @@ async fn exchange(request: HttpRequest<'_>) -> Result<HttpResponse, HttpError> {
             addr: request.addr.to_string(),
             source,
         })?;
+    let Some(tls) = request.tls.clone() else {
+        return exchange_on(stream, request).await;
+    };
+    let tls_error = |problem: String| HttpError::Tls {
+        addr: request.addr.to_string(),
+        problem,
+    };
+    let name = server_name(request.addr).map_err(tls_error)?;
+    let stream = TlsConnector::from(tls)
+        .connect(name, stream)
+        .await
+        .map_err(|e| tls_error(e.to_string()))?;
+    exchange_on(stream, request).await
+}
+
+async fn exchange_on<S>(stream: S, request: HttpRequest<'_>) -> Result<HttpResponse, HttpError>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     // The connection future drives the socket; it ends when the exchange does (or fails,
@@ -108,4 +143,32 @@ async fn exchange(request: HttpRequest<'_>) -> Result<HttpResponse, HttpError> {
         .map_err(|e| HttpError::Body(e.to_string()))?
         .to_bytes();
     Ok(HttpResponse { status, body })
+}
+
+/// The name a server at `addr` (`host:port`, `[v6]:port`) must present a certificate for.
+fn server_name(addr: &str) -> Result<ServerName<'static>, String> {
+    let host = match addr.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => addr,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(host.to_string()).map_err(|e| format!("{addr}: not a TLS name: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tls_name_is_the_host_of_the_address() {
+        let name = |addr| server_name(addr).map(|n| n.to_str().into_owned());
+        assert_eq!(name("127.0.0.1:7171").as_deref(), Ok("127.0.0.1"));
+        assert_eq!(name("[::1]:7171").as_deref(), Ok("::1"));
+        assert_eq!(
+            name("registry-0.example:443").as_deref(),
+            Ok("registry-0.example")
+        );
+        assert_eq!(name("node").as_deref(), Ok("node"));
+        assert!(server_name("bad name:1").is_err());
+    }
 }

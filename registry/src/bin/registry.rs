@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use registry::core::ProtectionOverride;
 use registry::runtime::{self, LogFormat, Overrides, Settings};
 
 /// One node of the service registry.
@@ -44,6 +45,19 @@ struct Cli {
     /// A single node with default settings on 127.0.0.1:7171.
     #[arg(long)]
     dev: bool,
+    /// PEM certificate chain to serve TLS with (with --tls-key and --tls-ca; TLS is off by
+    /// default). Peers are then reached over TLS too.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificates trusted to sign the peers' certificates.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// Protection override at start: auto (default), on or off.
+    #[arg(long, value_name = "MODE", value_parser = runtime::parse_protection_override)]
+    protection_override: Option<ProtectionOverride>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -69,6 +83,12 @@ fn main() -> ExitCode {
         dev: cli.dev,
         secret: std::env::var(runtime::SECRET_ENV).ok(),
         previous_secret: std::env::var(runtime::PREVIOUS_SECRET_ENV).ok(),
+        write_token: std::env::var(runtime::WRITE_TOKEN_ENV).ok(),
+        admin_token: std::env::var(runtime::ADMIN_TOKEN_ENV).ok(),
+        tls_cert: cli.tls_cert,
+        tls_key: cli.tls_key,
+        tls_ca: cli.tls_ca,
+        protection: cli.protection_override,
     };
     let settings = match Settings::load(cli.config.as_deref(), overrides) {
         Ok(settings) => settings,
@@ -94,6 +114,11 @@ fn main() -> ExitCode {
 async fn run(settings: Settings) -> ExitCode {
     let identity = settings.config.identity.clone();
     let seeds = settings.config.cluster.seeds.clone();
+    let (tls, write_token, admin_token) = (
+        settings.tls_on(),
+        settings.write_token_on(),
+        settings.admin_token_on(),
+    );
     if !settings.peer_auth.is_on() {
         tracing::warn!(
             "PEER AUTHENTICATION IS OFF: anyone who can reach this node can write to the registry as a peer. Set {} (at least {} bytes, the same on every node) to sign and verify peer messages.",
@@ -109,7 +134,7 @@ async fn run(settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(addr = %running.addr(), hostname = %identity.hostname, zone = %identity.zone, env = %identity.env, ?seeds, "serving");
+    tracing::info!(addr = %running.addr(), hostname = %identity.hostname, zone = %identity.zone, env = %identity.env, ?seeds, tls, write_token, admin_token, "serving");
     let signal = wait_for_signal().await;
     tracing::info!(signal, "shutting down");
     running.shutdown().await;

@@ -5,8 +5,10 @@
 //! instance and renews it every 30 s, registering again when a node answers -404;
 //! [`Client::watch`] long-polls a set of apps with `polls`, resetting its cursors whenever it
 //! moves to another node (cursors are per node). [`Client::refresh_nodes`] learns the node
-//! list from the registry itself (`infra.discovery`). It is built on the crate's hyper
-//! client, so it runs under madsim too.
+//! list from the registry itself (`infra.discovery`). [`Client::with_token`] sends a bearer
+//! token (a node with a write token refuses writes without it) and [`Client::with_tls_ca`]
+//! speaks TLS to nodes that serve it. It is built on the crate's hyper client, so it runs
+//! under madsim too.
 
 mod registration;
 mod watch;
@@ -45,6 +47,9 @@ pub enum ClientError {
         /// The node's message.
         message: String,
     },
+    /// The TLS trust roots could not be loaded.
+    #[error("{0}")]
+    Tls(String),
     /// A node answered something that is not the registry's envelope.
     #[error("unexpected answer from {node}: {problem}")]
     Protocol {
@@ -69,10 +74,24 @@ struct Shared {
 #[derive(Clone, Debug)]
 pub struct Client {
     shared: Arc<Shared>,
+    /// `Authorization: Bearer` value sent with every request.
+    token: Option<Arc<Token>>,
+    /// TLS trust roots; `None` speaks plain HTTP.
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// A bearer token; its `Debug` never shows it.
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(redacted)")
+    }
 }
 
 impl Client {
-    /// A client of the nodes at `nodes` (`host:port`, or `http://host:port`).
+    /// A client of the nodes at `nodes` (`host:port`, `http://host:port` or
+    /// `https://host:port`; TLS is chosen by [`Client::with_tls_ca`], not by the scheme).
     pub fn new(nodes: Vec<String>) -> Client {
         Client {
             shared: Arc::new(Shared {
@@ -80,7 +99,23 @@ impl Client {
                 current: AtomicUsize::new(0),
                 timeout: Duration::from_secs(5),
             }),
+            token: None,
+            tls: None,
         }
+    }
+
+    /// This client, sending `Authorization: Bearer <token>` with every request (the write
+    /// token of nodes that require one).
+    pub fn with_token(mut self, token: impl Into<String>) -> Client {
+        self.token = Some(Arc::new(Token(token.into())));
+        self
+    }
+
+    /// This client, speaking TLS to the nodes and trusting the PEM certificates in `ca_file`.
+    pub fn with_tls_ca(mut self, ca_file: &std::path::Path) -> Result<Client, ClientError> {
+        let config = crate::runtime::tls_client_config(ca_file).map_err(ClientError::Tls)?;
+        self.tls = Some(config);
+        Ok(self)
     }
 
     /// The nodes known, in failover order.
@@ -234,11 +269,16 @@ impl Client {
             addr: node,
             method: method(route),
             path: &path,
-            headers: Vec::new(),
+            headers: self
+                .token
+                .iter()
+                .map(|token| ("authorization", format!("Bearer {}", token.0)))
+                .collect(),
             content_type,
             body: body.into(),
             timeout,
             max_response_bytes: MAX_REPLY_BYTES,
+            tls: self.tls.clone(),
         })
         .await
         .map_err(unreachable)?;
@@ -259,6 +299,7 @@ fn method(route: Route) -> Method {
 
 fn strip_scheme(addr: &str) -> String {
     addr.trim_start_matches("http://")
+        .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_string()
 }

@@ -7,13 +7,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::access::AuthRefusals;
 use super::clock::SystemClock;
+use super::handle::stopped;
 use super::metrics::{self, Snapshot};
 use super::net::HttpNetwork;
 use super::peer_auth::PeerRefusals;
 use super::peer_sender::PeerPostCounters;
 use crate::api::{PeerMessage, Reply, Request};
-use crate::core::{Node, NodeEvent, RequestId};
+use crate::core::{Node, NodeEvent, ProtectionOverride, RequestId};
 
 pub(crate) type RuntimeNode = Node<SystemClock, HttpNetwork>;
 
@@ -32,6 +34,11 @@ pub(crate) enum Command {
     Metrics(oneshot::Sender<String>),
     /// Whether the node serves reads.
     Ready(oneshot::Sender<bool>),
+    /// The operator's protection override; `done` gets false once the node is stopping.
+    SetProtection {
+        mode: ProtectionOverride,
+        done: oneshot::Sender<bool>,
+    },
     /// Graceful shutdown; `done` fires when the node has stopped.
     Shutdown { done: oneshot::Sender<()> },
 }
@@ -43,6 +50,7 @@ pub(crate) struct Driver {
     pub(crate) abandons: mpsc::UnboundedReceiver<RequestId>,
     pub(crate) peer_posts: Arc<PeerPostCounters>,
     pub(crate) peer_refusals: Arc<PeerRefusals>,
+    pub(crate) auth_refusals: Arc<AuthRefusals>,
     /// Longest wait after shutdown for the node's cancel to be acknowledged by its peers.
     pub(crate) drain: Duration,
 }
@@ -127,15 +135,39 @@ impl Driver {
             }
             Command::Peer { from, message } => self.node.handle_peer_message(&from, &message),
             Command::Metrics(reply) => {
-                let snapshot = Snapshot::of(&self.node, &self.peer_posts, &self.peer_refusals);
+                let snapshot = Snapshot::of(
+                    &self.node,
+                    &self.peer_posts,
+                    &self.peer_refusals,
+                    &self.auth_refusals,
+                );
                 let _ = reply.send(metrics::render(&snapshot));
             }
             Command::Ready(reply) => {
                 let _ = reply.send(self.node.is_ready());
             }
+            Command::SetProtection { mode, done } => {
+                self.node.set_protection_override(mode);
+                let _ = done.send(true);
+            }
             Command::Shutdown { done } => {
                 let _ = done.send(());
             }
+        }
+    }
+
+    /// A command read while the node stops: client requests are answered -503 (the node's
+    /// writes would not reach its peers in time, and a parked poll would be cut off at exit),
+    /// and the protection override is left alone; peers, metrics and health are served.
+    fn apply_stopping(&mut self, command: Command) {
+        match command {
+            Command::Request { reply, .. } => {
+                let _ = reply.send(stopped());
+            }
+            Command::SetProtection { done, .. } => {
+                let _ = done.send(false);
+            }
+            command => self.apply(command),
         }
     }
 
@@ -160,7 +192,7 @@ impl Driver {
             tokio::select! {
                 biased;
                 Some(id) = self.abandons.recv() => self.abandon(id),
-                Some(command) = self.commands.recv() => self.apply(command),
+                Some(command) = self.commands.recv() => self.apply_stopping(command),
                 () = tokio::time::sleep_until(wake) => {
                     if timers_due {
                         self.node.handle_timeout();

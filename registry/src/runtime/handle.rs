@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::driver::Command;
 use crate::api::{Code, PeerMessage, Reply, Request};
-use crate::core::RequestId;
+use crate::core::{ProtectionOverride, RequestId};
 
 /// A cloneable way to talk to the node task.
 #[derive(Clone, Debug)]
@@ -34,8 +34,13 @@ impl Drop for AbandonOnDrop {
     }
 }
 
-fn stopped() -> Reply {
-    Reply::error(Code::ServerError, "the node is shutting down")
+/// The reply to a request a stopping (or stopped) node reads: -503, so that clients try
+/// another node. -500 is kept for states the node's invariants rule out.
+pub(crate) fn stopped() -> Reply {
+    Reply::error(
+        Code::NotReady,
+        "the node is stopping (graceful shutdown): ask another node",
+    )
 }
 
 impl NodeHandle {
@@ -83,6 +88,16 @@ impl NodeHandle {
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Metrics(tx)).await.ok()?;
         rx.await.ok()
+    }
+
+    /// Sets the node's protection override; false if the node is stopping.
+    pub(crate) async fn set_protection(&self, mode: ProtectionOverride) -> bool {
+        let (tx, rx) = oneshot::channel();
+        let command = Command::SetProtection { mode, done: tx };
+        if self.commands.send(command).await.is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 
     /// Whether the node serves reads; `None` if it has stopped.

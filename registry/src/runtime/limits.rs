@@ -22,7 +22,14 @@ pub(crate) struct HttpLimits {
     pub(crate) header_read_timeout: Duration,
     /// A body not received completely within this gets -400 on `body` (default 10 s).
     pub(crate) body_read_timeout: Duration,
+    /// Largest request head (request line, query string and headers), in bytes (default
+    /// 64 KiB). A larger head is answered HTTP 431.
+    pub(crate) max_header_bytes: usize,
 }
+
+/// What `max_header_bytes` may be: at most 64 KiB, so that a head is always measured against
+/// it before hyper's own limit on a URI (65,534 bytes, answered 414) applies.
+pub(crate) const MAX_HEADER_BYTES_RANGE: std::ops::RangeInclusive<usize> = 1024..=64 * 1024;
 
 impl Default for HttpLimits {
     fn default() -> HttpLimits {
@@ -32,6 +39,7 @@ impl Default for HttpLimits {
             max_form_fields: 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 * 1024,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::access::{AuthRefusals, Guarded};
 use super::driver::RuntimeNode;
 use super::peer_auth::{PeerRefusal, PeerRefusals};
 use super::peer_sender::{PeerPostCounters, PeerPosts};
@@ -26,6 +27,7 @@ pub(crate) struct Snapshot {
     peers_lost: usize,
     posts: PeerPosts,
     refusals: [(PeerRefusal, u64); 3],
+    unauthorized: [(Guarded, u64); 2],
 }
 
 impl Snapshot {
@@ -33,6 +35,7 @@ impl Snapshot {
         node: &RuntimeNode,
         posts: &PeerPostCounters,
         refusals: &PeerRefusals,
+        unauthorized: &AuthRefusals,
     ) -> Snapshot {
         let peers = node.peers();
         let up = peers.iter().filter(|p| p.status == NodeStatus::Up).count();
@@ -48,6 +51,7 @@ impl Snapshot {
             peers_lost: peers.len() - up,
             posts: posts.read(),
             refusals: refusals.counts(),
+            unauthorized: unauthorized.counts(),
         }
     }
 }
@@ -102,17 +106,31 @@ fn protection(out: &mut Exposition, p: &ProtectionStatus) {
         "1 while protection mode (self-preservation) limits eviction.",
         u64::from(p.protected),
     );
-    let mode = |m| u64::from(p.override_mode == m);
     out.family(
         "registry_protection_override",
         Kind::Gauge,
         "The operator override in force (1 on the active mode).",
         [
-            ("{mode=\"auto\"}", mode(ProtectionOverride::Auto)),
-            ("{mode=\"force_on\"}", mode(ProtectionOverride::ForceOn)),
-            ("{mode=\"force_off\"}", mode(ProtectionOverride::ForceOff)),
-        ],
+            ProtectionOverride::Auto,
+            ProtectionOverride::ForceOn,
+            ProtectionOverride::ForceOff,
+        ]
+        .map(|mode| {
+            (
+                format!("{{mode=\"{}\"}}", override_label(mode)),
+                u64::from(p.override_mode == mode),
+            )
+        }),
     );
+}
+
+/// An override's name: its label in `/metrics` and what the operator endpoint answers.
+pub(crate) fn override_label(mode: ProtectionOverride) -> &'static str {
+    match mode {
+        ProtectionOverride::Auto => "auto",
+        ProtectionOverride::ForceOn => "force_on",
+        ProtectionOverride::ForceOff => "force_off",
+    }
 }
 
 /// The replication queues and their traffic.
@@ -238,6 +256,14 @@ fn peers(out: &mut Exposition, s: &Snapshot) {
             .iter()
             .map(|(refusal, count)| (format!("{{reason=\"{}\"}}", refusal.label()), *count)),
     );
+    out.family(
+        "registry_requests_refused_unauthorized_total",
+        Kind::Counter,
+        "Client requests refused for a missing or wrong bearer token (401) or a disabled operator endpoint (403), by endpoint.",
+        s.unauthorized
+            .iter()
+            .map(|(guarded, count)| (format!("{{endpoint=\"{}\"}}", guarded.label()), *count)),
+    );
 }
 
 /// A Prometheus metric type.
@@ -325,6 +351,7 @@ mod tests {
                 (PeerRefusal::Stale, 0),
                 (PeerRefusal::BadSignature, 1),
             ],
+            unauthorized: [(Guarded::Write, 0), (Guarded::Admin, 2)],
         }
     }
 
@@ -346,6 +373,7 @@ mod tests {
             (PeerRefusal::Stale, 25),
             (PeerRefusal::BadSignature, 26),
         ];
+        snapshot.unauthorized = [(Guarded::Write, 27), (Guarded::Admin, 28)];
         snapshot.stats = NodeStats {
             replication_enqueued: 11,
             replication_batches: 12,
@@ -451,6 +479,10 @@ registry_peer_posts_total{result="dropped"} 23
 registry_peer_messages_refused_total{reason="unsigned"} 24
 registry_peer_messages_refused_total{reason="stale"} 25
 registry_peer_messages_refused_total{reason="bad_signature"} 26
+# HELP registry_requests_refused_unauthorized_total Client requests refused for a missing or wrong bearer token (401) or a disabled operator endpoint (403), by endpoint.
+# TYPE registry_requests_refused_unauthorized_total counter
+registry_requests_refused_unauthorized_total{endpoint="write"} 27
+registry_requests_refused_unauthorized_total{endpoint="admin"} 28
 "#;
 
     #[test]

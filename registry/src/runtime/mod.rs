@@ -3,10 +3,11 @@
 //! One tokio task owns the node and is its only writer (`driver.rs`); HTTP handlers and peers
 //! reach it through a channel. It sleeps until the node's next deadline or the next command.
 //! Replies complete the oneshot channels of waiting handlers; peer messages are POSTed as JSON
-//! to `http://{addr}/internal/peer`, fire and forget. tokio comes through the `madsim-tokio`
+//! to `http://{addr}/internal/peer` (`https://` when the node has TLS), fire and forget. tokio comes through the `madsim-tokio`
 //! alias and the server and client use hyper's connection APIs, so the same code can run
 //! under madsim.
 
+mod access;
 mod clock;
 mod driver;
 mod handle;
@@ -20,6 +21,7 @@ mod server;
 mod settings;
 mod settings_file;
 mod timer;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,13 +32,17 @@ use tokio::task::JoinHandle;
 
 // Exported: what the `registry` binary and the real-process tests (`tests/tests/http`) use,
 // and the types in those items' signatures. Everything else is crate-private.
+pub use access::{ADMIN_TOKEN_ENV, MIN_TOKEN_BYTES, WRITE_TOKEN_ENV};
 pub use peer_auth::{
     now_unix_ms, PeerAuth, Secret, SecretTooShort, MIN_SECRET_BYTES, PREVIOUS_SECRET_ENV,
     SECRET_ENV, SIGNATURE_HEADER, TIME_HEADER,
 };
-pub use settings::{LogFormat, Overrides, Settings, SettingsError};
+pub use settings::{parse_protection_override, LogFormat, Overrides, Settings, SettingsError};
+
+pub(crate) use tls::client_config as tls_client_config;
 
 use crate::core::{ConfigError, Node};
+use access::AuthRefusals;
 use clock::SystemClock;
 use driver::Driver;
 use handle::NodeHandle;
@@ -88,14 +94,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let peer_sender = PeerSender::new(
         settings.config.identity.addr.to_string(),
         settings.peer_auth.clone(),
+        settings.tls.peers.clone(),
     );
+    let auth_refusals = Arc::new(AuthRefusals::default());
     let peer_refusals = Arc::new(PeerRefusals::default());
     let peer_posts = peer_sender.counters();
-    let node = Node::new(
+    let mut node = Node::new(
         settings.config,
         SystemClock::new(),
         HttpNetwork::new(peer_sender),
     )?;
+    node.set_protection_override(settings.protection);
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (abandons_tx, abandons) = mpsc::unbounded_channel();
     let handle = NodeHandle::new(commands_tx, abandons_tx);
@@ -106,6 +115,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             abandons,
             peer_posts,
             peer_refusals: peer_refusals.clone(),
+            auth_refusals: auth_refusals.clone(),
             drain: settings.shutdown_drain,
         }
         .run(),
@@ -115,12 +125,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         limits: settings.http_limits.clone(),
         auth: settings.peer_auth,
         refusals: peer_refusals,
+        api_auth: settings.api_auth,
+        auth_refusals,
     };
     let (stop_accepting, stop) = watch::channel(false);
     let server = tokio::task::spawn(server::serve(
         listener,
         routes::router(state),
         settings.http_limits,
+        settings.tls.server.map(tokio_rustls::TlsAcceptor::from),
         stop,
     ));
     Ok(Running {

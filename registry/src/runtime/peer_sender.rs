@@ -1,4 +1,5 @@
-//! Fire-and-forget delivery of peer messages: `POST http://{addr}/internal/peer`.
+//! Fire-and-forget delivery of peer messages: `POST http://{addr}/internal/peer`, or
+//! `https://` when the node has TLS (every node of a TLS cluster serves TLS).
 //!
 //! Each peer gets a bounded queue and a worker that keeps at most [`MAX_OPEN_POSTS`] POSTs open
 //! at once. A full queue or a failed POST drops the message: the core retries replication on
@@ -66,15 +67,21 @@ pub(crate) struct PeerPosts {
 pub(crate) struct PeerSender {
     own_addr: String,
     auth: PeerAuth,
+    tls: Option<Arc<rustls::ClientConfig>>,
     queues: BTreeMap<String, mpsc::Sender<Bytes>>,
     counters: Arc<PeerPostCounters>,
 }
 
 impl PeerSender {
-    pub(crate) fn new(own_addr: String, auth: PeerAuth) -> PeerSender {
+    pub(crate) fn new(
+        own_addr: String,
+        auth: PeerAuth,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> PeerSender {
         PeerSender {
             own_addr,
             auth,
+            tls,
             queues: BTreeMap::new(),
             counters: Arc::default(),
         }
@@ -99,6 +106,7 @@ impl PeerSender {
                 to: addr.to_string(),
                 from: self.own_addr.clone(),
                 auth: self.auth.clone(),
+                tls: self.tls.clone(),
                 counters: self.counters.clone(),
             };
             tokio::task::spawn(worker.run(rx));
@@ -114,6 +122,7 @@ struct Worker {
     to: String,
     from: String,
     auth: PeerAuth,
+    tls: Option<Arc<rustls::ClientConfig>>,
     counters: Arc<PeerPostCounters>,
 }
 
@@ -147,6 +156,7 @@ impl Worker {
             body,
             timeout: POST_TIMEOUT,
             max_response_bytes: 4096,
+            tls: self.tls.clone(),
         };
         match http_client::send(request).await {
             Ok(response) if (200..300).contains(&response.status) => {

@@ -1,5 +1,6 @@
-//! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer route,
-//! `/metrics` and `/health`. Handlers only translate; every decision is the node's.
+//! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer route, the
+//! operator endpoint `/admin/protection`, `/metrics` and `/health`. Handlers only translate
+//! (and check tokens); every decision is the node's.
 //!
 //! An incoming HTTP request is an `axum::extract::Request` (`http_request`); `Request` alone
 //! means [`crate::api::Request`], the decoded discovery request the node handles, as in the
@@ -13,10 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use super::access::{ApiAuth, AuthRefusals, Denied, Guarded};
 use super::handle::NodeHandle;
 use super::limits::{self, HttpLimits};
+use super::metrics::override_label;
 use super::peer_auth::{now_unix_ms, PeerAuth, PeerRefusals, SIGNATURE_HEADER, TIME_HEADER};
 use super::peer_sender::{FROM_HEADER, PEER_PATH};
+use super::settings::parse_protection_override;
 use crate::api::{decode_request, BadRequest, Form, PeerMessage, Reply, Route};
 
 /// What every handler shares.
@@ -26,7 +30,13 @@ pub(crate) struct AppState {
     pub(crate) limits: HttpLimits,
     pub(crate) auth: PeerAuth,
     pub(crate) refusals: Arc<PeerRefusals>,
+    /// The client API's write and operator tokens.
+    pub(crate) api_auth: ApiAuth,
+    pub(crate) auth_refusals: Arc<AuthRefusals>,
 }
+
+/// The operator endpoint setting the protection override (`mode=auto|on|off`).
+pub(crate) const PROTECTION_PATH: &str = "/admin/protection";
 
 /// The header carrying the business code, as bilibili/discovery (kratos) sends it.
 const STATUS_CODE_HEADER: &str = "kratos-status-code";
@@ -47,6 +57,7 @@ pub(crate) fn router(state: AppState) -> Router {
     }
     router
         .route(PEER_PATH, post(peer))
+        .route(PROTECTION_PATH, post(set_protection))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .fallback(not_found)
@@ -75,7 +86,12 @@ async fn discovery(
     route: Route,
     http_request: axum::extract::Request,
 ) -> Response {
-    let form = match read_form(&state, route, http_request).await {
+    if route.is_post() {
+        if let Err(denied) = state.api_auth.check_write(http_request.headers()) {
+            return refuse(&state, Guarded::Write, denied);
+        }
+    }
+    let form = match read_form(&state, route.is_post(), http_request).await {
         Ok(form) => form,
         Err(bad) => return envelope(&bad.into()),
     };
@@ -90,12 +106,12 @@ async fn discovery(
 /// their parameters in either place.
 async fn read_form(
     state: &AppState,
-    route: Route,
+    post: bool,
     http_request: axum::extract::Request,
 ) -> Result<Form, BadRequest> {
     let (parts, body) = http_request.into_parts();
     let mut text = parts.uri.query().unwrap_or_default().to_string();
-    if route.is_post() {
+    if post {
         check_form_content_type(&parts.headers)?;
         let limits = &state.limits;
         let bytes =
@@ -185,6 +201,104 @@ async fn peer(State(state): State<AppState>, http_request: axum::extract::Reques
     } else {
         StatusCode::SERVICE_UNAVAILABLE.into_response()
     }
+}
+
+/// A refusal in the envelope's shape with an HTTP status: kratos' -401 (unauthorized) or
+/// -403 (access denied), counted in `/metrics`.
+fn refuse(state: &AppState, guarded: Guarded, denied: Denied) -> Response {
+    state.auth_refusals.count(guarded);
+    let what = match guarded {
+        Guarded::Write => "writes (register, renew, cancel, set) on this node",
+        Guarded::Admin => "the operator endpoints of this node",
+    };
+    match denied {
+        Denied::Unauthorized => {
+            let message = format!(
+                "unauthorized: {what} require the header `Authorization: Bearer <token>` with the configured token"
+            );
+            let mut response = error_json(StatusCode::UNAUTHORIZED, -401, &message);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
+            response
+        }
+        Denied::Disabled => error_json(
+            StatusCode::FORBIDDEN,
+            -403,
+            "the operator endpoints are disabled: no operator token is configured (set REGISTRY_ADMIN_TOKEN or `[auth] admin_token`)",
+        ),
+    }
+}
+
+/// `{"code","message","ttl":1}` with an HTTP status other than 200 (the operator endpoint,
+/// and refusals before a request reaches the node).
+fn error_json(status: StatusCode, code: i32, message: &str) -> Response {
+    json_reply(
+        status,
+        code,
+        serde_json::json!({"code": code, "message": message, "ttl": 1}),
+    )
+}
+
+fn json_reply(status: StatusCode, code: i32, body: serde_json::Value) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            ),
+            (
+                header::HeaderName::from_static(STATUS_CODE_HEADER),
+                HeaderValue::from(code),
+            ),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `POST /admin/protection` with `mode=auto|on|off` (form body or query): sets the node's
+/// protection override. Needs the operator token; disabled without one.
+async fn set_protection(
+    State(state): State<AppState>,
+    http_request: axum::extract::Request,
+) -> Response {
+    if let Err(denied) = state.api_auth.check_admin(http_request.headers()) {
+        return refuse(&state, Guarded::Admin, denied);
+    }
+    let mode = match read_form(&state, true, http_request).await {
+        Ok(form) => form.required("mode").and_then(|text| {
+            parse_protection_override(text).map_err(|problem| BadRequest::new("mode", problem))
+        }),
+        Err(bad) => Err(bad),
+    };
+    let mode = match mode {
+        Ok(mode) => mode,
+        Err(bad) => return error_json(StatusCode::BAD_REQUEST, -400, &bad.to_string()),
+    };
+    if !state.node.set_protection(mode).await {
+        return error_json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            -503,
+            "the node is stopping: nothing was changed",
+        );
+    }
+    tracing::warn!(
+        mode = override_label(mode),
+        "protection override set by the operator"
+    );
+    json_reply(
+        StatusCode::OK,
+        0,
+        serde_json::json!({
+            "code": 0,
+            "message": "0",
+            "ttl": 1,
+            "data": {"mode": override_label(mode)},
+        }),
+    )
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

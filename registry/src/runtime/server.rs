@@ -1,34 +1,55 @@
 //! The accept loop: the axum `Router` served through hyper's HTTP/1 connection API on a
-//! `tokio::net::TcpListener` (not `axum::serve`, which madsim cannot drive).
+//! `tokio::net::TcpListener` (not `axum::serve`, which madsim cannot drive), over TLS when
+//! the node has a certificate.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
 use super::limits::HttpLimits;
 use super::timer::Sleeper;
 
-/// Largest request head (request line plus headers) a connection may buffer.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The smallest read buffer hyper accepts.
+const MIN_BUF_BYTES: usize = 8 * 1024;
+
+/// After a connection's last response, what the client still sends is read and discarded for
+/// at most this long and this many bytes before the socket is closed ("lingering close").
+/// Closing a socket with unread input makes the kernel answer with a reset, which can destroy
+/// the response the client has not read yet: a body refused for its size, or a head refused
+/// for its size, must arrive as a reply and not as a broken pipe.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Accepts connections until `stop` turns true.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let limits = Arc::new(limits);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::task::spawn(connection(stream, router.clone(), limits.clone()));
+                    let _ = stream.set_nodelay(true);
+                    let (router, limits) = (router.clone(), limits.clone());
+                    match &tls {
+                        None => tokio::task::spawn(connection(stream, router, limits)),
+                        Some(tls) => {
+                            tokio::task::spawn(tls_connection(tls.clone(), stream, router, limits))
+                        }
+                    };
                 }
                 Err(error) => {
                     // Out of file descriptors, usually: wait instead of spinning on accept.
@@ -41,20 +62,61 @@ pub(crate) async fn serve(
     }
 }
 
-async fn connection(stream: TcpStream, router: Router, limits: HttpLimits) {
-    let _ = stream.set_nodelay(true);
+/// The TLS handshake (within the header read timeout), then HTTP over it. A client speaking
+/// plain HTTP to a TLS node fails the handshake and gets the connection closed.
+async fn tls_connection(
+    tls: TlsAcceptor,
+    stream: TcpStream,
+    router: Router,
+    limits: Arc<HttpLimits>,
+) {
+    match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await {
+        Ok(Ok(stream)) => connection(stream, router, limits).await,
+        Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+        Err(_) => tracing::debug!("TLS handshake not finished within the header read timeout"),
+    }
+}
+
+async fn connection<S>(mut stream: S, router: Router, limits: Arc<HttpLimits>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let mut router = router.clone();
         async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|e| match e {})) }
     });
+    // hyper answers a head over `max_header_size` with HTTP 431 (and a URI over 65,534 bytes
+    // with 414: the head limit is at most 64 KiB, so that one comes first).
     let result = hyper::server::conn::http1::Builder::new()
         .timer(Sleeper)
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
-        .serve_connection(TokioIo::new(stream), service)
+        .max_header_size(limits.max_header_bytes)
+        .max_buf_size(limits.max_header_bytes.max(MIN_BUF_BYTES))
+        .serve_connection(TokioIo::new(&mut stream), service)
         .await;
     if let Err(error) = result {
         // Clients closing, timing out or sending garbage: theirs to fix, not ours to log loudly.
         tracing::debug!(%error, "connection ended with an error");
     }
+    linger(&mut stream).await;
+}
+
+/// Sends FIN after what was written, then reads and discards the client's input until it
+/// closes (bounded by [`LINGER`] and [`LINGER_BYTES`]).
+async fn linger<S>(stream: &mut S)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut read = 0usize;
+        while read < LINGER_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => read += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }

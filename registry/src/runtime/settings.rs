@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::access::ApiAuth;
 use super::limits::HttpLimits;
 use super::peer_auth::PeerAuth;
 use super::settings_file::FileConfig;
-use crate::core::{Config, ConfigError, Fnv1a};
+use super::tls::Tls;
+use crate::core::{Config, ConfigError, Fnv1a, ProtectionOverride};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -37,6 +39,29 @@ pub struct Settings {
     pub(crate) shutdown_drain: Duration,
     /// How peer messages are signed and verified (off without a cluster secret).
     pub peer_auth: PeerAuth,
+    /// The client API's write and operator tokens (both off by default).
+    pub(crate) api_auth: ApiAuth,
+    /// TLS for clients and peers (off by default).
+    pub(crate) tls: Tls,
+    /// The protection override the node starts with (default `auto`).
+    pub(crate) protection: ProtectionOverride,
+}
+
+impl Settings {
+    /// Whether the node serves TLS (and reaches its peers over TLS).
+    pub fn tls_on(&self) -> bool {
+        self.tls.is_on()
+    }
+
+    /// Whether client writes need the write token.
+    pub fn write_token_on(&self) -> bool {
+        self.api_auth.write.is_some()
+    }
+
+    /// Whether the operator endpoints are enabled (an operator token is configured).
+    pub fn admin_token_on(&self) -> bool {
+        self.api_auth.admin.is_some()
+    }
 }
 
 /// Values given on the command line; each one present wins over the file.
@@ -64,6 +89,18 @@ pub struct Overrides {
     pub secret: Option<String>,
     /// The previous cluster secret, from `REGISTRY_CLUSTER_SECRET_PREVIOUS`.
     pub previous_secret: Option<String>,
+    /// The write token, from `REGISTRY_WRITE_TOKEN` (never a flag).
+    pub write_token: Option<String>,
+    /// The operator token, from `REGISTRY_ADMIN_TOKEN` (never a flag).
+    pub admin_token: Option<String>,
+    /// `--tls-cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-ca`.
+    pub tls_ca: Option<PathBuf>,
+    /// `--protection-override`.
+    pub protection: Option<ProtectionOverride>,
 }
 
 /// Why settings could not be made.
@@ -93,6 +130,15 @@ pub enum SettingsError {
     /// The cluster secrets or the replay window are unusable.
     #[error("peer authentication: {0}")]
     PeerAuth(String),
+    /// A client API token is unusable.
+    #[error("client authentication: {0}")]
+    Auth(String),
+    /// The TLS files are missing, unreadable or do not match.
+    #[error("{0}")]
+    Tls(String),
+    /// An HTTP limit is out of range, or another value is not understood.
+    #[error("{0}")]
+    Value(String),
     /// The merged configuration is unusable.
     #[error("{origin}: {source}")]
     Invalid {
@@ -135,6 +181,18 @@ fn read(path: &Path) -> Result<FileConfig, SettingsError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
+}
+
+/// The protection override named `text`: `auto`, `on` (`force_on`) or `off` (`force_off`).
+pub fn parse_protection_override(text: &str) -> Result<ProtectionOverride, String> {
+    match text {
+        "auto" => Ok(ProtectionOverride::Auto),
+        "on" | "force_on" => Ok(ProtectionOverride::ForceOn),
+        "off" | "force_off" => Ok(ProtectionOverride::ForceOff),
+        other => Err(format!(
+            "must be auto, on or off (force_on, force_off), got {other:?}"
+        )),
+    }
 }
 
 /// A stable seed from the host name (FNV-1a), so that each node of a cluster draws its own
@@ -300,6 +358,80 @@ mod tests {
             },
         );
         assert!(text.contains("window_ms"), "{text}");
+    }
+
+    #[test]
+    fn tokens_come_from_the_environment_over_the_file_are_checked_and_never_printed() {
+        let file =
+            write("listen = \"127.0.0.1:1\"\n[auth]\nwrite_token = \"file-token-0123456789\"\n");
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        assert!(s.write_token_on() && !s.admin_token_on());
+        let env = Overrides {
+            write_token: Some("env-token-0123456789".into()),
+            admin_token: Some("admin-token-0123456789".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::load(Some(file.path()), env).expect("loads");
+        assert!(s.write_token_on() && s.admin_token_on());
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("token-0123456789"), "{printed}");
+        let short = Overrides {
+            admin_token: Some("short".into()),
+            ..Overrides::default()
+        };
+        let text = Settings::load(Some(file.path()), short)
+            .expect_err("short")
+            .to_string();
+        assert!(
+            text.contains("operator token") && text.contains("16"),
+            "{text}"
+        );
+        let dev = Overrides {
+            dev: true,
+            ..Overrides::default()
+        };
+        let s = Settings::load(None, dev).expect("dev");
+        assert!(!s.write_token_on() && !s.admin_token_on() && !s.tls_on());
+        assert_eq!(s.protection, ProtectionOverride::Auto);
+    }
+
+    #[test]
+    fn the_protection_override_comes_from_the_flag_over_the_file() {
+        let file = write("listen = \"127.0.0.1:1\"\n[protection]\noverride = \"off\"\n");
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        assert_eq!(s.protection, ProtectionOverride::ForceOff);
+        let flag = Overrides {
+            protection: Some(ProtectionOverride::ForceOn),
+            ..Overrides::default()
+        };
+        let s = Settings::load(Some(file.path()), flag).expect("loads");
+        assert_eq!(s.protection, ProtectionOverride::ForceOn);
+        let file = write("listen = \"127.0.0.1:1\"\n[protection]\noverride = \"sometimes\"\n");
+        let text = Settings::load(Some(file.path()), Overrides::default())
+            .expect_err("unknown mode")
+            .to_string();
+        assert!(text.contains("protection.override"), "{text}");
+        assert_eq!(
+            parse_protection_override("force_on"),
+            Ok(ProtectionOverride::ForceOn)
+        );
+        assert!(parse_protection_override("").is_err());
+    }
+
+    #[test]
+    fn the_header_limit_is_read_and_bounded() {
+        let file = write("listen = \"127.0.0.1:1\"\n[http]\nmax_header_bytes = 16384\n");
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        assert_eq!(s.http_limits.max_header_bytes, 16384);
+        for bad in [0, 100, 65537, 1 << 20] {
+            let file = write(&format!(
+                "listen = \"127.0.0.1:1\"\n[http]\nmax_header_bytes = {bad}\n"
+            ));
+            let text = Settings::load(Some(file.path()), Overrides::default())
+                .expect_err("out of range")
+                .to_string();
+            assert!(text.contains("http.max_header_bytes"), "{text}");
+        }
     }
 
     #[test]

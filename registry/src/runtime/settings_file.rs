@@ -6,12 +6,17 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::limits::HttpLimits;
+use std::path::PathBuf;
+
+use super::access::{ApiAuth, Token};
+use super::limits::{HttpLimits, MAX_HEADER_BYTES_RANGE};
 use super::peer_auth::{PeerAuth, Secret, DEFAULT_WINDOW};
 use super::settings::{
-    seed_from_hostname, LogFormat, Overrides, Settings, SettingsError, DEV_LISTEN,
+    parse_protection_override, seed_from_hostname, LogFormat, Overrides, Settings, SettingsError,
+    DEV_LISTEN,
 };
-use crate::core::Config;
+use super::tls::TlsFiles;
+use crate::core::{Config, ProtectionOverride};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +50,26 @@ pub(crate) struct FileConfig {
     http: HttpFile,
     #[serde(default)]
     peer_auth: PeerAuthFile,
+    #[serde(default)]
+    auth: AuthFile,
+    #[serde(default)]
+    tls: TlsFile,
+}
+
+/// Client API tokens; the environment (`REGISTRY_WRITE_TOKEN`, `REGISTRY_ADMIN_TOKEN`) wins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFile {
+    write_token: Option<String>,
+    admin_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
 }
 
 /// The cluster secret may be given here, but the environment (`REGISTRY_CLUSTER_SECRET`) keeps
@@ -80,6 +105,9 @@ struct ProtectionFile {
     renews_per_instance: Option<u64>,
     threshold_percent: Option<u64>,
     expected_reset_interval_ms: Option<u64>,
+    /// The override the node starts with: auto, on or off.
+    #[serde(rename = "override")]
+    mode: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +145,7 @@ struct HttpFile {
     max_form_fields: Option<usize>,
     header_read_timeout_ms: Option<u64>,
     body_read_timeout_ms: Option<u64>,
+    max_header_bytes: Option<usize>,
 }
 
 fn set<T>(target: &mut T, value: Option<T>) {
@@ -171,6 +200,14 @@ impl FileConfig {
         set(&mut limits.max_apps, self.max_apps);
         set(&mut limits.max_peer_batch, self.max_peer_batch);
         self.lease.apply(&mut config);
+        let protection = match flags.protection {
+            Some(mode) => mode,
+            None => match &self.protection.mode {
+                Some(text) => parse_protection_override(text)
+                    .map_err(|e| SettingsError::Value(format!("protection.override: {e}")))?,
+                None => ProtectionOverride::Auto,
+            },
+        };
         self.protection.apply(&mut config);
         self.cluster.apply(&mut config);
         set_ms(&mut config.stall.threshold, self.stall.threshold_ms);
@@ -179,12 +216,20 @@ impl FileConfig {
             self.stall.refuse_writes_for_ms,
         );
         let mut http_limits = HttpLimits::default();
-        self.http.apply(&mut http_limits);
+        self.http.apply(&mut http_limits)?;
         let mut shutdown_drain = Duration::from_secs(2);
         set_ms(&mut shutdown_drain, self.shutdown_drain_ms);
         let peer_auth = self
             .peer_auth
             .into_auth(flags.secret, flags.previous_secret)?;
+        let api_auth = self.auth.into_auth(flags.write_token, flags.admin_token)?;
+        let tls = TlsFiles {
+            cert_file: flags.tls_cert.or(self.tls.cert_file),
+            key_file: flags.tls_key.or(self.tls.key_file),
+            ca_file: flags.tls_ca.or(self.tls.ca_file),
+        }
+        .load()
+        .map_err(SettingsError::Tls)?;
         Ok(Settings {
             listen,
             config,
@@ -192,6 +237,9 @@ impl FileConfig {
             log_format: flags.log_format.or(self.log_format).unwrap_or_default(),
             shutdown_drain,
             peer_auth,
+            api_auth,
+            tls,
+            protection,
         })
     }
 }
@@ -282,12 +330,41 @@ impl PeerAuthFile {
     }
 }
 
+impl AuthFile {
+    /// The tokens given by the environment win over the file's.
+    fn into_auth(
+        self,
+        write: Option<String>,
+        admin: Option<String>,
+    ) -> Result<ApiAuth, SettingsError> {
+        let token = |what: &str, text: Option<String>| {
+            text.map(|text| Token::new(what, &text).map_err(SettingsError::Auth))
+                .transpose()
+        };
+        Ok(ApiAuth {
+            write: token("write token", write.or(self.write_token))?,
+            admin: token("operator token", admin.or(self.admin_token))?,
+        })
+    }
+}
+
 impl HttpFile {
-    fn apply(self, http: &mut HttpLimits) {
+    fn apply(self, http: &mut HttpLimits) -> Result<(), SettingsError> {
+        if let Some(bytes) = self.max_header_bytes {
+            if !MAX_HEADER_BYTES_RANGE.contains(&bytes) {
+                return Err(SettingsError::Value(format!(
+                    "http.max_header_bytes must be within {}..={}, got {bytes}",
+                    MAX_HEADER_BYTES_RANGE.start(),
+                    MAX_HEADER_BYTES_RANGE.end()
+                )));
+            }
+            http.max_header_bytes = bytes;
+        }
         set(&mut http.max_body_bytes, self.max_body_bytes);
         set(&mut http.max_peer_body_bytes, self.max_peer_body_bytes);
         set(&mut http.max_form_fields, self.max_form_fields);
         set_ms(&mut http.header_read_timeout, self.header_read_timeout_ms);
         set_ms(&mut http.body_read_timeout, self.body_read_timeout_ms);
+        Ok(())
     }
 }

@@ -248,3 +248,104 @@ fn a_version_stamped_far_in_the_future_is_refused_and_later_writes_keep_the_cloc
     .expect("fits");
     assert!(stamp <= now + 60_000_000_000, "stamped {stamp}, now {now}");
 }
+
+/// A request of `body` to `target` with `headers`, answered: a refusal that came as a reset
+/// (a broken pipe while writing, or a connection reset while reading) fails the test.
+fn send(
+    node: &Node,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut bytes = format!(
+        "{method} {target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for (name, value) in headers {
+        bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"\r\n");
+    bytes.extend_from_slice(body);
+    raw(&node.addr, &bytes).unwrap_or_else(|e| panic!("{method} {target}: no reply: {e}"))
+}
+
+/// Writes a register request whose body is `body`, in 128 KiB pieces a few milliseconds
+/// apart (a client on a real network), then reads the reply to the end.
+fn send_in_pieces(node: &Node, body: &[u8]) -> std::io::Result<Response> {
+    let head = format!(
+        "POST /discovery/register HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(&node.addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(head.as_bytes())?;
+    for piece in body.chunks(128 * 1024) {
+        stream.write_all(piece)?;
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out)?;
+    super::support::parse(&out)
+}
+
+#[test]
+fn bodies_of_one_to_three_megabytes_are_answered_400_not_cut_off() {
+    let node = node();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    for round in 0..2 {
+        for megabytes in 1..=3 {
+            let mut body = register_form("bad.app", "h1").into_bytes();
+            body.extend_from_slice(b"&version=");
+            body.resize(megabytes * 1024 * 1024 + round * 777, b'x');
+            let reply = send(&node, "POST", "/discovery/register", &form, &body);
+            assert_bad(&reply, "body");
+            let reply = send_in_pieces(&node, &body)
+                .unwrap_or_else(|e| panic!("{megabytes} MB in pieces: no reply: {e}"));
+            assert_bad(&reply, "body");
+        }
+    }
+    assert_unchanged(&node);
+}
+
+#[test]
+fn request_heads_over_the_configured_limit_are_answered_431() {
+    let node = node();
+    let header = |kib: usize| "v".repeat(kib * 1024);
+    // Under the default limit of 64 KiB: served.
+    let small = header(60);
+    let reply = send(&node, "GET", "/health", &[("x-padding", &small)], b"");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // Over it (hyper used to take heads up to about twice its buffer): answered 431.
+    for kib in [65, 70, 100, 127, 200] {
+        let big = header(kib);
+        let reply = send(&node, "GET", "/health", &[("x-padding", &big)], b"");
+        assert_eq!(reply.status, 431, "{kib} KiB: {}", reply.body);
+    }
+    // A query string counts into the head: a long one is answered 431 too, never 414.
+    for kib in [65, 70, 100] {
+        let query = format!("{}&x={}", fetch_path("bad.app"), "q".repeat(kib * 1024));
+        let reply = send(&node, "GET", &query, &[], b"");
+        assert_eq!(reply.status, 431, "{kib} KiB query: {}", reply.body);
+    }
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let target = format!(
+        "/discovery/register?{}&version={}",
+        register_form("bad.app", "h1"),
+        "q".repeat(80 * 1024)
+    );
+    assert_eq!(send(&node, "POST", &target, &form, b"").status, 431);
+    assert_unchanged(&node);
+}
+
+#[test]
+fn a_configured_header_limit_is_the_limit() {
+    let node = Node::single(&format!("{FAST}\n[http]\nmax_header_bytes = 16384\n"));
+    let under = "v".repeat(15 * 1024);
+    let reply = send(&node, "GET", "/health", &[("x-padding", &under)], b"");
+    assert_eq!(reply.status, 200);
+    let over = "v".repeat(17 * 1024);
+    let reply = send(&node, "GET", "/health", &[("x-padding", &over)], b"");
+    assert_eq!(reply.status, 431);
+}

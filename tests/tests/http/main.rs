@@ -7,5 +7,8 @@ mod long_polls;
 mod observability;
 mod peer_auth;
 mod sdk;
+mod security;
+mod stopping;
 mod support;
+mod tls;
 mod trust;

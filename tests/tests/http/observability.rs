@@ -28,6 +28,7 @@ fn metrics_report_every_documented_family() {
         "registry_poll_waiters",
         "registry_ready",
         "registry_peers",
+        "registry_requests_refused_unauthorized_total",
     ] {
         assert!(
             reply.body.contains(&format!("# TYPE {family} ")),

@@ -8,7 +8,7 @@ use registry::client::Client;
 
 use super::support::{cluster, fetch_path, wait_until, FAST};
 
-fn instance(hostname: &str) -> RegisterArgs {
+pub(crate) fn instance(hostname: &str) -> RegisterArgs {
     RegisterArgs {
         key: InstanceKey {
             zone: "z1".into(),

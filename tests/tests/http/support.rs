@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -72,9 +72,11 @@ pub(crate) struct Node {
     peers: Vec<String>,
     config: PathBuf,
     child: Option<Child>,
+    /// Trust roots when the node serves TLS (requests then go over TLS).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
-fn scratch_dir() -> PathBuf {
+pub(crate) fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("registry-http-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
@@ -83,6 +85,17 @@ fn scratch_dir() -> PathBuf {
 impl Node {
     /// Starts a node listening on `addr` with seed `peers` and the given TOML config.
     pub(crate) fn start(addr: &str, hostname: &str, peers: &[String], config: &str) -> Node {
+        Node::start_with(addr, hostname, peers, config, None)
+    }
+
+    /// [`Node::start`], talking TLS to the node with `tls` when given.
+    pub(crate) fn start_with(
+        addr: &str,
+        hostname: &str,
+        peers: &[String],
+        config: &str,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Node {
         let path = scratch_dir().join(format!("{hostname}-{}.toml", addr.replace(':', "_")));
         std::fs::write(&path, config).expect("write config");
         let mut node = Node {
@@ -91,9 +104,22 @@ impl Node {
             peers: peers.to_vec(),
             config: path,
             child: None,
+            tls,
         };
         node.spawn();
         node
+    }
+
+    /// A handle on a node someone else started, talking TLS with `tls` (no process).
+    pub(crate) fn connect_only(addr: &str, tls: Arc<rustls::ClientConfig>) -> Node {
+        Node {
+            addr: addr.into(),
+            hostname: String::new(),
+            peers: Vec::new(),
+            config: PathBuf::new(),
+            child: None,
+            tls: Some(tls),
+        }
     }
 
     /// A single node with no peers (ready at once).
@@ -134,7 +160,7 @@ impl Node {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
                 panic!("registry exited with {status}:\n{log}");
             }
-            try_request(&self.addr, "GET", "/health", "", &[]).is_ok()
+            self.send("GET", "/health", "", &[]).is_ok()
         });
     }
 
@@ -151,7 +177,7 @@ impl Node {
     }
 
     pub(crate) fn health(&self) -> Option<Value> {
-        let response = try_request(&self.addr, "GET", "/health", "", &[]).ok()?;
+        let response = self.send("GET", "/health", "", &[]).ok()?;
         serde_json::from_str(&response.body).ok()
     }
 
@@ -174,18 +200,19 @@ impl Node {
 
     /// SIGTERM, then waits for the exit (at most 10 s).
     pub(crate) fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait_exit()
+    }
+
+    /// Waits for the process to exit (at most 10 s) and reaps it.
+    pub(crate) fn wait_exit(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
-        let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "node did not exit after SIGTERM");
+            assert!(Instant::now() < deadline, "node did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -197,12 +224,39 @@ impl Node {
     }
 
     pub(crate) fn get(&self, path_and_query: &str) -> Response {
-        request(&self.addr, "GET", path_and_query, "", &[])
+        self.request("GET", path_and_query, "", &[])
     }
 
     pub(crate) fn post(&self, path: &str, body: &str) -> Response {
         let form = [("content-type", "application/x-www-form-urlencoded")];
-        request(&self.addr, "POST", path, body, &form)
+        self.request("POST", path, body, &form)
+    }
+
+    /// One request to this node (over TLS if it serves TLS); panics if it is not answered.
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        target: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        self.send(method, target, body, headers)
+            .unwrap_or_else(|e| panic!("{method} {target} on {}: {e}", self.addr))
+    }
+
+    /// One request to this node (over TLS if it serves TLS).
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        target: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<Response> {
+        let bytes = request_bytes(&self.addr, method, target, body, headers);
+        match &self.tls {
+            None => raw(&self.addr, &bytes),
+            Some(tls) => raw_tls(&self.addr, tls.clone(), &bytes),
+        }
     }
 
     /// The value of an unlabelled metric.
@@ -304,6 +358,17 @@ pub(crate) fn try_request(
     body: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<Response> {
+    raw(addr, &request_bytes(addr, method, target, body, headers))
+}
+
+/// The bytes of one request with `Connection: close`.
+fn request_bytes(
+    addr: &str,
+    method: &str,
+    target: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Vec<u8> {
     let mut text = format!(
         "{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
@@ -314,7 +379,7 @@ pub(crate) fn try_request(
     text.push_str("\r\n");
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(body.as_bytes());
-    raw(addr, &bytes)
+    bytes
 }
 
 /// Writes `bytes` as they are and parses what comes back until the server closes.
@@ -324,6 +389,30 @@ pub(crate) fn raw(addr: &str, bytes: &[u8]) -> std::io::Result<Response> {
     stream.write_all(bytes)?;
     let mut out = Vec::new();
     stream.read_to_end(&mut out)?;
+    parse(&out)
+}
+
+/// [`raw`] over TLS, trusting `tls`'s roots for the host of `addr`.
+pub(crate) fn raw_tls(
+    addr: &str,
+    tls: Arc<rustls::ClientConfig>,
+    bytes: &[u8],
+) -> std::io::Result<Response> {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let connection = rustls::ClientConnection::new(tls, name).map_err(std::io::Error::other)?;
+    let socket = TcpStream::connect(addr)?;
+    socket.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut stream = rustls::StreamOwned::new(connection, socket);
+    stream.write_all(bytes)?;
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => {}
+        // A server that closed without close_notify after a whole response.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => {}
+        Err(e) => return Err(e),
+    }
     parse(&out)
 }
 
