@@ -360,6 +360,14 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     fn dispatch(&mut self, id: RequestId, request: Request) -> Option<Reply> {
+        if self.shutting_down {
+            // Its writes would not reach the peers before it exits, and a parked poll would be
+            // cut off: the client should move to another node now.
+            return Some(Reply::error(
+                Code::NotReady,
+                "the node is stopping (graceful shutdown): ask another node",
+            ));
+        }
         if let Err(bad) = validate::check(&request, &self.config.limits)
             .and_then(|()| membership::refuse_node_registration(&request))
         {

@@ -9,7 +9,6 @@ use tokio::time::Instant;
 
 use super::access::AuthRefusals;
 use super::clock::SystemClock;
-use super::handle::stopped;
 use super::metrics::{self, Snapshot};
 use super::net::HttpNetwork;
 use super::peer_auth::PeerRefusals;
@@ -156,14 +155,11 @@ impl Driver {
         }
     }
 
-    /// A command read while the node stops: client requests are answered -503 (the node's
-    /// writes would not reach its peers in time, and a parked poll would be cut off at exit),
-    /// and the protection override is left alone; peers, metrics and health are served.
+    /// A command read while the node stops: the protection override is left alone; client
+    /// requests go to the node, which answers them -503 once shut down; peers, metrics and
+    /// health are served.
     fn apply_stopping(&mut self, command: Command) {
         match command {
-            Command::Request { reply, .. } => {
-                let _ = reply.send(stopped());
-            }
             Command::SetProtection { done, .. } => {
                 let _ = done.send(false);
             }

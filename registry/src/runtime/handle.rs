@@ -36,7 +36,7 @@ impl Drop for AbandonOnDrop {
 
 /// The reply to a request a stopping (or stopped) node reads: -503, so that clients try
 /// another node. -500 is kept for states the node's invariants rule out.
-pub(crate) fn stopped() -> Reply {
+fn stopped() -> Reply {
     Reply::error(
         Code::NotReady,
         "the node is stopping (graceful shutdown): ask another node",

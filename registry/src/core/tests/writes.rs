@@ -334,6 +334,26 @@ fn after_shutdown_the_node_neither_renews_nor_re_registers_itself() {
 }
 
 #[test]
+fn a_stopping_node_answers_every_client_request_503_and_changes_nothing() {
+    let mut h = Harness::new();
+    assert_code(&h.register("a"), Code::Ok);
+    h.node.handle_shutdown();
+    let before = h.stored("a");
+    for reply in [
+        h.register("b"),
+        h.renew("a"),
+        h.cancel("a"),
+        h.fetch(StatusFilter::ALL),
+        h.call(Request::Nodes),
+    ] {
+        assert_code(&reply, Code::NotReady);
+        assert!(reply.message.contains("stopping"), "{}", reply.message);
+    }
+    assert_eq!(h.stored("a"), before);
+    assert!(h.stored("b").is_none());
+}
+
+#[test]
 fn a_client_stamp_far_ahead_of_the_clock_is_refused_and_changes_nothing() {
     // Issue #14: one register with dirty_timestamp i64::MAX stamped every later write on
     // every node i64::MAX, for good.
