@@ -81,4 +81,18 @@ fn without_a_secret_a_forged_sender_gets_nothing_sent_to_it() {
         node.metric("registry_messages_to_strangers_dropped_total"),
         2
     );
+    // Each forged sender's answer is dropped in the node, before the runtime sets up anything
+    // for an address (a peer's outgoing queue and task are made on the first send to it): a
+    // stream of distinct senders no longer leaves state behind for each.
+    let body = r#"{"type":"digests","digests":[]}"#;
+    for port in 1..=200 {
+        let from = format!("198.51.100.7:{port}");
+        let headers = [("x-registry-from", from.as_str())];
+        let reply = request(&node.addr, "POST", "/internal/peer", body, &headers);
+        assert_eq!(reply.status, 202);
+    }
+    assert_eq!(
+        node.metric("registry_messages_to_strangers_dropped_total"),
+        202
+    );
 }
