@@ -85,6 +85,34 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         addr: settings.listen.clone(),
         source,
     })?;
+    let http_limits = settings.http_limits.clone();
+    let Launched {
+        router,
+        node,
+        driver,
+    } = launch(settings)?;
+    let (stop_accepting, stop) = watch::channel(false);
+    let server = tokio::task::spawn(server::serve(listener, router, http_limits, stop));
+    Ok(Running {
+        addr,
+        node,
+        stop_accepting,
+        server,
+        driver,
+    })
+}
+
+/// A node task and the router in front of it, before any socket: what [`start`] serves, and
+/// what the router tests drive with `tower::ServiceExt::oneshot`.
+#[derive(Debug)]
+pub(crate) struct Launched {
+    pub(crate) router: axum::Router,
+    pub(crate) node: NodeHandle,
+    pub(crate) driver: JoinHandle<()>,
+}
+
+/// Starts the node task and builds its router; binds nothing.
+pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
     let peer_sender = PeerSender::new(
         settings.config.identity.addr.to_string(),
         settings.peer_auth.clone(),
@@ -112,22 +140,13 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     );
     let state = routes::AppState {
         node: handle.clone(),
-        limits: settings.http_limits.clone(),
+        limits: settings.http_limits,
         auth: settings.peer_auth,
         refusals: peer_refusals,
     };
-    let (stop_accepting, stop) = watch::channel(false);
-    let server = tokio::task::spawn(server::serve(
-        listener,
-        routes::router(state),
-        settings.http_limits,
-        stop,
-    ));
-    Ok(Running {
-        addr,
+    Ok(Launched {
+        router: routes::router(state),
         node: handle,
-        stop_accepting,
-        server,
         driver,
     })
 }
