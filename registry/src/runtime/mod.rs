@@ -15,6 +15,8 @@ mod metrics;
 mod net;
 mod peer_auth;
 mod peer_sender;
+#[cfg(test)]
+mod router_tests;
 mod routes;
 mod server;
 mod settings;

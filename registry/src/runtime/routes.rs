@@ -117,7 +117,7 @@ async fn read_form(
             ),
         ));
     }
-    Ok(Form::parse(&text))
+    Form::parse(&text)
 }
 
 /// A body is read as a form; a JSON or multipart body would be misread, so it is refused.
