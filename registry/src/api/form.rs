@@ -48,14 +48,18 @@ impl Form {
     /// followed by two hex digits is kept literally.
     ///
     /// Decoding is lossless: a key or value whose bytes are not UTF-8 once decoded is refused,
-    /// naming the key (an undecodable key is named as it arrived). Replacing such bytes would
-    /// make different names equal (`host%FF` and `host%FE` both `host\u{FFFD}`).
+    /// naming the key (an undecodable key is named as it arrived; a value with no key is
+    /// `form`'s). Replacing such bytes would make different names equal (`host%FF` and
+    /// `host%FE` both `host\u{FFFD}`).
     pub fn parse(input: &str) -> Result<Form, BadRequest> {
         let mut pairs = Vec::new();
         for pair in input.split('&').filter(|pair| !pair.is_empty()) {
             let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = percent_decode(raw_key).ok_or_else(|| not_utf8(raw_key))?;
-            let value = percent_decode(raw_value).ok_or_else(|| not_utf8(&key))?;
+            let value = percent_decode(raw_value).ok_or_else(|| match key.as_str() {
+                "" => BadRequest::new("form", "has a value with no key that is not UTF-8"),
+                key => not_utf8(key),
+            })?;
             pairs.push((key, value));
         }
         Ok(Form { pairs })
@@ -282,6 +286,8 @@ mod tests {
         // A key is named as it arrived: its decoded bytes have no name.
         let key = Form::parse("host%FE=h").expect_err("not UTF-8");
         assert_eq!(key.field, "host%FE");
+        // A value with no key is the form's.
+        assert_eq!(Form::parse("a=1&=%FF").expect_err("not UTF-8").field, "form");
         for bad in [
             "x=%C3%28",
             "x=%80",
