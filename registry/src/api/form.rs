@@ -287,7 +287,10 @@ mod tests {
         let key = Form::parse("host%FE=h").expect_err("not UTF-8");
         assert_eq!(key.field, "host%FE");
         // A value with no key is the form's.
-        assert_eq!(Form::parse("a=1&=%FF").expect_err("not UTF-8").field, "form");
+        assert_eq!(
+            Form::parse("a=1&=%FF").expect_err("not UTF-8").field,
+            "form"
+        );
         for bad in [
             "x=%C3%28",
             "x=%80",
