@@ -1,5 +1,6 @@
 //! The real router in front of a real node, without a socket: requests go in through
-//! `tower::ServiceExt::oneshot`, the node's registry is read through its handle.
+//! `tower::ServiceExt::oneshot`, the node's registry is read through its handle. The tests
+//! named `fuzz_*` send arbitrary requests (see `api/fuzz_tests.rs` for case counts and replay).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,11 +10,15 @@ use axum::http::{header, Method, StatusCode};
 use axum::Router;
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use proptest::prelude::*;
 use tower::ServiceExt;
 
 use super::handle::NodeHandle;
+use super::peer_auth::{now_unix_ms, PeerAuth, Secret, SIGNATURE_HEADER, TIME_HEADER};
+use super::peer_sender::{FROM_HEADER, PEER_PATH};
 use super::{launch, Launched, Overrides, Settings};
-use crate::api::{Data, Envelope, Instance, Request, Route, SmolStr};
+use crate::api::fuzz_tests::{fuzz_config, near_valid, peer_body, query, wire};
+use crate::api::{Code, Data, Envelope, Instance, PeerMessage, Request, Route, SmolStr};
 
 /// A secret for the nodes that verify peer messages (at least `MIN_SECRET_BYTES`).
 pub(super) const PEER_SECRET: &str = "router-tests-secret-0123456789";
@@ -191,24 +196,6 @@ fn percent_escapes_that_are_not_utf8_are_refused_naming_the_field() {
 }
 
 // ---- Fuzzing the router: arbitrary requests against a real node. ----
-
-use proptest::prelude::*;
-
-use super::peer_auth::{now_unix_ms, PeerAuth, Secret, SIGNATURE_HEADER, TIME_HEADER};
-use super::peer_sender::{FROM_HEADER, PEER_PATH};
-use crate::api::fuzz_tests::{fuzz_config, near_valid, peer_body, query, wire};
-use crate::api::{Code, PeerMessage};
-
-/// The codes a `/discovery` reply may carry.
-const CODES: [Code; 7] = [
-    Code::Ok,
-    Code::NotModified,
-    Code::BadRequest,
-    Code::NothingFound,
-    Code::Conflict,
-    Code::ServerError,
-    Code::NotReady,
-];
 
 /// One arbitrary HTTP request, kept as data so a failure prints it.
 #[derive(Clone, Debug)]
@@ -405,7 +392,7 @@ fn check_answer(input: &Input, answer: &Answer) -> Result<Option<i32>, TestCaseE
         .envelope()
         .ok_or_else(|| TestCaseError::fail(format!("not an envelope: {:?}", answer.body)))?;
     prop_assert!(
-        CODES.iter().any(|code| code.as_i32() == envelope.code),
+        Code::try_from(envelope.code).is_ok(),
         "unknown code {}",
         envelope.code
     );
@@ -657,14 +644,16 @@ fn a_signed_peer_message_is_taken_and_changes_the_registry() {
 /// (before the signature was looked at) and not counted. It is unsigned: 401, counted.
 #[test]
 fn a_peer_message_naming_no_sender_is_unsigned_when_a_secret_is_set() {
+    let anonymous = || {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(PEER_PATH)
+            .body(Body::from(r#"{"type":"sync_request"}"#))
+            .expect("a request")
+    };
     let node = TestNode::new(true);
     let before = node.registry();
-    let request = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(PEER_PATH)
-        .body(Body::from(r#"{"type":"sync_request"}"#))
-        .expect("a request");
-    assert_eq!(node.send(request).status, StatusCode::UNAUTHORIZED);
+    assert_eq!(node.send(anonymous()).status, StatusCode::UNAUTHORIZED);
     assert_eq!(node.registry(), before);
     let metrics = node.get_path("/metrics");
     let text = String::from_utf8_lossy(&metrics.body);
@@ -674,10 +663,5 @@ fn a_peer_message_naming_no_sender_is_unsigned_when_a_secret_is_set() {
     );
     // Without a secret, it is still a malformed message.
     let open = TestNode::new(false);
-    let request = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(PEER_PATH)
-        .body(Body::from(r#"{"type":"sync_request"}"#))
-        .expect("a request");
-    assert_eq!(open.send(request).status, StatusCode::BAD_REQUEST);
+    assert_eq!(open.send(anonymous()).status, StatusCode::BAD_REQUEST);
 }
