@@ -2,10 +2,11 @@
 //! every route, and peer messages. The strategies are shared with the router's fuzz tests
 //! (`runtime/router_tests.rs`).
 //!
-//! Every test named `fuzz_*` runs [`fuzz_config`]'s case count: a few hundred by default, so
-//! that `cargo test` stays fast, or `PROPTEST_CASES` (`.ci/run` runs them with more). A failure
-//! prints the minimal input and the `cc <seed>` line proptest saves in `proptest-regressions/`:
-//! the next run replays it first.
+//! Every test named `fuzz_*` runs [`fuzz_config`]'s case count: by default 2,048 (decoders)
+//! or 1,024 (router), so that `cargo test` stays fast, or `PROPTEST_CASES` (`.ci/run` runs
+//! them with more). A failure prints the minimal input and the `cc <seed>` line proptest saves
+//! in `registry/proptest-regressions/`: the next run replays it first (`PROPTEST_RNG_SEED`
+//! fixes the seed of the new cases too).
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
@@ -301,7 +302,7 @@ pub(crate) fn peer_body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(512))]
+    #![proptest_config(fuzz_config(2048))]
 
     /// Every route, every kind of input: a request that round-trips or an error naming a field.
     #[test]

@@ -412,7 +412,7 @@ fn check_answer(input: &Input, answer: &Answer) -> Result<Option<i32>, TestCaseE
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(256))]
+    #![proptest_config(fuzz_config(1024))]
 
     /// Arbitrary method, path, query, content type and body: a well-formed answer, and only a
     /// write answered 0 changes the registry.
@@ -571,7 +571,7 @@ fn peer_input() -> impl Strategy<Value = PeerInput> {
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(256))]
+    #![proptest_config(fuzz_config(1024))]
 
     /// With a cluster secret, no unsigned or badly signed body reaches the node: 401, and the
     /// registry is unchanged.
