@@ -31,7 +31,7 @@ impl Client {
         let endpoint = Route::from_path(path).expect("known path");
         self.next_id += 1;
         let id = RequestId(self.next_id);
-        match decode_request(endpoint, &Form::parse(query)) {
+        match Form::parse(query).and_then(|form| decode_request(endpoint, &form)) {
             Ok(request) => self.node.handle_request(id, request),
             Err(bad) => return (id, Some(registry::api::Reply::from(bad).to_json())),
         }

@@ -4,6 +4,7 @@
 //! (`appid=a,b`); [`Form::list`] accepts both.
 
 use super::SmolStr;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A request that cannot be decoded or breaks a limit. Answered with -400; nothing changes.
@@ -41,12 +42,27 @@ impl fmt::Debug for Form {
 }
 
 impl Form {
-    /// Decodes `application/x-www-form-urlencoded` text (a query string or a form body).
-    pub fn parse(input: &str) -> Form {
-        let pairs = form_urlencoded::parse(input.as_bytes())
-            .into_owned()
-            .collect();
-        Form { pairs }
+    /// Decodes `application/x-www-form-urlencoded` text (a query string or a form body), as
+    /// Go's `url.ParseQuery` and `form_urlencoded` split it: pairs on `&` (empty ones
+    /// skipped), key and value on the first `=`, `+` is a space, `%XX` a byte, and a `%` not
+    /// followed by two hex digits is kept literally.
+    ///
+    /// Decoding is lossless: a key or value whose bytes are not UTF-8 once decoded is refused,
+    /// naming the key (an undecodable key is named as it arrived; a value with no key is
+    /// `form`'s). Replacing such bytes would make different names equal (`host%FF` and
+    /// `host%FE` both `host\u{FFFD}`).
+    pub fn parse(input: &str) -> Result<Form, BadRequest> {
+        let mut pairs = Vec::new();
+        for pair in input.split('&').filter(|pair| !pair.is_empty()) {
+            let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = percent_decode(raw_key).ok_or_else(|| not_utf8(raw_key))?;
+            let value = percent_decode(raw_value).ok_or_else(|| match key.as_str() {
+                "" => BadRequest::new("form", "has a value with no key that is not UTF-8"),
+                key => not_utf8(key),
+            })?;
+            pairs.push((key, value));
+        }
+        Ok(Form { pairs })
     }
 
     /// A form from already-decoded pairs.
@@ -159,6 +175,19 @@ impl Form {
     }
 }
 
+/// One key or value of a form: `+` is a space, `%XX` a byte; `None` if the bytes are not UTF-8.
+fn percent_decode(raw: &str) -> Option<String> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
+}
+
+fn not_utf8(key: &str) -> BadRequest {
+    BadRequest::new(key, "is not UTF-8 once percent-decoded")
+}
+
 fn parse_int(key: &str, value: &str) -> Result<i64, BadRequest> {
     value
         .trim()
@@ -170,11 +199,15 @@ fn parse_int(key: &str, value: &str) -> Result<i64, BadRequest> {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Form {
+        Form::parse(text).expect("decodes")
+    }
+
     #[test]
     fn list_accepts_repeated_keys_and_commas_alike() {
-        let repeated = Form::parse("appid=a&appid=b&appid=c");
-        let joined = Form::parse("appid=a,b,c");
-        let mixed = Form::parse("appid=a,b&appid=c");
+        let repeated = parse("appid=a&appid=b&appid=c");
+        let joined = parse("appid=a,b,c");
+        let mixed = parse("appid=a,b&appid=c");
         assert_eq!(repeated.list("appid"), ["a", "b", "c"]);
         assert_eq!(joined.list("appid"), repeated.list("appid"));
         assert_eq!(mixed.list("appid"), repeated.list("appid"));
@@ -182,58 +215,50 @@ mod tests {
 
     #[test]
     fn list_drops_empty_items() {
-        assert_eq!(Form::parse("appid=a,,b,&appid=").list("appid"), ["a", "b"]);
+        assert_eq!(parse("appid=a,,b,&appid=").list("appid"), ["a", "b"]);
     }
 
     #[test]
     fn repeated_keeps_commas_inside_values() {
-        let form = Form::parse("metadata=%7B%22a%22%3A%221%22%2C%22b%22%3A%222%22%7D");
+        let form = parse("metadata=%7B%22a%22%3A%221%22%2C%22b%22%3A%222%22%7D");
         assert_eq!(form.repeated("metadata"), [r#"{"a":"1","b":"2"}"#]);
     }
 
     #[test]
     fn required_names_the_missing_field() {
-        let err = Form::parse("env=prod")
-            .required("appid")
-            .expect_err("missing");
+        let err = parse("env=prod").required("appid").expect_err("missing");
         assert_eq!(err.field, "appid");
         assert_eq!(err.to_string(), "invalid `appid`: is required");
-        let empty = Form::parse("appid=").required("appid").expect_err("empty");
+        let empty = parse("appid=").required("appid").expect_err("empty");
         assert_eq!(empty.field, "appid");
     }
 
     #[test]
     fn conflicting_repetitions_of_a_scalar_are_rejected() {
         assert_eq!(
-            Form::parse("env=a&env=a")
+            parse("env=a&env=a")
                 .required("env")
                 .expect("same value twice"),
             "a"
         );
-        let err = Form::parse("env=a&env=b")
-            .required("env")
-            .expect_err("conflict");
+        let err = parse("env=a&env=b").required("env").expect_err("conflict");
         assert_eq!(err.field, "env");
     }
 
     #[test]
     fn int_rejects_garbage_and_overflow() {
-        assert_eq!(Form::parse("x=42").int("x").expect("int"), 42);
-        assert_eq!(Form::parse("").int("x").expect("absent is zero"), 0);
-        assert!(Form::parse("x=4x2").int("x").is_err());
-        assert!(Form::parse("x=99999999999999999999999").int("x").is_err());
-        assert!(Form::parse("x=1,zz").int_list("x").is_err());
+        assert_eq!(parse("x=42").int("x").expect("int"), 42);
+        assert_eq!(parse("").int("x").expect("absent is zero"), 0);
+        assert!(parse("x=4x2").int("x").is_err());
+        assert!(parse("x=99999999999999999999999").int("x").is_err());
+        assert!(parse("x=1,zz").int_list("x").is_err());
     }
 
     #[test]
     fn flag_accepts_only_booleans() {
-        assert!(Form::parse("replication=true")
-            .flag("replication")
-            .expect("bool"));
-        assert!(!Form::parse("replication=0")
-            .flag("replication")
-            .expect("bool"));
-        assert!(Form::parse("replication=yes").flag("replication").is_err());
+        assert!(parse("replication=true").flag("replication").expect("bool"));
+        assert!(!parse("replication=0").flag("replication").expect("bool"));
+        assert!(parse("replication=yes").flag("replication").is_err());
     }
 
     #[test]
@@ -241,12 +266,74 @@ mod tests {
         let mut form = Form::default();
         form.push("appid", "a b&c=d");
         form.push("metadata", r#"{"k":"v,w"}"#);
-        assert_eq!(Form::parse(&form.encode()), form);
+        assert_eq!(parse(&form.encode()), form);
     }
 
     #[test]
     fn malformed_percent_encoding_does_not_panic() {
-        let form = Form::parse("appid=%ZZ%&&=&%%%=x");
+        let form = parse("appid=%ZZ%&&=&%%%=x");
         assert_eq!(form.required("appid").expect("kept literally"), "%ZZ%");
+    }
+
+    #[test]
+    fn keys_and_values_that_are_not_utf8_are_refused_naming_the_key() {
+        let value = Form::parse("appid=a&hostname=host%FF").expect_err("not UTF-8");
+        assert_eq!(value.field, "hostname");
+        assert_eq!(
+            value.to_string(),
+            "invalid `hostname`: is not UTF-8 once percent-decoded"
+        );
+        // A key is named as it arrived: its decoded bytes have no name.
+        let key = Form::parse("host%FE=h").expect_err("not UTF-8");
+        assert_eq!(key.field, "host%FE");
+        // A value with no key is the form's.
+        assert_eq!(
+            Form::parse("a=1&=%FF").expect_err("not UTF-8").field,
+            "form"
+        );
+        for bad in [
+            "x=%C3%28",
+            "x=%80",
+            "x=%ED%A0%80",
+            "x=%F4%90%80%80",
+            "x=a%C3",
+        ] {
+            assert_eq!(Form::parse(bad).expect_err(bad).field, "x", "{bad}");
+        }
+    }
+
+    #[test]
+    fn different_escapes_stay_different_and_utf8_escapes_decode() {
+        let ff = parse("hostname=h%C3%BF")
+            .required("hostname")
+            .map(str::to_string);
+        let fe = parse("hostname=h%C3%BE")
+            .required("hostname")
+            .map(str::to_string);
+        assert_eq!(ff, Ok("hÿ".to_string()));
+        assert_eq!(fe, Ok("hþ".to_string()));
+        assert_eq!(parse("k%C3%A9=%E2%82%AC").required("ké"), Ok("€"));
+        // Unescaped non-ASCII text is taken as it is.
+        assert_eq!(parse("k=é").required("k"), Ok("é"));
+    }
+
+    #[test]
+    fn plus_is_a_space_and_an_escaped_plus_is_a_plus() {
+        // As Go's url.ParseQuery and python's urlencode (`quote_plus`) have it.
+        let form = parse("version=v+1%2B2&a+b=c");
+        assert_eq!(form.required("version"), Ok("v 1+2"));
+        assert_eq!(form.required("a b"), Ok("c"));
+        let mut encoded = Form::default();
+        encoded.push("version", "v 1+2");
+        assert_eq!(encoded.encode(), "version=v+1%2B2");
+    }
+
+    #[test]
+    fn pairs_split_like_form_urlencoded() {
+        let form = parse("a=1=2&&b&=c&a=");
+        assert_eq!(form.values("a"), ["1=2", ""]);
+        assert_eq!(form.values("b"), [""]);
+        assert_eq!(form.values(""), ["c"]);
+        assert_eq!(form.len(), 4);
     }
 }

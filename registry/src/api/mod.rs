@@ -30,3 +30,5 @@ pub use version::{Tombstone, Version};
 
 #[cfg(test)]
 mod decode_tests;
+#[cfg(test)]
+pub(crate) mod fuzz_tests;

@@ -132,7 +132,7 @@ pub enum PeerMessage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::Status;
 
@@ -175,11 +175,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_peer_message_round_trips_through_json() {
+    /// One message of every kind, every op and every verdict (also the fuzz tests' seeds).
+    pub(crate) fn samples() -> Vec<PeerMessage> {
         let key = InstanceKey::of(&instance());
         let app = key.app();
-        let messages = vec![
+        vec![
             PeerMessage::Replicate {
                 batch: 7,
                 forward: true,
@@ -227,8 +227,12 @@ mod tests {
                 ready: true,
                 apps: vec![],
             },
-        ];
-        for message in messages {
+        ]
+    }
+
+    #[test]
+    fn every_peer_message_round_trips_through_json() {
+        for message in samples() {
             let json = serde_json::to_string(&message).expect("serializes");
             let back: PeerMessage = serde_json::from_str(&json).expect("parses");
             assert_eq!(back, message);

@@ -16,6 +16,8 @@ mod metrics;
 mod net;
 mod peer_auth;
 mod peer_sender;
+#[cfg(test)]
+mod router_tests;
 mod routes;
 mod server;
 mod settings;
@@ -91,6 +93,39 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         addr: settings.listen.clone(),
         source,
     })?;
+    let http_limits = settings.http_limits.clone();
+    let tls = settings
+        .tls
+        .server
+        .clone()
+        .map(tokio_rustls::TlsAcceptor::from);
+    let Launched {
+        router,
+        node,
+        driver,
+    } = launch(settings)?;
+    let (stop_accepting, stop) = watch::channel(false);
+    let server = tokio::task::spawn(server::serve(listener, router, http_limits, tls, stop));
+    Ok(Running {
+        addr,
+        node,
+        stop_accepting,
+        server,
+        driver,
+    })
+}
+
+/// A node task and the router in front of it, before any socket: what [`start`] serves, and
+/// what the router tests drive with `tower::ServiceExt::oneshot`.
+#[derive(Debug)]
+pub(crate) struct Launched {
+    pub(crate) router: axum::Router,
+    pub(crate) node: NodeHandle,
+    pub(crate) driver: JoinHandle<()>,
+}
+
+/// Starts the node task and builds its router; binds nothing.
+pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
     let peer_sender = PeerSender::new(
         settings.config.identity.addr.to_string(),
         settings.peer_auth.clone(),
@@ -122,25 +157,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     );
     let state = routes::AppState {
         node: handle.clone(),
-        limits: settings.http_limits.clone(),
+        limits: settings.http_limits,
         auth: settings.peer_auth,
         refusals: peer_refusals,
         api_auth: settings.api_auth,
         auth_refusals,
     };
-    let (stop_accepting, stop) = watch::channel(false);
-    let server = tokio::task::spawn(server::serve(
-        listener,
-        routes::router(state),
-        settings.http_limits,
-        settings.tls.server.map(tokio_rustls::TlsAcceptor::from),
-        stop,
-    ));
-    Ok(Running {
-        addr,
+    Ok(Launched {
+        router: routes::router(state),
         node: handle,
-        stop_accepting,
-        server,
         driver,
     })
 }

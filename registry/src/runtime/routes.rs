@@ -18,7 +18,9 @@ use super::access::{ApiAuth, AuthRefusals, Denied, Guarded};
 use super::handle::NodeHandle;
 use super::limits::{self, HttpLimits};
 use super::metrics::override_label;
-use super::peer_auth::{now_unix_ms, PeerAuth, PeerRefusals, SIGNATURE_HEADER, TIME_HEADER};
+use super::peer_auth::{
+    now_unix_ms, PeerAuth, PeerRefusal, PeerRefusals, SIGNATURE_HEADER, TIME_HEADER,
+};
 use super::peer_sender::{FROM_HEADER, PEER_PATH};
 use super::settings::parse_protection_override;
 use crate::api::{decode_request, BadRequest, Form, PeerMessage, Reply, Route};
@@ -133,7 +135,7 @@ async fn read_form(
             ),
         ));
     }
-    Ok(Form::parse(&text))
+    Form::parse(&text)
 }
 
 /// A body is read as a form; a JSON or multipart body would be misread, so it is refused.
@@ -161,6 +163,10 @@ async fn peer(State(state): State<AppState>, http_request: axum::extract::Reques
         .filter(|v| !v.is_empty())
         .map(str::to_string)
     else {
+        // With a secret, a message that names no sender cannot be verified: it is unsigned.
+        if state.auth.is_on() {
+            return refused(&state, "", PeerRefusal::Unsigned);
+        }
         return (
             StatusCode::BAD_REQUEST,
             format!("missing header {FROM_HEADER}"),
@@ -182,9 +188,7 @@ async fn peer(State(state): State<AppState>, http_request: axum::extract::Reques
         now_unix_ms(),
     );
     if let Err(refusal) = verified {
-        state.refusals.count(refusal);
-        tracing::debug!(claimed_sender = %from, reason = refusal.label(), "peer message refused");
-        return (StatusCode::UNAUTHORIZED, refusal.to_string()).into_response();
+        return refused(&state, &from, refusal);
     }
     let message: PeerMessage = match serde_json::from_slice(&bytes) {
         Ok(message) => message,
@@ -299,6 +303,13 @@ async fn set_protection(
             "data": {"mode": override_label(mode)},
         }),
     )
+}
+
+/// A peer message not acted on: counted, logged, answered 401.
+fn refused(state: &AppState, from: &str, refusal: PeerRefusal) -> Response {
+    state.refusals.count(refusal);
+    tracing::debug!(claimed_sender = %from, reason = refusal.label(), "peer message refused");
+    (StatusCode::UNAUTHORIZED, refusal.to_string()).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
