@@ -19,6 +19,9 @@ pub struct Identity {
     pub env: SmolStr,
     /// The node's region.
     pub region: SmolStr,
+    /// Whether the node serves TLS: its own registration then gives its address as
+    /// `https://host:port` (clients read it from `infra.discovery`).
+    pub serves_tls: bool,
 }
 
 impl Default for Identity {
@@ -29,6 +32,7 @@ impl Default for Identity {
             zone: "local".into(),
             env: "dev".into(),
             region: "local".into(),
+            serves_tls: false,
         }
     }
 }

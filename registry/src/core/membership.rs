@@ -75,11 +75,12 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Registers this node as `infra.discovery` (replicated like any register).
     pub(super) fn register_self(&mut self) {
         let identity = &self.config.identity;
+        let scheme = if identity.serves_tls { "https" } else { "http" };
         let args = RegisterArgs {
             key: self.self_key(),
             region: identity.region.clone(),
             status: Status::Up,
-            addrs: vec![format!("http://{}", identity.addr).into()],
+            addrs: vec![format!("{scheme}://{}", identity.addr).into()],
             version: SmolStr::default(),
             metadata: Default::default(),
             replication: false,

@@ -164,6 +164,7 @@ impl Settings {
         });
         let mut settings = parsed.into_settings(flags)?;
         settings.config.identity.addr = settings.listen.as_str().into();
+        settings.config.identity.serves_tls = settings.tls.is_on();
         settings
             .config
             .validate()

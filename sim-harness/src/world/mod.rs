@@ -633,6 +633,7 @@ fn node_config(
         zone: zone.clone().into(),
         env: ENV.into(),
         region: ENV.into(),
+        serves_tls: false,
     };
     config.cluster.seeds = (0..nodes)
         .filter(|i| node_zone(*i, zones) == zone)

@@ -115,6 +115,18 @@ fn a_tls_cluster_replicates_answers_https_and_refuses_plain_http() {
         nodes[1].get(&fetch_path("tls.app")).hostnames() == ["h1"]
     });
     assert!(nodes[0].metric("registry_peer_posts_total{result=\"delivered\"}") > 0);
+    // A TLS node gives its own address as https:// where clients look for nodes.
+    let own = nodes[0].get("/discovery/fetch?env=dev&appid=infra.discovery&status=3");
+    let addrs: Vec<String> = own.json()["data"]["instances"]
+        .as_object()
+        .expect("instances by zone")
+        .values()
+        .flat_map(|list| list.as_array().into_iter().flatten())
+        .flat_map(|i| i["addrs"].as_array().into_iter().flatten())
+        .map(|a| a.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(addrs.len(), 2, "{}", own.body);
+    assert!(addrs.iter().all(|a| a.starts_with("https://")), "{addrs:?}");
 
     // Plain HTTP to a TLS node gets no HTTP answer.
     for node in &nodes {

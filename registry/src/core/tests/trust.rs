@@ -383,3 +383,21 @@ fn a_peer_batch_larger_than_the_limit_is_refused_whole() {
         .handle_peer_message("peer:1", &replicate(ops[..150].to_vec()));
     assert_eq!(h.node.instance_count(), before + 150);
 }
+
+#[test]
+fn a_node_serving_tls_registers_an_https_address() {
+    for (tls, scheme) in [(false, "http"), (true, "https")] {
+        let mut config = config();
+        config.identity.serves_tls = tls;
+        let h = Harness::with_config(config);
+        let own = h
+            .node
+            .instance(&node_key(&h.node.config().identity.hostname))
+            .cloned()
+            .expect("registered at start");
+        assert_eq!(
+            own.addrs.first().map(|a| a.as_str()),
+            Some(format!("{scheme}://self:1").as_str())
+        );
+    }
+}
