@@ -255,9 +255,10 @@ impl<C: Clock, N: Network> Node<C, N> {
         self.finish();
     }
 
-    /// Whether startup sync finished (reads are served).
+    /// Whether the node serves reads: startup sync finished and it is not stopping (load
+    /// balancers and `/health` read this).
     pub fn is_ready(&self) -> bool {
-        self.startup.is_done()
+        self.startup.is_done() && !self.shutting_down
     }
 
     /// The node's peers with their status, by address: lost once none of the batches sent to

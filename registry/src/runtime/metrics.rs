@@ -222,7 +222,7 @@ fn polls_and_readiness(out: &mut Exposition, s: &Snapshot) {
     );
     out.gauge(
         "registry_ready",
-        "1 once startup sync finished and reads are served.",
+        "1 while reads are served: startup sync finished and the node is not stopping.",
         u64::from(s.ready),
     );
 }
@@ -462,7 +462,7 @@ registry_writes_refused_over_limits_total 29
 # HELP registry_poll_waiters Long-polls parked on this node.
 # TYPE registry_poll_waiters gauge
 registry_poll_waiters 4
-# HELP registry_ready 1 once startup sync finished and reads are served.
+# HELP registry_ready 1 while reads are served: startup sync finished and the node is not stopping.
 # TYPE registry_ready gauge
 registry_ready 1
 # HELP registry_peers Peers by status (lost: not acknowledging replication).

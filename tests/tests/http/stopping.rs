@@ -19,14 +19,19 @@ fn a_stopping_node_answers_503_during_its_drain() {
             .code(),
         0
     );
+    assert_eq!(node.health().expect("health")["ready"], true);
     node.signal("TERM");
     let started = Instant::now();
     let mut answers = Vec::new();
+    let mut health_ready = Vec::new();
     while started.elapsed() < Duration::from_secs(5) {
         let Ok(reply) = try_request(&node.addr, "GET", &fetch_path("s.app"), "", &[]) else {
             break; // the node has exited
         };
         answers.push((reply.code(), reply.json()["message"].to_string()));
+        if let Ok(health) = try_request(&node.addr, "GET", "/health", "", &[]) {
+            health_ready.push(health.json()["ready"].clone());
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     let register = try_request(
@@ -39,6 +44,12 @@ fn a_stopping_node_answers_503_during_its_drain() {
     assert!(
         answers.len() >= 10,
         "too few answers in the drain: {answers:?}"
+    );
+    // Load balancers that read `/health` take the node out at once.
+    assert!(!health_ready.is_empty(), "no health answer in the drain");
+    assert!(
+        health_ready.iter().all(|r| r == false),
+        "ready during the drain: {health_ready:?}"
     );
     for (code, message) in &answers {
         assert_eq!(*code, -503, "{answers:?}");

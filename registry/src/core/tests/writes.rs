@@ -337,7 +337,12 @@ fn after_shutdown_the_node_neither_renews_nor_re_registers_itself() {
 fn a_stopping_node_answers_every_client_request_503_and_changes_nothing() {
     let mut h = Harness::new();
     assert_code(&h.register("a"), Code::Ok);
+    assert!(h.node.is_ready());
     h.node.handle_shutdown();
+    assert!(
+        !h.node.is_ready(),
+        "a stopping node says it serves no reads"
+    );
     let before = h.stored("a");
     for reply in [
         h.register("b"),
