@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// The environment variable holding the write token (wins over the config file).
 pub const WRITE_TOKEN_ENV: &str = "REGISTRY_WRITE_TOKEN";
@@ -42,12 +43,7 @@ impl Token {
 
     /// Whether `presented` is this token, in time independent of where they differ.
     fn matches(&self, presented: &[u8]) -> bool {
-        let other = digest(presented);
-        self.0
-            .iter()
-            .zip(other.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+        self.0.ct_eq(&digest(presented)).into()
     }
 }
 
