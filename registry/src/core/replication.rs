@@ -107,14 +107,13 @@ impl Replication {
     pub(crate) fn queue(&mut self, op: ReplicatedOp, now: Mono) {
         let queued = QueuedOp::new(op, now);
         self.queue_in_zone(&queued);
-        let mut zones: Vec<&SmolStr> = Vec::new(); // Allocates only in a multi-zone cluster.
+        let mut zones: Vec<SmolStr> = Vec::new(); // Allocates only in a multi-zone cluster.
         for peer in self.peers.values().filter(|p| p.zone != self.zone) {
-            if !zones.contains(&&peer.zone) {
-                zones.push(&peer.zone);
+            if !zones.contains(&peer.zone) {
+                zones.push(peer.zone.clone());
             }
         }
         zones.sort_unstable();
-        let zones: Vec<SmolStr> = zones.into_iter().cloned().collect();
         for zone in zones {
             // The first healthy node of the zone, in address order; every node of the zone
             // when none is. A peer is healthy again only once it acknowledges a batch, so a

@@ -9,13 +9,16 @@ use super::config::Limits;
 pub(crate) fn check(request: &Request, limits: &Limits) -> Result<(), BadRequest> {
     let v = Validator { limits };
     match request {
-        Request::Register(a) => {
-            v.fields(&[("region", &a.region)])?;
-            v.key(&a.key)?;
-            v.fields(&[("version", &a.version)])?;
-            v.addrs(&a.addrs)?;
-            v.metadata(&a.metadata)
-        }
+        Request::Register(a) => v.registration(Registration {
+            region: &a.region,
+            zone: &a.key.zone,
+            env: &a.key.env,
+            appid: &a.key.appid,
+            hostname: &a.key.hostname,
+            version: &a.version,
+            addrs: &a.addrs,
+            metadata: &a.metadata,
+        }),
         Request::Renew(a) => v.key(&a.key),
         Request::Cancel(a) => v.key(&a.key),
         Request::Set(a) => {
@@ -50,20 +53,28 @@ pub(crate) fn check(request: &Request, limits: &Limits) -> Result<(), BadRequest
 /// Checks a copy a peer sent against the limits a client's register is held to (what a client
 /// could not store, a peer cannot either).
 pub(crate) fn check_instance(instance: &Instance, limits: &Limits) -> Result<(), BadRequest> {
-    let v = Validator { limits };
-    v.fields(&[("region", &instance.region)])?;
-    v.identity(
-        &instance.zone,
-        &instance.env,
-        &instance.appid,
-        &instance.hostname,
-    )?;
-    v.fields(&[("version", &instance.version)])?;
-    if instance.addrs.is_empty() {
-        return Err(BadRequest::new("addrs", "is required"));
-    }
-    v.addrs(&instance.addrs)?;
-    v.metadata(&instance.metadata)
+    Validator { limits }.registration(Registration {
+        region: &instance.region,
+        zone: &instance.zone,
+        env: &instance.env,
+        appid: &instance.appid,
+        hostname: &instance.hostname,
+        version: &instance.version,
+        addrs: &instance.addrs,
+        metadata: &instance.metadata,
+    })
+}
+
+/// What a registration holds, from a client's register or a peer's copy.
+struct Registration<'a> {
+    region: &'a str,
+    zone: &'a str,
+    env: &'a str,
+    appid: &'a str,
+    hostname: &'a str,
+    version: &'a str,
+    addrs: &'a [SmolStr],
+    metadata: &'a Metadata,
 }
 
 /// Checks the key of a cancel a peer sent.
@@ -76,6 +87,19 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    /// One check for a registration however it arrives, fields in the order a client's form
+    /// names them.
+    fn registration(&self, r: Registration<'_>) -> Result<(), BadRequest> {
+        self.fields(&[("region", r.region)])?;
+        self.identity(r.zone, r.env, r.appid, r.hostname)?;
+        self.fields(&[("version", r.version)])?;
+        if r.addrs.is_empty() {
+            return Err(BadRequest::new("addrs", "is required"));
+        }
+        self.addrs(r.addrs)?;
+        self.metadata(r.metadata)
+    }
+
     fn key(&self, key: &InstanceKey) -> Result<(), BadRequest> {
         self.identity(&key.zone, &key.env, &key.appid, &key.hostname)
     }
