@@ -28,6 +28,12 @@ fn a_stopping_node_answers_503_during_its_drain() {
         let Ok(reply) = try_request(&node.addr, "GET", &fetch_path("s.app"), "", &[]) else {
             break; // the node has exited
         };
+        // SIGTERM is handled asynchronously: answers before the first -503 may still be the
+        // running node's. From the first on, every answer must be the stopping node's.
+        if reply.code() != -503 && answers.is_empty() {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
         answers.push((reply.code(), reply.json()["message"].to_string()));
         if let Ok(health) = try_request(&node.addr, "GET", "/health", "", &[]) {
             health_ready.push(health.json()["ready"].clone());
