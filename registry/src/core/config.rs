@@ -71,7 +71,9 @@ pub struct ProtectionConfig {
     pub renews_per_instance: u64,
     /// Protected when renews in the last window < `floor(expected * percent / 100)` (default 85).
     pub threshold_percent: u64,
-    /// How often the expectation is reset to `renews_per_instance * count` (default 15 min).
+    /// How often the expectation is reset to `renews_per_instance` times the instances a renew
+    /// has reached since they were stored (default 15 min): registrations that never renew
+    /// stop counting then.
     pub expected_reset_interval: Duration,
 }
 

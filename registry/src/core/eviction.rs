@@ -41,7 +41,6 @@ impl<C: Clock, N: Network> Node<C, N> {
         let evicted = victims.len();
         for (key, silent_for) in victims {
             if self.table.evict(&key, self.clock.wall()).is_some() {
-                self.guard.on_removed();
                 self.wake(&key.app());
                 self.on_app_changed(&key.app());
                 self.events
@@ -61,7 +60,6 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// and without a tombstone.
     pub(super) fn drop_dead(&mut self, key: InstanceKey, silent_for: Duration) {
         if self.table.evict(&key, self.clock.wall()).is_some() {
-            self.guard.on_removed();
             self.stats.dead_copies_dropped += 1;
             self.wake(&key.app());
             self.on_app_changed(&key.app());

@@ -1,10 +1,14 @@
 //! Protection mode (self-preservation): stop expiring leases when renewals collapse.
 //!
 //! A node expects `renews_per_instance` renews per window for each instance it holds (+ on each
-//! new registration, - on each cancel and eviction, reset to `renews_per_instance * count`
-//! periodically). At the end of every window it compares the renews it counted (from clients
-//! and peers) with `floor(expected * threshold_percent / 100)`: fewer means the node, not the
-//! instances, is probably cut off, and it stops evicting anything younger than the ceiling.
+//! new registration, - on each cancel and eviction, reset periodically to `renews_per_instance`
+//! times the instances a renew has reached since they were stored). At the end of every window
+//! it compares the renews it counted (from clients and peers, of instances it holds) with
+//! `floor(expected * threshold_percent / 100)`: fewer means the node, not the instances, is
+//! probably cut off, and it stops evicting anything younger than the ceiling.
+//!
+//! Outsiders cannot steer it for long: renews of names the node does not hold do not count, and
+//! registrations that never renew leave the expectation at the next reset.
 
 use std::fmt;
 
@@ -70,14 +74,19 @@ pub struct ProtectionStatus {
     pub reason: ProtectionReason,
 }
 
-/// Protection mode state of one node.
+/// Protection mode state of one node. The expectation is not kept here: the table knows which
+/// instances are expected to renew (`Table::expected_count`), and every decision is taken
+/// from that count, so the two cannot drift apart.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Guard {
     renews_per_instance: u64,
     threshold_percent: u64,
-    expected: u64,
     renews_this_window: u64,
     renews_last_window: u64,
+    /// Renews of instances the node does not hold, this window and the last closed one: not
+    /// counted (see `on_unheld_renew`), only reported.
+    unheld_this_window: u64,
+    unheld_last_window: u64,
     /// The automatic decision at the last window close; `None` before the first.
     decided: Option<bool>,
     override_mode: ProtectionOverride,
@@ -88,45 +97,51 @@ impl Guard {
         Guard {
             renews_per_instance: config.renews_per_instance,
             threshold_percent: config.threshold_percent,
-            expected: 0,
             renews_this_window: 0,
             renews_last_window: 0,
+            unheld_this_window: 0,
+            unheld_last_window: 0,
             decided: None,
             override_mode: ProtectionOverride::Auto,
         }
     }
 
-    /// A new instance registered.
-    pub(crate) fn on_inserted(&mut self) {
-        self.expected = self.expected.saturating_add(self.renews_per_instance);
-    }
-
-    /// An instance was cancelled or evicted.
-    pub(crate) fn on_removed(&mut self) {
-        self.expected = self.expected.saturating_sub(self.renews_per_instance);
-    }
-
-    /// A renew (from a client or a peer) was accepted.
+    /// A renew (from a client or a peer) of an instance the node holds.
     pub(crate) fn on_renew(&mut self) {
         self.renews_this_window = self.renews_this_window.saturating_add(1);
     }
 
-    /// The periodic reset of the expectation to the current registry size.
-    pub(crate) fn reset_expected(&mut self, instances: usize) {
-        let count = u64::try_from(instances).unwrap_or(u64::MAX);
-        self.expected = count.saturating_mul(self.renews_per_instance);
+    /// A renew of an instance the node does not hold. It does not count: it says nothing about
+    /// whether this node's clients reach it, and counting it would let anyone keep a cut-off
+    /// node evicting by renewing names it never had.
+    pub(crate) fn on_unheld_renew(&mut self) {
+        self.unheld_this_window = self.unheld_this_window.saturating_add(1);
     }
 
-    pub(crate) fn threshold(&self) -> u64 {
+    /// Unheld renews of the last closed window.
+    pub(crate) fn unheld_last_window(&self) -> u64 {
+        self.unheld_last_window
+    }
+
+    /// Renews expected per window from `instances` expected to renew.
+    fn expected(&self, instances: usize) -> u64 {
+        let count = u64::try_from(instances).unwrap_or(u64::MAX);
+        count.saturating_mul(self.renews_per_instance)
+    }
+
+    fn threshold(&self, expected: u64) -> u64 {
         // u128 keeps `expected * percent` exact for any u64 expectation.
-        let threshold = u128::from(self.expected) * u128::from(self.threshold_percent) / 100;
+        let threshold = u128::from(expected) * u128::from(self.threshold_percent) / 100;
         u64::try_from(threshold).unwrap_or(u64::MAX)
     }
 
-    /// Closes the renew window and decides the mode from it.
-    pub(crate) fn close_window(&mut self) {
+    /// Closes the renew window and decides the mode from it, `instances` being expected to
+    /// renew.
+    pub(crate) fn close_window(&mut self, instances: usize) {
         self.renews_last_window = std::mem::take(&mut self.renews_this_window);
-        self.decided = Some(self.renews_last_window < self.threshold());
+        self.unheld_last_window = std::mem::take(&mut self.unheld_this_window);
+        let threshold = self.threshold(self.expected(instances));
+        self.decided = Some(self.renews_last_window < threshold);
     }
 
     pub(crate) fn set_override(&mut self, mode: ProtectionOverride) {
@@ -141,7 +156,8 @@ impl Guard {
         }
     }
 
-    pub(crate) fn status(&self) -> ProtectionStatus {
+    /// The mode and its numbers, `instances` being expected to renew.
+    pub(crate) fn status(&self, instances: usize) -> ProtectionStatus {
         let reason = match (self.override_mode, self.decided) {
             (ProtectionOverride::ForceOn, _) => ProtectionReason::ForcedOn,
             (ProtectionOverride::ForceOff, _) => ProtectionReason::ForcedOff,
@@ -149,11 +165,12 @@ impl Guard {
             (ProtectionOverride::Auto, Some(true)) => ProtectionReason::RenewsBelowThreshold,
             (ProtectionOverride::Auto, Some(false)) => ProtectionReason::RenewsMeetThreshold,
         };
+        let expected = self.expected(instances);
         ProtectionStatus {
             protected: self.is_protected(),
             override_mode: self.override_mode,
-            expected_renews: self.expected,
-            threshold: self.threshold(),
+            expected_renews: expected,
+            threshold: self.threshold(expected),
             renews_last_window: self.renews_last_window,
             renews_this_window: self.renews_this_window,
             reason,
@@ -172,60 +189,62 @@ mod tests {
     }
 
     #[test]
-    fn expectation_follows_registrations_cancels_and_resets() {
-        let mut g = guard();
-        (0..10).for_each(|_| g.on_inserted());
-        assert_eq!(g.status().expected_renews, 20);
-        g.on_removed();
-        assert_eq!(g.status().expected_renews, 18);
-        g.reset_expected(4);
-        assert_eq!(g.status().expected_renews, 8);
-        (0..10).for_each(|_| g.on_removed());
-        assert_eq!(g.status().expected_renews, 0, "never below zero");
+    fn expectation_is_two_renews_per_expected_instance() {
+        let g = guard();
+        assert_eq!(g.status(10).expected_renews, 20);
+        assert_eq!(g.status(0).expected_renews, 0);
+        assert_eq!(g.status(usize::MAX).expected_renews, u64::MAX, "saturates");
     }
 
     #[test]
     fn threshold_is_the_floor_of_85_percent() {
-        let mut g = guard();
-        (0..10).for_each(|_| g.on_inserted()); // expected 20 -> threshold 17
-        assert_eq!(g.threshold(), 17);
-        g.on_inserted(); // expected 22 -> 18.7 -> 18
-        assert_eq!(g.threshold(), 18);
+        let g = guard();
+        assert_eq!(g.status(10).threshold, 17); // 20 -> 17
+        assert_eq!(g.status(11).threshold, 18); // 22 -> 18.7 -> 18
     }
 
     #[test]
     fn not_protected_before_the_first_window() {
-        let mut g = guard();
-        (0..10).for_each(|_| g.on_inserted());
+        let g = guard();
         assert!(!g.is_protected());
-        assert_eq!(g.status().reason, ProtectionReason::NoWindowYet);
+        assert_eq!(g.status(10).reason, ProtectionReason::NoWindowYet);
     }
 
     #[test]
     fn protected_exactly_when_renews_fall_below_the_threshold() {
         let mut g = guard();
-        (0..10).for_each(|_| g.on_inserted()); // threshold 17
         (0..16).for_each(|_| g.on_renew());
-        g.close_window();
+        g.close_window(10); // threshold 17
         assert!(g.is_protected());
-        assert_eq!(g.status().reason, ProtectionReason::RenewsBelowThreshold);
+        assert_eq!(g.status(10).reason, ProtectionReason::RenewsBelowThreshold);
         (0..17).for_each(|_| g.on_renew());
-        g.close_window();
+        g.close_window(10);
         assert!(!g.is_protected());
-        assert_eq!(g.status().renews_last_window, 17);
+        assert_eq!(g.status(10).renews_last_window, 17);
+    }
+
+    #[test]
+    fn unheld_renews_are_reported_and_never_counted() {
+        let mut g = guard();
+        (0..100).for_each(|_| g.on_unheld_renew());
+        (0..3).for_each(|_| g.on_renew());
+        g.close_window(10);
+        assert!(g.is_protected(), "3 renews < 17");
+        assert_eq!(g.unheld_last_window(), 100);
+        assert_eq!(g.status(10).renews_last_window, 3);
+        g.close_window(10);
+        assert_eq!(g.unheld_last_window(), 0, "per window");
     }
 
     #[test]
     fn the_operator_override_wins() {
         let mut g = guard();
-        (0..10).for_each(|_| g.on_inserted());
-        g.close_window(); // zero renews: automatic decision is protected
+        g.close_window(10); // zero renews: automatic decision is protected
         g.set_override(ProtectionOverride::ForceOff);
         assert!(!g.is_protected());
-        assert_eq!(g.status().reason, ProtectionReason::ForcedOff);
+        assert_eq!(g.status(10).reason, ProtectionReason::ForcedOff);
         g.set_override(ProtectionOverride::ForceOn);
-        g.reset_expected(0);
-        g.close_window();
+        g.close_window(0);
         assert!(g.is_protected());
         g.set_override(ProtectionOverride::Auto);
         assert!(
@@ -235,24 +254,21 @@ mod tests {
     }
 
     proptest! {
-        /// Random histories of registrations, cancels, resets and renews: after every window
-        /// the decision equals the formula computed independently here.
+        /// Random windows of expected instances and renews: after every window the decision
+        /// equals the formula computed independently here.
         #[test]
         fn decision_matches_the_formula(
-            windows in prop::collection::vec((0u64..30, 0u64..10, 0u64..80, any::<bool>()), 1..20)
+            windows in prop::collection::vec((0usize..60, 0u64..150, 0u64..50), 1..20)
         ) {
             let mut g = guard();
-            let mut model_expected: i64 = 0;
-            let mut count: i64 = 0;
-            for (inserted, removed, renews, reset) in windows {
-                for _ in 0..inserted { g.on_inserted(); model_expected += 2; count += 1; }
-                for _ in 0..removed.min(count as u64) { g.on_removed(); model_expected = (model_expected - 2).max(0); count -= 1; }
-                if reset { g.reset_expected(count as usize); model_expected = 2 * count; }
-                for _ in 0..renews { g.on_renew(); }
-                g.close_window();
-                let threshold = (model_expected as f64 * 0.85).floor() as u64;
-                prop_assert_eq!(g.status().expected_renews, model_expected as u64);
-                prop_assert_eq!(g.threshold(), threshold);
+            for (instances, renews, unheld) in windows {
+                (0..renews).for_each(|_| g.on_renew());
+                (0..unheld).for_each(|_| g.on_unheld_renew());
+                g.close_window(instances);
+                let threshold = (instances as f64 * 2.0 * 0.85).floor() as u64;
+                let status = g.status(instances);
+                prop_assert_eq!(status.expected_renews, 2 * instances as u64);
+                prop_assert_eq!(status.threshold, threshold);
                 prop_assert_eq!(g.is_protected(), renews < threshold);
             }
         }

@@ -106,6 +106,8 @@ mod tests {
         Entry {
             instance: crate::core::table::tests::instance(hostname, 1),
             renewed_at: Mono::from_nanos(0),
+            renews: false,
+            expected: false,
         }
     }
 

@@ -59,8 +59,11 @@ pub enum NodeEvent {
     },
     /// A renew window closed and the protection mode was decided from it.
     WindowClosed {
-        /// Renews received in the window (clients, peers and the node's own).
+        /// Renews received in the window of instances the node holds (from clients, peers and
+        /// the node's own): what protection counts.
         renews: u64,
+        /// Renews received in the window of instances the node does not hold: not counted.
+        unheld_renews: u64,
         /// Expected renews per window at the close.
         expected: u64,
         /// `floor(expected * threshold_percent / 100)`.
@@ -249,7 +252,7 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// Overrides (or returns to automatic) protection mode; takes effect at once.
     pub fn set_protection_override(&mut self, mode: ProtectionOverride) {
-        let before = self.guard.status();
+        let before = self.protection();
         self.guard.set_override(mode);
         self.note_protection_change(before);
         self.finish();
@@ -286,7 +289,7 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// The protection mode, the counts behind it and the reason.
     pub fn protection(&self) -> ProtectionStatus {
-        self.guard.status()
+        self.guard.status(self.table.expected_count())
     }
 
     /// The stored instance, if any.
@@ -414,10 +417,12 @@ impl<C: Clock, N: Network> Node<C, N> {
             .table
             .apply(version, self.clock.mono(), self.clock.wall());
         match applied {
-            Applied::Inserted => self.guard.on_inserted(),
-            Applied::Removed => self.guard.on_removed(),
             Applied::Stale(Version::Tombstone(_)) => self.stats.absorbed_by_tombstone += 1,
-            Applied::Replaced | Applied::Buried | Applied::Stale(_) => {}
+            Applied::Inserted
+            | Applied::Removed
+            | Applied::Replaced
+            | Applied::Buried
+            | Applied::Stale(_) => {}
         }
         if matches!(
             applied,
@@ -432,22 +437,23 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Refreshes a lease and, for a renew replicated from a peer, compares the sender's
     /// version with ours. Every renew, from a client or a peer, goes through here.
     ///
-    /// Every renew received counts towards protection mode, known instance or not: protection
-    /// measures whether renewals reach this node at all, and a count of what arrived can be
-    /// checked from outside without re-deriving the table.
+    /// A renew counts towards protection mode only if the node holds the instance (see
+    /// `Guard::on_unheld_renew`).
     pub(super) fn renew_lease(
         &mut self,
         key: &InstanceKey,
         sender_dirty: Option<i64>,
     ) -> LeaseRenewed<'_> {
-        self.guard.on_renew();
         if let Some(dirty) = sender_dirty {
             self.hlc.observe(dirty);
         }
         let (now, wall) = (self.clock.mono(), self.clock.wall());
         let Some(instance) = self.table.renew(key, now, wall) else {
+            self.guard.on_unheld_renew();
+            self.stats.unheld_renews += 1;
             return LeaseRenewed::Missing;
         };
+        self.guard.on_renew();
         match sender_dirty {
             Some(dirty) if dirty > instance.dirty_timestamp => LeaseRenewed::SenderNewer,
             Some(dirty) if dirty < instance.dirty_timestamp => {
@@ -465,11 +471,12 @@ impl<C: Clock, N: Network> Node<C, N> {
     fn fire(&mut self, timer: Timer, now: Mono) {
         let interval = match timer {
             Timer::RenewWindow => {
-                let before = self.guard.status();
-                self.guard.close_window();
-                let after = self.guard.status();
+                let before = self.protection();
+                self.guard.close_window(self.table.expected_count());
+                let after = self.protection();
                 self.events.push_back(NodeEvent::WindowClosed {
                     renews: after.renews_last_window,
+                    unheld_renews: self.guard.unheld_last_window(),
                     expected: after.expected_renews,
                     threshold: after.threshold,
                     protected: after.protected,
@@ -482,7 +489,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 self.config.lease.eviction_interval
             }
             Timer::ExpectedReset => {
-                self.guard.reset_expected(self.table.len());
+                self.table.reset_expectation();
                 self.config.protection.expected_reset_interval
             }
             Timer::TombstoneGc => {
@@ -507,7 +514,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     fn note_protection_change(&mut self, before: ProtectionStatus) {
-        let after = self.guard.status();
+        let after = self.protection();
         if after.protected != before.protected {
             self.events.push_back(NodeEvent::ProtectionChanged(after));
         }
@@ -524,7 +531,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.waiters.check_invariants();
             self.replication
                 .check_invariants(&self.config.identity.addr);
-            let status = self.guard.status();
+            let status = self.protection();
             debug_assert!(
                 status.threshold <= status.expected_renews,
                 "threshold above expectation"

@@ -45,4 +45,7 @@ pub struct NodeStats {
     /// Client registers of new instances answered -509: beyond `max_instances`,
     /// `max_instances_per_app` or `max_apps`.
     pub writes_refused_over_limits: u64,
+    /// Renews (from clients or peers) of instances this node does not hold: answered -404 and
+    /// not counted towards protection mode.
+    pub unheld_renews: u64,
 }

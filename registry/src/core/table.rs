@@ -43,6 +43,12 @@ pub(crate) struct Entry {
     pub(crate) instance: Instance,
     /// When this node last heard a renew or register for it (its local lease).
     pub(crate) renewed_at: Mono,
+    /// Whether a renew of it (from its client, or replicated) reached this node since the node
+    /// stored it. A register or a copy alone does not set it.
+    pub(crate) renews: bool,
+    /// Whether protection mode expects renews of it: from when it is stored until the next
+    /// `reset_expectation`, which keeps only those that showed they renew.
+    pub(crate) expected: bool,
 }
 
 /// `(zone, hostname)` within an app.
@@ -108,6 +114,8 @@ pub(crate) struct Table {
     touched: std::collections::BTreeSet<AppName>,
     /// Every app must be checked (tombstones were collected).
     touched_all: bool,
+    /// Number of entries with `expected` set.
+    expected: usize,
 }
 
 impl Table {
@@ -175,7 +183,10 @@ impl Table {
                 let place = self.entries.insert(Entry {
                     instance,
                     renewed_at,
+                    renews: false,
+                    expected: true,
                 });
+                self.expected += 1;
                 app.entries.insert(slot, place);
                 self.index.insert(&key, place);
                 Applied::Inserted
@@ -202,8 +213,7 @@ impl Table {
             self.touch(&name);
             return Applied::Buried;
         };
-        self.entries.remove(place);
-        self.index.remove(key, place);
+        self.forget(key, place);
         self.bump(&name, wall);
         Applied::Removed
     }
@@ -213,19 +223,68 @@ impl Table {
         let name = app_name(key);
         let app = self.apps.get_mut(&name)?;
         let place = app.entries.remove(&slot(key))?;
-        let entry = self.entries.remove(place);
-        self.index.remove(key, place);
+        let entry = self.forget(key, place);
         self.bump(&name, wall);
         Some(entry.instance)
+    }
+
+    /// Removes an entry its app no longer lists.
+    fn forget(&mut self, key: &InstanceKey, place: usize) -> Entry {
+        let entry = self.entries.remove(place);
+        self.index.remove(key, place);
+        if entry.expected {
+            self.expected -= 1;
+        }
+        entry
     }
 
     /// Refreshes the local lease of an instance; `None` if it is not here.
     pub(crate) fn renew(&mut self, key: &InstanceKey, now: Mono, wall: i64) -> Option<&Instance> {
         let place = self.index.get(key, &self.entries)?;
         let entry = &mut self.entries[place];
+        entry.renews = true;
+        Self::refresh(entry, now, wall)
+    }
+
+    /// Starts (or restarts) the local lease of an instance just registered here. Unlike a
+    /// renew, it does not count as a sign that the instance renews.
+    pub(crate) fn start_lease(
+        &mut self,
+        key: &InstanceKey,
+        now: Mono,
+        wall: i64,
+    ) -> Option<&Instance> {
+        let place = self.index.get(key, &self.entries)?;
+        Self::refresh(&mut self.entries[place], now, wall)
+    }
+
+    fn refresh(entry: &mut Entry, now: Mono, wall: i64) -> Option<&Instance> {
         entry.renewed_at = now;
         entry.instance.renew_timestamp = wall;
         Some(&entry.instance)
+    }
+
+    /// Number of instances protection mode expects renews of.
+    pub(crate) fn expected_count(&self) -> usize {
+        self.expected
+    }
+
+    /// Expects renews only of the instances a renew has reached since they were stored here.
+    /// A new instance is expected at once (a client renews 30 s after it registers), so
+    /// registrations that never renew (a flood, or clients that died right after registering)
+    /// are expected only until the next reset.
+    pub(crate) fn reset_expectation(&mut self) {
+        debug_assert_eq!(
+            self.entries.iter().filter(|(_, e)| e.expected).count(),
+            self.expected,
+            "expected count out of step"
+        );
+        let mut expected = 0;
+        for (_, entry) in self.entries.iter_mut() {
+            entry.expected = entry.renews;
+            expected += usize::from(entry.renews);
+        }
+        self.expected = expected;
     }
 
     /// When this node last heard a renew or register for the instance (its local lease).
@@ -419,6 +478,10 @@ impl Table {
             "apps list a stored instance twice or not at all"
         );
         assert_eq!(self.index.len(), self.entries.len(), "index out of step");
+        assert!(
+            self.expected <= self.entries.len(),
+            "expected count drifted"
+        );
         for (key, app) in &self.apps {
             assert!(
                 app.cursor <= self.last_cursor,

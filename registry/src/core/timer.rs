@@ -10,7 +10,7 @@ pub(crate) enum Timer {
     RenewWindow,
     /// Run an eviction round.
     Eviction,
-    /// Reset the expected renew count to the registry size.
+    /// Expect renews only of the instances that have renewed (see `Table::reset_expectation`).
     ExpectedReset,
     /// Drop tombstones past retention.
     TombstoneGc,

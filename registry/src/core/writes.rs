@@ -51,7 +51,10 @@ impl<C: Clock, N: Network> Node<C, N> {
         match self.apply(Version::Put(Box::new(instance))) {
             Applied::Inserted | Applied::Replaced => {
                 // Registering is a sign of life: it starts (or restarts) the local lease.
-                let stored = self.table.renew(&key, self.clock.mono(), wall).cloned();
+                let stored = self
+                    .table
+                    .start_lease(&key, self.clock.mono(), wall)
+                    .cloned();
                 if let (false, Some(instance)) = (replication, stored) {
                     self.replicate(ReplicatedOp::Write(Version::Put(Box::new(instance))));
                 }

@@ -212,6 +212,11 @@ fn turned_away(out: &mut Exposition, st: &NodeStats) {
         "Registers of new instances answered -509: beyond max_instances, max_instances_per_app or max_apps.",
         st.writes_refused_over_limits,
     );
+    out.counter(
+        "registry_unheld_renews_total",
+        "Renews of instances this node does not hold: answered -404, not counted towards protection mode.",
+        st.unheld_renews,
+    );
 }
 
 fn polls_and_readiness(out: &mut Exposition, s: &Snapshot) {
@@ -388,6 +393,7 @@ mod tests {
             peer_versions_refused: 27,
             messages_to_strangers_dropped: 28,
             writes_refused_over_limits: 29,
+            unheld_renews: 30,
             ..NodeStats::default()
         };
         assert_eq!(render(&snapshot), PINNED);
@@ -459,6 +465,9 @@ registry_messages_to_strangers_dropped_total 28
 # HELP registry_writes_refused_over_limits_total Registers of new instances answered -509: beyond max_instances, max_instances_per_app or max_apps.
 # TYPE registry_writes_refused_over_limits_total counter
 registry_writes_refused_over_limits_total 29
+# HELP registry_unheld_renews_total Renews of instances this node does not hold: answered -404, not counted towards protection mode.
+# TYPE registry_unheld_renews_total counter
+registry_unheld_renews_total 30
 # HELP registry_poll_waiters Long-polls parked on this node.
 # TYPE registry_poll_waiters gauge
 registry_poll_waiters 4

@@ -37,7 +37,8 @@ fn a_quiet_converged_run_passes_every_checker() {
     }
     run.at(1).request(client(0), 0, register(&instance("a")));
     run.client(wrote(0, &instance("a")));
-    run.at(30).request(client(0), 1, renew("a"));
+    let id = run.at(30).request(client(0), 1, renew("a"));
+    run.reply(1, client(0), id, ok());
     run.at(60);
     for node in 0..3 {
         let renews = u64::from(node == 1);
@@ -45,6 +46,7 @@ fn a_quiet_converged_run_passes_every_checker() {
             node,
             NodeEvent::WindowClosed {
                 renews,
+                unheld_renews: 0,
                 expected: 0,
                 threshold: 0,
                 protected: false,
@@ -103,6 +105,7 @@ fn odd_traces_do_not_panic() {
             6,
             NodeEvent::WindowClosed {
                 renews: u64::MAX,
+                unheld_renews: u64::MAX,
                 expected: u64::MAX,
                 threshold: u64::MAX,
                 protected: false,

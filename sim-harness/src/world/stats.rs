@@ -52,6 +52,7 @@ pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
         peer_versions_refused,
         messages_to_strangers_dropped,
         writes_refused_over_limits,
+        unheld_renews,
     } = *more;
     total.replication_enqueued += replication_enqueued;
     total.replication_batches += replication_batches;
@@ -72,6 +73,7 @@ pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
     total.peer_versions_refused += peer_versions_refused;
     total.messages_to_strangers_dropped += messages_to_strangers_dropped;
     total.writes_refused_over_limits += writes_refused_over_limits;
+    total.unheld_renews += unheld_renews;
 }
 
 #[cfg(test)]

@@ -145,9 +145,10 @@ fn renew_of_an_unknown_instance_is_404() {
     assert!(reply.message.contains("ghost"));
     assert_eq!(
         h.node.protection().renews_this_window,
-        1,
-        "a renew that reached the node counts, known instance or not"
+        0,
+        "a renew of an instance the node does not hold does not count"
     );
+    assert_eq!(h.node.stats().unheld_renews, 1);
 }
 
 #[test]
