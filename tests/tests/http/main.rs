@@ -6,6 +6,7 @@ mod cluster;
 mod long_polls;
 mod observability;
 mod peer_auth;
+mod protection;
 mod sdk;
 mod security;
 mod stopping;
