@@ -13,6 +13,7 @@ use super::metrics::{self, Snapshot};
 use super::net::HttpNetwork;
 use super::peer_auth::PeerRefusals;
 use super::peer_sender::PeerPostCounters;
+use super::per_client::PerClient;
 use crate::api::{PeerMessage, Reply, Request};
 use crate::core::{Node, NodeEvent, ProtectionOverride, RequestId};
 
@@ -50,6 +51,7 @@ pub(crate) struct Driver {
     pub(crate) peer_posts: Arc<PeerPostCounters>,
     pub(crate) peer_refusals: Arc<PeerRefusals>,
     pub(crate) auth_refusals: Arc<AuthRefusals>,
+    pub(crate) per_client: Arc<PerClient>,
     /// Longest wait after shutdown for the node's cancel to be acknowledged by its peers.
     pub(crate) drain: Duration,
 }
@@ -139,6 +141,7 @@ impl Driver {
                     &self.peer_posts,
                     &self.peer_refusals,
                     &self.auth_refusals,
+                    &self.per_client,
                 );
                 let _ = reply.send(metrics::render(&snapshot));
             }

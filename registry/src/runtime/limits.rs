@@ -25,6 +25,12 @@ pub(crate) struct HttpLimits {
     /// Largest request head (request line, query string and headers), in bytes (default
     /// 64 KiB). A larger head is answered HTTP 431.
     pub(crate) max_header_bytes: usize,
+    /// Most connections open from one client address (default 1,024). Past it a new
+    /// connection is answered HTTP 429 and closed.
+    pub(crate) max_connections_per_client: usize,
+    /// Most long-polls (`poll`, `polls`) in progress from one client address (default 512).
+    /// Past it a poll is answered -509.
+    pub(crate) max_polls_per_client: usize,
 }
 
 /// What `max_header_bytes` may be: at most 64 KiB, so that a head is always measured against
@@ -40,6 +46,8 @@ impl Default for HttpLimits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             max_header_bytes: 64 * 1024,
+            max_connections_per_client: 1024,
+            max_polls_per_client: 512,
         }
     }
 }

@@ -10,6 +10,7 @@ use super::access::{AuthRefusals, Guarded};
 use super::driver::RuntimeNode;
 use super::peer_auth::{PeerRefusal, PeerRefusals};
 use super::peer_sender::{PeerPostCounters, PeerPosts};
+use super::per_client::{Capped, PerClient};
 use crate::api::NodeStatus;
 use crate::core::{NodeStats, ProtectionOverride, ProtectionStatus};
 
@@ -28,6 +29,7 @@ pub(crate) struct Snapshot {
     posts: PeerPosts,
     refusals: [(PeerRefusal, u64); 3],
     unauthorized: [(Guarded, u64); 2],
+    over_client_caps: [(Capped, u64); 2],
 }
 
 impl Snapshot {
@@ -36,6 +38,7 @@ impl Snapshot {
         posts: &PeerPostCounters,
         refusals: &PeerRefusals,
         unauthorized: &AuthRefusals,
+        per_client: &PerClient,
     ) -> Snapshot {
         let peers = node.peers();
         let up = peers.iter().filter(|p| p.status == NodeStatus::Up).count();
@@ -52,6 +55,7 @@ impl Snapshot {
             posts: posts.read(),
             refusals: refusals.counts(),
             unauthorized: unauthorized.counts(),
+            over_client_caps: per_client.refused(),
         }
     }
 }
@@ -83,7 +87,7 @@ fn table(out: &mut Exposition, s: &Snapshot) {
 fn protection(out: &mut Exposition, p: &ProtectionStatus) {
     out.gauge(
         "registry_renews_last_window",
-        "Renews (client and replicated) counted in the last closed renew window.",
+        "Renews of instances held (client and replicated) counted in the last closed renew window.",
         p.renews_last_window,
     );
     out.gauge(
@@ -269,6 +273,14 @@ fn peers(out: &mut Exposition, s: &Snapshot) {
             .iter()
             .map(|(guarded, count)| (format!("{{endpoint=\"{}\"}}", guarded.label()), *count)),
     );
+    out.family(
+        "registry_requests_refused_per_client_total",
+        Kind::Counter,
+        "Connections answered 429 and long-polls answered -509 because their client address held its cap (http.max_connections_per_client, http.max_polls_per_client), by cap.",
+        s.over_client_caps
+            .iter()
+            .map(|(capped, count)| (format!("{{cap=\"{}\"}}", capped.label()), *count)),
+    );
 }
 
 /// A Prometheus metric type.
@@ -357,6 +369,7 @@ mod tests {
                 (PeerRefusal::BadSignature, 1),
             ],
             unauthorized: [(Guarded::Write, 0), (Guarded::Admin, 2)],
+            over_client_caps: [(Capped::Connections, 3), (Capped::Polls, 4)],
         }
     }
 
@@ -405,7 +418,7 @@ registry_instances 3
 # HELP registry_apps Apps with at least one instance.
 # TYPE registry_apps gauge
 registry_apps 2
-# HELP registry_renews_last_window Renews (client and replicated) counted in the last closed renew window.
+# HELP registry_renews_last_window Renews of instances held (client and replicated) counted in the last closed renew window.
 # TYPE registry_renews_last_window gauge
 registry_renews_last_window 1
 # HELP registry_renews_this_window Renews counted so far in the current window.
@@ -492,6 +505,10 @@ registry_peer_messages_refused_total{reason="bad_signature"} 26
 # TYPE registry_requests_refused_unauthorized_total counter
 registry_requests_refused_unauthorized_total{endpoint="write"} 27
 registry_requests_refused_unauthorized_total{endpoint="admin"} 28
+# HELP registry_requests_refused_per_client_total Connections answered 429 and long-polls answered -509 because their client address held its cap (http.max_connections_per_client, http.max_polls_per_client), by cap.
+# TYPE registry_requests_refused_per_client_total counter
+registry_requests_refused_per_client_total{cap="connections"} 3
+registry_requests_refused_per_client_total{cap="polls"} 4
 "#;
 
     #[test]

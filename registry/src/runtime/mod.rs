@@ -16,6 +16,7 @@ mod metrics;
 mod net;
 mod peer_auth;
 mod peer_sender;
+mod per_client;
 #[cfg(test)]
 mod router_tests;
 mod routes;
@@ -51,6 +52,7 @@ use handle::NodeHandle;
 use net::HttpNetwork;
 use peer_auth::PeerRefusals;
 use peer_sender::PeerSender;
+use per_client::PerClient;
 
 /// Commands waiting for the node task before handlers wait in turn (back-pressure).
 const COMMAND_QUEUE: usize = 4096;
@@ -103,9 +105,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         router,
         node,
         driver,
+        per_client,
     } = launch(settings)?;
     let (stop_accepting, stop) = watch::channel(false);
-    let server = tokio::task::spawn(server::serve(listener, router, http_limits, tls, stop));
+    let server = tokio::task::spawn(server::serve(
+        listener,
+        router,
+        http_limits,
+        tls,
+        per_client,
+        stop,
+    ));
     Ok(Running {
         addr,
         node,
@@ -122,6 +132,8 @@ pub(crate) struct Launched {
     pub(crate) router: axum::Router,
     pub(crate) node: NodeHandle,
     pub(crate) driver: JoinHandle<()>,
+    /// Connections and polls held per client address (the server and the router share it).
+    pub(crate) per_client: Arc<PerClient>,
 }
 
 /// Starts the node task and builds its router; binds nothing.
@@ -132,6 +144,10 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
         settings.tls.peers.clone(),
     );
     let auth_refusals = Arc::new(AuthRefusals::default());
+    let per_client = PerClient::new(
+        settings.http_limits.max_connections_per_client,
+        settings.http_limits.max_polls_per_client,
+    );
     let peer_refusals = Arc::new(PeerRefusals::default());
     let peer_posts = peer_sender.counters();
     let mut node = Node::new(
@@ -151,6 +167,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
             peer_posts,
             peer_refusals: peer_refusals.clone(),
             auth_refusals: auth_refusals.clone(),
+            per_client: per_client.clone(),
             drain: settings.shutdown_drain,
         }
         .run(),
@@ -162,11 +179,13 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
         refusals: peer_refusals,
         api_auth: settings.api_auth,
         auth_refusals,
+        per_client: per_client.clone(),
     };
     Ok(Launched {
         router: routes::router(state),
         node: handle,
         driver,
+        per_client,
     })
 }
 

@@ -22,8 +22,9 @@ use super::peer_auth::{
     now_unix_ms, PeerAuth, PeerRefusal, PeerRefusals, SIGNATURE_HEADER, TIME_HEADER,
 };
 use super::peer_sender::{FROM_HEADER, PEER_PATH};
+use super::per_client::{Capped, ClientAddr, PerClient};
 use super::settings::parse_protection_override;
-use crate::api::{decode_request, BadRequest, Form, PeerMessage, Reply, Route};
+use crate::api::{decode_request, BadRequest, Code, Form, PeerMessage, Reply, Route};
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -35,6 +36,7 @@ pub(crate) struct AppState {
     /// The client API's write and operator tokens.
     pub(crate) api_auth: ApiAuth,
     pub(crate) auth_refusals: Arc<AuthRefusals>,
+    pub(crate) per_client: Arc<PerClient>,
 }
 
 /// The operator endpoint setting the protection override (`mode=auto|on|off`).
@@ -93,6 +95,21 @@ async fn discovery(
             return refuse(&state, Guarded::Write, denied);
         }
     }
+    // A long-poll holds a slot of its client's poll cap until it is answered (or abandoned).
+    let _poll_slot = match (route, http_request.extensions().get::<ClientAddr>()) {
+        (Route::Poll | Route::Polls, Some(&ClientAddr(ip))) => {
+            match state.per_client.take(ip, Capped::Polls) {
+                Ok(slot) => Some(slot),
+                Err(cap) => {
+                    return envelope(&Reply::error(
+                        Code::LimitExceeded,
+                        format!("too many long-polls from {ip}: at most {cap} may be in progress at once (http.max_polls_per_client)"),
+                    ))
+                }
+            }
+        }
+        _ => None,
+    };
     let form = match read_form(&state, route.is_post(), http_request).await {
         Ok(form) => form,
         Err(bad) => return envelope(&bad.into()),

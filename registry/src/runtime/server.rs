@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
 use super::limits::HttpLimits;
+use super::per_client::{Capped, ClientAddr, PerClient, Slot};
 use super::timer::Sleeper;
 
 /// The smallest read buffer hyper accepts.
@@ -35,20 +36,31 @@ pub(crate) async fn serve(
     router: Router,
     limits: HttpLimits,
     tls: Option<TlsAcceptor>,
+    per_client: Arc<PerClient>,
     mut stop: watch::Receiver<bool>,
 ) {
     let limits = Arc::new(limits);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, from)) => {
                     let _ = stream.set_nodelay(true);
-                    let (router, limits) = (router.clone(), limits.clone());
+                    let client = ClientAddr(from.ip());
+                    // The slot lives as long as the connection's task.
+                    let serving = match per_client.take(client.0, Capped::Connections) {
+                        Ok(slot) => Serving::Router(router.clone(), slot),
+                        Err(cap) => Serving::Refusal(cap),
+                    };
+                    let limits = limits.clone();
                     match &tls {
-                        None => tokio::task::spawn(connection(stream, router, limits)),
-                        Some(tls) => {
-                            tokio::task::spawn(tls_connection(tls.clone(), stream, router, limits))
-                        }
+                        None => tokio::task::spawn(connection(stream, client, serving, limits)),
+                        Some(tls) => tokio::task::spawn(tls_connection(
+                            tls.clone(),
+                            stream,
+                            client,
+                            serving,
+                            limits,
+                        )),
                     };
                 }
                 Err(error) => {
@@ -62,43 +74,82 @@ pub(crate) async fn serve(
     }
 }
 
+/// What a connection is served with: the router while the client is within its connection
+/// cap (holding its slot), else one HTTP 429 naming the cap.
+enum Serving {
+    Router(Router, Slot),
+    Refusal(usize),
+}
+
 /// The TLS handshake (within the header read timeout), then HTTP over it. A client speaking
 /// plain HTTP to a TLS node fails the handshake and gets the connection closed.
 async fn tls_connection(
     tls: TlsAcceptor,
     stream: TcpStream,
-    router: Router,
+    client: ClientAddr,
+    serving: Serving,
     limits: Arc<HttpLimits>,
 ) {
     match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await {
-        Ok(Ok(stream)) => connection(stream, router, limits).await,
+        Ok(Ok(stream)) => connection(stream, client, serving, limits).await,
         Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
         Err(_) => tracing::debug!("TLS handshake not finished within the header read timeout"),
     }
 }
 
-async fn connection<S>(mut stream: S, router: Router, limits: Arc<HttpLimits>)
+async fn connection<S>(mut stream: S, client: ClientAddr, serving: Serving, limits: Arc<HttpLimits>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let mut router = router.clone();
-        async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|e| match e {})) }
-    });
     // hyper answers a head over `max_header_size` with HTTP 431 (and a URI over 65,534 bytes
     // with 414: the head limit is at most 64 KiB, so that one comes first).
-    let result = hyper::server::conn::http1::Builder::new()
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
         .timer(Sleeper)
         .header_read_timeout(limits.header_read_timeout)
         .max_header_size(limits.max_header_bytes)
-        .max_buf_size(limits.max_header_bytes.max(MIN_BUF_BYTES))
-        .serve_connection(TokioIo::new(&mut stream), service)
-        .await;
+        .max_buf_size(limits.max_header_bytes.max(MIN_BUF_BYTES));
+    let io = TokioIo::new(&mut stream);
+    let result = match serving {
+        Serving::Router(router, _slot) => {
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request.extensions_mut().insert(client);
+                    let mut router = router.clone();
+                    async move {
+                        Ok::<_, Infallible>(
+                            router.call(request).await.unwrap_or_else(|e| match e {}),
+                        )
+                    }
+                });
+            builder.serve_connection(io, service).await
+        }
+        Serving::Refusal(cap) => {
+            let service =
+                hyper::service::service_fn(move |_request: hyper::Request<Incoming>| async move {
+                    Ok::<_, Infallible>(too_many_connections(client, cap))
+                });
+            builder
+                .keep_alive(false)
+                .serve_connection(io, service)
+                .await
+        }
+    };
     if let Err(error) = result {
         // Clients closing, timing out or sending garbage: theirs to fix, not ours to log loudly.
         tracing::debug!(%error, "connection ended with an error");
     }
     linger(&mut stream).await;
+}
+
+/// The answer on a connection past the client's cap (then closed).
+fn too_many_connections(client: ClientAddr, cap: usize) -> hyper::Response<String> {
+    let mut response = hyper::Response::new(format!(
+        "too many connections from {}: at most {cap} may be open at once (http.max_connections_per_client)\n",
+        client.0
+    ));
+    *response.status_mut() = hyper::StatusCode::TOO_MANY_REQUESTS;
+    response
 }
 
 /// Sends FIN after what was written, then reads and discards the client's input until it

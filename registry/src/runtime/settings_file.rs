@@ -146,6 +146,8 @@ struct HttpFile {
     header_read_timeout_ms: Option<u64>,
     body_read_timeout_ms: Option<u64>,
     max_header_bytes: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    max_polls_per_client: Option<usize>,
 }
 
 fn set<T>(target: &mut T, value: Option<T>) {
@@ -365,6 +367,11 @@ impl HttpFile {
         set(&mut http.max_form_fields, self.max_form_fields);
         set_ms(&mut http.header_read_timeout, self.header_read_timeout_ms);
         set_ms(&mut http.body_read_timeout, self.body_read_timeout_ms);
+        set(
+            &mut http.max_connections_per_client,
+            self.max_connections_per_client,
+        );
+        set(&mut http.max_polls_per_client, self.max_polls_per_client);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::support::{register_form, wait_until, Node, FAST};
 
-fn poll_request(addr: &str, appid: &str, cursor: i64) -> Vec<u8> {
+pub(super) fn poll_request(addr: &str, appid: &str, cursor: i64) -> Vec<u8> {
     format!(
         "GET /discovery/poll?zone=z1&env=dev&appid={appid}&hostname=w&latest_timestamp={cursor} HTTP/1.1\r\nhost: {addr}\r\n\r\n"
     )
@@ -15,7 +15,7 @@ fn poll_request(addr: &str, appid: &str, cursor: i64) -> Vec<u8> {
 }
 
 /// The app's current cursor on `node`.
-fn cursor(node: &Node, appid: &str) -> i64 {
+pub(super) fn cursor(node: &Node, appid: &str) -> i64 {
     node.get(&super::support::fetch_path(appid)).json()["data"]["latest_timestamp"]
         .as_i64()
         .expect("cursor")
@@ -58,7 +58,10 @@ fn ten_thousand_idle_polls() {
     const POLLS: usize = 10_000;
     let limit = rlimit::increase_nofile_limit(20_000).expect("raise the fd limit");
     assert!(limit >= POLLS as u64 + 200, "fd limit only {limit}");
-    let node = Node::single(&format!("poll_hold_ms = 600000\n{FAST}"));
+    // One address opens them all: the per-client caps go up to let it.
+    let node = Node::single(&format!(
+        "poll_hold_ms = 600000\n{FAST}[http]\nmax_connections_per_client = 20000\nmax_polls_per_client = 20000\n"
+    ));
     node.post("/discovery/register", &register_form("idle.app", "h1"));
     let at = cursor(&node, "idle.app");
     let before = rss_kib(node.pid());

@@ -2,6 +2,7 @@
 //! ports, talks to them over HTTP and stops them by pid.
 
 mod bad_input;
+mod client_caps;
 mod cluster;
 mod long_polls;
 mod observability;
