@@ -66,6 +66,17 @@ enum Format {
     Json,
 }
 
+/// Every connection and parked long-poll holds a file descriptor, and the default soft limit
+/// (often 1,024) is far below the hard one: a node that keeps it runs out of descriptors long
+/// before its per-client caps or its memory matter. Raised to the hard limit, as Go's runtime
+/// does for bilibili/discovery.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open file limit"),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = Overrides {
@@ -98,6 +109,7 @@ fn main() -> ExitCode {
         }
     };
     init_logs(settings.log_format);
+    raise_open_file_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

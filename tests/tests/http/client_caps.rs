@@ -111,3 +111,40 @@ fn read_all_head(stream: &mut TcpStream) -> String {
     stream.read_exact(&mut head).expect("answered");
     String::from_utf8_lossy(&head).into_owned()
 }
+
+/// Every connection and parked poll holds a descriptor: the node raises its soft open-file
+/// limit to the hard one at start, whatever limit it was started with.
+#[test]
+fn a_node_raises_its_open_file_limit_to_the_hard_limit() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 256 && exec "$0" --dev --listen "$1""#)
+        .arg(binary())
+        .arg(&addr)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("registry starts");
+    let limits = format!("/proc/{}/limits", child.id());
+    let max_open_files = || -> Option<(String, String)> {
+        let text = std::fs::read_to_string(&limits).ok()?;
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        let mut fields = line.split_whitespace().skip(3);
+        Some((fields.next()?.to_string(), fields.next()?.to_string()))
+    };
+    let started = std::time::Instant::now();
+    let mut last = None;
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        if request(&addr, "GET", "/health", "", &[]).status == 200 {
+            last = max_open_files();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (soft, hard) = last.expect("the node started and its limits were read");
+    assert_eq!(soft, hard, "soft limit raised to the hard one");
+    assert_ne!(soft, "256");
+}
