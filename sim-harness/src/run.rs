@@ -530,22 +530,24 @@ pollers = [2, 2]
 
     /// Pinned trace hashes: the explicit plan must not change a single event of the drawn run
     /// (first recorded before explicit plans existed, at 3ae78ab). The swarm seed pins
-    /// `swarm.toml` too. A deliberate change of behaviour (a scenario file, the node, or the
-    /// network's draws; last when long-polls began to be answered once at the end of a step,
-    /// which moves their replies after the step's other events, after digests began to cover
-    /// each copy's content, renews began to expire after the renew horizon and the world began
-    /// recording `Stamped` events; last when renews of instances a node does not hold stopped
-    /// counting towards protection, `WindowClosed` began reporting them, and the expectation's
-    /// reset began counting only instances that renewed) re-records them with `sim replay`. So does a change of how
-    /// an event renders (`Debug`), which the hash covers: last when requests began naming
-    /// their instance by one `InstanceKey` and a replicated write began to carry its `Version`
-    /// (the events themselves stayed the same, line for line).
+    /// `swarm.toml` too. A deliberate change of behaviour (a scenario file, the node, the
+    /// clients or the network's draws) or of how an event renders (`Debug`, which the hash
+    /// covers) re-records them with `sim replay`. Re-recorded so far when: long-polls began to
+    /// be answered once at the end of a step; digests began to cover each copy's content;
+    /// renews began to expire after the renew horizon; the world began recording `Stamped`;
+    /// requests began naming their instance by one `InstanceKey` and a replicated write began
+    /// to carry its `Version` (rendering only: the events stayed the same, line for line);
+    /// renews of instances a node does not hold stopped counting towards protection
+    /// (`WindowClosed` reports them) and the expectation's reset began counting only instances
+    /// that renewed; the simulated clients began renewing on their own ticker whatever else
+    /// they wrote, and peer messages began carrying `sent_at` so a copy keeps the age its
+    /// sender measured.
     #[test]
     fn an_explicit_drawn_plan_gives_the_traces_recorded_before_plans_existed() {
         for (seed, hash) in [
-            (3, 0x55ce_f616_6a4a_e3c8_u64),
-            (9, 0x717e_f077_bc78_b1b1),
-            (21, 0x7bf4_7d90_c293_ff1d),
+            (3, 0x5a8d_7da3_fd9e_c221_u64),
+            (9, 0xfb9a_b735_cebf_dfec),
+            (21, 0x8a41_4fbc_2f33_8b44),
         ] {
             let options = small_options(seed);
             assert_eq!(
@@ -563,7 +565,7 @@ pollers = [2, 2]
         let options = crate::suite::draw(&swarm, 2);
         assert_eq!(
             Run::new(2, &options).go().trace.hash(),
-            0xf47d_b439_c250_0245
+            0x87e1_3207_6174_3d63
         );
     }
 

@@ -87,6 +87,22 @@ pub struct Instance {
     pub latest_timestamp: i64,
 }
 
+impl Instance {
+    /// This copy, sent by a peer at `sent_at` on the peer's wall clock, with its
+    /// `renew_timestamp` moved onto a clock that reads `wall` now: the copy keeps the age the
+    /// sender measured (`sent_at - renew_timestamp`, both on the sender's clock), plus nothing
+    /// for the trip. Two nodes' clocks may be minutes apart (up to `max_timestamp_ahead`); read
+    /// against the receiver's clock, a copy just renewed on a slower node would look minutes
+    /// old, expire at once and be evicted at the next round, over and over.
+    pub fn rebased(&self, sent_at: i64, wall: i64) -> Instance {
+        let age = sent_at.saturating_sub(self.renew_timestamp).max(0);
+        Instance {
+            renew_timestamp: wall.saturating_sub(age),
+            ..self.clone()
+        }
+    }
+}
+
 /// The instances of one app as fetch and poll return them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceInfo {

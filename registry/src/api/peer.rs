@@ -89,6 +89,12 @@ pub enum PeerMessage {
         /// The writes, at most one per instance. Shared with the sender's queue until the
         /// batch is acknowledged (JSON sees each op itself).
         ops: Vec<Arc<ReplicatedOp>>,
+        /// The sender's wall clock when it sent this (nanoseconds, as `renew_timestamp`). A
+        /// copy's age is `sent_at - renew_timestamp`, both read on the sender's clock; the
+        /// receiver keeps that age rather than the sender's timestamp, because the two clocks
+        /// may be minutes apart (see [`Instance::rebased`]). Every message that carries copies
+        /// has it.
+        sent_at: i64,
     },
     /// The answer to a `Replicate`: one result per op, in order.
     ReplicateAck {
@@ -96,6 +102,8 @@ pub enum PeerMessage {
         batch: u64,
         /// Per-op verdicts.
         results: Vec<OpResult>,
+        /// See `Replicate::sent_at` (a `Conflict` carries a copy).
+        sent_at: i64,
     },
     /// Anti-entropy, step 1: the sender's digest of every app it knows.
     Digests {
@@ -107,11 +115,15 @@ pub enum PeerMessage {
     Repair {
         /// The receiver's state of the differing apps.
         apps: Vec<AppState>,
+        /// See `Replicate::sent_at`.
+        sent_at: i64,
     },
     /// Anti-entropy, step 3: the initiator's (merged) state of the same apps.
     RepairBack {
         /// The initiator's state of those apps.
         apps: Vec<AppState>,
+        /// See `Replicate::sent_at`.
+        sent_at: i64,
     },
     /// Startup sync: send me everything you hold, and say whether you have synced.
     SyncRequest {
@@ -128,6 +140,8 @@ pub enum PeerMessage {
         ready: bool,
         /// Every app the sender holds.
         apps: Vec<AppState>,
+        /// See `Replicate::sent_at`.
+        sent_at: i64,
     },
 }
 
@@ -196,6 +210,7 @@ pub(crate) mod tests {
                     }))
                     .into(),
                 ],
+                sent_at: 0,
             },
             PeerMessage::ReplicateAck {
                 batch: 7,
@@ -206,6 +221,7 @@ pub(crate) mod tests {
                         instance: Box::new(instance()),
                     },
                 ],
+                sent_at: 0,
             },
             PeerMessage::Digests {
                 digests: vec![(app.clone(), 42)],
@@ -219,13 +235,18 @@ pub(crate) mod tests {
                         dirty_timestamp: 9,
                     }],
                 }],
+                sent_at: 0,
             },
-            PeerMessage::RepairBack { apps: vec![] },
+            PeerMessage::RepairBack {
+                apps: vec![],
+                sent_at: 0,
+            },
             PeerMessage::SyncRequest { full: true },
             PeerMessage::SyncRequest { full: false },
             PeerMessage::SyncResponse {
                 ready: true,
                 apps: vec![],
+                sent_at: 0,
             },
         ]
     }

@@ -61,16 +61,30 @@ impl<C: Clock, N: Network> Node<C, N> {
             .map(|app| self.table.state(app))
             .collect();
         if !differing.is_empty() {
-            self.send_to_peer(from, PeerMessage::Repair { apps: differing });
+            let sent_at = self.clock.wall();
+            self.send_to_peer(
+                from,
+                PeerMessage::Repair {
+                    apps: differing,
+                    sent_at,
+                },
+            );
         }
     }
 
     /// Step 3: merge the peer's state, then send back ours of the same apps.
-    pub(super) fn on_repair(&mut self, from: &str, apps: &[AppState]) {
+    pub(super) fn on_repair(&mut self, from: &str, apps: &[AppState], sent_at: i64) {
         let keys: Vec<AppKey> = apps.iter().map(|state| state.app.clone()).collect();
-        self.repair_from(apps);
+        self.repair_from(apps, sent_at);
         let back = keys.iter().map(|app| self.table.state(app)).collect();
-        self.send_to_peer(from, PeerMessage::RepairBack { apps: back });
+        let sent_at = self.clock.wall();
+        self.send_to_peer(
+            from,
+            PeerMessage::RepairBack {
+                apps: back,
+                sent_at,
+            },
+        );
     }
 
     /// Merges a peer's state of some apps, then drops the copies the peer does not hold whose
@@ -81,7 +95,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// the renewals would have been replicated here). Without this, a node kept in protection
     /// mode by its dead instances would hold them for the full hour, and the cluster would not
     /// converge; protection still guards against the case it is for, a node cut off alone.
-    pub(super) fn repair_from(&mut self, apps: &[AppState]) {
+    pub(super) fn repair_from(&mut self, apps: &[AppState], sent_at: i64) {
         let held_by_peer: BTreeSet<crate::api::InstanceKey> = apps
             .iter()
             .flat_map(|state| {
@@ -90,7 +104,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             })
             .collect();
         let keys: Vec<AppKey> = apps.iter().map(|state| state.app.clone()).collect();
-        self.merge(apps);
+        self.merge(apps, sent_at);
         let now = self.clock.mono();
         let evict_after = self.config.lease.evict_after;
         for app in keys {
@@ -109,11 +123,12 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    /// Merges a peer's state by last-writer-wins; returns how many versions changed here.
+    /// Merges a peer's state, sent at `sent_at` on its clock, by last-writer-wins; returns how
+    /// many versions changed here.
     ///
     /// A copy this node lacks whose lease has already expired is not inserted: otherwise two
     /// nodes could hand a dead instance back and forth forever, each giving it a new lease.
-    pub(super) fn merge(&mut self, apps: &[AppState]) -> u64 {
+    pub(super) fn merge(&mut self, apps: &[AppState], sent_at: i64) -> u64 {
         let wall = self.clock.wall();
         let evict_after = self.config.lease.evict_after;
         let retention = self.config.tombstone_retention;
@@ -128,7 +143,8 @@ impl<C: Clock, N: Network> Node<C, N> {
                 if !self.admits_copy(instance) {
                     continue;
                 }
-                let key = InstanceKey::of(instance);
+                let instance = instance.rebased(sent_at, wall);
+                let key = InstanceKey::of(&instance);
                 if self.table.instance(&key).is_none()
                     && expired(instance.renew_timestamp, wall, evict_after)
                 {
@@ -136,7 +152,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                     continue;
                 }
                 if matches!(
-                    self.apply(Version::Put(Box::new(instance.clone()))),
+                    self.apply(Version::Put(Box::new(instance))),
                     Applied::Inserted | Applied::Replaced
                 ) {
                     changed += 1;

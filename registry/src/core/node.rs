@@ -210,15 +210,22 @@ impl<C: Clock, N: Network> Node<C, N> {
                 batch,
                 forward,
                 ops,
-            } => self.on_replicate(from, *batch, *forward, ops),
-            PeerMessage::ReplicateAck { batch, results } => {
-                self.on_replicate_ack(from, *batch, results)
-            }
+                sent_at,
+            } => self.on_replicate(from, *batch, *forward, ops, *sent_at),
+            PeerMessage::ReplicateAck {
+                batch,
+                results,
+                sent_at,
+            } => self.on_replicate_ack(from, *batch, results, *sent_at),
             PeerMessage::Digests { digests } => self.on_digests(from, digests),
-            PeerMessage::Repair { apps } => self.on_repair(from, apps),
-            PeerMessage::RepairBack { apps } => self.repair_from(apps),
+            PeerMessage::Repair { apps, sent_at } => self.on_repair(from, apps, *sent_at),
+            PeerMessage::RepairBack { apps, sent_at } => self.repair_from(apps, *sent_at),
             PeerMessage::SyncRequest { full } => self.on_sync_request(from, *full),
-            PeerMessage::SyncResponse { ready, apps } => self.on_sync_response(from, *ready, apps),
+            PeerMessage::SyncResponse {
+                ready,
+                apps,
+                sent_at,
+            } => self.on_sync_response(from, *ready, apps, *sent_at),
         }
         self.finish();
     }
@@ -504,8 +511,11 @@ impl<C: Clock, N: Network> Node<C, N> {
             Timer::AntiEntropy => return self.start_anti_entropy(now),
             Timer::Replication => {
                 let net = &mut self.net;
+                let wall = self.clock.wall();
                 self.replication
-                    .flush(now, &mut self.rng, |addr, message| net.send(addr, message));
+                    .flush(now, wall, &mut self.rng, |addr, message| {
+                        net.send(addr, message)
+                    });
                 return;
             }
             Timer::Sync => return self.retry_sync(now),

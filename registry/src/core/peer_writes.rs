@@ -20,6 +20,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         batch: u64,
         forward: bool,
         ops: &[Arc<ReplicatedOp>],
+        sent_at: i64,
     ) {
         if ops.len() > self.config.limits.max_peer_batch {
             // Refused whole and unanswered: the sender retries in smaller batches or not at all.
@@ -28,12 +29,22 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
         let results = ops
             .iter()
-            .map(|op| self.apply_replicated(op, forward))
+            .map(|op| self.apply_replicated(op, forward, sent_at))
             .collect();
-        self.send_to_peer(from, PeerMessage::ReplicateAck { batch, results });
+        let sent_at = self.clock.wall();
+        self.send_to_peer(
+            from,
+            PeerMessage::ReplicateAck {
+                batch,
+                results,
+                sent_at,
+            },
+        );
     }
 
-    fn apply_replicated(&mut self, op: &ReplicatedOp, forward: bool) -> OpResult {
+    /// Applies one op of a batch sent at `sent_at` (the sender's clock); a copy keeps its age
+    /// (`Instance::rebased`), and so does the copy forwarded into this zone.
+    fn apply_replicated(&mut self, op: &ReplicatedOp, forward: bool, sent_at: i64) -> OpResult {
         let admitted = match op {
             ReplicatedOp::Write(Version::Put(instance)) => self.admits_copy(instance),
             ReplicatedOp::Write(Version::Tombstone(tombstone)) => self.admits_tombstone(tombstone),
@@ -45,6 +56,15 @@ impl<C: Clock, N: Network> Node<C, N> {
             // Refused and counted; answered Ok so the sender does not send it again.
             return OpResult::Ok;
         }
+        let rebased;
+        let op = match op {
+            ReplicatedOp::Write(Version::Put(instance)) => {
+                let instance = Box::new(instance.rebased(sent_at, self.clock.wall()));
+                rebased = ReplicatedOp::Write(Version::Put(instance));
+                &rebased
+            }
+            _ => op,
+        };
         let (result, changed) = match op {
             ReplicatedOp::Write(version) => match self.apply(version.clone()) {
                 Applied::Stale(Version::Put(newer)) => {
@@ -76,7 +96,13 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// A peer answered a batch: send the full instance where it lacked our version, adopt its
     /// copy where it held a newer one.
-    pub(super) fn on_replicate_ack(&mut self, from: &str, batch: u64, results: &[OpResult]) {
+    pub(super) fn on_replicate_ack(
+        &mut self,
+        from: &str,
+        batch: u64,
+        results: &[OpResult],
+        sent_at: i64,
+    ) {
         let now = self.clock.mono();
         let Some(answered) = self.replication.acknowledge(from, batch, results, now) else {
             return;
@@ -92,12 +118,14 @@ impl<C: Clock, N: Network> Node<C, N> {
                     }
                 }
                 OpResult::Conflict { instance } => {
-                    if self.admits_copy(instance)
-                        && matches!(
-                            self.apply(Version::Put(instance.clone())),
-                            Applied::Inserted | Applied::Replaced
-                        )
-                    {
+                    if !self.admits_copy(instance) {
+                        continue;
+                    }
+                    let instance = instance.rebased(sent_at, self.clock.wall());
+                    if matches!(
+                        self.apply(Version::Put(Box::new(instance))),
+                        Applied::Inserted | Applied::Replaced
+                    ) {
                         self.stats.conflicts_adopted += 1;
                     }
                 }

@@ -162,6 +162,7 @@ impl Replication {
     pub(crate) fn flush(
         &mut self,
         now: Mono,
+        wall: i64,
         rng: &mut impl Rng,
         mut send: impl FnMut(&str, PeerMessage),
     ) {
@@ -178,6 +179,7 @@ impl Replication {
                         batch,
                         forward,
                         ops,
+                        sent_at: wall,
                     },
                 );
             }

@@ -86,12 +86,26 @@ impl<C: Clock, N: Network> Node<C, N> {
         } else {
             Vec::new()
         };
-        self.send_to_peer(from, PeerMessage::SyncResponse { ready, apps });
+        let sent_at = self.clock.wall();
+        self.send_to_peer(
+            from,
+            PeerMessage::SyncResponse {
+                ready,
+                apps,
+                sent_at,
+            },
+        );
     }
 
     /// Merges a peer's registry; a synced peer's answer makes this node ready.
-    pub(super) fn on_sync_response(&mut self, from: &str, peer_ready: bool, apps: &[AppState]) {
-        self.merge(apps);
+    pub(super) fn on_sync_response(
+        &mut self,
+        from: &str,
+        peer_ready: bool,
+        apps: &[AppState],
+        sent_at: i64,
+    ) {
+        self.merge(apps, sent_at);
         if self.startup.done {
             return;
         }

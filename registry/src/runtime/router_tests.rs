@@ -614,6 +614,7 @@ fn a_signed_peer_message_is_taken_and_changes_the_registry() {
         ops: vec![
             crate::api::ReplicatedOp::Write(crate::api::Version::Put(Box::new(instance))).into(),
         ],
+        sent_at: 0,
     };
     let body = serde_json::to_vec(&message).expect("json");
     let from = "127.0.0.1:7172";

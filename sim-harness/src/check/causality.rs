@@ -48,8 +48,8 @@ pub(super) fn versions_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<
                 }
             }
         }
-        PeerMessage::Repair { apps }
-        | PeerMessage::RepairBack { apps }
+        PeerMessage::Repair { apps, .. }
+        | PeerMessage::RepairBack { apps, .. }
         | PeerMessage::SyncResponse { apps, .. } => {
             for state in apps {
                 stamps.extend(
@@ -185,8 +185,8 @@ pub(super) fn cancels_carried(message: &PeerMessage) -> Vec<(&InstanceKey, i64)>
                 _ => None,
             })
             .collect(),
-        PeerMessage::Repair { apps }
-        | PeerMessage::RepairBack { apps }
+        PeerMessage::Repair { apps, .. }
+        | PeerMessage::RepairBack { apps, .. }
         | PeerMessage::SyncResponse { apps, .. } => apps
             .iter()
             .flat_map(|a| &a.tombstones)

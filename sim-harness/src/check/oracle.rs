@@ -235,6 +235,7 @@ mod tests {
                             }),
                         )
                         .into()],
+                        sent_at: 0,
                     },
                 })
                 .put(0, 2, &ahead)

@@ -104,7 +104,7 @@ impl Checker for PrematureEviction {
                             .collect();
                         batches.insert((*from, *to, *batch), (leases, *at));
                     }
-                    PeerMessage::ReplicateAck { batch, results } => {
+                    PeerMessage::ReplicateAck { batch, results, .. } => {
                         // The ack travels from the receiver of the batch back to its sender.
                         if let Some((leases, arrived)) = batches.remove(&(*to, *from, *batch)) {
                             for (op, result) in leases.into_iter().zip(results) {
@@ -123,8 +123,8 @@ impl Checker for PrematureEviction {
                             }
                         }
                     }
-                    PeerMessage::Repair { apps }
-                    | PeerMessage::RepairBack { apps }
+                    PeerMessage::Repair { apps, .. }
+                    | PeerMessage::RepairBack { apps, .. }
                     | PeerMessage::SyncResponse { apps, .. } => {
                         // Whether the tombstone removed the copy is not in the trace; forgetting
                         // can only hide a violation.

@@ -317,6 +317,7 @@ mod tests {
                         dirty_timestamp: 9,
                     }],
                 }],
+                sent_at: 0,
             },
         });
         run.served_poll(client(9), 1, &[])

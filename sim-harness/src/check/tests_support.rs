@@ -184,6 +184,7 @@ impl Run {
                 batch: 1,
                 forward: false,
                 ops: vec![op.into()],
+                sent_at: 0,
             },
         })
     }
@@ -264,6 +265,7 @@ impl Run {
             message: PeerMessage::ReplicateAck {
                 batch: 1,
                 results: results.to_vec(),
+                sent_at: 0,
             },
         })
     }
@@ -292,6 +294,7 @@ impl Run {
                 batch: 1,
                 forward: false,
                 ops,
+                sent_at: 0,
             },
         })
     }

@@ -41,6 +41,10 @@ pub(crate) struct InstanceClient {
     pub(crate) pending: Option<Pending>,
     /// Bumped whenever a renew is (re)scheduled; older renew wake-ups are stale.
     pub(crate) renew_generation: u64,
+    /// A renew came due while another request was outstanding: it goes out when that one is
+    /// answered. (Real SDKs renew on their own ticker, whatever else the instance writes; a
+    /// `set` is not a renew.)
+    pub(crate) renew_owed: bool,
 }
 
 impl InstanceClient {
@@ -59,6 +63,7 @@ impl InstanceClient {
             registered: false,
             pending: None,
             renew_generation: 0,
+            renew_owed: false,
         }
     }
 

@@ -185,10 +185,12 @@ impl Workload {
                 self.send(world, client, request);
             }
             Wake::Renew { generation }
-                if generation == c.renew_generation
-                    && c.pending.is_none()
-                    && c.life == Life::Alive =>
+                if generation == c.renew_generation && c.life == Life::Alive =>
             {
+                if c.pending.is_some() {
+                    self.instances[client].renew_owed = true;
+                    return;
+                }
                 let request = if c.registered {
                     c.renew()
                 } else {
@@ -315,6 +317,24 @@ impl Workload {
         if self.instances[client].life == Life::Gone {
             return;
         }
+        self.handle_instance_reply(world, client, id, pending, reply);
+        // A renew that came due meanwhile goes out now.
+        let c = &mut self.instances[client];
+        if c.renew_owed && c.pending.is_none() && c.life == Life::Alive && c.registered {
+            c.renew_owed = false;
+            let request = c.renew();
+            self.send(world, client, request);
+        }
+    }
+
+    fn handle_instance_reply(
+        &mut self,
+        world: &mut World,
+        client: usize,
+        id: RequestId,
+        pending: Pending,
+        reply: &Reply,
+    ) {
         let node = pending.node;
         match (&pending.request, reply.code) {
             (Request::Register(_) | Request::Set(_), Code::Ok) => {
@@ -327,7 +347,11 @@ impl Workload {
                     request: id.0,
                     instance,
                 }));
-                self.schedule_renew(world, client);
+                // A register starts the renew ticker; a set leaves it running.
+                if matches!(pending.request, Request::Register(_)) {
+                    self.instances[client].renew_owed = false;
+                    self.schedule_renew(world, client);
+                }
             }
             (Request::Renew(_), Code::Ok) => {
                 // The instance is the source of truth for its own registration: if the registry

@@ -424,7 +424,7 @@ fn a_cold_start_moves_each_state_once_and_a_synced_peer_answers_in_full() {
         .handle_peer_message(&addr(1), &PeerMessage::SyncRequest { full: false });
     let sent = std::mem::take(&mut c.node_mut(0).net_mut().sent);
     assert!(
-        matches!(&sent[..], [(_, PeerMessage::SyncResponse { ready: true, apps })] if !apps.is_empty()),
+        matches!(&sent[..], [(_, PeerMessage::SyncResponse { ready: true, apps, .. })] if !apps.is_empty()),
         "{sent:?}"
     );
     // A node restarting among synced peers asks in full and is ready at once.

@@ -33,7 +33,7 @@ fn fake_register(hostname: &str) -> String {
     )
     .expect("fits");
     serde_json::json!({
-        "type": "replicate", "batch": 1, "forward": true,
+        "type": "replicate", "batch": 1, "forward": true, "sent_at": now,
         "ops": [{"write": {"put": {
             "zone": "z1", "env": "dev", "appid": "victim", "hostname": hostname,
             "addrs": ["http://203.0.113.66:80"], "status": 1,

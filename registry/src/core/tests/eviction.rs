@@ -138,6 +138,7 @@ fn an_expired_tombstone_still_removes_an_older_copy_but_is_not_kept() {
         "peer:1",
         &crate::api::PeerMessage::RepairBack {
             apps: vec![state(copy.dirty_timestamp + 1)],
+            sent_at: 0,
         },
     );
     assert!(h.stored("a").is_none(), "the cancel outranks the copy");
@@ -147,6 +148,7 @@ fn an_expired_tombstone_still_removes_an_older_copy_but_is_not_kept() {
         "peer:1",
         &crate::api::PeerMessage::RepairBack {
             apps: vec![state(copy.dirty_timestamp + 1)],
+            sent_at: 0,
         },
     );
     h.advance(6 * 60 * SECOND);
@@ -200,4 +202,77 @@ proptest! {
             }
         }
     }
+}
+
+/// A copy from a peer whose wall clock runs 3 min behind this node's, renewed there 1 s before
+/// it was sent (`renew_timestamp` and `sent_at` on the peer's clock), and another renewed
+/// 100 s before: `(fresh, stale, sent_at)`, sent when this node's clock reads `wall`.
+fn copies_from_a_slow_peer(wall: i64) -> (crate::api::Instance, crate::api::Instance, i64) {
+    let mut scratch = Harness::new();
+    scratch.register("fresh");
+    scratch.register("stale");
+    let sent_at = wall - 180 * 1_000_000_000;
+    let mut fresh = scratch.stored("fresh").expect("registered");
+    fresh.renew_timestamp = sent_at - 1_000_000_000;
+    let mut stale = scratch.stored("stale").expect("registered");
+    stale.renew_timestamp = sent_at - 100 * 1_000_000_000;
+    (fresh, stale, sent_at)
+}
+
+/// Clocks of peers may be minutes apart (up to `max_timestamp_ahead`). A copy's age is what
+/// its sender measured on its own clock; read against this node's clock, a copy renewed a
+/// second ago on a slower node looked 181 s old: replication inserted it expired and the next
+/// round evicted it, anti-entropy did not insert it at all (clock-bound seed 0 did this to
+/// every copy the slowest node sent).
+#[test]
+fn a_copy_keeps_the_age_its_sender_measured_whatever_the_clocks_say() {
+    let mut config = Config::default();
+    config.cluster.seeds = vec!["peer:1".into()];
+    // This node has run for 5 min (so a copy can be older than its uptime).
+    let uptime = 300 * SECOND;
+    let (fresh, stale, sent_at) = copies_from_a_slow_peer(START_WALL + 300 * 1_000_000_000);
+    let mut h = Harness::with_config(config.clone());
+    // No renews reach this node: keep protection out of the way.
+    h.node.set_protection_override(ProtectionOverride::ForceOff);
+    h.advance(uptime);
+    let put = |instance: &crate::api::Instance| {
+        std::sync::Arc::new(crate::api::ReplicatedOp::Write(crate::api::Version::Put(
+            Box::new(instance.clone()),
+        )))
+    };
+    h.node.handle_peer_message(
+        "peer:1",
+        &crate::api::PeerMessage::Replicate {
+            batch: 1,
+            forward: false,
+            ops: vec![put(&fresh), put(&stale)],
+            sent_at,
+        },
+    );
+    h.advance(61 * SECOND);
+    assert!(h.stored("fresh").is_some(), "1 s old when sent: kept");
+    assert_eq!(evicted(&h), ["stale"], "101 s old when sent: evicted");
+
+    let mut h = Harness::with_config(config);
+    h.node.set_protection_override(ProtectionOverride::ForceOff);
+    h.advance(uptime);
+    let state = crate::api::AppState {
+        app: key("fresh").app(),
+        instances: vec![fresh, stale],
+        tombstones: Vec::new(),
+    };
+    h.node.handle_peer_message(
+        "peer:1",
+        &crate::api::PeerMessage::RepairBack {
+            apps: vec![state],
+            sent_at,
+        },
+    );
+    assert!(h.stored("fresh").is_some(), "repaired");
+    assert!(
+        h.stored("stale").is_none(),
+        "expired when sent: not taken in"
+    );
+    h.advance(61 * SECOND);
+    assert!(h.stored("fresh").is_some(), "and kept by the next round");
 }

@@ -185,6 +185,7 @@ fn a_peer_state_repeating_what_the_node_holds_moves_no_cursor_and_wakes_no_poll(
         "peer:1",
         &PeerMessage::RepairBack {
             apps: vec![state.clone()],
+            sent_at: 0,
         },
     );
     assert_eq!(h.cursor(), cursor, "its own copy is not a change");
@@ -203,6 +204,7 @@ fn a_peer_state_repeating_what_the_node_holds_moves_no_cursor_and_wakes_no_poll(
                 instances: vec![newer],
                 ..state
             }],
+            sent_at: 0,
         },
     );
     assert!(h.cursor() > cursor);

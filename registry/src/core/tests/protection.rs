@@ -172,6 +172,7 @@ fn only_renews_of_instances_the_node_holds_count() {
                 batch: elapsed.as_secs(),
                 forward: false,
                 ops,
+                sent_at: 0,
             },
         );
     }

@@ -55,6 +55,7 @@ fn replicate(ops: Vec<ReplicatedOp>) -> PeerMessage {
         batch: 1,
         forward: false,
         ops: ops.into_iter().map(Arc::new).collect(),
+        sent_at: 0,
     }
 }
 
@@ -171,7 +172,10 @@ fn a_node_answers_no_one_but_its_peers() {
     let messages = [
         PeerMessage::Digests { digests: vec![] },
         PeerMessage::SyncRequest { full: true },
-        PeerMessage::Repair { apps: vec![] },
+        PeerMessage::Repair {
+            apps: vec![],
+            sent_at: 0,
+        },
         replicate(vec![]),
     ];
     for message in &messages {
@@ -259,10 +263,21 @@ fn what_a_peer_sends_is_held_to_the_client_limits() {
             dirty_timestamp: stamp,
         }],
     }];
-    h.node
-        .handle_peer_message("peer:1", &PeerMessage::Repair { apps: apps.clone() });
-    h.node
-        .handle_peer_message("peer:1", &PeerMessage::SyncResponse { ready: true, apps });
+    h.node.handle_peer_message(
+        "peer:1",
+        &PeerMessage::Repair {
+            apps: apps.clone(),
+            sent_at: 0,
+        },
+    );
+    h.node.handle_peer_message(
+        "peer:1",
+        &PeerMessage::SyncResponse {
+            ready: true,
+            apps,
+            sent_at: 0,
+        },
+    );
     assert_eq!(
         h.node.instance_count(),
         before,

@@ -429,6 +429,7 @@ fn a_peer_version_far_ahead_of_the_clock_is_refused_and_counted() {
             batch: 1,
             forward: false,
             ops: vec![ReplicatedOp::Write(Version::Put(Box::new(future.clone()))).into()],
+            sent_at: 0,
         },
     );
     assert_ne!(h.stored("a").map(|i| i.version), Some("future".into()));
@@ -441,6 +442,7 @@ fn a_peer_version_far_ahead_of_the_clock_is_refused_and_counted() {
                 instances: vec![future],
                 tombstones: Vec::new(),
             }],
+            sent_at: 0,
         },
     );
     assert_eq!(h.node.stats().future_versions_refused, 2);

@@ -31,7 +31,11 @@ fn write_and_run(h: &mut Harness, i: usize, alive: Option<&str>) -> Vec<String> 
                 to.push(addr.to_string());
                 if Some(addr.as_str()) == alive {
                     let results = ops.iter().map(|_| OpResult::Ok).collect();
-                    let ack = PeerMessage::ReplicateAck { batch, results };
+                    let ack = PeerMessage::ReplicateAck {
+                        batch,
+                        results,
+                        sent_at: 0,
+                    };
                     h.node.handle_peer_message(&addr, &ack);
                 }
             }
