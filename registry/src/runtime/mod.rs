@@ -3,9 +3,10 @@
 //! One tokio task owns the node and is its only writer (`driver.rs`); HTTP handlers and peers
 //! reach it through a channel. It sleeps until the node's next deadline or the next command.
 //! Replies complete the oneshot channels of waiting handlers; peer messages are POSTed as JSON
-//! to `http://{addr}/internal/peer` (`https://` when the node has TLS), fire and forget. tokio comes through the `madsim-tokio`
-//! alias and the server and client use hyper's connection APIs, so the same code can run
-//! under madsim.
+//! to `http://{addr}/internal/peer` (`https://` when the node has TLS), fire and forget.
+//! Operators read the node (and its peers) on the status page at `/` (`status/`). tokio
+//! comes through the `madsim-tokio` alias and the server and client use hyper's connection
+//! APIs, so the same code can run under madsim.
 
 mod access;
 mod clock;
@@ -22,6 +23,7 @@ mod routes;
 mod server;
 mod settings;
 mod settings_file;
+mod status;
 mod timer;
 mod tls;
 
@@ -126,6 +128,7 @@ pub(crate) struct Launched {
 
 /// Starts the node task and builds its router; binds nothing.
 pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
+    let peer_status = status::PeerStatus::new(settings.tls.peers.clone());
     let peer_sender = PeerSender::new(
         settings.config.identity.addr.to_string(),
         settings.peer_auth.clone(),
@@ -152,6 +155,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
             peer_refusals: peer_refusals.clone(),
             auth_refusals: auth_refusals.clone(),
             drain: settings.shutdown_drain,
+            history: status::History::default(),
         }
         .run(),
     );
@@ -162,6 +166,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
         refusals: peer_refusals,
         api_auth: settings.api_auth,
         auth_refusals,
+        peer_status,
     };
     Ok(Launched {
         router: routes::router(state),
