@@ -8,6 +8,7 @@ mod observability;
 mod peer_auth;
 mod sdk;
 mod security;
+mod status;
 mod stopping;
 mod support;
 mod tls;
