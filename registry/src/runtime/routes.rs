@@ -380,6 +380,7 @@ async fn status_page(
     http_request: axum::extract::Request,
 ) -> Response {
     let refresh = query_value(&http_request, "refresh").as_deref() != Some("off");
+    let filter = query_value(&http_request, "filter").unwrap_or_default();
     let Some(own) = state.node.status().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
@@ -388,6 +389,7 @@ async fn status_page(
         own,
         peers,
         refresh,
+        filter,
     });
     (
         [
@@ -399,6 +401,10 @@ async fn status_page(
             (
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(status::content_security_policy()),
             ),
         ],
         html,

@@ -33,6 +33,9 @@ pub(crate) struct StatusPage {
     pub(crate) peers: Vec<PeerAnswer>,
     /// Whether the page reloads itself (`?refresh=off` turns it off).
     pub(crate) refresh: bool,
+    /// The services filter (`?filter=`): apps that do not match are hidden, those that do are
+    /// expanded. Empty: every app is shown, collapsed.
+    pub(crate) filter: String,
 }
 
 /// The whole document.
@@ -41,7 +44,7 @@ pub(crate) fn render(page: &StatusPage) -> String {
     head(&mut out, page);
     cluster(&mut out, page);
     protection(&mut out, &page.own);
-    services(&mut out, &page.own);
+    services(&mut out, &page.own, &page.filter);
     eviction(&mut out, &page.own);
     out.push_str("</main>\n<script>");
     out.push_str(SCRIPT);
@@ -108,7 +111,7 @@ fn cluster(out: &mut String, page: &StatusPage) {
     let _ = writeln!(
         out,
         "<tr class=\"node self\" data-addr=\"{addr}\"><td>{addr} <small>(this node)</small></td><td>{}</td><td>–</td><td class=\"ok\">this page</td>\
-         <td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>–</td></tr>",
+         <td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{} <small>(all peers)</small></td><td>{} <small>(all peers)</small></td><td>–</td></tr>",
         Esc(&node.zone),
         yes_no(node.ready),
         node.instances,
@@ -236,25 +239,36 @@ fn protection(out: &mut String, own: &StatusDoc) {
     );
 }
 
-fn services(out: &mut String, own: &StatusDoc) {
+fn services(out: &mut String, own: &StatusDoc, filter: &str) {
     let _ = write!(
         out,
         "<section id=\"services\">\n<h2>Services</h2>\n\
-         <p>{} app(s), {} instance(s). <input type=\"search\" id=\"filter\" placeholder=\"filter: appid, host, zone, address\" aria-label=\"filter services\"></p>\n",
-        own.node.apps, own.node.instances
+         <form method=\"get\"><p>{} app(s), {} instance(s). <input type=\"search\" id=\"filter\" name=\"filter\" value=\"{}\" \
+         placeholder=\"filter: appid, host, zone, address\" aria-label=\"filter services\"></p></form>\n",
+        own.node.apps,
+        own.node.instances,
+        Esc(filter)
     );
+    let filter = filter.to_lowercase();
     for app in &own.apps {
-        service(out, app);
+        service(out, app, &filter);
     }
     out.push_str("</section>\n");
 }
 
-fn service(out: &mut String, app: &AppView) {
-    // What the filter box matches: the appid and every instance's host, zone and addresses.
-    let mut filter = app.appid.to_string();
+/// One app; `query` (lower case) hides it unless its appid or an instance's host, zone or
+/// address contains it, and expands it if one does. The script does the same as one types.
+fn service(out: &mut String, app: &AppView, query: &str) {
+    let mut filter = app.appid.to_lowercase();
     for i in &app.instances {
         let _ = write!(filter, " {} {} {}", i.hostname, i.zone, i.addrs.join(" "));
     }
+    let filter = filter.to_lowercase();
+    let shown = match (query.is_empty(), filter.contains(query)) {
+        (true, _) => "",
+        (false, true) => " open",
+        (false, false) => " hidden",
+    };
     let zones: Vec<String> = app
         .zones
         .iter()
@@ -262,11 +276,11 @@ fn service(out: &mut String, app: &AppView) {
         .collect();
     let _ = write!(
         out,
-        "<details class=\"app\" data-filter=\"{}\"><summary><span class=\"appid\">{}</span> \
+        "<details class=\"app\" data-filter=\"{}\"{shown}><summary><span class=\"appid\">{}</span> \
          <span class=\"counts\">{}</span> <span class=\"zones\">{}</span></summary>\n\
          <div class=\"scroll\"><table><thead><tr><th>Host</th><th>Env</th><th>Zone</th><th>Status</th><th>Addresses</th>\
          <th>Version</th><th>Metadata</th><th>Last renew</th></tr></thead><tbody>\n",
-        Esc(&filter.to_lowercase()),
+        Esc(&filter),
         Esc(&app.appid),
         counts(app.up, app.waiting),
         zones.join(" · "),
@@ -386,7 +400,7 @@ fn age(ms: i64) -> String {
 }
 
 /// Readable at 1,280 px and on a phone: one column, tables scroll sideways on their own.
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1280px;padding:0 12px;color:#222;background:#fff}\
 h1{font-size:20px;margin:12px 0 2px}h2{font-size:17px;margin:20px 0 6px;border-bottom:1px solid #ddd}h3{font-size:15px}\
 .meta,.controls,.help{color:#555;margin:2px 0}.help{font-size:12px}\
@@ -404,14 +418,19 @@ summary{cursor:pointer}.appid{font-weight:600}.counts{color:#17702f}.zones{color
 #filter{min-width:16em;max-width:100%}code{font-size:12px}\
 @media (max-width:600px){body{font-size:13px;padding:0 6px}th,td{padding:2px 4px}}";
 
-/// Auto-refresh that the checkbox pauses, and the filter box; both survive the reload
-/// through sessionStorage. The page works without it.
-const SCRIPT: &str = "(function(){\
-var box=document.getElementById('autorefresh'),f=document.getElementById('filter'),s=window.sessionStorage,t;\
-var secs=+document.body.getAttribute('data-refresh');\
+/// Auto-refresh that the checkbox pauses (remembered for the tab in sessionStorage, and
+/// suspended while the filter box has the focus), and the filter as one types (kept in the
+/// URL, so a reload or a shared link shows the same). The page works without it: the server
+/// applies `?filter=` and a `<noscript>` refresh reloads it. Marks `<body data-script="ran">`,
+/// which the browser test reads to see that the Content-Security-Policy lets it run.
+pub(crate) const SCRIPT: &str = "(function(){\
+var d=document,box=d.getElementById('autorefresh'),f=d.getElementById('filter'),s=window.sessionStorage,t;\
+var secs=+d.body.getAttribute('data-refresh');d.body.setAttribute('data-script','ran');\
 if(s.getItem('paused')==='1')box.checked=false;\
 function arm(){clearTimeout(t);if(box.checked&&secs>0)t=setTimeout(function(){location.reload();},secs*1000);}\
-box.onchange=function(){s.setItem('paused',box.checked?'0':'1');if(box.checked&&!secs){location.search='';}arm();};\
-function apply(){var q=f.value.toLowerCase();s.setItem('filter',f.value);\
-document.querySelectorAll('[data-filter]').forEach(function(e){e.hidden=q!==''&&e.getAttribute('data-filter').indexOf(q)<0;});}\
-f.value=s.getItem('filter')||'';f.oninput=apply;apply();arm();})();";
+function url(name,value){var u=new URL(location.href);if(value)u.searchParams.set(name,value);else u.searchParams.delete(name);return u;}\
+box.onchange=function(){s.setItem('paused',box.checked?'0':'1');if(box.checked&&!secs)location.href=url('refresh','');arm();};\
+f.oninput=function(){var q=f.value.toLowerCase();\
+d.querySelectorAll('details[data-filter]').forEach(function(e){var m=e.getAttribute('data-filter').indexOf(q)>=0;e.hidden=!m;if(q)e.open=m;});\
+history.replaceState(null,'',url('filter',f.value));};\
+f.onfocus=function(){clearTimeout(t);};f.onblur=arm;arm();})();";

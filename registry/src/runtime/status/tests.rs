@@ -127,6 +127,7 @@ fn fixed_page() -> StatusPage {
         ],
         own,
         refresh: true,
+        filter: String::new(),
     }
 }
 
@@ -204,6 +205,28 @@ fn auto_refresh_can_be_turned_off() {
 }
 
 #[test]
+fn the_filter_hides_apps_that_do_not_match_and_expands_those_that_do() {
+    let mut page = fixed_page();
+    let all = render(&page);
+    assert_eq!(all.matches("<details class=\"app\"").count(), 4);
+    assert!(!all.contains(" hidden><summary>") && !all.contains(" open><summary>"));
+    // A hostname of demo.payments, in another case.
+    page.filter = "PAY-3".into();
+    let html = render(&page);
+    assert_eq!(html.matches(" open><summary>").count(), 1);
+    assert_eq!(html.matches(" hidden><summary>").count(), 3);
+    assert!(html.contains(" open><summary><span class=\"appid\">demo.payments<"));
+    assert!(html.contains("name=\"filter\" value=\"PAY-3\""));
+    page.filter = "\"><script>".into();
+    let html = render(&page);
+    assert!(
+        html.contains("value=\"&quot;&gt;&lt;script&gt;\""),
+        "the filter is escaped"
+    );
+    assert_eq!(html.matches("<script").count(), 1);
+}
+
+#[test]
 fn the_routes_serve_the_page_and_its_json_twin() {
     let node = TestNode::new(false);
     let body = format!(
@@ -228,7 +251,15 @@ fn the_routes_serve_the_page_and_its_json_twin() {
         );
         assert_eq!(html.matches("<script").count(), 1);
         assert!(html.contains("http-equiv=\"refresh\""));
+        let policy = page.headers.get("content-security-policy");
+        let policy = policy.and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(policy.contains("script-src 'sha256-"), "{policy}");
     }
+    let filtered = node.get_path("/?filter=nothing-matches");
+    let html = String::from_utf8_lossy(&filtered.body);
+    let apps = html.matches("<details class=\"app\"").count();
+    assert!(apps >= 2, "{html}");
+    assert_eq!(html.matches(" hidden><summary>").count(), apps, "{html}");
     let paused = node.get_path("/?refresh=off");
     assert!(!String::from_utf8_lossy(&paused.body).contains("http-equiv=\"refresh\""));
 
