@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::history::History;
-use crate::api::{Instance, NodeStatus, SmolStr, Status};
+use crate::api::{AppKey, Instance, NodeStatus, SmolStr, Status};
 use crate::core::{Clock, Fnv1a, Network, Node, ProtectionStatus};
 use crate::runtime::metrics::override_label;
 
@@ -251,9 +251,16 @@ fn status_label(status: Status) -> &'static str {
     }
 }
 
-fn registry_digest(digests: &[(crate::api::AppKey, u64)]) -> SmolStr {
+/// One value for the whole registry: each app's key and anti-entropy digest, in key order. The
+/// key is mixed in because an app's digest covers its instances (zone, host, version) but not
+/// its name.
+fn registry_digest(digests: &[(AppKey, u64)]) -> SmolStr {
     let mut hash = Fnv1a::new();
-    for (_, digest) in digests {
+    for (key, digest) in digests {
+        hash.write(key.env.as_bytes());
+        hash.write(&[0]);
+        hash.write(key.appid.as_bytes());
+        hash.write(&[0]);
         hash.write_u64(*digest);
     }
     format!("{:016x}", hash.finish()).into()
@@ -324,5 +331,32 @@ fn app(appid: SmolStr, mut instances: Vec<Instance>, now_ns: i64) -> AppView {
                     .div_euclid(1_000_000),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(env: &str, appid: &str) -> AppKey {
+        AppKey {
+            env: env.into(),
+            appid: appid.into(),
+        }
+    }
+
+    #[test]
+    fn the_registry_digest_tells_apart_what_apps_hold_and_what_they_are_called() {
+        let one = [(key("prod", "a"), 1), (key("prod", "b"), 2)];
+        assert_eq!(registry_digest(&one), registry_digest(&one.clone()));
+        assert_eq!(registry_digest(&one).len(), 16);
+        let other_content = [(key("prod", "a"), 1), (key("prod", "b"), 3)];
+        let renamed = [(key("prod", "a"), 1), (key("prod", "c"), 2)];
+        let other_env = [(key("prod", "a"), 1), (key("dev", "b"), 2)];
+        let split = [(key("prod", "a"), 1), (key("prodb", ""), 2)];
+        for different in [&other_content, &renamed, &other_env, &split] {
+            assert_ne!(registry_digest(&one), registry_digest(different));
+        }
+        assert_ne!(registry_digest(&[]), registry_digest(&one));
     }
 }
