@@ -108,8 +108,8 @@ done
 answered="$(count_of '<td class="ok">yes</td>' <<<"$dom")"  # the peers' "Answered" cells
 [ "$answered" -ge 2 ] || fail "expected both peers to have answered, found $answered"
 echo "check_status_page: ok: both peers answered"
-expect "the apps" 'class="appid">demo.payments<'
-expect "the apps" 'class="appid">demo.search<'
+expect "app demo.payments" 'class="appid">demo.payments<'
+expect "app demo.search" 'class="appid">demo.search<'
 expect "counts per status" '1 up, 1 waiting'
 expect "protection on" 'id="protection-state" class="badge on" data-protected="true"'
 expect "the override" 'id="protection-override">force_on<'
