@@ -399,7 +399,8 @@ fn age(ms: i64) -> String {
     }
 }
 
-/// Readable at 1,280 px and on a phone: one column, tables scroll sideways on their own.
+/// Readable at 1,280 px and on a phone: one column, tables scroll sideways on their own, and a
+/// long name breaks anywhere in a line of text rather than widen the page.
 pub(crate) const STYLE: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1280px;padding:0 12px;color:#222;background:#fff}\
 h1{font-size:20px;margin:12px 0 2px}h2{font-size:17px;margin:20px 0 6px;border-bottom:1px solid #ddd}h3{font-size:15px}\
@@ -414,7 +415,7 @@ th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}t
 #protection-timeline .renews{fill:#4a7fc1}#protection-timeline .threshold{fill:none;stroke:#b00020;stroke-width:1.5}\
 #protection-timeline text{font-size:10px;fill:#555}\
 details.app{border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}\
-summary{cursor:pointer}.appid{font-weight:600}.counts{color:#17702f}.zones{color:#555;font-size:12px}\
+summary{cursor:pointer}summary,p{overflow-wrap:anywhere}.appid{font-weight:600}.counts{color:#17702f}.zones{color:#555;font-size:12px}\
 #filter{min-width:16em;max-width:100%}code{font-size:12px}\
 @media (max-width:600px){body{font-size:13px;padding:0 6px}th,td{padding:2px 4px}}";
 
