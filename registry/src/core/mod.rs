@@ -75,6 +75,7 @@ pub use manual::{ManualClock, Outbox};
 pub use membership::DISCOVERY_APPID;
 pub use network::{Network, RequestId};
 pub use node::{Node, NodeEvent};
+pub use replication::PeerReplication;
 pub use stats::NodeStats;
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use super::hlc::Hlc;
 use super::membership;
 use super::network::{Network, RequestId};
 use super::poll::Waiters;
-use super::replication::Replication;
+use super::replication::{PeerReplication, Replication};
 use super::stats::NodeStats;
 use super::sync::StartupSync;
 use super::table::{Applied, Table};
@@ -275,6 +275,11 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// a peer has been answered for `peer_lost_after`, up otherwise.
     pub fn peers(&self) -> Vec<NodeInfo> {
         self.replication.infos(self.clock.mono())
+    }
+
+    /// Each peer's replication queue and status, by address (the status page).
+    pub fn peer_replication(&self) -> Vec<PeerReplication> {
+        self.replication.peer_replication(self.clock.mono())
     }
 
     /// Ops waiting in replication queues, over all peers.

@@ -105,6 +105,11 @@ impl PeerQueue {
         self.live
     }
 
+    /// Batches sent in a row that went unanswered (0 once one is acknowledged).
+    pub(crate) fn unanswered_batches(&self) -> u32 {
+        self.failures
+    }
+
     /// Whether the peer looks lost: at least [`LOST_AFTER_FAILURES`] batches in a row went
     /// unanswered and none has been answered for `lost_after`. A few lost batches (or acks)
     /// on a lossy network are not enough: retries back off, so a minute alone can hold only a

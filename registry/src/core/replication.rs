@@ -18,6 +18,24 @@ use super::config::{Config, ReplicationConfig};
 use super::peer_queue::{PeerQueue, QueueCounters, QueuedOp};
 use super::stats::NodeStats;
 
+/// One peer's replication as this node sees it, for the status page: its status, what waits
+/// for it and what had to be sent again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerReplication {
+    /// The peer's `host:port`.
+    pub addr: SmolStr,
+    /// The peer's zone.
+    pub zone: SmolStr,
+    /// Up or lost (as [`crate::core::Node::peers`] says).
+    pub status: NodeStatus,
+    /// Ops waiting for it, not counting the batch in flight.
+    pub queue_depth: usize,
+    /// Ops sent to it again after an unacknowledged batch, since it became a peer.
+    pub retried: u64,
+    /// Batches sent to it in a row that went unanswered.
+    pub unanswered_batches: u32,
+}
+
 /// One peer and the queue of writes waiting for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Peer {
@@ -213,6 +231,22 @@ impl Replication {
                     status(&peer.queue, now, lost_after)
                 },
                 zone: peer.zone.clone(),
+            })
+            .collect()
+    }
+
+    /// Each peer's replication, by address.
+    pub(crate) fn peer_replication(&self, now: Mono) -> Vec<PeerReplication> {
+        self.infos(now)
+            .into_iter()
+            .zip(self.peers.values())
+            .map(|(info, peer)| PeerReplication {
+                addr: info.addr,
+                zone: info.zone,
+                status: info.status,
+                queue_depth: peer.queue.depth(),
+                retried: peer.queue.counters.retried,
+                unanswered_batches: peer.queue.unanswered_batches(),
             })
             .collect()
     }

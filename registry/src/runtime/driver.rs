@@ -14,8 +14,9 @@ use super::net::HttpNetwork;
 use super::peer_auth::PeerRefusals;
 use super::peer_sender::PeerPostCounters;
 use super::per_client::PerClient;
+use super::status::{History, StatusDoc};
 use crate::api::{PeerMessage, Reply, Request};
-use crate::core::{Node, NodeEvent, ProtectionOverride, RequestId};
+use crate::core::{Clock, Node, NodeEvent, ProtectionOverride, RequestId};
 
 pub(crate) type RuntimeNode = Node<SystemClock, HttpNetwork>;
 
@@ -34,6 +35,8 @@ pub(crate) enum Command {
     Metrics(oneshot::Sender<String>),
     /// Whether the node serves reads.
     Ready(oneshot::Sender<bool>),
+    /// The status page's view of the node (`/status.json`).
+    Status(oneshot::Sender<StatusDoc>),
     /// The operator's protection override; `done` gets false once the node is stopping.
     SetProtection {
         mode: ProtectionOverride,
@@ -54,6 +57,8 @@ pub(crate) struct Driver {
     pub(crate) per_client: Arc<PerClient>,
     /// Longest wait after shutdown for the node's cancel to be acknowledged by its peers.
     pub(crate) drain: Duration,
+    /// The renew windows and eviction rounds the status page shows.
+    pub(crate) history: History,
 }
 
 /// Far enough to mean "no deadline": the node always has periodic timers, so this is a
@@ -148,6 +153,9 @@ impl Driver {
             Command::Ready(reply) => {
                 let _ = reply.send(self.node.is_ready());
             }
+            Command::Status(reply) => {
+                let _ = reply.send(StatusDoc::of(&self.node, &self.history));
+            }
             Command::SetProtection { mode, done } => {
                 self.node.set_protection_override(mode);
                 let _ = done.send(true);
@@ -208,6 +216,8 @@ impl Driver {
 
     fn log_events(&mut self) {
         while let Some(event) = self.node.poll_event() {
+            let now_unix_ms = self.node.clock().wall().div_euclid(1_000_000);
+            self.history.note(&event, now_unix_ms);
             match event {
                 NodeEvent::Evicted { key, silent_for } => {
                     tracing::info!(?key, ?silent_for, "evicted")

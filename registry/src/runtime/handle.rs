@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::driver::Command;
+use super::status::StatusDoc;
 use crate::api::{Code, PeerMessage, Reply, Request};
 use crate::core::{ProtectionOverride, RequestId};
 
@@ -87,6 +88,13 @@ impl NodeHandle {
     pub(crate) async fn metrics(&self) -> Option<String> {
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Metrics(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The status page's view of the node, if it still runs.
+    pub(crate) async fn status(&self) -> Option<StatusDoc> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Status(tx)).await.ok()?;
         rx.await.ok()
     }
 

@@ -3,9 +3,10 @@
 //! One tokio task owns the node and is its only writer (`driver.rs`); HTTP handlers and peers
 //! reach it through a channel. It sleeps until the node's next deadline or the next command.
 //! Replies complete the oneshot channels of waiting handlers; peer messages are POSTed as JSON
-//! to `http://{addr}/internal/peer` (`https://` when the node has TLS), fire and forget. tokio comes through the `madsim-tokio`
-//! alias and the server and client use hyper's connection APIs, so the same code can run
-//! under madsim.
+//! to `http://{addr}/internal/peer` (`https://` when the node has TLS), fire and forget.
+//! Operators read the node (and its peers) on the status page at `/` (`status/`). tokio
+//! comes through the `madsim-tokio` alias and the server and client use hyper's connection
+//! APIs, so the same code can run under madsim.
 
 mod access;
 mod clock;
@@ -23,6 +24,7 @@ mod routes;
 mod server;
 mod settings;
 mod settings_file;
+mod status;
 mod timer;
 mod tls;
 
@@ -138,6 +140,7 @@ pub(crate) struct Launched {
 
 /// Starts the node task and builds its router; binds nothing.
 pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
+    let peer_status = status::PeerStatus::new(settings.tls.peers.clone());
     let peer_sender = PeerSender::new(
         settings.config.identity.addr.to_string(),
         settings.peer_auth.clone(),
@@ -169,6 +172,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
             auth_refusals: auth_refusals.clone(),
             per_client: per_client.clone(),
             drain: settings.shutdown_drain,
+            history: status::History::default(),
         }
         .run(),
     );
@@ -180,6 +184,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
         api_auth: settings.api_auth,
         auth_refusals,
         per_client: per_client.clone(),
+        peer_status,
     };
     Ok(Launched {
         router: routes::router(state),

@@ -285,7 +285,7 @@ fn target() -> impl Strategy<Value = (Method, String, Option<String>, Vec<u8>)> 
         )
     });
     let others = prop_oneof![
-        2 => prop::sample::select(vec!["/metrics", "/health", "/discovery", "/discovery/", "/"])
+        2 => prop::sample::select(vec!["/metrics", "/health", "/discovery", "/discovery/", "/", "/status", "/status.json"])
             .prop_map(String::from),
         1 => "/discovery/[a-z/]{0,12}",
         1 => "/[a-zA-Z0-9/%._~-]{0,24}".prop_filter("not the peer route", |p| p != PEER_PATH),
@@ -371,7 +371,9 @@ fn check_answer(input: &Input, answer: &Answer) -> Result<Option<i32>, TestCaseE
     let route = Route::from_path(&input.path);
     let expected_method = match (route, input.path.as_str()) {
         (Some(route), _) if route.is_post() => Some(Method::POST),
-        (Some(_), _) | (None, "/metrics" | "/health") => Some(Method::GET),
+        (Some(_), _) | (None, "/metrics" | "/health" | "/" | "/status" | "/status.json") => {
+            Some(Method::GET)
+        }
         (None, _) => None,
     };
     let Some(expected) = expected_method else {

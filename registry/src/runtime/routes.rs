@@ -1,5 +1,6 @@
 //! The HTTP API: bilibili/discovery's endpoints under `/discovery`, the peer route, the
-//! operator endpoint `/admin/protection`, `/metrics` and `/health`. Handlers only translate
+//! operator endpoint `/admin/protection`, `/metrics`, `/health`, and the status page at `/`
+//! and `/status` with its JSON twin `/status.json`. Handlers only translate
 //! (and check tokens); every decision is the node's.
 //!
 //! An incoming HTTP request is an `axum::extract::Request` (`http_request`); `Request` alone
@@ -24,6 +25,7 @@ use super::peer_auth::{
 use super::peer_sender::{FROM_HEADER, PEER_PATH};
 use super::per_client::{Capped, ClientAddr, PerClient};
 use super::settings::parse_protection_override;
+use super::status::{self, PeerStatus, StatusPage};
 use crate::api::{decode_request, BadRequest, Code, Form, PeerMessage, Reply, Route};
 
 /// What every handler shares.
@@ -37,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) api_auth: ApiAuth,
     pub(crate) auth_refusals: Arc<AuthRefusals>,
     pub(crate) per_client: Arc<PerClient>,
+    /// How the status page reaches the peers' `/status.json`.
+    pub(crate) peer_status: PeerStatus,
 }
 
 /// The operator endpoint setting the protection override (`mode=auto|on|off`).
@@ -64,6 +68,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(PROTECTION_PATH, post(set_protection))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
+        .route("/", get(status_page))
+        .route("/status", get(status_page))
+        .route("/status.json", get(status_json))
         .fallback(not_found)
         .with_state(state)
 }
@@ -371,6 +378,92 @@ async fn not_found(http_request: axum::extract::Request) -> Response {
     (
         StatusCode::NOT_FOUND,
         format!("no such route: {}", http_request.uri().path()),
+    )
+        .into_response()
+}
+
+/// The query's value for `name`, if any (the status routes' switches).
+fn query_value(http_request: &axum::extract::Request, name: &str) -> Option<String> {
+    let query = http_request.uri().query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `GET /` and `/status`: the status page, with every peer's answer (`?refresh=off` renders
+/// it without auto-refresh).
+async fn status_page(
+    State(state): State<AppState>,
+    http_request: axum::extract::Request,
+) -> Response {
+    let refresh = query_value(&http_request, "refresh").as_deref() != Some("off");
+    let filter = query_value(&http_request, "filter").unwrap_or_default();
+    let Some(own) = state.node.status().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let peers = state.peer_status.ask(&own).await;
+    let html = status::render(&StatusPage {
+        own,
+        peers,
+        refresh,
+        filter,
+    });
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(status::content_security_policy()),
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// `GET /status.json`: the node's own status; `?apps=false` leaves the apps out (what peers
+/// ask each other), `?peers=true` adds every peer's answer as the page shows them.
+async fn status_json(
+    State(state): State<AppState>,
+    http_request: axum::extract::Request,
+) -> Response {
+    let with_apps = query_value(&http_request, "apps").as_deref() != Some("false");
+    let with_peers = query_value(&http_request, "peers").as_deref() == Some("true");
+    let Some(mut own) = state.node.status().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let answers = if with_peers {
+        Some(state.peer_status.ask(&own).await)
+    } else {
+        None
+    };
+    if !with_apps {
+        own.apps.clear();
+    }
+    let mut body = serde_json::to_value(&own).unwrap_or_default();
+    if let (Some(answers), Some(object)) = (answers, body.as_object_mut()) {
+        object.insert(
+            "peer_answers".to_string(),
+            serde_json::to_value(answers).unwrap_or_default(),
+        );
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body.to_string(),
     )
         .into_response()
 }

@@ -122,7 +122,9 @@ fn oversized_bodies_too_many_fields_and_bad_encodings_are_refused() {
 fn unknown_paths_are_404_and_wrong_methods_405() {
     let node = node();
     assert_eq!(node.get("/discovery/nope").status, 404);
-    assert_eq!(node.get("/").status, 404);
+    assert_eq!(node.get("/nope").status, 404);
+    // `/` is the status page: GET only.
+    assert_eq!(node.post("/", "").status, 405);
     assert_eq!(node.get("/discovery/register").status, 405);
     assert_eq!(
         node.post("/discovery/fetch", "env=dev&appid=a&status=1")

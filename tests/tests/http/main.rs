@@ -10,6 +10,7 @@ mod peer_auth;
 mod protection;
 mod sdk;
 mod security;
+mod status;
 mod stopping;
 mod support;
 mod tls;

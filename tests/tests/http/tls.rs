@@ -127,6 +127,14 @@ fn a_tls_cluster_replicates_answers_https_and_refuses_plain_http() {
         .collect();
     assert_eq!(addrs.len(), 2, "{}", own.body);
     assert!(addrs.iter().all(|a| a.starts_with("https://")), "{addrs:?}");
+    // The status page asks its peer over TLS too.
+    let status = nodes[0].get("/status.json?apps=false&peers=true").json();
+    let answer = &status["peer_answers"][0];
+    assert_eq!(
+        answer["status"]["node"]["addr"],
+        nodes[1].addr.as_str(),
+        "{status}"
+    );
 
     // Plain HTTP to a TLS node gets no HTTP answer.
     for node in &nodes {

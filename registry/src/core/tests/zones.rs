@@ -64,3 +64,26 @@ fn a_zone_whose_nodes_were_all_lost_is_reached_again_through_any_that_comes_back
     let to = write_and_run(&mut h, 70, Some("b2:1"));
     assert!(to.iter().any(|a| a == "b2:1"), "{to:?}");
 }
+
+#[test]
+fn each_peer_reports_its_queue_retries_and_unanswered_batches() {
+    let mut h = Harness::with_config(two_zone_config());
+    h.advance(Duration::from_secs(16));
+    for i in 0..3 {
+        write_and_run(&mut h, i, Some("b2:1"));
+    }
+    let peers = h.node.peer_replication();
+    let addrs: Vec<&str> = peers.iter().map(|p| p.addr.as_str()).collect();
+    assert_eq!(addrs, ["b1:1", "b2:1"]);
+    let (b1, b2) = (&peers[0], &peers[1]);
+    assert_eq!((b1.zone.as_str(), b2.zone.as_str()), ("z2", "z2"));
+    // b1 never answers: its batches are counted unanswered and their ops sent again.
+    assert!(b1.unanswered_batches > 0, "{b1:?}");
+    assert!(b1.retried > 0, "{b1:?}");
+    // b2 answers everything sent to it.
+    assert_eq!(b2.unanswered_batches, 0, "{b2:?}");
+    assert_eq!(b2.queue_depth, 0, "{b2:?}");
+    let statuses: Vec<_> = h.node.peers().into_iter().map(|p| p.status).collect();
+    let seen: Vec<_> = peers.iter().map(|p| p.status).collect();
+    assert_eq!(statuses, seen, "the same status as Node::peers");
+}
