@@ -136,7 +136,7 @@ fn a_node_raises_its_open_file_limit_to_the_hard_limit() {
     let started = std::time::Instant::now();
     let mut last = None;
     while started.elapsed() < std::time::Duration::from_secs(10) {
-        if request(&addr, "GET", "/health", "", &[]).status == 200 {
+        if try_request(&addr, "GET", "/health", "", &[]).is_ok_and(|r| r.status == 200) {
             last = max_open_files();
             break;
         }
