@@ -163,7 +163,12 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// writes -503 for `StallConfig::refuse_writes_for`: what it reads first may be requests
     /// that waited through the stall, whose clients gave up on them and wrote elsewhere since.
     /// Call it before handing the node anything read after the stall.
+    ///
+    /// Leases do not run while the node does not: every lease moves forward by the stall, so
+    /// the round that fires on resume does not evict instances whose renews are still waiting
+    /// in its buffers (Eureka compensates its eviction for the same reason).
     pub fn handle_stall(&mut self, stalled_for: Duration) {
+        self.table.extend_leases(stalled_for, self.clock.mono());
         if stalled_for >= self.config.stall.threshold {
             let until = self.clock.mono() + self.config.stall.refuse_writes_for;
             self.writes_refused_until = Some(until);

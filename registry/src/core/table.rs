@@ -264,6 +264,13 @@ impl Table {
         Some(&entry.instance)
     }
 
+    /// Moves every local lease forward by `by` (never past `now`): time the node did not run.
+    pub(crate) fn extend_leases(&mut self, by: Duration, now: Mono) {
+        for (_, entry) in self.entries.iter_mut() {
+            entry.renewed_at = (entry.renewed_at + by).min(now);
+        }
+    }
+
     /// Number of instances protection mode expects renews of.
     pub(crate) fn expected_count(&self) -> usize {
         self.expected

@@ -2,6 +2,10 @@
 //! the last renew or register for it refreshed its lease on this incarnation of the node, and
 //! since the node last removed its copy.
 //!
+//! Silence is what the node observed: time it spent paused does not count (its leases do not
+//! run while it does not; a node resuming from a 100 s pause used to evict every instance whose
+//! renews were still waiting in its buffers).
+//!
 //! A renew refreshes a lease only where the instance is held, so arrival alone is no evidence:
 //! a client renew or register counts once the node answered it 0, a replicated renew once the
 //! node's acknowledgement (delivered back to the sender) says Ok or Conflict for it. Missing
@@ -18,8 +22,12 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use registry::api::{Code, InstanceKey, OpResult, PeerMessage, ReplicatedOp, Request, Version};
 use registry::core::NodeEvent;
+
+use crate::fault::Fault;
 
 use super::support::{violation, Change, Lives};
 use super::{CheckInput, Checker, Violation};
@@ -36,6 +44,46 @@ const NAME: &str = "premature_eviction";
 /// `(sender, receiver, batch)`: a replicated batch in flight.
 type BatchId = (usize, usize, u64);
 
+/// A moment on one node: when, and how long the node had spent paused by then.
+type Moment = (SimTime, Duration);
+
+/// Each node incarnation's time spent paused: the total of finished pauses, and the start of
+/// the one going on.
+#[derive(Default)]
+struct Paused(BTreeMap<usize, (Duration, Option<SimTime>)>);
+
+impl Paused {
+    fn observe(&mut self, at: SimTime, event: &TraceEvent) {
+        match event {
+            TraceEvent::Fault(Fault::Pause { node }) => {
+                self.0.entry(*node).or_default().1 = Some(at);
+            }
+            TraceEvent::Fault(Fault::Resume { node }) => {
+                let (total, since) = self.0.entry(*node).or_default();
+                if let Some(since) = since.take() {
+                    *total += at.saturating_since(since);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn forget(&mut self, node: usize) {
+        self.0.remove(&node);
+    }
+
+    /// `node`'s paused total at `at`.
+    fn total(&self, node: usize, at: SimTime) -> Duration {
+        self.0.get(&node).map_or(Duration::ZERO, |(total, since)| {
+            *total + since.map_or(Duration::ZERO, |since| at.saturating_since(since))
+        })
+    }
+
+    fn moment(&self, node: usize, at: SimTime) -> Moment {
+        (at, self.total(node, at))
+    }
+}
+
 /// A replicated op that moves a lease: a renew refreshes it, a cancel ends it with its copy.
 enum LeaseOp {
     Renew(InstanceKey),
@@ -50,16 +98,19 @@ impl Checker for PrematureEviction {
     fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
         let limit = input.rules.evict_after;
         let mut lives = Lives::default();
+        let mut paused = Paused::default();
         // (node, key) -> when this incarnation of the node last heard a renew or register.
-        let mut heard: BTreeMap<(usize, InstanceKey), SimTime> = BTreeMap::new();
+        let mut heard: BTreeMap<(usize, InstanceKey), Moment> = BTreeMap::new();
         // Client requests awaiting their answer: id -> (node, keys, arrival, a cancel).
-        let mut asked: BTreeMap<u64, (usize, Vec<InstanceKey>, SimTime, bool)> = BTreeMap::new();
+        let mut asked: BTreeMap<u64, (usize, Vec<InstanceKey>, Moment, bool)> = BTreeMap::new();
         // Replicated batches awaiting their ack: (sender, receiver, batch) -> per op, the key
         // of a renew or a cancel; arrival.
-        let mut batches: BTreeMap<BatchId, (Vec<Option<LeaseOp>>, SimTime)> = BTreeMap::new();
+        let mut batches: BTreeMap<BatchId, (Vec<Option<LeaseOp>>, Moment)> = BTreeMap::new();
         let mut out = Vec::new();
         for (at, event) in input.trace.entries() {
+            paused.observe(*at, event);
             if let Some(Change::Crashed(node) | Change::Restarted(node)) = lives.observe(event) {
+                paused.forget(node);
                 heard.retain(|(n, _), _| *n != node);
                 asked.retain(|_, (n, _, _, _)| *n != node);
                 batches.retain(|(sender, receiver, _), _| *sender != node && *receiver != node);
@@ -73,7 +124,8 @@ impl Checker for PrematureEviction {
                 ) =>
                 {
                     let cancel = matches!(**request, Request::Cancel(_));
-                    asked.insert(*id, (*node, request.instance_keys(), *at, cancel));
+                    let arrived = paused.moment(*node, *at);
+                    asked.insert(*id, (*node, request.instance_keys(), arrived, cancel));
                 }
                 TraceEvent::Reply { id, reply, .. } => {
                     if let Some((node, keys, arrived, cancel)) = asked.remove(id) {
@@ -102,7 +154,7 @@ impl Checker for PrematureEviction {
                                 ReplicatedOp::Write(Version::Put(_)) => None,
                             })
                             .collect();
-                        batches.insert((*from, *to, *batch), (leases, *at));
+                        batches.insert((*from, *to, *batch), (leases, paused.moment(*to, *at)));
                     }
                     PeerMessage::ReplicateAck { batch, results, .. } => {
                         // The ack travels from the receiver of the batch back to its sender.
@@ -146,15 +198,17 @@ impl Checker for PrematureEviction {
                             Some(key),
                             format!("evicted after a reported silence of {silent_for:?}, under the {limit:?} lease"),
                         ));
-                    } else if let Some(last) = heard.remove(&(*node, key.clone())) {
+                    } else if let Some((last, paused_then)) = heard.remove(&(*node, key.clone())) {
                         let silence = at.saturating_since(last);
-                        if silence < limit {
+                        let asleep = paused.total(*node, *at).saturating_sub(paused_then);
+                        let observed = silence.saturating_sub(asleep);
+                        if observed < limit {
                             out.push(violation(
                                 NAME,
                                 *at,
                                 Some(*node),
                                 Some(key),
-                                format!("evicted {silence:?} after a renew or register refreshed its lease here (at {last}), under the {limit:?} lease"),
+                                format!("evicted {silence:?} after a renew or register refreshed its lease here (at {last}), {asleep:?} of it paused: {observed:?} observed, under the {limit:?} lease"),
                             ));
                         }
                     }
@@ -205,6 +259,23 @@ mod tests {
             Some(1),
             Some(&key("a")),
         );
+    }
+
+    #[test]
+    fn time_the_node_spent_paused_is_not_silence() {
+        let paused = |from: u64, to: u64, evict_at: u64, silent: u64| {
+            let mut run = Run::new(2);
+            let id = run.at(10).request(client(0), 1, renew("a"));
+            run.reply(1, client(0), id, ok());
+            run.at(from).fault(Fault::Pause { node: 1 });
+            run.at(to).fault(Fault::Resume { node: 1 });
+            run.at(evict_at).node(1, evicted("a", silent));
+            run.check(&PrematureEviction)
+        };
+        // 120 s after the renew, 100 s of it paused: 20 s observed.
+        assert_one(&paused(20, 120, 130, 120), NAME, Some(1), Some(&key("a")));
+        // 115 s after, 20 s of it paused: 95 s observed.
+        assert!(paused(20, 40, 125, 95).is_empty());
     }
 
     #[test]

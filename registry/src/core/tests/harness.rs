@@ -72,6 +72,15 @@ impl Harness {
         self.clock.advance(rest);
     }
 
+    /// The node does not run for `by` (its process paused): the clock moves on with no timer
+    /// fired, then the driver reports the stall and the overdue timers fire.
+    pub(super) fn pause(&mut self, by: Duration) {
+        self.clock.advance(by);
+        self.stall(by);
+        self.node.handle_timeout();
+        self.drain_events();
+    }
+
     /// The driver reports that the node did not run for `stalled_for`.
     pub(super) fn stall(&mut self, stalled_for: Duration) {
         self.node.handle_stall(stalled_for);

@@ -46,3 +46,44 @@ fn a_short_stall_changes_nothing() {
     assert_code(&h.register("a"), Code::Ok);
     assert_eq!(h.node.stats().writes_refused_after_stall, 0);
 }
+
+/// Renews `hosts` every 5 s for `total`.
+fn renewing_every_5s(h: &mut Harness, hosts: &[String], total: Duration) {
+    let mut elapsed = Duration::ZERO;
+    while elapsed < total {
+        h.advance(Duration::from_secs(5));
+        elapsed += Duration::from_secs(5);
+        hosts
+            .iter()
+            .for_each(|host| assert_code(&h.renew(host), Code::Ok));
+    }
+}
+
+/// A node resuming from a 100 s pause used to run its overdue eviction round before reading
+/// the renews waiting in its buffers, and evicted live instances renewing every 5 s (300 of
+/// 1,994 in a real-process probe, the round's cap). Leases do not run while the node does not.
+#[test]
+fn leases_do_not_run_while_the_node_is_paused() {
+    let mut h = Harness::new();
+    h.node
+        .set_protection_override(crate::core::ProtectionOverride::ForceOff);
+    let hosts = populate(&mut h, 10);
+    renewing_every_5s(&mut h, &hosts, Duration::from_secs(60));
+    h.pause(Duration::from_secs(100));
+    let evicted = |h: &Harness| {
+        h.events
+            .iter()
+            .filter(|e| matches!(e, NodeEvent::Evicted { .. }))
+            .count()
+    };
+    assert_eq!(evicted(&h), 0, "the round on resume evicts no one");
+    assert!(h
+        .events
+        .iter()
+        .any(|e| matches!(e, NodeEvent::EvictionRound { .. })));
+    // The clients' renews arrive; one of them has really gone silent.
+    let (gone, renewing) = hosts.split_first().expect("hosts");
+    renewing_every_5s(&mut h, renewing, Duration::from_secs(120));
+    assert!(h.stored(gone).is_none(), "silent 90 s it observed: evicted");
+    assert_eq!(evicted(&h), 1);
+}
