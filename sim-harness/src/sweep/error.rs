@@ -102,6 +102,9 @@ pub enum SweepError {
         /// The other.
         b: PathBuf,
     },
+    /// A capsule that could not be read or written.
+    #[error(transparent)]
+    Capsule(#[from] crate::capsule::CapsuleError),
     /// An output folder a merge will not write into.
     #[error("will not write the merged report to {dir}: {reason}")]
     Output {

@@ -10,6 +10,7 @@ use super::error::SweepError;
 use super::manifest::{Manifest, Space};
 use super::record::RunRecord;
 use super::{FAILURES_DIR, RUNS_FILE};
+use crate::capsule::Capsule;
 use crate::scenario::Scenario;
 use crate::suite::{self, SeedOutcome};
 
@@ -302,22 +303,18 @@ pub fn check_output(dir: &Path) -> Result<(), SweepError> {
     }
 }
 
-/// Copies `capsules` into `dir/failures/`; returns the copies.
+/// Copies `capsules` into `dir/failures/`; returns the copies. A capsule names the command
+/// that replays it by its path, so each copy names its own (otherwise the same bytes).
 pub fn copy_capsules(capsules: &[PathBuf], dir: &Path) -> Result<Vec<PathBuf>, SweepError> {
     let failures = dir.join(FAILURES_DIR);
-    if !capsules.is_empty() {
-        std::fs::create_dir_all(&failures).map_err(|source| SweepError::Write {
-            path: failures.clone(),
-            source,
-        })?;
-    }
     capsules
         .iter()
         .filter_map(|from| from.file_name().map(|name| (from, failures.join(name))))
         .map(|(from, to)| {
-            std::fs::copy(from, &to)
-                .map(|_| to.clone())
-                .map_err(|source| SweepError::Write { path: to, source })
+            let mut capsule = Capsule::load(from)?;
+            capsule.replay = crate::capsule::replay_command(&to);
+            capsule.write(&to)?;
+            Ok(to)
         })
         .collect()
 }

@@ -184,18 +184,43 @@ fn a_folder_without_a_manifest_is_not_a_shard() {
     );
 }
 
+/// Writes a capsule of steady's `seed` (made up: the merge only moves capsules) to `path`.
+fn write_capsule(path: &Path, seed: u64) {
+    use crate::capsule::{self, Capsule, ViolationRecord};
+    let scenario = &suite::load(&scenario_dir(), "steady").expect("steady loads")[0];
+    let options = suite::draw(scenario, seed);
+    let plan = crate::plan::Plan::draw(seed, &options);
+    let sizes = crate::shrink::Sizes::of(&options, &plan);
+    Capsule {
+        scenario: "steady".to_string(),
+        seed,
+        options,
+        plan,
+        violation: ViolationRecord {
+            checker: "oracle".to_string(),
+            at: crate::time::SimTime::from_secs(1),
+            node: None,
+            instance: None,
+            explanation: "made up".to_string(),
+        },
+        trace_excerpt: Vec::new(),
+        original: sizes,
+        shrunk: sizes,
+        shrink_attempts: 0,
+        shrink_stopped_early: false,
+        replay: capsule::replay_command(path),
+    }
+    .write(path)
+    .expect("writable");
+}
+
 #[test]
 fn capsules_of_every_shard_are_gathered_and_a_clash_is_refused() {
     let root = tempfile::tempdir().expect("a temp directory");
     let (a, b) = (shard(root.path(), 0, 2), shard(root.path(), 1, 2));
-    for (dir, name) in [
-        (&a, "steady-0.json"),
-        (&b, "steady-3.json"),
-        (&b, "notes.txt"),
-    ] {
-        std::fs::create_dir_all(dir.join(FAILURES_DIR)).expect("writable");
-        std::fs::write(dir.join(FAILURES_DIR).join(name), "{}").expect("writable");
-    }
+    write_capsule(&a.join(FAILURES_DIR).join("steady-0.json"), 0);
+    write_capsule(&b.join(FAILURES_DIR).join("steady-3.json"), 3);
+    std::fs::write(b.join(FAILURES_DIR).join("notes.txt"), "not a capsule").expect("writable");
     let merged = merge(&[b.clone(), a.clone()], &scenario_dir()).expect("merges");
     let out = root.path().join("merged");
     check_output(&out).expect("a new folder");
@@ -205,10 +230,17 @@ fn capsules_of_every_shard_are_gathered_and_a_clash_is_refused() {
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     assert_eq!(names, ["steady-0.json", "steady-3.json"]);
-    assert!(out.join(FAILURES_DIR).join("steady-3.json").exists());
+    let copy = crate::capsule::Capsule::load(&out.join(FAILURES_DIR).join("steady-3.json"))
+        .expect("a capsule");
+    assert_eq!(copy.seed, 3);
+    assert!(
+        copy.replay.ends_with("merged/failures/steady-3.json"),
+        "the copy replays itself: {}",
+        copy.replay
+    );
     let err = check_output(&out).expect_err("not empty").to_string();
     assert!(err.contains("exists and is not empty"), "{err}");
-    std::fs::write(b.join(FAILURES_DIR).join("steady-0.json"), "{}").expect("writable");
+    write_capsule(&b.join(FAILURES_DIR).join("steady-0.json"), 0);
     let err = merge_error(&[a, b]);
     assert!(err.contains("are capsules of the same run"), "{err}");
 }
