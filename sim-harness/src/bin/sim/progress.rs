@@ -34,7 +34,7 @@ impl Progress {
         let output = if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}")
+                ProgressStyle::with_template("{elapsed_precise} [{bar:20}] {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             Output::Bar(bar)
