@@ -16,6 +16,7 @@
 //! - [`plan`]: a run's faults and workload actions as data, [`plan::Plan`].
 //! - [`shrink`]: reduce a failing run while the same checker still fails.
 //! - [`capsule`]: a failing run as a JSON file that replays it exactly.
+//! - [`sweep`]: one shard of a (scenario, seed) space, and merging the shards of a sweep.
 //! - [`time`]: virtual time, [`time::SimTime`].
 //!
 //! Inside: `rng` (the master seed split into named random streams), `queue` (the event queue
@@ -41,6 +42,7 @@ pub mod run;
 pub mod scenario;
 pub mod shrink;
 pub mod suite;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 mod workload;

@@ -47,6 +47,30 @@ fn a_written_capsule_replays_its_first_violation() {
     assert_eq!(first.to_string(), loaded.violation.to_string());
 }
 
+/// Probabilities read back bit for bit: a capsule of `sim run --scenario mass-client-death
+/// --seeds 0..20` (a scratch build whose eviction ignores protection) drew cancel_probability
+/// 0.12153181691232409 and read back 0.12153181691232408 before serde_json parsed floats
+/// exactly (`float_roundtrip`), so its replay, and `sim merge`'s copy, ran other options.
+#[test]
+fn a_capsule_reads_back_the_exact_floats_it_wrote() {
+    let scratch = tempfile::tempdir().expect("a temp directory");
+    let path = capsule_path(scratch.path(), "many", planted_failure().0);
+    let mut capsule = capture_planted(&path);
+    for (i, p) in [0.12153181691232409, 0.46217652229823725, 0.1, 1.0 / 3.0]
+        .into_iter()
+        .enumerate()
+    {
+        capsule.options.workload.cancel_probability = p;
+        capsule.write(&path).expect("the capsule is written");
+        let loaded = Capsule::load(&path).expect("the capsule reads back");
+        assert_eq!(
+            loaded.options.workload.cancel_probability.to_bits(),
+            p.to_bits(),
+            "case {i}: {p}"
+        );
+    }
+}
+
 #[test]
 fn the_excerpt_surrounds_the_violation() {
     let scratch = tempfile::tempdir().expect("a temp directory");

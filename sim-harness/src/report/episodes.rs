@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use registry::core::NodeEvent;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::Fault;
 use crate::time::SimTime;
 use crate::trace::{Trace, TraceEvent};
 
 /// Protection-mode episodes of one run or many.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Episodes {
     /// Times a node entered protection mode.
     pub entered: u64,

@@ -10,13 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use registry::api::InstanceKey;
 use registry::core::NodeEvent;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::Fault;
 use crate::trace::{ClientEvent, Trace, TraceEvent};
 
 /// False evictions by cause.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FalseEvictions {
     /// Evicted by a node that was not protected.
     pub evicted_unprotected: u64,

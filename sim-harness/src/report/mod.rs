@@ -20,9 +20,12 @@ mod table;
 mod write;
 
 pub use commit::current_commit;
+pub use episodes::Episodes;
+pub use evictions::FalseEvictions;
 pub use html::SampleRun;
 pub use markdown::markdown;
 pub use metrics::SeedMetrics;
+pub use staleness::Staleness;
 pub use summary::Summary;
 pub use table::table;
 pub use write::{summary_json, timings_json, write_file, write_report};

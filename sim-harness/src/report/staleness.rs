@@ -18,14 +18,14 @@
 use registry::api::SmolStr;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::episodes::millis;
 use crate::time::SimTime;
 use crate::trace::{ClientEvent, Trace, TraceEvent};
 
 /// Notification lag of one run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Staleness {
     /// (write, watching poller) pairs a view agreed with.
     pub seen: u64,

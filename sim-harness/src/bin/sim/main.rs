@@ -1,19 +1,19 @@
-//! `sim`: run seeded chaos scenarios against the production registry node, replay a seed,
-//! check determinism, and measure speed.
+//! `sim`: run seeded chaos scenarios against the production registry node (the whole space
+//! or one shard of it), merge shards, replay a seed, check determinism, and measure speed.
 //!
 //! Exit codes: 0 clean, 1 a checker found a violation (or a run diverged), 2 harness error
-//! (bad arguments, unreadable or malformed scenario file).
+//! (bad arguments, unreadable or malformed scenario file, shard folders that do not merge).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use sim_harness::check;
 use sim_harness::report;
 use sim_harness::run::Run;
 use sim_harness::suite::{self, SeedOutcome};
+use sim_harness::sweep::Shard;
 use sim_harness::trace::first_divergence;
 use sim_harness::{capsule, shrink};
 
@@ -36,6 +36,9 @@ macro_rules! out_raw {
         let _ = write!(std::io::stdout(), $($arg)*);
     }};
 }
+
+mod progress;
+mod sweep;
 
 /// Deterministic chaos simulation of the registry.
 #[derive(Parser)]
@@ -65,11 +68,30 @@ enum Command {
         /// `reports/<name>/failures/`.
         #[arg(long, default_value = report::DEFAULT_NAME)]
         name: String,
+        /// The report's folder, instead of `reports/<name>/` (failure capsules go to its
+        /// `failures/`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         /// The commit the report names (default: `git rev-parse HEAD`, or `unknown`).
         #[arg(long)]
         commit: Option<String>,
+        /// Run only shard K of N (from 0): seeds A+K*n/N..A+(K+1)*n/N of every scenario, and
+        /// leave `runs.jsonl` and `shard.json` for `sim merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
         #[command(flatten)]
         capsules: CapsuleArgs,
+    },
+    /// Merge the report folders of all N shards (`sim run --shard K/N`) into one report, the
+    /// same bytes as an unsharded run's (`summary.json`, `summary.md`, `report.html`), with
+    /// every shard's failure capsules.
+    Merge {
+        /// The shard folders, all N of them, in any order.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// The merged report's folder (default: `reports/merged/`); it must be new or empty.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Re-run one seed exactly, printing its options and (with --trace) every event; or, with
     /// --capsule, a failure capsule's seed, options and plan.
@@ -130,11 +152,25 @@ fn main() -> ExitCode {
             seeds,
             jobs,
             name,
+            out,
             commit,
+            shard,
             capsules,
         } => {
-            let report = ReportArgs { name, commit };
-            run(&cli.scenarios, &scenario, &seeds, jobs, &report, &capsules)
+            let report = ReportArgs {
+                dir: out.unwrap_or_else(|| report::report_dir(&name)),
+                commit,
+            };
+            let space = Space {
+                scenario: &scenario,
+                seeds: &seeds,
+                shard,
+            };
+            run(&cli.scenarios, &space, jobs, &report, &capsules)
+        }
+        Command::Merge { dirs, out } => {
+            let out = out.unwrap_or_else(|| report::report_dir(sweep::MERGED_NAME));
+            sweep::merge(&cli.scenarios, &dirs, &out)
         }
         Command::Replay {
             capsule: Some(path),
@@ -183,103 +219,139 @@ fn work(
         .collect())
 }
 
+/// What `sim run` runs: `--scenario`, `--seeds` and, for one shard of them, `--shard`.
+struct Space<'a> {
+    scenario: &'a str,
+    seeds: &'a str,
+    shard: Option<Shard>,
+}
+
 fn run(
     dir: &std::path::Path,
-    scenario: &str,
-    seeds: &str,
+    space: &Space<'_>,
     jobs: Option<usize>,
     report: &ReportArgs,
     capsules: &CapsuleArgs,
 ) -> Result<ExitCode, String> {
-    let work = work(dir, scenario, seeds)?;
+    let scenarios = suite::load(dir, space.scenario).map_err(|e| e.to_string())?;
+    let all = suite::parse_seeds(space.seeds)?;
+    let seeds = match space.shard {
+        Some(shard) => shard
+            .seeds(&all)
+            .map_err(|e| format!("--shard {shard}: {e}"))?,
+        None => all.clone(),
+    };
+    let work: Vec<_> = scenarios
+        .iter()
+        .flat_map(|s| seeds.clone().map(move |seed| (s.clone(), seed)))
+        .collect();
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let of_shard = space
+        .shard
+        .map(|shard| format!(", shard {shard} of seeds {}..{}", all.start, all.end))
+        .unwrap_or_default();
     eprintln!(
-        "sim: {} runs ({} scenario(s), seeds {seeds}) on {jobs} thread(s)",
+        "sim: {} runs ({} scenario(s), seeds {}..{}{of_shard}) on {jobs} thread(s)",
         work.len(),
-        work.len() / suite::parse_seeds(seeds)?.count().max(1)
+        scenarios.len(),
+        seeds.start,
+        seeds.end
     );
-    let bar = ProgressBar::new(work.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let progress = progress::Progress::start(work.len() as u64);
     let started = Instant::now();
     let outcomes = suite::run_all(&work, jobs, check::all, &|outcome| {
         if !outcome.violations.is_empty() {
-            bar.println(format!(
+            progress.println(&format!(
                 "FAIL {} seed {}: {}",
                 outcome.scenario, outcome.seed, outcome.violations[0]
             ));
         }
-        bar.inc(1);
+        progress.tick();
     });
-    bar.finish_and_clear();
-    print_summary(&work, &outcomes, started.elapsed().as_secs_f64(), report)?;
+    progress.finish();
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let commit = report.commit.clone().unwrap_or_else(default_commit);
+    write_report(&report.dir, &commit, &outcomes)?;
+    out!("wall time {wall_seconds:.1} s");
+    write_timings(
+        &report.dir,
+        &report::timings_json(outcomes.len(), wall_seconds),
+    )?;
     let failed: Vec<&SeedOutcome> = outcomes
         .iter()
         .filter(|o| !o.violations.is_empty())
         .collect();
-    if failed.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+    if let Some(first) = failed.first() {
+        out!(
+            "\n{} failing seed(s); replay the first with:\n  {}",
+            failed.len(),
+            suite::replay_command(&first.scenario, first.seed)
+        );
+        write_capsules(&outcomes, &report.dir, capsules);
     }
-    out!(
-        "\n{} failing seed(s); replay the first with:\n  {}",
-        failed.len(),
-        suite::replay_command(&failed[0].scenario, failed[0].seed)
-    );
-    write_capsules(&outcomes, &report.name, capsules);
-    Ok(ExitCode::from(EXIT_VIOLATION))
+    if let Some(shard) = space.shard {
+        let space = sim_harness::sweep::Space::of(space.scenario, &scenarios, &all);
+        let shard = sweep::ShardRun {
+            shard,
+            seeds: &seeds,
+            space,
+            commit: &commit,
+            wall_seconds,
+        };
+        sweep::write_shard(&report.dir, &shard, &outcomes)?;
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_VIOLATION)
+    })
 }
 
 /// Where `sim run` writes its report and which commit it names.
 struct ReportArgs {
-    name: String,
+    dir: PathBuf,
     commit: Option<String>,
 }
 
-/// Prints the summary table and writes `reports/<name>/` (see `sim_harness::report`); an
-/// unwritable report is a harness error.
-fn print_summary(
-    work: &[(sim_harness::scenario::Scenario, u64)],
+/// `git rev-parse HEAD` in the source tree the binary was built from, or `unknown`.
+fn default_commit() -> String {
+    report::current_commit(env!("CARGO_MANIFEST_DIR").as_ref())
+}
+
+/// Prints the summary table of `outcomes` and writes `summary.json`, `summary.md` and
+/// `report.html` to `dir` (see `sim_harness::report`); an unwritable report is a harness
+/// error. The page's sample run is the first outcome's, rerun with probes: the first seed of
+/// the first scenario, for a shard its first seed.
+fn write_report(
+    dir: &std::path::Path,
+    commit: &str,
     outcomes: &[SeedOutcome],
-    wall_seconds: f64,
-    args: &ReportArgs,
 ) -> Result<(), String> {
-    let commit = args
-        .commit
-        .clone()
-        .unwrap_or_else(|| report::current_commit(env!("CARGO_MANIFEST_DIR").as_ref()));
-    let summary = report::Summary::build(&commit, &report::checker_names(), outcomes);
+    let summary = report::Summary::build(commit, &report::checker_names(), outcomes);
     out_raw!("{}", report::table(&summary));
-    out!("wall time {wall_seconds:.1} s");
-    let dir = report::report_dir(&args.name);
-    let sample = work.first().map(|(scenario, seed)| {
-        let options = suite::draw(scenario, *seed);
+    let sample = outcomes.first().map(|outcome| {
         let probes = sim_harness::probe::Probes {
             timeline_every: Some(std::time::Duration::from_secs(10)),
         };
-        let result = Run::new(*seed, &options).probes(probes).go();
-        (
-            scenario.name.clone(),
-            *seed,
-            result.timeline.unwrap_or_default(),
-        )
+        let result = Run::new(outcome.seed, &outcome.options).probes(probes).go();
+        (outcome, result.timeline.unwrap_or_default())
     });
     let sample = sample
         .as_ref()
-        .map(|(scenario, seed, timeline)| report::SampleRun {
-            scenario,
-            seed: *seed,
+        .map(|(outcome, timeline)| report::SampleRun {
+            scenario: &outcome.scenario,
+            seed: outcome.seed,
             timeline,
         });
-    let written = report::write_report(&dir, &summary, outcomes, sample.as_ref()).and_then(|_| {
-        report::write_file(
-            &dir,
-            "timings.json",
-            &report::timings_json(outcomes.len(), wall_seconds),
-        )
-    });
-    written.map_err(|err| format!("could not write the report: {err}"))?;
+    report::write_report(dir, &summary, outcomes, sample.as_ref())
+        .map_err(|err| format!("could not write the report: {err}"))?;
+    Ok(())
+}
+
+/// Writes `timings.json` and says where the report is.
+fn write_timings(dir: &std::path::Path, timings: &str) -> Result<(), String> {
+    report::write_file(dir, "timings.json", timings)
+        .map_err(|err| format!("could not write the report: {err}"))?;
     eprintln!("sim: report written to {}", dir.display());
     Ok(())
 }
@@ -391,9 +463,10 @@ struct CapsuleArgs {
     shrink_seconds: u64,
 }
 
-/// Shrinks every failing seed (within the budget) and writes its capsule.
-fn write_capsules(outcomes: &[SeedOutcome], name: &str, args: &CapsuleArgs) {
-    let dir = capsule::failures_dir(&capsule::default_reports_dir(), name);
+/// Shrinks every failing seed (within the budget) and writes its capsule to the report
+/// folder `report`'s `failures/`.
+fn write_capsules(outcomes: &[SeedOutcome], report: &std::path::Path, args: &CapsuleArgs) {
+    let dir = report.join(sim_harness::sweep::FAILURES_DIR);
     let limits = shrink::Limits {
         max_attempts: args.shrink_attempts,
     };
