@@ -71,14 +71,22 @@ fn two_shards_merged_are_the_unsharded_report_byte_for_byte() {
             "{file} differs between the unsharded and the merged run"
         );
     }
+    // Every scenario of the default suite, two seeds each; one seed each per shard.
+    let scenarios = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios"))
+        .expect("the scenarios folder")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
+        .count();
     let summary = text(&read(&merged.join("summary.json")));
-    assert!(summary.contains("\"runs\": 30,"), "{summary}");
+    let runs = format!("\"runs\": {},", 2 * scenarios);
+    assert!(summary.contains(&runs), "{runs} in {summary}");
     assert!(summary.contains("\"seeds\": \"0..2\""), "{summary}");
     let timings = text(&read(&merged.join("timings.json")));
-    assert!(
-        timings.contains("\"shard\": \"1/2\", \"runs\": 15"),
-        "{timings}"
-    );
+    let shard_runs = format!("\"shard\": \"1/2\", \"runs\": {scenarios}");
+    assert!(timings.contains(&shard_runs), "{shard_runs} in {timings}");
     // A merged folder is written fresh: merging into it again is refused.
     let again = sim(&["merge", &a_dir, &b_dir, "--out", &out]);
     assert_eq!(again.status.code(), Some(2));
