@@ -1,9 +1,9 @@
 //! Startup sync: a starting node pulls every peer's registry before it serves reads.
 //!
-//! Until it has merged the state of at least one peer that was itself synced, or the sync
-//! timeout passes without any synced peer answering (a new cluster, or every node restarting
-//! at once), the node accepts writes but answers reads with -503. It never serves an empty or
-//! partial registry as if it were whole.
+//! Until it has merged the state of at least one peer that was itself synced, or of every peer
+//! (none synced: a new cluster, or every node restarting at once; nothing more exists to wait
+//! for), or the sync timeout passes without either (a peer down), the node accepts writes but
+//! answers reads with -503.
 //!
 //! It asks every peer again each `sync_retry`, to learn as soon as one has synced. A peer whose
 //! state it already merged while that peer had not synced is asked without wanting the state
@@ -111,8 +111,19 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
         if peer_ready {
             self.become_ready(Some(from.into()));
-        } else {
-            self.startup.merged_unsynced.insert(from.into());
+            return;
+        }
+        self.startup.merged_unsynced.insert(from.into());
+        // Every peer answered, none synced: a new cluster, or every node restarting at once.
+        // This node now holds the union of everything any node holds, and waiting for the
+        // timeout would only keep readers out (the cluster answered every read -503 for 15 s
+        // after a cold start).
+        let heard_all = self
+            .replication
+            .addrs()
+            .all(|addr| self.startup.merged_unsynced.contains(addr));
+        if heard_all {
+            self.become_ready(None);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::support::{cluster, fetch_path, register_form, wait_until, FAST};
+use super::support::{cluster, fetch_path, free_port, register_form, wait_until, Node, FAST};
 
 #[test]
 fn register_through_node_1_is_fetched_through_node_3() {
@@ -193,4 +193,36 @@ fn a_write_its_client_gave_up_on_during_a_pause_does_not_undo_later_writes() {
         "the stale register was refused, not lost on the way"
     );
     drop(abandoned);
+}
+
+/// A cluster started together has nothing to wait for once every node has heard from every
+/// other: it serves reads at once, not after the 15 s sync timeout (it used to answer every
+/// read -503 for 15 s).
+#[test]
+fn a_fresh_cluster_serves_reads_within_a_second_of_its_nodes_answering() {
+    // FAST with the default sync timeout (15 s).
+    let config = FAST.replace("sync_timeout_ms = 1000", "sync_timeout_ms = 15000");
+    assert_ne!(config, FAST);
+    let addrs: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    // `start` returns once the node answers /health (ready or not).
+    let nodes: Vec<Node> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| Node::start(addr, &format!("n{i}"), &addrs, &config))
+        .collect();
+    let started = std::time::Instant::now();
+    for node in &nodes {
+        wait_until(Duration::from_secs(5), "ready", || {
+            node.health().is_some_and(|h| h["ready"] == true)
+        });
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "ready after {took:?}");
+    assert_eq!(
+        nodes[2].get(&fetch_path("none.yet")).code(),
+        -404,
+        "a read is answered"
+    );
 }
