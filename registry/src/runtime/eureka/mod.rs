@@ -10,4 +10,6 @@ mod routes;
 pub(super) use routes::routes;
 
 #[cfg(test)]
+mod router_tests;
+#[cfg(test)]
 mod tests;
