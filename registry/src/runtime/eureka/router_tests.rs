@@ -252,11 +252,45 @@ fn unmapped_operations_are_501_and_change_nothing() {
         (Method::PUT, "/eureka/apps/A/i/status?value=OUT_OF_SERVICE"),
         (Method::DELETE, "/eureka/apps/A/i/status"),
         (Method::PUT, "/eureka/apps/A/i/metadata?k=v"),
+        (Method::GET, "/eureka/apps/delta"),
+        (Method::GET, "/eureka/v2/apps/delta"),
     ] {
         let answer = send(&node, method, path, &[], "");
         assert_eq!(answer.status, StatusCode::NOT_IMPLEMENTED, "{path}");
     }
     assert_eq!(node.registry(), before);
+}
+
+#[test]
+fn vips_list_the_instances_that_name_them() {
+    let node = TestNode::new(false);
+    let body = register_json("UP", "").replace(
+        r#""vipAddress": "my-app","#,
+        r#""vipAddress": "my-app,shared", "secureVipAddress": "secure-x","#,
+    );
+    assert_eq!(
+        send(&node, Method::POST, "/eureka/apps/my-app", &[], &body).status,
+        StatusCode::NO_CONTENT
+    );
+    let names = |path: &str| {
+        let (status, doc) = json(&node, path);
+        assert_eq!(status, StatusCode::OK, "{path}");
+        doc["applications"]["application"]
+            .as_array()
+            .map(|apps| {
+                apps.iter()
+                    .map(|a| a["name"].to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(names("/eureka/vips/my-app"), [r#""MY-APP""#]);
+    assert_eq!(names("/eureka/vips/shared"), [r#""MY-APP""#]);
+    assert_eq!(names("/eureka/v2/svips/secure-x"), [r#""MY-APP""#]);
+    assert!(names("/eureka/vips/secure-x").is_empty());
+    assert!(names("/eureka/vips/nobody").is_empty());
+    let xml = send(&node, Method::GET, "/eureka/vips/nobody", &[], "");
+    assert!(String::from_utf8_lossy(&xml.body).starts_with("<applications>"));
 }
 
 proptest! {

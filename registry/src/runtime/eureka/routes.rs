@@ -23,12 +23,16 @@ pub(in crate::runtime) fn routes() -> Router<AppState> {
     Router::new()
         .route("/apps", get(all_apps))
         .route("/apps/", get(all_apps))
+        // Before `apps/{app}`: Eureka's delta path shadows an app named "delta", as on Eureka.
+        .route("/apps/delta", get(not_yet))
         .route("/apps/{app}", get(one_app).post(register))
         .route(
             "/apps/{app}/{id}",
             get(one_instance).put(heartbeat).delete(cancel),
         )
         .route("/instances/{id}", get(instance_by_id))
+        .route("/vips/{vip}", get(by_vip))
+        .route("/svips/{vip}", get(by_secure_vip))
         .route("/apps/{app}/{id}/status", put(not_yet).delete(not_yet))
         .route("/apps/{app}/{id}/metadata", put(not_yet))
 }
@@ -273,7 +277,45 @@ async fn instance_by_id(
     }
 }
 
-/// Status overrides and metadata updates are not mapped yet: say so rather than pretend.
+/// The apps with the instances whose `wire` field (`vipAddress`, `secureVipAddress`; Eureka
+/// allows a comma-separated list) names `vip`; apps with none are left out.
+async fn with_vip(state: &AppState, headers: &HeaderMap, wire: &str, vip: &str) -> Response {
+    let mut apps = match everything(state).await {
+        Ok(apps) => apps,
+        Err(failure) => return failure,
+    };
+    for app in &mut apps {
+        app.instances.retain(|view| {
+            view.texts
+                .iter()
+                .any(|(w, value)| *w == wire && value.split(',').any(|v| v.trim() == vip))
+        });
+    }
+    apps.retain(|app| !app.instances.is_empty());
+    let format = format(headers);
+    document(format, render::applications(&apps, format))
+}
+
+/// `GET vips/{vip}`.
+async fn by_vip(
+    State(state): State<AppState>,
+    Path(vip): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    with_vip(&state, &headers, "vipAddress", &vip).await
+}
+
+/// `GET svips/{svip}`.
+async fn by_secure_vip(
+    State(state): State<AppState>,
+    Path(vip): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    with_vip(&state, &headers, "secureVipAddress", &vip).await
+}
+
+/// Deltas, status overrides and metadata updates are not mapped yet: say so rather than
+/// pretend (a delta answered as an unknown app, or empty, could hide changes from a client).
 async fn not_yet() -> Response {
     plain(
         StatusCode::NOT_IMPLEMENTED,
