@@ -11,6 +11,7 @@
 mod access;
 mod clock;
 mod driver;
+mod eureka;
 mod handle;
 mod limits;
 mod metrics;
@@ -153,6 +154,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
     );
     let peer_refusals = Arc::new(PeerRefusals::default());
     let peer_posts = peer_sender.counters();
+    let eureka_env = settings.config.identity.env.clone();
     let mut node = Node::new(
         settings.config,
         SystemClock::new(),
@@ -185,6 +187,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
         auth_refusals,
         per_client: per_client.clone(),
         peer_status,
+        eureka_env,
     };
     Ok(Launched {
         router: routes::router(state),

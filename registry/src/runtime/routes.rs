@@ -41,6 +41,9 @@ pub(crate) struct AppState {
     pub(crate) per_client: Arc<PerClient>,
     /// How the status page reaches the peers' `/status.json`.
     pub(crate) peer_status: PeerStatus,
+    /// The environment the Eureka facade reads and writes (the node's own): Eureka's paths
+    /// name no environment.
+    pub(crate) eureka_env: crate::api::SmolStr,
 }
 
 /// The operator endpoint setting the protection override (`mode=auto|on|off`).
@@ -71,6 +74,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/", get(status_page))
         .route("/status", get(status_page))
         .route("/status.json", get(status_json))
+        .nest("/eureka", super::eureka::routes())
+        .nest("/eureka/v2", super::eureka::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -233,7 +238,7 @@ async fn peer(State(state): State<AppState>, http_request: axum::extract::Reques
 
 /// A refusal in the envelope's shape with an HTTP status: kratos' -401 (unauthorized) or
 /// -403 (access denied), counted in `/metrics`.
-fn refuse(state: &AppState, guarded: Guarded, denied: Denied) -> Response {
+pub(super) fn refuse(state: &AppState, guarded: Guarded, denied: Denied) -> Response {
     state.auth_refusals.count(guarded);
     let what = match guarded {
         Guarded::Write => "writes (register, renew, cancel, set) on this node",

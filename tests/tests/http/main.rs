@@ -4,6 +4,7 @@
 mod bad_input;
 mod client_caps;
 mod cluster;
+mod eureka;
 mod long_polls;
 mod observability;
 mod peer_auth;
