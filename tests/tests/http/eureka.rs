@@ -49,9 +49,13 @@ fn a_eureka_instance_is_seen_by_both_apis_on_every_node_and_reregisters_after_a_
                     .contains("<instanceId>127.0.0.1:my-app:9090</instanceId>")
         },
     );
-    // Through discovery's fetch, in the facade's zone, out of the node's own environment.
-    let fetched = nodes[1].get("/discovery/fetch?env=dev&appid=my-app&status=3");
-    assert_eq!(fetched.code(), 0, "{}", fetched.body);
+    // Through discovery's fetch, in the facade's zone, out of the node's own environment (on
+    // node 2, which the replication reaches on its own schedule).
+    let fetch = "/discovery/fetch?env=dev&appid=my-app&status=3";
+    wait_until(Duration::from_secs(5), "node 2 holds my-app", || {
+        nodes[1].get(fetch).code() == 0
+    });
+    let fetched = nodes[1].get(fetch);
     let instance = &fetched.json()["data"]["instances"]["eureka"][0];
     assert_eq!(instance["hostname"], "127.0.0.1:my-app:9090");
     assert_eq!(instance["addrs"][0], "http://127.0.0.1:9090");
