@@ -23,11 +23,22 @@ fn read_all(stream: &mut TcpStream) -> String {
 fn a_connection_past_the_clients_cap_is_answered_429_and_closed() {
     let node = Node::single(&format!("{FAST}[http]\nmax_connections_per_client = 4\n"));
     node.wait_ready();
+    // Four connections, each answered once and kept open: the node has accepted (and counted)
+    // every one of them before the fifth connects.
+    let health = format!("GET /health HTTP/1.1\r\nhost: {}\r\n\r\n", node.addr);
     let mut held: Vec<TcpStream> = (0..4)
-        .map(|_| TcpStream::connect(&node.addr).expect("connect"))
+        .map(|_| {
+            let mut stream = TcpStream::connect(&node.addr).expect("connect");
+            stream.write_all(health.as_bytes()).expect("write");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head).expect("answered");
+            assert_eq!(&head, b"HTTP/1.1 200");
+            stream
+        })
         .collect();
-    // The node counts a connection once it accepted it; give it a moment for all four.
-    std::thread::sleep(Duration::from_millis(200));
     let mut fifth = TcpStream::connect(&node.addr).expect("connect");
     fifth
         .write_all(format!("GET /health HTTP/1.1\r\nhost: {}\r\n\r\n", node.addr).as_bytes())

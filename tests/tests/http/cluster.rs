@@ -69,10 +69,17 @@ fn a_killed_node_restarts_unready_until_synced_then_holds_every_write() {
         let reply = nodes[0].post("/discovery/register", &register_form("kept", host));
         assert_eq!(reply.code(), 0);
     }
-    nodes[2].post(
-        "/discovery/set",
-        "zone=z1&env=dev&appid=kept&hostname=h1&status=2",
-    );
+    // A loaded machine can starve a node past its stall threshold, and it then refuses client
+    // writes for a moment (-503); a client retries, as this one does.
+    wait_until(Duration::from_secs(10), "the set taken", || {
+        nodes[2]
+            .post(
+                "/discovery/set",
+                "zone=z1&env=dev&appid=kept&hostname=h1&status=2",
+            )
+            .code()
+            == 0
+    });
     nodes[1].restart();
     // Every answer is either -503 (not synced yet) or the whole registry: never a partial one.
     let mut refused = 0;
