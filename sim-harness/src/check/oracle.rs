@@ -95,9 +95,7 @@ fn disagreement(
         } => held(input, node, key)
             .filter(|copy| {
                 is_client_app(&key.appid)
-                    && !(protected
-                        && (registered_after_cancel(input, client, key)
-                            || cancel_lost(input, *answered_by, key, *request, copy)))
+                    && !(protected && cancel_lost(input, *answered_by, key, *request, copy))
             })
             .map(|_| {
                 (
@@ -118,34 +116,6 @@ fn disagreement(
         }),
         ClientEvent::Viewed { .. } => None,
     }
-}
-
-/// Whether a register or set for `key` reached a node after `client`'s cancel was
-/// acknowledged: the client's own earlier attempt, delayed (say, by a paused node) past its
-/// cancel, stamped later and so winning. Once the client is gone that copy is a dead instance,
-/// which protection may keep like any other.
-fn registered_after_cancel(
-    input: &CheckInput<'_>,
-    client: ClientId,
-    key: &registry::api::InstanceKey,
-) -> bool {
-    use registry::api::Request;
-    let entries = input.trace.entries();
-    let cancelled_at = entries.iter().rposition(|(_, event)| {
-        matches!(event, TraceEvent::Client(ClientEvent::Cancelled { client: c, .. }) if *c == client)
-    });
-    let Some(cancelled_at) = cancelled_at else {
-        return false;
-    };
-    entries[cancelled_at..]
-        .iter()
-        .any(|(_, event)| match event {
-            TraceEvent::Request { request, .. } => {
-                matches!(**request, Request::Register(_) | Request::Set(_))
-                    && request.instance_keys().contains(key)
-            }
-            _ => false,
-        })
 }
 
 #[cfg(test)]
@@ -266,13 +236,19 @@ mod tests {
         // Protection alone does not excuse a cancelled instance...
         run.snapshot[1].protected = true;
         assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
-        // ...but a dead copy brought back by the client's own delayed register is a dead instance.
+        // ...nor is a copy brought back by the client's own register or set, delayed past its
+        // cancel (a request it gave up on, read late by a paused node): nodes refuse such
+        // requests (`[stall]`), so no excuse covers them (swarm seed 91 without that refusal).
         let mut delayed_register = run.clone();
         delayed_register.request(client(0), 1, register(&instance("a")));
-        assert!(delayed_register.check(&Oracle).is_empty());
-        // So is one a delayed set stamped past the cancel.
+        assert_one(
+            &delayed_register.check(&Oracle),
+            NAME,
+            Some(1),
+            Some(&key("a")),
+        );
         run.request(client(0), 1, set_status("a"));
-        assert!(run.check(&Oracle).is_empty());
+        assert_one(&run.check(&Oracle), NAME, Some(1), Some(&key("a")));
         let mut run = Run::new(2);
         run.client(wrote(0, &instance("a")))
             .client(ClientEvent::Died {
