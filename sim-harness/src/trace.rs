@@ -53,6 +53,9 @@ pub enum ClientEvent {
         request: u64,
         /// The instance as the client wrote it (status, metadata, addrs).
         instance: Box<registry::api::Instance>,
+        /// Whether the client reads back what it wrote (a careful client re-registers when a
+        /// renew answer shows other content; one like bilibili's Go SDK never looks).
+        reads_back: bool,
     },
     /// The client's cancel was acknowledged (or found nothing): it expects no instance.
     Cancelled {

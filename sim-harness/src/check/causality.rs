@@ -256,6 +256,27 @@ pub(super) fn origin_of(
     Some((id, node, request_index(input, id)?))
 }
 
+/// Whether the held `copy` beat a client's write (request `request`, answered by `node`) as a
+/// concurrent write: it was stamped by another node, before the client's request arrived, and
+/// `node` had never been handed it, so only the two nodes' clocks ordered them.
+pub(super) fn overtaken_concurrently(
+    input: &CheckInput<'_>,
+    node: usize,
+    request: u64,
+    copy: &Instance,
+) -> bool {
+    let key = InstanceKey::of(copy);
+    let (Some((_, origin_node, origin_index)), Some(index)) = (
+        origin_of(input, &key, copy.dirty_timestamp),
+        request_index(input, request),
+    ) else {
+        return false;
+    };
+    origin_index < index
+        && origin_node != node
+        && !had_seen(input, node, &key, copy.dirty_timestamp, index)
+}
+
 /// Whether `node`, in the incarnation that reached trace index `until`, had been handed a
 /// version of `key` stamped `stamp` or later before that index, or stamped one itself. A node's hybrid clock orders
 /// every write it stamps after each version it has applied, so a write it took after seeing

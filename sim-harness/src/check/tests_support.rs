@@ -28,6 +28,8 @@ pub(super) struct Run {
     pub(super) snapshot: Vec<NodeSnapshot>,
     pub(super) liveness_start: SimTime,
     pub(super) deadline: SimTime,
+    /// Whether client 0 reads back its writes (`Wrote::reads_back` of [`Run::write`]).
+    pub(super) reads_back: bool,
     next_id: u64,
 }
 
@@ -51,6 +53,7 @@ impl Run {
                 .collect(),
             liveness_start: SimTime::MAX,
             deadline: SimTime::from_secs(10_000),
+            reads_back: true,
             next_id: 1,
         }
     }
@@ -134,6 +137,7 @@ impl Run {
                 node,
                 request: id,
                 instance: Box::new(instance.clone()),
+                reads_back: self.reads_back,
             });
         }
         self
@@ -465,6 +469,7 @@ pub(super) fn wrote(client: usize, instance: &Instance) -> ClientEvent {
         node: 0,
         request: 0,
         instance: Box::new(instance.clone()),
+        reads_back: true,
     }
 }
 

@@ -137,6 +137,7 @@ pub(crate) mod tests {
                 node: 0,
                 request: 0,
                 instance: Box::new(instance("h1")),
+                reads_back: true,
             }),
         );
         trace.record(t, evicted(0, "h1"));

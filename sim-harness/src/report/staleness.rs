@@ -180,6 +180,7 @@ mod tests {
                 node: 0,
                 request: 0,
                 instance: Box::new(instance(host)),
+                reads_back: true,
             }),
         );
     }

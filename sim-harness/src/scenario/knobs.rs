@@ -196,5 +196,13 @@ section! {
         status_sets_per_hour: u64 = Some([0, 0]),
         /// Metadata changes (through `set`) per hour, over all instances.
         metadata_sets_per_hour: u64 = Some([0, 0]),
+        /// Relative weight of instances that check what they wrote: when a renew answer shows
+        /// other content than their last write, they register again (the careful client).
+        /// Each instance picks its model by these weights; all zero means careful.
+        careful_weight: u64 = Some([1, 1]),
+        /// Relative weight of instances that behave like bilibili's Go SDK: they never read
+        /// back what they wrote and register again only when a renew is answered -404, so a
+        /// write the registry lost after acknowledging it stays lost.
+        go_sdk_weight: u64 = Some([0, 0]),
     }
 }

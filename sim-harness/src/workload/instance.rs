@@ -19,6 +19,15 @@ pub(crate) enum Life {
     Gone,
 }
 
+/// How an instance treats what the registry tells it (scenario weights pick one per instance).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Model {
+    /// Re-registers when a renew answer shows other content than it last wrote.
+    Careful,
+    /// Like bilibili's Go SDK: never reads back its own writes; re-registers only on -404.
+    GoSdk,
+}
+
 /// The one write or renew an instance has in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Pending {
@@ -31,6 +40,7 @@ pub(crate) struct Pending {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct InstanceClient {
     pub(crate) key: InstanceKey,
+    pub(crate) model: Model,
     pub(crate) status: Status,
     pub(crate) metadata: Metadata,
     /// The node it talks to.
@@ -48,8 +58,15 @@ pub(crate) struct InstanceClient {
 }
 
 impl InstanceClient {
-    pub(crate) fn new(index: usize, apps: u64, zone: String, node: NodeId) -> InstanceClient {
+    pub(crate) fn new(
+        index: usize,
+        apps: u64,
+        zone: String,
+        node: NodeId,
+        model: Model,
+    ) -> InstanceClient {
         InstanceClient {
+            model,
             key: InstanceKey {
                 env: ENV.into(),
                 appid: format!("app{}", index as u64 % apps.max(1)).into(),

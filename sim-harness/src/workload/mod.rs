@@ -4,8 +4,9 @@
 //! instance registers through a random node, renews every `renew_seconds` (with jitter), fails
 //! over to another node on a timeout or an error, re-registers on -404, sometimes changes its
 //! status or metadata, and finally cancels or crashes silently. An instance is the source of
-//! truth for its own registration: when a renew answer shows content other than what it last
-//! wrote (an acknowledged write lost with the node that took it), it registers again. Pollers long-poll a few apps,
+//! truth for its own registration: a careful instance, when a renew answer shows content other
+//! than what it last wrote (an acknowledged write lost with the node that took it), registers
+//! again; one modelled on bilibili's Go SDK never looks, so such a loss stays. Pollers long-poll a few apps,
 //! fail over, and reset their cursors when they switch nodes. Every acknowledged write, cancel
 //! and death is recorded in the trace as the oracle's [`ClientEvent`].
 
@@ -30,7 +31,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 use crate::world::{node_zone, World};
 
 pub(crate) use actions::{plan, Action};
-use instance::{InstanceClient, Life, Pending};
+use instance::{InstanceClient, Life, Model, Pending};
 use poller::Poller;
 
 /// How long an instance waits for an answer before it fails over.
@@ -266,8 +267,14 @@ impl Workload {
         let index = self.instances.len();
         let node = self.pick_node(None);
         let zone = node_zone(node.0, self.zones);
-        self.instances
-            .push(InstanceClient::new(index, self.options.apps, zone, node));
+        let model = self.pick_model();
+        self.instances.push(InstanceClient::new(
+            index,
+            self.options.apps,
+            zone,
+            node,
+            model,
+        ));
         world.wake_client(at, ClientId::Instance(index), Wake::Start);
     }
 
@@ -346,6 +353,7 @@ impl Workload {
                     node: node.0,
                     request: id.0,
                     instance,
+                    reads_back: c.model == Model::Careful,
                 }));
                 // A register starts the renew ticker; a set leaves it running.
                 if matches!(pending.request, Request::Register(_)) {
@@ -357,9 +365,12 @@ impl Workload {
                 // The instance is the source of truth for its own registration: if the registry
                 // holds something else (a write acknowledged by a node that crashed before it
                 // replicated), say it again.
+                // (A Go-SDK-like client never looks: a lost write stays lost.)
                 let c = &self.instances[client];
                 let differs = match &reply.data {
-                    Data::Instance(held) => held.status != c.status || held.metadata != c.metadata,
+                    Data::Instance(held) if c.model == Model::Careful => {
+                        held.status != c.status || held.metadata != c.metadata
+                    }
                     _ => false,
                 };
                 if differs {
@@ -488,6 +499,18 @@ impl Workload {
             &choices
         };
         pool.choose(&mut self.rng).copied().unwrap_or(NodeId(0))
+    }
+
+    /// A new instance's model, by the scenario's weights. Draws only when there is a choice, so
+    /// scenarios with one model keep the random streams (and traces) they had before models.
+    fn pick_model(&mut self) -> Model {
+        let (careful, go_sdk) = (self.options.careful_weight, self.options.go_sdk_weight);
+        match (careful, go_sdk) {
+            (_, 0) => Model::Careful,
+            (0, _) => Model::GoSdk,
+            _ if self.rng.gen_range(0..careful + go_sdk) < careful => Model::Careful,
+            _ => Model::GoSdk,
+        }
     }
 
     fn pick_alive(&mut self) -> Option<usize> {
