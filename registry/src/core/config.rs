@@ -171,6 +171,25 @@ pub struct ReplicationConfig {
     pub max_queue: usize,
     /// A peer none of whose batches was answered for this long is reported lost (default 60 s).
     pub peer_lost_after: Duration,
+    /// When a client write is answered (default: once applied here).
+    pub durability: Durability,
+    /// With [`Durability::Peer`], how long a write's answer waits for a peer's acknowledgement
+    /// before it is given anyway (default 1 s, below the clients' request timeouts): the node
+    /// stays available when no peer answers.
+    pub peer_ack_wait: Duration,
+}
+
+/// When a node answers a client's register, set or cancel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Once applied here; replicated after (bilibili/discovery's and Eureka's contract). A node
+    /// that dies within the batch delay of answering takes the write with it.
+    #[default]
+    Local,
+    /// Once a peer acknowledged it too (or `peer_ack_wait` passed with no peer answering; a
+    /// node whose every peer is lost answers at once). A single node's death loses no answered
+    /// write that a peer acknowledged.
+    Peer,
 }
 
 impl Default for ReplicationConfig {
@@ -186,6 +205,8 @@ impl Default for ReplicationConfig {
             renew_horizon: Duration::from_secs(90),
             max_queue: 10_000,
             peer_lost_after: Duration::from_secs(60),
+            durability: Durability::Local,
+            peer_ack_wait: Duration::from_secs(1),
         }
     }
 }

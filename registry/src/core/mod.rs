@@ -38,6 +38,7 @@
 //! assert!(node.poll_timeout().is_some());
 //! ```
 
+mod ack_wait;
 mod anti_entropy;
 mod clock;
 mod config;
@@ -66,8 +67,8 @@ mod writes;
 pub use crate::api::{AppKey, InstanceKey, PeerMessage};
 pub use clock::{Clock, Mono};
 pub use config::{
-    ClusterConfig, Config, ConfigError, Identity, LeaseConfig, Limits, ProtectionConfig,
-    ReplicationConfig, StallConfig,
+    ClusterConfig, Config, ConfigError, Durability, Identity, LeaseConfig, Limits,
+    ProtectionConfig, ReplicationConfig, StallConfig,
 };
 pub use fnv::Fnv1a;
 pub use guard::{ProtectionOverride, ProtectionReason, ProtectionStatus};

@@ -11,8 +11,9 @@ use crate::api::{
     SmolStr, Version,
 };
 
+use super::ack_wait::AckWaits;
 use super::clock::{Clock, Mono};
-use super::config::{Config, ConfigError};
+use super::config::{Config, ConfigError, Durability};
 use super::guard::{Guard, ProtectionOverride, ProtectionStatus};
 use super::hlc::Hlc;
 use super::membership;
@@ -115,6 +116,11 @@ pub struct Node<C, N> {
     pub(super) shutting_down: bool,
     /// Until when client writes are refused after a stall.
     writes_refused_until: Option<Mono>,
+    /// Answers to client writes waiting for a peer's acknowledgement (`durability = "peer"`).
+    pub(super) ack_waits: AckWaits,
+    /// While a client write is handled with `durability = "peer"`: the versions (instance,
+    /// stamp) it queued for a peer that is not lost, whose acknowledgement its answer awaits.
+    queued_versions: Option<Vec<(InstanceKey, i64)>>,
 }
 
 impl<C: Clock, N: Network> Node<C, N> {
@@ -149,6 +155,8 @@ impl<C: Clock, N: Network> Node<C, N> {
             stats: NodeStats::default(),
             shutting_down: false,
             writes_refused_until: None,
+            ack_waits: AckWaits::default(),
+            queued_versions: None,
         };
         node.schedule_anti_entropy(now);
         node.refresh_peers();
@@ -180,8 +188,23 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Takes one client request. The reply goes out through [`Network::reply`], now or (for a
     /// long-poll) later, exactly once.
     pub fn handle_request(&mut self, id: RequestId, request: Request) {
-        if let Some(reply) = self.dispatch(id, request) {
-            self.net.reply(id, reply);
+        let durable = self.config.cluster.replication.durability == Durability::Peer
+            && matches!(
+                request,
+                Request::Register(_) | Request::Cancel(_) | Request::Set(_)
+            );
+        if durable {
+            self.queued_versions = Some(Vec::new());
+        }
+        let reply = self.dispatch(id, request);
+        let versions = self.queued_versions.take().unwrap_or_default();
+        match reply {
+            Some(reply) if reply.code == Code::Ok && !versions.is_empty() => {
+                let deadline = self.clock.mono() + self.config.cluster.replication.peer_ack_wait;
+                self.ack_waits.hold(id, reply, versions, deadline);
+            }
+            Some(reply) => self.net.reply(id, reply),
+            None => {}
         }
         self.finish();
     }
@@ -196,12 +219,17 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.waiters.remove(id);
             self.net.reply(id, Reply::code(Code::NotModified));
         }
+        for (id, reply) in self.ack_waits.expired(now) {
+            self.stats.writes_answered_unacknowledged += 1;
+            self.net.reply(id, reply);
+        }
         self.finish();
     }
 
     /// The client behind a parked long-poll went away; forget it without answering.
     pub fn handle_abandon(&mut self, id: RequestId) {
         self.waiters.remove(id);
+        self.ack_waits.abandon(id);
         self.finish();
     }
 
@@ -245,15 +273,22 @@ impl<C: Clock, N: Network> Node<C, N> {
             self.waiters.remove(id);
             self.net.reply(id, Reply::code(Code::NotModified));
         }
+        for (id, reply) in self.ack_waits.drain() {
+            self.net.reply(id, reply);
+        }
         self.finish();
     }
 
     /// When the driver must next call [`Node::handle_timeout`].
     pub fn poll_timeout(&self) -> Option<Mono> {
-        [self.timers.next(), self.waiters.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.timers.next(),
+            self.waiters.next_deadline(),
+            self.ack_waits.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next decision the node took on its own, oldest first. Drivers drain this after
@@ -480,9 +515,21 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    /// Queues a write or renew made here for the peers.
+    /// Queues a write or renew made here for the peers. With `durability = "peer"`, a version
+    /// that went to a peer not lost is noted: the client's answer waits for its acknowledgement.
     pub(super) fn replicate(&mut self, op: ReplicatedOp) {
-        self.replication.queue(op, self.clock.mono());
+        let version = match (&op, &self.queued_versions) {
+            (ReplicatedOp::Write(version), Some(_)) => {
+                Some((version.key(), version.dirty_timestamp()))
+            }
+            _ => None,
+        };
+        let reachable = self.replication.queue(op, self.clock.mono());
+        if let (Some(version), Some(versions), true) =
+            (version, &mut self.queued_versions, reachable > 0)
+        {
+            versions.push(version);
+        }
     }
 
     fn fire(&mut self, timer: Timer, now: Mono) {

@@ -220,30 +220,29 @@ impl PeerQueue {
         Some(wire)
     }
 
-    /// The peer acknowledged `batch` with `results`, one per op in order: returns the ops
-    /// whose result asks for something (not found, or a conflict), with their results; `None`
-    /// if that batch is not the one in flight (a late answer to a batch already put back).
+    /// The peer acknowledged `batch` with `results`, one per op in order: hands each op to
+    /// `each` with its result. False if that batch is not the one in flight (a late answer to
+    /// a batch already put back).
     pub(crate) fn acknowledge<'r>(
         &mut self,
         batch: u64,
         results: &'r [OpResult],
         now: Mono,
         config: &ReplicationConfig,
-    ) -> Option<Vec<(Arc<ReplicatedOp>, &'r OpResult)>> {
-        let mut flight = self.in_flight.take_if(|f| f.batch == batch)?;
+        mut each: impl FnMut(&Arc<ReplicatedOp>, &'r OpResult),
+    ) -> bool {
+        let Some(mut flight) = self.in_flight.take_if(|f| f.batch == batch) else {
+            return false;
+        };
         self.failures = 0;
         self.failing_since = None;
         self.schedule(now, config);
-        let answered = flight
-            .ops
-            .iter()
-            .zip(results)
-            .filter(|(_, result)| !matches!(result, OpResult::Ok))
-            .map(|(queued, result)| (Arc::clone(&queued.op), result))
-            .collect();
+        for (queued, result) in flight.ops.iter().zip(results) {
+            each(&queued.op, result);
+        }
         flight.ops.clear();
         self.spare = flight.ops;
-        Some(answered)
+        true
     }
 
     fn schedule(&mut self, now: Mono, config: &ReplicationConfig) {

@@ -142,7 +142,7 @@ fn unacknowledged_batches_are_retried_with_growing_backoff() {
         q.is_lost(now, lost_after),
         "ten unanswered batches over minutes: lost"
     );
-    assert!(q.acknowledge(11, &[], now, &config).is_some());
+    assert!(q.acknowledge(11, &[], now, &config, |_, _| {}));
     assert!(
         !q.is_lost(now, Duration::ZERO),
         "an answer ends the silence"
@@ -157,7 +157,7 @@ fn a_late_ack_for_an_old_batch_is_ignored() {
     q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     q.take_batch(1, at(10), &config);
     q.check_timeout(at(10) + config.ack_timeout, &config, &mut rng);
-    assert!(q.acknowledge(1, &[], at(5_000), &config).is_none());
+    assert!(!q.acknowledge(1, &[], at(5_000), &config, |_, _| {}));
     assert_eq!(q.depth(), 1, "still queued for the retry");
 }
 
@@ -299,18 +299,18 @@ fn after_an_ack_waiting_renews_keep_the_renew_delay_and_writes_the_write_delay()
     q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     q.take_batch(1, at(10), &config).expect("due");
     q.push(QueuedOp::new(renew("b"), at(20)), &config);
-    assert!(q.acknowledge(1, &[], at(30), &config).is_some());
+    assert!(q.acknowledge(1, &[], at(30), &config, |_, _| {}));
     assert_eq!(q.deadline(), Some(at(30) + config.renew_delay));
     q.take_batch(2, at(30) + config.renew_delay, &config)
         .expect("due");
     q.push(QueuedOp::new(put("c", 1), at(2000)), &config);
     q.push(QueuedOp::new(renew("d"), at(2001)), &config);
-    assert!(q.acknowledge(2, &[], at(2002), &config).is_some());
+    assert!(q.acknowledge(2, &[], at(2002), &config, |_, _| {}));
     assert_eq!(q.deadline(), Some(at(2002) + config.max_delay));
 }
 
 #[test]
-fn an_ack_hands_back_only_the_ops_whose_results_ask_for_something() {
+fn an_ack_hands_back_every_op_of_the_batch_with_its_result() {
     let config = config();
     let mut q = PeerQueue::default();
     for host in ["a", "b", "c"] {
@@ -318,19 +318,29 @@ fn an_ack_hands_back_only_the_ops_whose_results_ask_for_something() {
     }
     assert_eq!(q.take_batch(1, at(0), &config).map(|b| b.len()), Some(3));
     let results = [OpResult::Ok, OpResult::NotFound, OpResult::Ok];
-    let answered = q
-        .acknowledge(1, &results, at(5), &config)
-        .expect("in flight");
-    assert_eq!(answered.len(), 1);
-    assert_eq!(*answered[0].0, renew("b"));
-    assert_eq!(answered[0].1, &OpResult::NotFound);
+    let mut answered = Vec::new();
+    assert!(q.acknowledge(1, &results, at(5), &config, |op, result| {
+        answered.push(((**op).clone(), result.clone()));
+    }));
+    assert_eq!(
+        answered,
+        [
+            (renew("a"), OpResult::Ok),
+            (renew("b"), OpResult::NotFound),
+            (renew("c"), OpResult::Ok)
+        ]
+    );
     // The next batch reuses the emptied buffer and carries only its own ops.
     q.push(QueuedOp::new(renew("d"), at(10)), &config);
     let next = q.take_batch(2, at(10) + config.renew_delay, &config);
     assert_eq!(next.map(ops), Some(vec![renew("d")]));
-    assert!(q
-        .acknowledge(2, &[OpResult::Ok], at(1_020), &config)
-        .is_some_and(|a| a.is_empty()));
+    let mut answered = Vec::new();
+    assert!(
+        q.acknowledge(2, &[OpResult::Ok], at(1_020), &config, |op, _| {
+            answered.push((**op).clone());
+        })
+    );
+    assert_eq!(answered, [renew("d")]);
 }
 
 #[test]

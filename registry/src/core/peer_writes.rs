@@ -104,9 +104,25 @@ impl<C: Clock, N: Network> Node<C, N> {
         sent_at: i64,
     ) {
         let now = self.clock.mono();
-        let Some(answered) = self.replication.acknowledge(from, batch, results, now) else {
+        let mut answered = Vec::new();
+        let (waits, net) = (&mut self.ack_waits, &mut self.net);
+        let awaited = self
+            .replication
+            .acknowledge(from, batch, results, now, |op, result| {
+                if let (false, ReplicatedOp::Write(version)) = (waits.is_empty(), &**op) {
+                    // Whatever the peer answered, it has taken this version (or holds a newer).
+                    for (id, reply) in waits.acknowledged(&version.key(), version.dirty_timestamp())
+                    {
+                        net.reply(id, reply);
+                    }
+                }
+                if !matches!(result, OpResult::Ok) {
+                    answered.push((Arc::clone(op), result));
+                }
+            });
+        if !awaited {
             return;
-        };
+        }
         for (op, result) in answered {
             match result {
                 OpResult::Ok => {}

@@ -121,9 +121,16 @@ impl Replication {
         self.peers.contains_key(addr)
     }
 
-    /// Queues a local write for every same-zone peer and one node of each other zone.
-    pub(crate) fn queue(&mut self, op: ReplicatedOp, now: Mono) {
+    /// Queues a local write for every same-zone peer and one node of each other zone. Returns
+    /// how many of the peers it went to are not lost.
+    pub(crate) fn queue(&mut self, op: ReplicatedOp, now: Mono) -> usize {
         let queued = QueuedOp::new(op, now);
+        let lost_after = self.config.peer_lost_after;
+        let mut reachable = self
+            .peers
+            .values()
+            .filter(|p| p.zone == self.zone && !p.queue.is_lost(now, lost_after))
+            .count();
         self.queue_in_zone(&queued);
         let mut zones: Vec<SmolStr> = Vec::new(); // Allocates only in a multi-zone cluster.
         for peer in self.peers.values().filter(|p| p.zone != self.zone) {
@@ -138,7 +145,6 @@ impl Replication {
             // lost node that is never sent to stays lost for good, and a zone whose nodes were
             // all lost would hear only from the first of them, even after it went down for good
             // and the others came back (swarm seed 17523: that zone missed every renew).
-            let lost_after = self.config.peer_lost_after;
             let candidates = self.peers.iter_mut().filter(|(_, p)| p.zone == zone);
             let mut targets: Vec<&mut Peer> = candidates.map(|(_, p)| p).collect();
             if let Some(healthy) = targets
@@ -149,10 +155,12 @@ impl Replication {
                 targets.truncate(1);
             }
             for peer in targets {
+                reachable += usize::from(!peer.queue.is_lost(now, lost_after));
                 peer.queue.push(queued.clone(), &self.config);
                 self.enqueued += 1;
             }
         }
+        reachable
     }
 
     /// Queues a write for every peer of this node's zone only (a write another zone
@@ -204,17 +212,20 @@ impl Replication {
         }
     }
 
-    /// The peer at `from` answered `batch`: the ops whose results ask for something, with
-    /// their results (see [`PeerQueue::acknowledge`]); `None` for an answer nobody awaits.
+    /// The peer at `from` answered `batch`: hands each op of it to `each` with its result (see
+    /// [`PeerQueue::acknowledge`]); false for an answer nobody awaits.
     pub(crate) fn acknowledge<'r>(
         &mut self,
         from: &str,
         batch: u64,
         results: &'r [OpResult],
         now: Mono,
-    ) -> Option<Vec<(Arc<ReplicatedOp>, &'r OpResult)>> {
-        let peer = self.peers.get_mut(from)?;
-        peer.queue.acknowledge(batch, results, now, &self.config)
+        each: impl FnMut(&Arc<ReplicatedOp>, &'r OpResult),
+    ) -> bool {
+        self.peers.get_mut(from).is_some_and(|peer| {
+            peer.queue
+                .acknowledge(batch, results, now, &self.config, each)
+        })
     }
 
     /// Each peer with its status: lost once none of the batches sent to it has been answered

@@ -48,4 +48,7 @@ pub struct NodeStats {
     /// Renews (from clients or peers) of instances this node does not hold: answered -404 and
     /// not counted towards protection mode.
     pub unheld_renews: u64,
+    /// Client writes answered when `peer_ack_wait` ran out with no peer's acknowledgement
+    /// (`durability = "peer"` only): durable on this node alone.
+    pub writes_answered_unacknowledged: u64,
 }

@@ -221,6 +221,11 @@ fn turned_away(out: &mut Exposition, st: &NodeStats) {
         "Renews of instances this node does not hold: answered -404, not counted towards protection mode.",
         st.unheld_renews,
     );
+    out.counter(
+        "registry_writes_answered_unacknowledged_total",
+        "Client writes answered when peer_ack_wait ran out before a peer acknowledged them (durability = \"peer\").",
+        st.writes_answered_unacknowledged,
+    );
 }
 
 fn polls_and_readiness(out: &mut Exposition, s: &Snapshot) {
@@ -407,6 +412,7 @@ mod tests {
             messages_to_strangers_dropped: 28,
             writes_refused_over_limits: 29,
             unheld_renews: 30,
+            writes_answered_unacknowledged: 31,
             ..NodeStats::default()
         };
         assert_eq!(render(&snapshot), PINNED);
@@ -481,6 +487,9 @@ registry_writes_refused_over_limits_total 29
 # HELP registry_unheld_renews_total Renews of instances this node does not hold: answered -404, not counted towards protection mode.
 # TYPE registry_unheld_renews_total counter
 registry_unheld_renews_total 30
+# HELP registry_writes_answered_unacknowledged_total Client writes answered when peer_ack_wait ran out before a peer acknowledged them (durability = "peer").
+# TYPE registry_writes_answered_unacknowledged_total counter
+registry_writes_answered_unacknowledged_total 31
 # HELP registry_poll_waiters Long-polls parked on this node.
 # TYPE registry_poll_waiters gauge
 registry_poll_waiters 4

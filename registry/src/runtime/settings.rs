@@ -205,6 +205,7 @@ pub(crate) fn seed_from_hostname(hostname: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Durability;
 
     /// `text` in a settings file that is removed when the returned handle drops.
     fn write(text: &str) -> tempfile::NamedTempFile {
@@ -271,6 +272,26 @@ mod tests {
             .expect_err("missing")
             .to_string();
         assert!(text.contains("/nonexistent/registry.toml"), "{text}");
+    }
+
+    #[test]
+    fn durability_is_local_unless_the_file_says_peer() {
+        let file = write("listen = \"127.0.0.1:1\"\n");
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        assert_eq!(s.config.cluster.replication.durability, Durability::Local);
+        let file = write(
+            "listen = \"127.0.0.1:1\"\n[cluster.replication]\ndurability = \"peer\"\npeer_ack_wait_ms = 250\n",
+        );
+        let s = Settings::load(Some(file.path()), Overrides::default()).expect("loads");
+        let replication = &s.config.cluster.replication;
+        assert_eq!(replication.durability, Durability::Peer);
+        assert_eq!(replication.peer_ack_wait, Duration::from_millis(250));
+        let file =
+            write("listen = \"127.0.0.1:1\"\n[cluster.replication]\ndurability = \"strong\"\n");
+        let text = Settings::load(Some(file.path()), Overrides::default())
+            .expect_err("no such mode")
+            .to_string();
+        assert!(text.contains("durability"), "{text}");
     }
 
     #[test]

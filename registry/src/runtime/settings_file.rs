@@ -16,7 +16,7 @@ use super::settings::{
     DEV_LISTEN,
 };
 use super::tls::TlsFiles;
-use crate::core::{Config, ProtectionOverride};
+use crate::core::{Config, Durability, ProtectionOverride};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +135,16 @@ struct ReplicationFile {
     retry_horizon_ms: Option<u64>,
     renew_horizon_ms: Option<u64>,
     max_queue: Option<usize>,
+    durability: Option<DurabilityFile>,
+    peer_ack_wait_ms: Option<u64>,
+}
+
+/// `durability = "local"` or `"peer"` (see [`Durability`]).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DurabilityFile {
+    Local,
+    Peer,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -295,6 +305,14 @@ impl ClusterFile {
         set_ms(&mut r.retry_horizon, file.retry_horizon_ms);
         set_ms(&mut r.renew_horizon, file.renew_horizon_ms);
         set(&mut r.max_queue, file.max_queue);
+        set(
+            &mut r.durability,
+            file.durability.map(|d| match d {
+                DurabilityFile::Local => Durability::Local,
+                DurabilityFile::Peer => Durability::Peer,
+            }),
+        );
+        set_ms(&mut r.peer_ack_wait, file.peer_ack_wait_ms);
     }
 }
 

@@ -206,3 +206,13 @@ section! {
         go_sdk_weight: u64 = Some([0, 0]),
     }
 }
+
+section! {
+    /// The nodes' own settings (drawn after every other section, so that adding one changes
+    /// no other draw).
+    "node": NodeRaw => NodeRanges => NodeOptions {
+        /// 1: nodes answer a client write once a peer acknowledged it (`durability = "peer"`);
+        /// 0: once applied locally (the default).
+        peer_durability: u64 = Some([0, 0]),
+    }
+}

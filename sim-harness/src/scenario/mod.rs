@@ -23,7 +23,7 @@
 //!
 //! Every key and its default is listed (with its unit in its name) in the `*Ranges` structs:
 //! [`ClusterRanges`], [`PhasesRanges`], [`NetworkRanges`], [`FaultsRanges`],
-//! [`WorkloadRanges`]. Whole numbers are counts, durations or rates; fractions are
+//! [`WorkloadRanges`], [`NodeRanges`]. Whole numbers are counts, durations or rates; fractions are
 //! probabilities. A fixed value is written as `[x, x]`.
 
 mod error;
@@ -42,7 +42,7 @@ use crate::net::NetConfig;
 pub use error::ScenarioError;
 pub use knobs::{
     ClusterOptions, ClusterRanges, FaultsOptions, FaultsRanges, NetworkOptions, NetworkRanges,
-    PhasesOptions, PhasesRanges, WorkloadOptions, WorkloadRanges,
+    NodeOptions, NodeRanges, PhasesOptions, PhasesRanges, WorkloadOptions, WorkloadRanges,
 };
 pub use range::{KnobValue, Range, RangeProblem};
 
@@ -61,6 +61,8 @@ struct ScenarioFile {
     faults: knobs::FaultsRaw,
     #[serde(default)]
     workload: knobs::WorkloadRaw,
+    #[serde(default)]
+    node: knobs::NodeRaw,
 }
 
 /// A checked scenario: every knob's range, defaults filled in.
@@ -80,6 +82,8 @@ pub struct Scenario {
     pub faults: FaultsRanges,
     /// The clients.
     pub workload: WorkloadRanges,
+    /// The nodes' own settings.
+    pub node: NodeRanges,
 }
 
 impl Scenario {
@@ -111,6 +115,7 @@ impl Scenario {
             network: raw.network.resolve(file)?,
             faults: raw.faults.resolve(file)?,
             workload: raw.workload.resolve(file)?,
+            node: raw.node.resolve(file)?,
         };
         scenario.check_consistency(file)?;
         Ok(scenario)
@@ -136,6 +141,15 @@ impl Scenario {
             if range.min == 0 {
                 return fail(key, format!("range {range} must not include 0"));
             }
+        }
+        if self.node.peer_durability.max > 1 {
+            return fail(
+                "node.peer_durability",
+                format!(
+                    "range {} must be within [0, 1] (1: answer after a peer's acknowledgement)",
+                    self.node.peer_durability
+                ),
+            );
         }
         if self.cluster.zones.min > self.cluster.nodes.max {
             return fail(
@@ -168,6 +182,7 @@ impl Scenario {
             network: self.network.draw(rng),
             faults: self.faults.draw(rng),
             workload: self.workload.draw(rng),
+            node: self.node.draw(rng),
         };
         options.cluster.zones = options.cluster.zones.min(options.cluster.nodes);
         options.network.delay_ms_mean = options
@@ -194,6 +209,8 @@ pub struct Options {
     pub faults: FaultsOptions,
     /// The clients.
     pub workload: WorkloadOptions,
+    /// The nodes' own settings.
+    pub node: NodeOptions,
 }
 
 /// Every option, one per line, grouped as in a scenario file.
@@ -202,8 +219,8 @@ impl fmt::Display for Options {
         writeln!(f, "scenario = {:?}", self.scenario)?;
         write!(
             f,
-            "{}{}{}{}{}",
-            self.cluster, self.phases, self.network, self.faults, self.workload
+            "{}{}{}{}{}{}",
+            self.cluster, self.phases, self.network, self.faults, self.workload, self.node
         )
     }
 }

@@ -130,6 +130,7 @@ struct Stats {
     messages_to_strangers_dropped: u64,
     writes_refused_over_limits: u64,
     unheld_renews: u64,
+    writes_answered_unacknowledged: u64,
 }
 
 /// Expands to a struct literal of `$to` naming each field of `$from`: the pattern and the
@@ -166,6 +167,7 @@ macro_rules! stats_fields {
             messages_to_strangers_dropped,
             writes_refused_over_limits,
             unheld_renews,
+            writes_answered_unacknowledged,
         )
     };
 }

@@ -378,7 +378,7 @@ impl World {
     /// Records the versions node `node` gave the instances `keys` of request `id`, if it
     /// applied it: answered 0, or -404 to a cancel (the node keeps the tombstone and
     /// replicates it, and clients count the instance as gone), among the trace entries from
-    /// `from` on (a write is answered as it is applied).
+    /// `from` on (a write is answered as it is applied, or held for a peer's acknowledgement).
     fn record_stamps(
         &mut self,
         node: usize,
@@ -387,10 +387,16 @@ impl World {
         cancel: bool,
         from: usize,
     ) {
-        let applied = self.trace.entries()[from..].iter().any(|(_, event)| {
-            matches!(event, TraceEvent::Reply { id: i, reply, .. }
-                if *i == id.0 && (reply.code == Code::Ok || cancel && reply.code == Code::NothingFound))
-        });
+        // A write answered 0 was applied; so was one not answered yet (its answer waits for a
+        // peer's acknowledgement: `durability = "peer"` holds only applied writes).
+        let reply = self.trace.entries()[from..]
+            .iter()
+            .find_map(|(_, event)| match event {
+                TraceEvent::Reply { id: i, reply, .. } if *i == id.0 => Some(reply.code),
+                _ => None,
+            });
+        let applied =
+            reply.is_none_or(|code| code == Code::Ok || cancel && code == Code::NothingFound);
         let Slot::Up(held) = &self.slots[node] else {
             return;
         };

@@ -53,6 +53,7 @@ pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
         messages_to_strangers_dropped,
         writes_refused_over_limits,
         unheld_renews,
+        writes_answered_unacknowledged,
     } = *more;
     total.replication_enqueued += replication_enqueued;
     total.replication_batches += replication_batches;
@@ -74,6 +75,7 @@ pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
     total.messages_to_strangers_dropped += messages_to_strangers_dropped;
     total.writes_refused_over_limits += writes_refused_over_limits;
     total.unheld_renews += unheld_renews;
+    total.writes_answered_unacknowledged += writes_answered_unacknowledged;
 }
 
 #[cfg(test)]
