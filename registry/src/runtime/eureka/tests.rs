@@ -2,9 +2,10 @@
 //! the node holds renders in Eureka's JSON and XML shapes (insta snapshots), reading back
 //! what was written.
 
-use super::mapping::{apps_hashcode, register_args, EurekaStatus, View};
+use super::mapping::{apps_hashcode, register_args, View};
 use super::model::parse_instance;
 use super::render::{self, App, Format};
+use super::status::EurekaStatus;
 use crate::api::{Instance, RegisterArgs, SmolStr, Status};
 
 /// What py_eureka_client sends (JSON, strings for booleans, a number for the port).
