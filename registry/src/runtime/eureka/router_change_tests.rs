@@ -105,6 +105,8 @@ fn changes_of_unknown_instances_are_404_and_bad_ones_400_and_change_nothing() {
         (Method::PUT, "/eureka/apps/A/i/status?value=OUT_OF_SERVICE"),
         (Method::DELETE, "/eureka/apps/A/i/status"),
         (Method::PUT, "/eureka/apps/A/i/metadata?k=v"),
+        (Method::PUT, "/eureka/apps/A/i/sideways?k=v"),
+        (Method::DELETE, "/eureka/apps/A/i/metadata"),
     ] {
         assert_eq!(call(&node, method, path), StatusCode::NOT_FOUND, "{path}");
     }
@@ -118,6 +120,7 @@ fn changes_of_unknown_instances_are_404_and_bad_ones_400_and_change_nothing() {
         (Method::PUT, "/metadata", "key=value"),
         (Method::PUT, "/metadata?eureka.status=UP", "eureka."),
         (Method::PUT, "/metadata?=v", "non-empty"),
+        (Method::PUT, "/metadata?k=%FF", "UTF-8"),
     ] {
         let answer = send(&node, method, &format!("{INSTANCE}{tail}"), &[], "");
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{tail}");

@@ -9,10 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, put};
 use axum::Router;
+use tokio::sync::MutexGuard;
 use tokio::time::Instant;
 
 use super::answer::{document, failure, format, plain};
-use super::delta::DeltaLog;
+use super::delta::{Changes, DeltaLog};
 use super::mapping::{self, View, ZONE};
 use super::render::{self, App};
 use super::writes;
@@ -40,11 +41,11 @@ pub(in crate::runtime) fn routes() -> Router<AppState> {
         .route("/instances/{id}", get(instance_by_id))
         .route("/vips/{vip}", get(by_vip))
         .route("/svips/{vip}", get(by_secure_vip))
+        // `status` (PUT, DELETE) and `metadata` (PUT); others are 404.
         .route(
-            "/apps/{app}/{id}/status",
-            put(writes::put_status).delete(writes::delete_status),
+            "/apps/{app}/{id}/{what}",
+            put(writes::change).delete(writes::change),
         )
-        .route("/apps/{app}/{id}/metadata", put(writes::put_metadata))
         .layer(Extension(Arc::new(DeltaLog::default())))
 }
 
@@ -83,16 +84,26 @@ async fn all_apps(
     Extension(log): Extension<Arc<DeltaLog>>,
     headers: HeaderMap,
 ) -> Response {
-    let mut changes = log.0.lock().await;
-    match everything(&state).await {
-        Ok(apps) => {
-            changes.observe(&apps, Instant::now());
+    match observed(&state, &log).await {
+        Ok((apps, changes)) => {
             drop(changes);
             let format = format(&headers);
             document(format, render::applications(&apps, format))
         }
         Err(failure) => failure,
     }
+}
+
+/// Every app, recorded in the delta log, whose lock comes back held: the delta's changes
+/// are read from the same snapshot as its hash code.
+async fn observed<'a>(
+    state: &AppState,
+    log: &'a DeltaLog,
+) -> Result<(Vec<App>, MutexGuard<'a, Changes>), Response> {
+    let mut changes = log.0.lock().await;
+    let apps = everything(state).await?;
+    changes.observe(&apps, Instant::now());
+    Ok((apps, changes))
 }
 
 /// `GET apps/delta`: the changes of the last three minutes, with the full registry's hash
@@ -102,12 +113,10 @@ async fn delta(
     Extension(log): Extension<Arc<DeltaLog>>,
     headers: HeaderMap,
 ) -> Response {
-    let mut changes = log.0.lock().await;
-    let apps = match everything(&state).await {
-        Ok(apps) => apps,
+    let (apps, changes) = match observed(&state, &log).await {
+        Ok(observed) => observed,
         Err(failure) => return failure,
     };
-    changes.observe(&apps, Instant::now());
     let (recent, version) = (changes.apps(), changes.version());
     drop(changes);
     let format = format(&headers);

@@ -3,7 +3,7 @@
 //! handles; the node's reply becomes Eureka's HTTP status.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 
 use super::answer::{done, plain};
@@ -12,7 +12,7 @@ use super::model::parse_instance;
 use super::overrides;
 use super::routes::held;
 use crate::api::{
-    CancelArgs, Code, Instance, InstanceKey, RegisterArgs, RenewArgs, Request, SetArgs,
+    CancelArgs, Code, Form, Instance, InstanceKey, RegisterArgs, RenewArgs, Request, SetArgs,
 };
 use crate::runtime::access::Guarded;
 use crate::runtime::limits;
@@ -117,11 +117,16 @@ pub(super) async fn cancel(
     .await
 }
 
-/// The query's pairs, percent-decoded.
-fn pairs(query: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+/// The query's pairs, percent-decoded; a 400 reason when a key or value is not UTF-8 once
+/// decoded (replacing such bytes could make two keys one).
+fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let query = query.unwrap_or_default();
+    // `Form::parse` is the node's lossless check; the pairs are then `form_urlencoded`'s,
+    // which split and decode alike.
+    Form::parse(query).map_err(|bad| bad.to_string())?;
+    Ok(form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+        .collect())
 }
 
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -156,44 +161,39 @@ async fn set(
     }
 }
 
-/// `PUT apps/{APP}/{ID}/status?value=S`: put a status override.
-pub(super) async fn put_status(
-    State(state): State<AppState>,
-    path: Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let pairs = pairs(query.as_deref());
-    set(&state, &headers, path.0, |stored| {
-        overrides::put_override(stored, param(&pairs, "value"))
+/// How a change request (`PUT`/`DELETE` of `apps/{APP}/{ID}/{what}`) changes the instance
+/// held, given the query's pairs; `None` for a method and `what` Eureka does not have.
+type Change = fn(&Instance, &[(String, String)]) -> Result<SetArgs, String>;
+
+fn change_of(method: &Method, what: &str) -> Option<Change> {
+    Some(match (method.as_str(), what) {
+        ("PUT", "status") => |stored, pairs| overrides::put_override(stored, param(pairs, "value")),
+        ("DELETE", "status") => {
+            |stored, pairs| overrides::delete_override(stored, param(pairs, "value"))
+        }
+        ("PUT", "metadata") => overrides::put_metadata,
+        _ => return None,
     })
-    .await
 }
 
-/// `DELETE apps/{APP}/{ID}/status[?value=S]`: remove the status override.
-pub(super) async fn delete_status(
+/// `PUT apps/{APP}/{ID}/status?value=S` (put a status override), `DELETE` of the same
+/// (remove it, `?value=` optional), `PUT apps/{APP}/{ID}/metadata?k=v&...` (merge keys).
+pub(super) async fn change(
     State(state): State<AppState>,
-    path: Path<(String, String)>,
+    method: Method,
+    Path((app, id, what)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let pairs = pairs(query.as_deref());
-    set(&state, &headers, path.0, |stored| {
-        overrides::delete_override(stored, param(&pairs, "value"))
-    })
-    .await
-}
-
-/// `PUT apps/{APP}/{ID}/metadata?k=v&...`: merge metadata keys.
-pub(super) async fn put_metadata(
-    State(state): State<AppState>,
-    path: Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let pairs = pairs(query.as_deref());
-    set(&state, &headers, path.0, |stored| {
-        overrides::put_metadata(stored, &pairs)
-    })
-    .await
+    let Some(change) = change_of(&method, &what) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            format!("no Eureka operation {method} apps/{{APP}}/{{ID}}/{what}"),
+        );
+    };
+    let pairs = match pairs(query.as_deref()) {
+        Ok(pairs) => pairs,
+        Err(reason) => return plain(StatusCode::BAD_REQUEST, reason),
+    };
+    set(&state, &headers, (app, id), |stored| change(stored, &pairs)).await
 }
