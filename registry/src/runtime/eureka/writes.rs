@@ -46,7 +46,9 @@ pub(super) async fn register(
         Err(reason) => return plain(StatusCode::BAD_REQUEST, reason),
     };
     // Read, then write: an override put between the two is lost to this register (the
-    // operator puts it again); the node has no compare-and-set to close that window.
+    // operator puts it again); the node has no compare-and-set to close that window. A node
+    // that serves no reads yet (startup sync) answers the read 503: the register goes ahead
+    // without the override rather than be refused.
     let stored = held(&state, &app, &args.key.hostname)
         .await
         .ok()
