@@ -68,6 +68,11 @@ fn a_status_override_wins_over_heartbeats_and_registers_until_deleted() {
     assert_eq!(call(&node, Method::DELETE, &delete_to_down), StatusCode::OK);
     assert_eq!(call(&node, Method::PUT, INSTANCE), StatusCode::OK);
     expect(&node, "DOWN", "UNKNOWN", Status::Waiting);
+    // A cancel ends an override with the instance: registered again, it is the client's.
+    assert_eq!(call(&node, Method::PUT, &put), StatusCode::OK);
+    assert_eq!(call(&node, Method::DELETE, INSTANCE), StatusCode::OK);
+    register(&node, "UP");
+    expect(&node, "UP", "UNKNOWN", Status::Up);
 }
 
 #[test]
