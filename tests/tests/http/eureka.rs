@@ -119,3 +119,39 @@ fn eureka_writes_need_the_write_token_when_one_is_set() {
     // Reads stay open, as discovery's do.
     assert_eq!(node.get("/eureka/apps/my-app").status, 200);
 }
+
+fn eureka_status(node: &Node) -> (String, String) {
+    let path = format!("/eureka/apps/my-app/{ID_IN_PATH}");
+    let reply = node.request("GET", &path, "", &[("accept", "application/json")]);
+    let instance = &reply.json()["instance"];
+    let text = |k: &str| instance[k].as_str().unwrap_or_default().to_string();
+    (text("status"), text("overriddenStatus"))
+}
+
+#[test]
+fn a_status_override_put_on_one_node_holds_on_every_node_over_heartbeats_until_deleted() {
+    let nodes = cluster(3, FAST);
+    assert_eq!(register(&nodes[0], &[]), 204);
+    let status = format!("/eureka/apps/MY-APP/{ID_IN_PATH}/status");
+    let put = format!("{status}?value=OUT_OF_SERVICE");
+    wait_until(Duration::from_secs(5), "node 2 holds my-app", || {
+        nodes[1].request("PUT", &put, "", &[]).status == 200
+    });
+    let overridden = ("OUT_OF_SERVICE".to_string(), "OUT_OF_SERVICE".to_string());
+    wait_until(Duration::from_secs(5), "node 3 shows the override", || {
+        eureka_status(&nodes[2]) == overridden
+    });
+    // Heartbeats saying UP, through each node: the override stays, for Eureka and discovery.
+    for node in &nodes {
+        assert_eq!(heartbeat(node), 200);
+    }
+    assert_eq!(eureka_status(&nodes[2]), overridden);
+    let fetch = nodes[2].get("/discovery/fetch?env=dev&appid=my-app&status=3");
+    assert_eq!(fetch.json()["data"]["instances"]["eureka"][0]["status"], 2);
+    let changed = nodes[0].request("DELETE", &status, "", &[]);
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let up = ("UP".to_string(), "UNKNOWN".to_string());
+    wait_until(Duration::from_secs(5), "node 3 shows UP again", || {
+        eureka_status(&nodes[2]) == up
+    });
+}

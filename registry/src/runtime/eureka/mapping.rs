@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::model::{InstanceIn, Scalar};
-use crate::api::{Instance, InstanceKey, Metadata, RegisterArgs, SmolStr, Status};
+use super::status::{EurekaStatus, STATUS_KEY};
+use crate::api::{Instance, InstanceKey, Metadata, RegisterArgs, SmolStr};
 
 /// Metadata keys starting with this hold Eureka fields; a client may not send such keys.
 pub(super) const RESERVED: &str = "eureka.";
@@ -16,7 +17,6 @@ pub(super) const RESERVED: &str = "eureka.";
 /// key per instance whichever node a client talks to.
 pub(super) const ZONE: &str = "eureka";
 
-const STATUS_KEY: &str = "eureka.status";
 const DEFAULT_DATA_CENTER_CLASS: &str = "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo";
 const DEFAULT_DATA_CENTER_NAME: &str = "MyOwn";
 const DEFAULT_RENEWAL_SECS: u64 = 30;
@@ -33,55 +33,6 @@ const TEXT_FIELDS: [(&str, &str); 8] = [
     ("vipAddress", "eureka.vipAddress"),
     ("secureVipAddress", "eureka.secureVipAddress"),
 ];
-
-/// Eureka's instance statuses. UP maps to the node's UP; the others to WAITING (out of
-/// rotation) with the Eureka name kept under `eureka.status`, so a client reads back exactly
-/// what it wrote and a discovery client sees the instance out of rotation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum EurekaStatus {
-    Up,
-    Down,
-    Starting,
-    OutOfService,
-    Unknown,
-}
-
-impl EurekaStatus {
-    pub(super) fn parse(text: &str) -> Option<EurekaStatus> {
-        Some(match text {
-            "UP" => EurekaStatus::Up,
-            "DOWN" => EurekaStatus::Down,
-            "STARTING" => EurekaStatus::Starting,
-            "OUT_OF_SERVICE" => EurekaStatus::OutOfService,
-            "UNKNOWN" => EurekaStatus::Unknown,
-            _ => return None,
-        })
-    }
-
-    pub(super) const fn name(self) -> &'static str {
-        match self {
-            EurekaStatus::Up => "UP",
-            EurekaStatus::Down => "DOWN",
-            EurekaStatus::Starting => "STARTING",
-            EurekaStatus::OutOfService => "OUT_OF_SERVICE",
-            EurekaStatus::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// The Eureka status of a stored instance. WAITING without a (valid) reserved key was set
-    /// through the discovery API: out of rotation is Eureka's OUT_OF_SERVICE.
-    pub(super) fn of(instance: &Instance) -> EurekaStatus {
-        match instance.status {
-            Status::Up => EurekaStatus::Up,
-            Status::Waiting => instance
-                .metadata
-                .get(STATUS_KEY)
-                .and_then(|s| EurekaStatus::parse(s))
-                .filter(|s| *s != EurekaStatus::Up)
-                .unwrap_or(EurekaStatus::OutOfService),
-        }
-    }
-}
 
 /// The canonical appid of a Eureka app name: names match case-insensitively (py_eureka_client
 /// upper-cases them, eureka-js-client does not).
@@ -143,11 +94,7 @@ pub(super) fn register_args(
     let id = text(&doc.instance_id).or(host).unwrap_or(ip);
     let status = match text(&doc.status) {
         None => EurekaStatus::Up,
-        Some(s) => EurekaStatus::parse(s).ok_or_else(|| {
-            format!(
-                "instance.status {s:?} is not one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN"
-            )
-        })?,
+        Some(s) => EurekaStatus::parse_given("instance.status", s)?,
     };
     let mut metadata = Metadata::new();
     for (k, v) in doc.metadata.iter().flatten() {
@@ -244,11 +191,7 @@ pub(super) fn register_args(
     Ok(RegisterArgs {
         key: key(env, app, id),
         region: SmolStr::default(),
-        status: if status == EurekaStatus::Up {
-            Status::Up
-        } else {
-            Status::Waiting
-        },
+        status: status.node_status(),
         addrs,
         version: SmolStr::default(),
         metadata,
@@ -265,6 +208,24 @@ pub(super) struct PortView {
     pub(super) enabled: bool,
 }
 
+/// Eureka's `actionType`: how a delta says an instance changed. Full documents say ADDED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum Action {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl Action {
+    pub(super) const fn name(self) -> &'static str {
+        match self {
+            Action::Added => "ADDED",
+            Action::Modified => "MODIFIED",
+            Action::Deleted => "DELETED",
+        }
+    }
+}
+
 /// One instance as Eureka shows it, whichever API registered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct View {
@@ -273,6 +234,8 @@ pub(super) struct View {
     /// The wire name and value of each field of [`TEXT_FIELDS`].
     pub(super) texts: Vec<(&'static str, String)>,
     pub(super) status: EurekaStatus,
+    /// The status override in force, if any (rendered as UNKNOWN when none, as Eureka does).
+    pub(super) overridden: Option<EurekaStatus>,
     pub(super) port: PortView,
     pub(super) secure_port: PortView,
     pub(super) data_center_class: String,
@@ -286,6 +249,8 @@ pub(super) struct View {
     pub(super) last_dirty_ms: i64,
     /// The instance's metadata without the reserved keys.
     pub(super) metadata: BTreeMap<String, String>,
+    /// ADDED but in a delta.
+    pub(super) action: Action,
 }
 
 /// `scheme://host:port` split, for an instance registered through the discovery API.
@@ -355,6 +320,7 @@ impl View {
             app: instance.appid.to_ascii_uppercase(),
             texts,
             status: EurekaStatus::of(instance),
+            overridden: EurekaStatus::overridden(instance),
             port,
             secure_port,
             data_center_class: reserved("eureka.dataCenterInfo.class")
@@ -376,6 +342,7 @@ impl View {
                 .filter(|(k, _)| !k.starts_with(RESERVED))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            action: Action::Added,
         }
     }
 }

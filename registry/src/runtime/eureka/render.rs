@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::mapping::{apps_hashcode, PortView, View};
+use super::status::EurekaStatus;
 
 /// The representation a client asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +42,11 @@ pub(super) struct App {
     pub(super) instances: Vec<View>,
 }
 
+/// Eureka writes UNKNOWN for "no override".
+fn overridden(view: &View) -> &'static str {
+    view.overridden.unwrap_or(EurekaStatus::Unknown).name()
+}
+
 fn port_json(port: &PortView) -> Value {
     json!({"$": port.number, "@enabled": port.enabled.to_string()})
 }
@@ -54,7 +60,7 @@ pub(super) fn instance_json(view: &View) -> Value {
     }
     let rest = json!({
         "status": view.status.name(),
-        "overriddenStatus": "UNKNOWN",
+        "overriddenStatus": overridden(view),
         "port": port_json(&view.port),
         "securePort": port_json(&view.secure_port),
         "countryId": 1,
@@ -71,7 +77,7 @@ pub(super) fn instance_json(view: &View) -> Value {
         "isCoordinatingDiscoveryServer": "false",
         "lastUpdatedTimestamp": view.last_updated_ms.to_string(),
         "lastDirtyTimestamp": view.last_dirty_ms.to_string(),
-        "actionType": "ADDED",
+        "actionType": view.action.name(),
     });
     if let Value::Object(rest) = rest {
         doc.extend(rest);
@@ -172,7 +178,7 @@ fn instance_xml(view: &View) -> InstanceXml<'_> {
         app: &view.app,
         ip_addr: text("ipAddr"),
         status: view.status.name(),
-        overriddenstatus: "UNKNOWN",
+        overriddenstatus: overridden(view),
         port: port(&view.port),
         secure_port: port(&view.secure_port),
         country_id: 1,
@@ -203,7 +209,7 @@ fn instance_xml(view: &View) -> InstanceXml<'_> {
         is_coordinating_discovery_server: false,
         last_updated_timestamp: view.last_updated_ms,
         last_dirty_timestamp: view.last_dirty_ms,
-        action_type: "ADDED",
+        action_type: view.action.name(),
     }
 }
 
@@ -223,7 +229,7 @@ fn app_xml(app: &App) -> AppXml<'_> {
 #[derive(Serialize)]
 struct AppsXml<'a> {
     #[serde(rename = "versions__delta")]
-    versions_delta: &'a str,
+    versions_delta: u64,
     #[serde(rename = "apps__hashcode")]
     apps_hashcode: String,
     application: Vec<AppXml<'a>>,
@@ -244,12 +250,11 @@ fn to_xml<T: Serialize>(root: &str, doc: &T) -> String {
     }
 }
 
-/// `GET apps/`: every app.
-pub(super) fn applications(apps: &[App], format: Format) -> String {
-    let hashcode = apps_hashcode(apps.iter().flat_map(|a| &a.instances));
+/// An `<applications>` document: `apps` with the full registry's `hashcode`.
+fn applications_doc(apps: &[App], version: u64, hashcode: String, format: Format) -> String {
     match format {
         Format::Json => json!({"applications": {
-            "versions__delta": "1",
+            "versions__delta": version.to_string(),
             "apps__hashcode": hashcode,
             "application": apps.iter().map(app_json).collect::<Vec<_>>(),
         }})
@@ -257,12 +262,25 @@ pub(super) fn applications(apps: &[App], format: Format) -> String {
         Format::Xml => to_xml(
             "applications",
             &AppsXml {
-                versions_delta: "1",
+                versions_delta: version,
                 apps_hashcode: hashcode,
                 application: apps.iter().map(app_xml).collect(),
             },
         ),
     }
+}
+
+/// `GET apps/`: every app.
+pub(super) fn applications(apps: &[App], format: Format) -> String {
+    let hashcode = apps_hashcode(apps.iter().flat_map(|a| &a.instances));
+    applications_doc(apps, 1, hashcode, format)
+}
+
+/// `GET apps/delta`: the recent `changes`, `version` (`versions__delta`), and the hash code
+/// of the full registry `all` (what a client's copy must match once the changes are applied).
+pub(super) fn delta(changes: &[App], version: u64, all: &[App], format: Format) -> String {
+    let hashcode = apps_hashcode(all.iter().flat_map(|a| &a.instances));
+    applications_doc(changes, version, hashcode, format)
 }
 
 /// `GET apps/{APP}`: one app.

@@ -9,11 +9,11 @@ use crate::api::fuzz_tests::fuzz_config;
 use crate::api::Route;
 use crate::runtime::router_tests::{Answer, TestNode};
 
-const ID: &str = "127.0.0.1:my-app:9090";
+pub(super) const ID: &str = "127.0.0.1:my-app:9090";
 /// The id as clients put it in a path.
-const ID_IN_PATH: &str = "127.0.0.1%3Amy-app%3A9090";
+pub(super) const ID_IN_PATH: &str = "127.0.0.1%3Amy-app%3A9090";
 
-fn register_json(status: &str, dirty_ms: &str) -> String {
+pub(super) fn register_json(status: &str, dirty_ms: &str) -> String {
     format!(
         r#"{{"instance": {{"instanceId": "{ID}", "hostName": "127.0.0.1", "app": "MY-APP",
         "ipAddr": "127.0.0.1", "status": "{status}", "port": {{"$": 9090, "@enabled": "true"}},
@@ -27,7 +27,7 @@ const REGISTER_XML: &str = r#"<instance><instanceId>xml-1</instanceId><hostName>
 <app>other-app</app><ipAddr>10.0.0.2</ipAddr><status>STARTING</status>
 <port enabled="true">8080</port><metadata><zone>z</zone></metadata></instance>"#;
 
-fn send(
+pub(super) fn send(
     node: &TestNode,
     method: Method,
     path: &str,
@@ -45,7 +45,7 @@ fn send(
     )
 }
 
-fn json(node: &TestNode, path: &str) -> (StatusCode, serde_json::Value) {
+pub(super) fn json(node: &TestNode, path: &str) -> (StatusCode, serde_json::Value) {
     let answer = send(
         node,
         Method::GET,
@@ -239,24 +239,6 @@ fn bad_registers_are_400_with_a_reason_and_change_nothing() {
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
         let text = String::from_utf8_lossy(&answer.body);
         assert!(text.contains(reason), "{body}: {text}");
-    }
-    assert_eq!(node.registry(), before);
-}
-
-/// The facade's routes outside the mapped set say so.
-#[test]
-fn unmapped_operations_are_501_and_change_nothing() {
-    let node = TestNode::new(false);
-    let before = node.registry();
-    for (method, path) in [
-        (Method::PUT, "/eureka/apps/A/i/status?value=OUT_OF_SERVICE"),
-        (Method::DELETE, "/eureka/apps/A/i/status"),
-        (Method::PUT, "/eureka/apps/A/i/metadata?k=v"),
-        (Method::GET, "/eureka/apps/delta"),
-        (Method::GET, "/eureka/v2/apps/delta"),
-    ] {
-        let answer = send(&node, method, path, &[], "");
-        assert_eq!(answer.status, StatusCode::NOT_IMPLEMENTED, "{path}");
     }
     assert_eq!(node.registry(), before);
 }

@@ -2,9 +2,10 @@
 //! the node holds renders in Eureka's JSON and XML shapes (insta snapshots), reading back
 //! what was written.
 
-use super::mapping::{apps_hashcode, register_args, EurekaStatus, View};
+use super::mapping::{apps_hashcode, register_args, Action, View};
 use super::model::parse_instance;
 use super::render::{self, App, Format};
+use super::status::EurekaStatus;
 use crate::api::{Instance, RegisterArgs, SmolStr, Status};
 
 /// What py_eureka_client sends (JSON, strings for booleans, a number for the port).
@@ -215,6 +216,37 @@ fn applications_render_as_eureka_json() {
 #[test]
 fn applications_render_as_eureka_xml() {
     insta::assert_snapshot!(render::applications(&sample_apps(), Format::Xml));
+}
+
+/// A delta: one MODIFIED instance (with its override) and one DELETED, the hash code of the
+/// full registry (which holds one more UP instance than the delta shows) and the version.
+fn sample_delta() -> (Vec<App>, Vec<App>) {
+    let mut changes = sample_apps();
+    let [up, down] = &mut changes[0].instances[..] else {
+        unreachable!("sample_apps has two instances")
+    };
+    up.action = Action::Modified;
+    up.status = EurekaStatus::OutOfService;
+    up.overridden = Some(EurekaStatus::OutOfService);
+    down.action = Action::Deleted;
+    let mut all = sample_apps();
+    all[0].instances[1].instance_id = "third".into();
+    (changes, all)
+}
+
+#[test]
+fn a_delta_renders_as_eureka_json() {
+    let (changes, all) = sample_delta();
+    let text = render::delta(&changes, 42, &all, Format::Json);
+    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(json["applications"]["apps__hashcode"], "DOWN_1_UP_1_");
+    insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap_or_default());
+}
+
+#[test]
+fn a_delta_renders_as_eureka_xml() {
+    let (changes, all) = sample_delta();
+    insta::assert_snapshot!(render::delta(&changes, 42, &all, Format::Xml));
 }
 
 #[test]
