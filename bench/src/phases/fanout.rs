@@ -11,6 +11,10 @@ use crate::workload;
 
 const APP: &str = "bench.fan";
 
+/// Instances of the watched app before the writes: as many as the fetch phase's app, so each
+/// answer carries a full app rather than a near-empty one.
+const APP_SIZE: usize = crate::workload::PER_APP;
+
 /// Parks `pollers` long-polls on one app and writes to it `writes` times.
 pub(crate) async fn fanout(server: &Server, pollers: usize, writes: usize) -> PhaseResult {
     match run(server, pollers, writes).await {
@@ -21,9 +25,10 @@ pub(crate) async fn fanout(server: &Server, pollers: usize, writes: usize) -> Ph
 
 async fn run(server: &Server, pollers: usize, writes: usize) -> Result<PhaseResult, Failure> {
     let mut control = Conn::open(&server.addr).await?;
-    control
-        .post("/discovery/register", workload::instance_form(APP, "f0", 0))
-        .await?;
+    for i in 0..APP_SIZE {
+        let form = workload::instance_form(APP, &format!("f{i}"), i);
+        control.post("/discovery/register", form).await?;
+    }
     let mut conns = Vec::with_capacity(pollers);
     for _ in 0..pollers {
         conns.push(Conn::open(&server.addr).await?);
@@ -31,7 +36,7 @@ async fn run(server: &Server, pollers: usize, writes: usize) -> Result<PhaseResu
     let mut latencies = Vec::with_capacity(pollers * writes);
     let mut cpu_total = Duration::ZERO;
     let mut result = PhaseResult::default();
-    for write in 1..=writes {
+    for write in APP_SIZE..APP_SIZE + writes {
         let cursor = workload::fetch_cursor(&control.get(&workload::fetch_target(APP)).await?)
             .ok_or_else(|| Failure::Exchange("fetch answer without a cursor".into()))?;
         let mut parked = Vec::with_capacity(pollers);
