@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::access::AuthRefusals;
+use super::answers::{Answer, View};
 use super::clock::SystemClock;
 use super::metrics::{self, Snapshot};
 use super::net::HttpNetwork;
@@ -15,7 +16,7 @@ use super::peer_auth::PeerRefusals;
 use super::peer_sender::PeerPostCounters;
 use super::per_client::PerClient;
 use super::status::{History, StatusDoc};
-use crate::api::{PeerMessage, Reply, Request};
+use crate::api::{PeerMessage, Request};
 use crate::core::{Clock, Node, NodeEvent, ProtectionOverride, RequestId};
 
 pub(crate) type RuntimeNode = Node<SystemClock, HttpNetwork>;
@@ -27,7 +28,10 @@ pub(crate) enum Command {
     Request {
         id: RequestId,
         request: Request,
-        reply: oneshot::Sender<Reply>,
+        reply: oneshot::Sender<Answer>,
+        /// Set when the handler takes the view's shared encoding (see `answers.rs`); boxed
+        /// to keep the other commands small.
+        view: Option<Box<View>>,
     },
     /// A message from the peer at `from`.
     Peer { from: String, message: PeerMessage },
@@ -135,8 +139,13 @@ impl Driver {
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::Request { id, request, reply } => {
-                self.node.net_mut().await_reply(id, reply);
+            Command::Request {
+                id,
+                request,
+                reply,
+                view,
+            } => {
+                self.node.net_mut().await_reply(id, reply, view);
                 self.node.handle_request(id, request);
             }
             Command::Peer { from, message } => self.node.handle_peer_message(&from, &message),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::answers::{Answer, View};
 use super::driver::Command;
 use super::status::StatusDoc;
 use crate::api::{Code, PeerMessage, Reply, Request};
@@ -58,11 +59,34 @@ impl NodeHandle {
 
     /// Hands `request` to the node and waits for its reply (for a long-poll, up to the hold).
     pub(crate) async fn request(&self, request: Request) -> Reply {
+        match self.ask(request, None).await {
+            Answer::Reply(reply) => reply,
+            // Only a request naming a view is answered encoded.
+            Answer::Encoded { .. } => Reply::error(
+                Code::ServerError,
+                "an encoded answer to a request that asked for none",
+            ),
+        }
+    }
+
+    /// [`NodeHandle::request`], answered with the JSON envelope: reads share the encoding of
+    /// their view with every other request for it (see `answers.rs`).
+    pub(crate) async fn request_encoded(&self, request: Request) -> Answer {
+        let view = View::of(&request).map(Box::new);
+        self.ask(request, view).await
+    }
+
+    async fn ask(&self, request: Request, view: Option<Box<View>>) -> Answer {
         let id = RequestId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (reply, answer) = oneshot::channel();
-        let command = Command::Request { id, request, reply };
+        let command = Command::Request {
+            id,
+            request,
+            reply,
+            view,
+        };
         if self.commands.send(command).await.is_err() {
-            return stopped();
+            return Answer::Reply(stopped());
         }
         // Armed right after the send with no await in between: from here on, the node knows
         // the request, so a drop must tell it.
@@ -71,9 +95,9 @@ impl NodeHandle {
             abandons: self.abandons.clone(),
             armed: true,
         };
-        let reply = answer.await.unwrap_or_else(|_| stopped());
+        let answer = answer.await.unwrap_or_else(|_| Answer::Reply(stopped()));
         guard.armed = false;
-        reply
+        answer
     }
 
     /// Hands a peer's message to the node; false if the node has stopped.

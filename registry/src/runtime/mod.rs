@@ -9,6 +9,7 @@
 //! APIs, so the same code can run under madsim.
 
 mod access;
+mod answers;
 mod clock;
 mod driver;
 mod eureka;
