@@ -63,7 +63,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "register,renew,fetch,fanout,memory,visibility"
+        default_value = "register,memory,renew,fetch,fanout,visibility"
     )]
     phases: Vec<String>,
     /// Instances the register phase registers (each exactly once), in apps of 100.

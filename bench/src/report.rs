@@ -42,6 +42,16 @@ const SHOWN: [(&str, &[&str]); 6] = [
         &["req_per_s", "p99_ms", "server_cpu_us_per_req"],
     ),
     (
+        "memory",
+        &[
+            "rss_10k_mb",
+            "rss_all_mb",
+            "bytes_per_instance",
+            "rss_peak_fetch_all_mb",
+            "fetch_all_left_behind_mb",
+        ],
+    ),
+    (
         "renew",
         &["req_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_req"],
     ),
@@ -52,16 +62,6 @@ const SHOWN: [(&str, &[&str]); 6] = [
     (
         "fanout",
         &["p50_ms", "p99_ms", "max_ms", "server_cpu_us_per_poller"],
-    ),
-    (
-        "memory",
-        &[
-            "rss_10k_mb",
-            "rss_all_mb",
-            "bytes_per_instance",
-            "rss_peak_fetch_all_mb",
-            "fetch_all_left_behind_mb",
-        ],
     ),
     ("visibility", &["p50_ms", "p99_ms", "max_ms"]),
 ];
