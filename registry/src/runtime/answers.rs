@@ -10,6 +10,7 @@
 //! pollers encodes once and compares a thousand times.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
@@ -99,6 +100,51 @@ impl Answers {
     pub(crate) fn len(&self) -> usize {
         self.views.len()
     }
+}
+
+/// Fetch answers HTTP handlers may serve without asking the node: the encoded successful
+/// answer of each fetch and fetchs view, as the node last gave it.
+///
+/// Valid only while the node is unchanged, so the driver empties it before every input that
+/// may change what a read answers (any write, peer message, timer, stall, abandon, protection
+/// or shutdown; reads and long-polls change nothing a fetch shows). Emptied before the input
+/// is handled, a write's own reply always comes after: a client that saw its write answered
+/// never reads an answer from before it. Only `"code":0` answers are kept: a refusal (not
+/// ready, stopping) is counted by the node each time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Fetched {
+    views: Arc<RwLock<HashMap<View, Bytes>>>,
+}
+
+impl Fetched {
+    /// The node's last answer for `view`, if nothing changed since.
+    pub(crate) fn get(&self, view: &View) -> Option<Bytes> {
+        let views = self.views.read().unwrap_or_else(|p| p.into_inner());
+        views.get(view).cloned()
+    }
+
+    /// Keeps the node's answer for `view` (called by the driver's network, in the node's step).
+    pub(crate) fn insert(&self, view: View, body: Bytes) {
+        let mut views = self.views.write().unwrap_or_else(|p| p.into_inner());
+        if views.len() >= MAX_VIEWS && !views.contains_key(&view) {
+            views.clear();
+        }
+        views.insert(view, body);
+    }
+
+    /// Forgets every answer: the node is about to take an input that may change them.
+    pub(crate) fn clear(&self) {
+        let mut views = self.views.write().unwrap_or_else(|p| p.into_inner());
+        if !views.is_empty() {
+            views.clear();
+        }
+    }
+}
+
+/// Whether a request's successful answer may be kept in [`Fetched`]: a fetch's depends only on
+/// the node's state; a long-poll's also on the cursor it brings.
+pub(crate) fn is_fetch(request: &Request) -> bool {
+    matches!(request, Request::Fetch(_) | Request::Fetchs(_))
 }
 
 /// What the node sends back to an HTTP handler.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::answers::{Answer, View};
+use super::answers::{self, Answer, Fetched, View};
 use super::driver::Command;
 use super::status::StatusDoc;
 use crate::api::{Code, PeerMessage, Reply, Request};
@@ -17,6 +17,8 @@ pub(crate) struct NodeHandle {
     commands: mpsc::Sender<Command>,
     abandons: mpsc::UnboundedSender<RequestId>,
     next_id: Arc<AtomicU64>,
+    /// Fetch answers served without a trip to the node while it is unchanged.
+    fetched: Fetched,
 }
 
 /// Sends `handle_abandon` if the handler is dropped before its reply came: hyper drops the
@@ -49,11 +51,13 @@ impl NodeHandle {
     pub(crate) fn new(
         commands: mpsc::Sender<Command>,
         abandons: mpsc::UnboundedSender<RequestId>,
+        fetched: Fetched,
     ) -> NodeHandle {
         NodeHandle {
             commands,
             abandons,
             next_id: Arc::new(AtomicU64::new(1)),
+            fetched,
         }
     }
 
@@ -72,8 +76,16 @@ impl NodeHandle {
     /// [`NodeHandle::request`], answered with the JSON envelope: reads share the encoding of
     /// their view with every other request for it (see `answers.rs`).
     pub(crate) async fn request_encoded(&self, request: Request) -> Answer {
-        let view = View::of(&request).map(Box::new);
-        self.ask(request, view).await
+        let view = View::of(&request);
+        if let Some(view) = view.as_ref().filter(|_| answers::is_fetch(&request)) {
+            if let Some(body) = self.fetched.get(view) {
+                return Answer::Encoded {
+                    code: Code::Ok,
+                    body,
+                };
+            }
+        }
+        self.ask(request, view.map(Box::new)).await
     }
 
     async fn ask(&self, request: Request, view: Option<Box<View>>) -> Answer {
