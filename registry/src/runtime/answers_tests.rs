@@ -44,6 +44,21 @@ fn writes_reads_and_fetch_all_share_no_answer() {
     assert_eq!(View::of(&crate::api::Request::Nodes), None);
 }
 
+#[test]
+fn fetched_answers_last_until_cleared_and_only_fetches_are_kept() {
+    let fetched = Fetched::default();
+    let shared = fetched.clone();
+    let view = View::of(&fetch_request("env=dev&appid=a&status=3")).expect("a view");
+    assert_eq!(fetched.get(&view), None);
+    shared.insert(view.clone(), Bytes::from_static(b"{\"code\":0}"));
+    assert_eq!(fetched.get(&view).as_deref(), Some(&b"{\"code\":0}"[..]));
+    shared.clear();
+    assert_eq!(fetched.get(&view), None);
+    assert!(is_fetch(&fetch_request("env=dev&appid=a&status=3")));
+    let poll = decoded(Route::Poll, "env=dev&appid=a&hostname=c&latest_timestamp=1");
+    assert!(!is_fetch(&poll), "a poll's answer depends on its cursor");
+}
+
 fn fetch_request(query: &str) -> crate::api::Request {
     decoded(Route::Fetch, query)
 }
