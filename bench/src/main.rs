@@ -50,7 +50,9 @@ struct Args {
     #[arg(long, value_name = "BIN", required_unless_present = "target")]
     candidate: Option<PathBuf>,
     /// Measure a node that already runs at this address instead of starting one (the
-    /// visibility phase, which needs a fresh cluster, is skipped).
+    /// visibility phase, which needs a fresh cluster, is skipped). The node must let one
+    /// address hold every poller (`[http] max_polls_per_client`, default 512) and hold polls
+    /// longer than the phase (`poll_hold_ms`), as the nodes the benchmark starts do.
     #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["baseline", "candidate"])]
     target: Option<String>,
     /// The running node's pid, for its CPU and memory figures (with --target).
