@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::access::AuthRefusals;
+use super::answers::{self, Answer, View};
 use super::clock::SystemClock;
 use super::metrics::{self, Snapshot};
 use super::net::HttpNetwork;
@@ -15,7 +16,7 @@ use super::peer_auth::PeerRefusals;
 use super::peer_sender::PeerPostCounters;
 use super::per_client::PerClient;
 use super::status::{History, StatusDoc};
-use crate::api::{PeerMessage, Reply, Request};
+use crate::api::{PeerMessage, Request};
 use crate::core::{Clock, Node, NodeEvent, ProtectionOverride, RequestId};
 
 pub(crate) type RuntimeNode = Node<SystemClock, HttpNetwork>;
@@ -27,7 +28,10 @@ pub(crate) enum Command {
     Request {
         id: RequestId,
         request: Request,
-        reply: oneshot::Sender<Reply>,
+        reply: oneshot::Sender<Answer>,
+        /// Set when the handler takes the view's shared encoding (see `answers.rs`); boxed
+        /// to keep the other commands small.
+        view: Option<Box<View>>,
     },
     /// A message from the peer at `from`.
     Peer { from: String, message: PeerMessage },
@@ -89,6 +93,7 @@ impl Driver {
                     self.note_stall(&mut heartbeat);
                     match command {
                         Some(Command::Shutdown { done }) => {
+                            self.changing();
                             self.shutdown().await;
                             let _ = done.send(());
                             return;
@@ -100,6 +105,7 @@ impl Driver {
                 // One timer for both: the node's deadline and the heartbeat.
                 () = tokio::time::sleep_until(deadline.min(heartbeat)) => {
                     if self.note_stall(&mut heartbeat) >= deadline {
+                        self.changing();
                         self.node.handle_timeout();
                     }
                 }
@@ -114,6 +120,7 @@ impl Driver {
         if now >= *heartbeat {
             let late = now.saturating_duration_since(*heartbeat);
             if late >= HEARTBEAT {
+                self.changing();
                 self.node.handle_stall(late);
             }
             *heartbeat = now + HEARTBEAT;
@@ -129,17 +136,36 @@ impl Driver {
     }
 
     fn abandon(&mut self, id: RequestId) {
+        self.changing();
         self.node.net_mut().forget(id);
         self.node.handle_abandon(id);
     }
 
+    /// The node is about to take an input that may change what a fetch answers: the fetch
+    /// answers handlers serve without it are dropped first (see `answers::Fetched`).
+    fn changing(&self) {
+        self.node.net().fetched().clear();
+    }
+
     fn apply(&mut self, command: Command) {
         match command {
-            Command::Request { id, request, reply } => {
-                self.node.net_mut().await_reply(id, reply);
+            Command::Request {
+                id,
+                request,
+                reply,
+                view,
+            } => {
+                if request.is_write() {
+                    self.changing();
+                }
+                let fetch = answers::is_fetch(&request);
+                self.node.net_mut().await_reply(id, reply, view, fetch);
                 self.node.handle_request(id, request);
             }
-            Command::Peer { from, message } => self.node.handle_peer_message(&from, &message),
+            Command::Peer { from, message } => {
+                self.changing();
+                self.node.handle_peer_message(&from, &message)
+            }
             Command::Metrics(reply) => {
                 let snapshot = Snapshot::of(
                     &self.node,
@@ -157,6 +183,7 @@ impl Driver {
                 let _ = reply.send(StatusDoc::of(&self.node, &self.history));
             }
             Command::SetProtection { mode, done } => {
+                self.changing();
                 self.node.set_protection_override(mode);
                 let _ = done.send(true);
             }
@@ -202,6 +229,7 @@ impl Driver {
                 Some(command) = self.commands.recv() => self.apply_stopping(command),
                 () = tokio::time::sleep_until(wake) => {
                     if timers_due {
+                        self.changing();
                         self.node.handle_timeout();
                     }
                 }

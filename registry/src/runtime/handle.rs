@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::answers::{self, Answer, Fetched, View};
 use super::driver::Command;
 use super::status::StatusDoc;
 use crate::api::{Code, PeerMessage, Reply, Request};
@@ -16,6 +17,8 @@ pub(crate) struct NodeHandle {
     commands: mpsc::Sender<Command>,
     abandons: mpsc::UnboundedSender<RequestId>,
     next_id: Arc<AtomicU64>,
+    /// Fetch answers served without a trip to the node while it is unchanged.
+    fetched: Fetched,
 }
 
 /// Sends `handle_abandon` if the handler is dropped before its reply came: hyper drops the
@@ -48,21 +51,54 @@ impl NodeHandle {
     pub(crate) fn new(
         commands: mpsc::Sender<Command>,
         abandons: mpsc::UnboundedSender<RequestId>,
+        fetched: Fetched,
     ) -> NodeHandle {
         NodeHandle {
             commands,
             abandons,
             next_id: Arc::new(AtomicU64::new(1)),
+            fetched,
         }
     }
 
     /// Hands `request` to the node and waits for its reply (for a long-poll, up to the hold).
     pub(crate) async fn request(&self, request: Request) -> Reply {
+        match self.ask(request, None).await {
+            Answer::Reply(reply) => reply,
+            // Only a request naming a view is answered encoded.
+            Answer::Encoded { .. } => Reply::error(
+                Code::ServerError,
+                "an encoded answer to a request that asked for none",
+            ),
+        }
+    }
+
+    /// [`NodeHandle::request`], answered with the JSON envelope: reads share the encoding of
+    /// their view with every other request for it (see `answers.rs`).
+    pub(crate) async fn request_encoded(&self, request: Request) -> Answer {
+        let view = View::of(&request);
+        if let Some(view) = view.as_ref().filter(|_| answers::is_fetch(&request)) {
+            if let Some(body) = self.fetched.get(view) {
+                return Answer::Encoded {
+                    code: Code::Ok,
+                    body,
+                };
+            }
+        }
+        self.ask(request, view.map(Box::new)).await
+    }
+
+    async fn ask(&self, request: Request, view: Option<Box<View>>) -> Answer {
         let id = RequestId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (reply, answer) = oneshot::channel();
-        let command = Command::Request { id, request, reply };
+        let command = Command::Request {
+            id,
+            request,
+            reply,
+            view,
+        };
         if self.commands.send(command).await.is_err() {
-            return stopped();
+            return Answer::Reply(stopped());
         }
         // Armed right after the send with no await in between: from here on, the node knows
         // the request, so a drop must tell it.
@@ -71,9 +107,9 @@ impl NodeHandle {
             abandons: self.abandons.clone(),
             armed: true,
         };
-        let reply = answer.await.unwrap_or_else(|_| stopped());
+        let answer = answer.await.unwrap_or_else(|_| Answer::Reply(stopped()));
         guard.armed = false;
-        reply
+        answer
     }
 
     /// Hands a peer's message to the node; false if the node has stopped.

@@ -9,6 +9,7 @@
 //! APIs, so the same code can run under madsim.
 
 mod access;
+mod answers;
 mod clock;
 mod driver;
 mod eureka;
@@ -163,7 +164,7 @@ pub(crate) fn launch(settings: Settings) -> Result<Launched, ConfigError> {
     node.set_protection_override(settings.protection);
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (abandons_tx, abandons) = mpsc::unbounded_channel();
-    let handle = NodeHandle::new(commands_tx, abandons_tx);
+    let handle = NodeHandle::new(commands_tx, abandons_tx, node.net().fetched().clone());
     let driver = tokio::task::spawn(
         Driver {
             node,

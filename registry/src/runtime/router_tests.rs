@@ -50,13 +50,18 @@ impl TestNode {
     /// [`PEER_SECRET`] when `peer_secret` is set. Long-polls hold briefly, and the stall guard
     /// is out of the way: a test thread busy between requests is no stall.
     pub(super) fn new(peer_secret: bool) -> TestNode {
+        TestNode::with_poll_hold(peer_secret, Duration::from_millis(50))
+    }
+
+    /// [`TestNode::new`] holding long-polls for `poll_hold`.
+    pub(super) fn with_poll_hold(peer_secret: bool, poll_hold: Duration) -> TestNode {
         let flags = Overrides {
             dev: true,
             secret: peer_secret.then(|| PEER_SECRET.to_string()),
             ..Overrides::default()
         };
         let mut settings = Settings::load(None, flags).expect("dev settings");
-        settings.config.poll_hold = Duration::from_millis(50);
+        settings.config.poll_hold = poll_hold;
         settings.config.stall.threshold = Duration::from_secs(3600);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -90,6 +95,53 @@ impl TestNode {
                 body,
             }
         })
+    }
+
+    /// Sends `parked` (long-polls) at once, waits until the node holds them all, then sends
+    /// `write`; the answers to the polls, in order.
+    pub(super) fn polls_woken_by(
+        &self,
+        parked: Vec<axum::http::Request<Body>>,
+        write: axum::http::Request<Body>,
+    ) -> Vec<Answer> {
+        let count = parked.len();
+        let tasks: Vec<_> = parked
+            .into_iter()
+            .map(|request| {
+                let router = self.router.clone();
+                self.runtime.spawn(async move {
+                    let response = router.oneshot(request).await.expect("infallible");
+                    let (parts, body) = response.into_parts();
+                    let body = body.collect().await.expect("a body").to_bytes();
+                    Answer {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body,
+                    }
+                })
+            })
+            .collect();
+        let waiters = format!("registry_poll_waiters {count}\n");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self
+            .runtime
+            .block_on(self.node.metrics())
+            .is_some_and(|text| text.contains(&waiters))
+        {
+            assert!(std::time::Instant::now() < deadline, "polls not parked");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let written = self.send(write);
+        assert_eq!(written.envelope().map(|e| e.code), Some(0), "the write");
+        tasks
+            .into_iter()
+            .map(|task| self.runtime.block_on(task).expect("a poll answer"))
+            .collect()
+    }
+
+    /// The node's reply to `request`, encoded afresh (the path that shares no encoding).
+    pub(super) fn fresh_json(&self, request: Request) -> String {
+        self.runtime.block_on(self.node.request(request)).to_json()
     }
 
     /// POSTs `body` as a form to `route`.

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::access::{ApiAuth, AuthRefusals, Denied, Guarded};
+use super::answers::Answer;
 use super::handle::NodeHandle;
 use super::limits::{self, HttpLimits};
 use super::metrics::override_label;
@@ -82,7 +83,12 @@ pub(crate) fn router(state: AppState) -> Router {
 
 /// A reply in bilibili's envelope: always HTTP 200, the code in the body and the header.
 fn envelope(reply: &Reply) -> Response {
-    let code = HeaderValue::from(reply.code.as_i32());
+    encoded_envelope(reply.code, reply.to_json().into())
+}
+
+/// [`envelope`] of a reply already encoded (`body` is its JSON).
+fn encoded_envelope(code: Code, body: bytes::Bytes) -> Response {
+    let code = HeaderValue::from(code.as_i32());
     (
         StatusCode::OK,
         [
@@ -92,7 +98,7 @@ fn envelope(reply: &Reply) -> Response {
             ),
             (header::HeaderName::from_static(STATUS_CODE_HEADER), code),
         ],
-        reply.to_json(),
+        body,
     )
         .into_response()
 }
@@ -126,11 +132,13 @@ async fn discovery(
         Ok(form) => form,
         Err(bad) => return envelope(&bad.into()),
     };
-    let reply = match decode_request(route, &form) {
-        Ok(request) => state.node.request(request).await,
-        Err(bad) => bad.into(),
-    };
-    envelope(&reply)
+    match decode_request(route, &form) {
+        Ok(request) => match state.node.request_encoded(request).await {
+            Answer::Reply(reply) => envelope(&reply),
+            Answer::Encoded { code, body } => encoded_envelope(code, body),
+        },
+        Err(bad) => envelope(&bad.into()),
+    }
 }
 
 /// The query string, plus the form body for POSTs: like Go's form binding, writes accept
