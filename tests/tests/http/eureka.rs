@@ -120,9 +120,14 @@ fn eureka_writes_need_the_write_token_when_one_is_set() {
     assert_eq!(node.get("/eureka/apps/my-app").status, 200);
 }
 
+/// The instance's status and overridden status as `node` shows them; empty while it does not
+/// hold the instance yet (answered 404: replication reaches each node on its own schedule).
 fn eureka_status(node: &Node) -> (String, String) {
     let path = format!("/eureka/apps/my-app/{ID_IN_PATH}");
     let reply = node.request("GET", &path, "", &[("accept", "application/json")]);
+    if reply.status != 200 {
+        return (String::new(), String::new());
+    }
     let instance = &reply.json()["instance"];
     let text = |k: &str| instance[k].as_str().unwrap_or_default().to_string();
     (text("status"), text("overriddenStatus"))
