@@ -543,13 +543,16 @@ pollers = [2, 2]
     /// they wrote, and peer messages began carrying `sent_at` so a copy keeps the age its
     /// sender measured; leases stopped running while a node is paused (swarm seed 2 pauses;
     /// the small scenario does not); a cluster started together became ready once its nodes
-    /// had heard from each other instead of at the sync timeout.
+    /// had heard from each other instead of at the sync timeout; a message from a peer began
+    /// ending the back-off of the replication queue towards it, and a `polls` caller already
+    /// told that an app is empty began to be held when it asks again with the same cursor
+    /// (#16; seed 3 kept its trace).
     #[test]
     fn an_explicit_drawn_plan_gives_the_traces_recorded_before_plans_existed() {
         for (seed, hash) in [
             (3, 0x15e3_a237_d1db_c56a_u64),
-            (9, 0xb0f9_66fa_5e62_c583),
-            (21, 0x0715_e26f_85bd_f769),
+            (9, 0x176a_b4b0_6a49_013b),
+            (21, 0xe0e4_e943_d2b3_3fe9),
         ] {
             let options = small_options(seed);
             assert_eq!(
@@ -567,7 +570,7 @@ pollers = [2, 2]
         let options = crate::suite::draw(&swarm, 2);
         assert_eq!(
             Run::new(2, &options).go().trace.hash(),
-            0x9d4a_6001_28d4_7fdf
+            0x5f10_736d_c1d2_8ef7
         );
     }
 

@@ -2,6 +2,7 @@
 
 mod eviction;
 mod harness;
+mod peer_back;
 mod polls;
 mod protection;
 mod reads;
