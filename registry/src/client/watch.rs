@@ -85,6 +85,10 @@ impl Watcher {
                 problem: e.to_string(),
             })?;
         for (appid, info) in &apps {
+            #[cfg(madsim)]
+            if crate::knobs::on(crate::knobs::Knob::FrozenCursors) {
+                continue;
+            }
             if let Some(cursor) = self.cursors.get_mut(appid.as_str()) {
                 *cursor = info.latest_timestamp;
             }

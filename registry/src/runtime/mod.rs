@@ -154,6 +154,10 @@ pub async fn serve_until(
     tracing::info!(addr = %running.addr(), hostname = %identity.hostname, zone = %identity.zone, env = %identity.env, ?seeds, tls, write_token, admin_token, "serving");
     shutdown.await;
     tracing::info!("shutting down");
+    #[cfg(madsim)]
+    if crate::knobs::on(crate::knobs::Knob::AbruptStop) {
+        return Ok(());
+    }
     running.shutdown().await;
     Ok(())
 }
