@@ -14,6 +14,8 @@ pub enum Knob {
     NoFailover,
     /// The SDK's watcher never moves its cursors (answered at once, again and again).
     FrozenCursors,
+    /// The SDK's watcher drops what every answer says (it never learns of a change).
+    DeafWatcher,
     /// The node sends no message to its peers (no replication, anti-entropy or sync).
     DropPeerMessages,
     /// `serve_until` returns without the graceful shutdown (the node just stops).

@@ -5,19 +5,25 @@
 
 use std::time::Duration;
 
+use registry::api::Status;
 use registry::knobs::{self, Knob};
 use simtest::chaos::{draw, Write};
 use simtest::checks::run_options;
 use simtest::scripted;
 
-/// Runs the chaos test with `knob` on; its violations. No service cancels: a seed whose
-/// services all cancel leaves nothing for the broken variant to get wrong.
+/// Runs the chaos test with `knob` on; its violations. No service cancels and the first ends
+/// UP: a seed whose services all cancel or wait leaves nothing for a broken variant to get
+/// wrong.
 async fn chaos_with(knob: Knob) -> Vec<String> {
     let mut options = draw(madsim::runtime::Handle::current().seed());
     for plan in &mut options.services {
         plan.writes
             .retain(|(_, write)| !matches!(write, Write::Cancel));
     }
+    let last = options.chaos.saturating_sub(Duration::from_secs(1));
+    options.services[0]
+        .writes
+        .push((last, Write::Status(Status::Up)));
     knobs::clear();
     knobs::set(knob);
     let violations = run_options(options).await;
@@ -27,15 +33,26 @@ async fn chaos_with(knob: Knob) -> Vec<String> {
 }
 
 #[madsim::test]
-async fn nodes_that_send_no_peer_message_fail_the_served_and_watcher_checks() {
+async fn nodes_that_send_no_peer_message_fail_the_served_check() {
     let violations = chaos_with(Knob::DropPeerMessages).await;
     assert!(
         violations.iter().any(|v| v.contains("the clients believe")),
         "the served-as-believed check missed nodes that never replicate"
     );
     assert!(
-        violations.iter().any(|v| v.starts_with("watcher")),
-        "the watcher check missed nodes that never replicate"
+        violations
+            .iter()
+            .any(|v| v.contains("lists registry nodes")),
+        "the infra.discovery check missed nodes that never replicate"
+    );
+}
+
+#[madsim::test]
+async fn a_watcher_that_never_learns_a_change_fails_the_watcher_check() {
+    let violations = chaos_with(Knob::DeafWatcher).await;
+    assert!(
+        violations.iter().any(|v| v.contains("last saw")),
+        "the watcher check missed a watcher that never learned anything"
     );
 }
 
