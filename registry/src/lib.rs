@@ -16,5 +16,7 @@ pub mod client;
 pub mod core;
 #[cfg(feature = "runtime")]
 mod http_client;
+#[cfg(all(madsim, feature = "runtime"))]
+pub mod knobs;
 #[cfg(feature = "runtime")]
 pub mod runtime;

@@ -110,61 +110,64 @@ fn main() -> ExitCode {
     };
     init_logs(settings.log_format);
     raise_open_file_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    block_on(run(settings))
+}
+
+/// Runs the node on a multi-threaded tokio runtime.
+#[cfg(not(madsim))]
+fn block_on(serve: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime,
+        Ok(runtime) => runtime.block_on(serve),
         Err(error) => {
             eprintln!("registry: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    runtime.block_on(run(settings))
+    }
+}
+
+/// Under madsim, madsim's runtime: madsim-tokio's `block_on` is unimplemented.
+#[cfg(madsim)]
+fn block_on(serve: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    madsim::runtime::Runtime::new().block_on(serve)
 }
 
 async fn run(settings: Settings) -> ExitCode {
-    let identity = settings.config.identity.clone();
-    let seeds = settings.config.cluster.seeds.clone();
-    let (tls, write_token, admin_token) = (
-        settings.tls_on(),
-        settings.write_token_on(),
-        settings.admin_token_on(),
-    );
-    if !settings.peer_auth.is_on() {
-        tracing::warn!(
-            "PEER AUTHENTICATION IS OFF: anyone who can reach this node can write to the registry as a peer. Set {} (at least {} bytes, the same on every node) to sign and verify peer messages.",
-            runtime::SECRET_ENV,
-            runtime::MIN_SECRET_BYTES
-        );
-    }
-    let running = match runtime::start(settings).await {
-        Ok(running) => running,
+    match runtime::serve_until(settings, wait_for_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "cannot start");
             eprintln!("registry: {error}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    tracing::info!(addr = %running.addr(), hostname = %identity.hostname, zone = %identity.zone, env = %identity.env, ?seeds, tls, write_token, admin_token, "serving");
-    let signal = wait_for_signal().await;
-    tracing::info!(signal, "shutting down");
-    running.shutdown().await;
-    ExitCode::SUCCESS
+    }
 }
 
-/// Waits for SIGINT or SIGTERM and names it.
-async fn wait_for_signal() -> &'static str {
+/// Waits for SIGINT or SIGTERM and names it in the log.
+#[cfg(not(madsim))]
+async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+    let name = match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        },
         // Without a SIGTERM handler, Ctrl-C still works.
-        let _ = tokio::signal::ctrl_c().await;
-        return "SIGINT";
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-    }
+    tracing::info!(signal = name, "signal received");
+}
+
+/// madsim simulates only ctrl-c (`Handle::send_ctrl_c`).
+#[cfg(madsim)]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!(signal = "SIGINT", "signal received");
 }
 
 fn init_logs(format: LogFormat) {

@@ -20,8 +20,8 @@ use std::time::Duration;
 use hyper::Method;
 
 use crate::api::{
-    CancelArgs, Code, Envelope, FetchArgs, InstanceInfo, RegisterArgs, RenewArgs, Request, Route,
-    StatusFilter,
+    CancelArgs, Code, Envelope, FetchArgs, InstanceInfo, Metadata, RegisterArgs, RenewArgs,
+    Request, Route, SetArgs, Status, StatusFilter,
 };
 use crate::core::DISCOVERY_APPID;
 use crate::http_client::{self, HttpError, HttpRequest};
@@ -137,6 +137,10 @@ impl Client {
 
     /// Moves on to the next node (after `node` failed).
     fn advance_from(&self, node: &str) {
+        #[cfg(madsim)]
+        if crate::knobs::on(crate::knobs::Knob::NoFailover) {
+            return;
+        }
         let nodes = self.nodes();
         if let Some(at) = nodes.iter().position(|n| n == node) {
             self.shared
@@ -172,6 +176,28 @@ impl Client {
             key: instance.key.clone(),
             replication: false,
             latest_timestamp: 0,
+        });
+        expect_ok(self.call(&request).await?).map(|_| ())
+    }
+
+    /// Changes the status and/or the metadata (merged into what is there) of `instance`; `None`
+    /// leaves that part alone.
+    pub async fn set(
+        &self,
+        instance: &RegisterArgs,
+        status: Option<Status>,
+        metadata: Option<Metadata>,
+    ) -> Result<(), ClientError> {
+        let key = &instance.key;
+        let request = Request::Set(SetArgs {
+            zone: key.zone.clone(),
+            env: key.env.clone(),
+            appid: key.appid.clone(),
+            hostnames: vec![key.hostname.clone()],
+            statuses: status.into_iter().collect(),
+            metadata: metadata.into_iter().collect(),
+            replication: false,
+            set_timestamp: 0,
         });
         expect_ok(self.call(&request).await?).map(|_| ())
     }

@@ -260,6 +260,8 @@ impl<C: Clock, N: Network> Node<C, N> {
                 sent_at,
             } => self.on_sync_response(from, *ready, apps, *sent_at),
         }
+        // After the message: an ack has already ended the back-off its own way.
+        self.replication.heard_from(from, self.clock.mono());
         self.finish();
     }
 

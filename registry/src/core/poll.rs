@@ -23,6 +23,8 @@ pub(crate) struct Waiter {
     pub(crate) zone: SmolStr,
     /// Watched apps with the cursor the poller last saw, in request order.
     pub(crate) apps: Vec<(AppKey, i64)>,
+    /// The `polls` caller's host name (empty for `poll`): see [`Waiters::told_empty`].
+    pub(crate) poller: SmolStr,
     pub(crate) deadline: Mono,
 }
 
@@ -32,7 +34,19 @@ pub(crate) struct Waiters {
     by_id: BTreeMap<RequestId, Waiter>,
     by_app: BTreeMap<AppKey, BTreeSet<RequestId>>,
     by_deadline: BTreeSet<(Mono, RequestId)>,
+    /// Pollers told that an app has no instance: (host name, app) to the cursor they sent and
+    /// the app's cursor in that answer. bilibili's Go SDK does not move its cursor on an app
+    /// without instances, so it sends the same cursor again at once, and was answered at once,
+    /// about 4,900 times a second (#16). A poller that comes back with that same cursor while
+    /// the app has not changed since has been told already and is held; any other poller, or
+    /// this one once the app changes, is answered as before, so a client that moves its cursor
+    /// learns once that the app became empty.
+    told_empty: BTreeMap<(SmolStr, AppKey), (i64, i64)>,
 }
+
+/// Pollers remembered in [`Waiters::told_empty`] at most; past it the memory is cleared (a
+/// forgotten poller gets one more empty answer, then is remembered again).
+const MAX_TOLD_EMPTY: usize = 16 * 1024;
 
 impl Waiters {
     pub(crate) fn len(&self) -> usize {
@@ -80,6 +94,35 @@ impl Waiters {
     /// Whether any waiter watches `app`.
     pub(crate) fn is_watched(&self, app: &AppKey) -> bool {
         self.by_app.get(app).is_some_and(|ids| !ids.is_empty())
+    }
+
+    /// Remembers that `poller`, polling `app` with cursor `seen`, was told at `cursor` that
+    /// the app has no instance.
+    pub(crate) fn tell_empty(&mut self, poller: &SmolStr, app: &AppKey, seen: i64, cursor: i64) {
+        if poller.is_empty() {
+            return;
+        }
+        if self.told_empty.len() >= MAX_TOLD_EMPTY {
+            self.told_empty.clear();
+        }
+        self.told_empty
+            .insert((poller.clone(), app.clone()), (seen, cursor));
+    }
+
+    /// Whether `poller` was already told, polling with `seen`, that `app` has no instance,
+    /// and the app's cursor is still the one of that answer.
+    pub(crate) fn told_empty(
+        &self,
+        poller: &SmolStr,
+        app: &AppKey,
+        seen: i64,
+        cursor: i64,
+    ) -> bool {
+        !poller.is_empty()
+            && self
+                .told_empty
+                .get(&(poller.clone(), app.clone()))
+                .is_some_and(|told| *told == (seen, cursor))
     }
 
     /// The earliest deadline of any waiter.
@@ -133,6 +176,7 @@ mod tests {
             kind: PollKind::Multi,
             zone: SmolStr::default(),
             apps: apps.iter().map(|a| (app(a), 0)).collect(),
+            poller: SmolStr::default(),
             deadline: Mono::from_nanos(deadline),
         }
     }

@@ -76,6 +76,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             kind: PollKind::Single,
             zone: args.zone,
             apps: vec![(app, args.latest_timestamp)],
+            poller: SmolStr::default(),
             deadline: self.clock.mono() + self.config.poll_hold,
         };
         if cursor > args.latest_timestamp {
@@ -106,6 +107,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             kind: PollKind::Multi,
             zone: args.zone,
             apps,
+            poller: args.hostname,
             deadline: self.clock.mono() + self.config.poll_hold,
         };
         if self.changed(&waiter).next().is_some() {
@@ -153,16 +155,22 @@ impl<C: Clock, N: Network> Node<C, N> {
     }
 
     /// The reply to a waiter: the apps that moved past its cursors, UP instances only.
-    fn answer(&self, waiter: &Waiter) -> Reply {
-        let mut changed: BTreeMap<SmolStr, InstanceInfo> = self
-            .changed(waiter)
-            .filter_map(|app| {
-                Some((
-                    app.appid.clone(),
-                    self.table.info(app, &waiter.zone, StatusFilter::UP)?,
-                ))
-            })
-            .collect();
+    /// Remembers the apps it tells a `polls` caller have no instance.
+    fn answer(&mut self, waiter: &Waiter) -> Reply {
+        let mut changed: BTreeMap<SmolStr, InstanceInfo> = BTreeMap::new();
+        let mut told_empty = Vec::new();
+        for (app, seen) in self.changed(waiter) {
+            let info = self.table.info(app, &waiter.zone, StatusFilter::UP);
+            if let Some(info) = info {
+                if info.instances.values().all(Vec::is_empty) {
+                    told_empty.push((app.clone(), *seen, info.latest_timestamp));
+                }
+                changed.insert(app.appid.clone(), info);
+            }
+        }
+        for (app, seen, cursor) in told_empty {
+            self.waiters.tell_empty(&waiter.poller, &app, seen, cursor);
+        }
         match waiter.kind {
             PollKind::Multi => Reply::ok(Data::Apps(changed)),
             PollKind::Single => match changed.pop_first() {
@@ -172,12 +180,14 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    fn changed<'w>(&'w self, waiter: &'w Waiter) -> impl Iterator<Item = &'w AppKey> + 'w {
-        waiter
-            .apps
-            .iter()
-            .filter(|(app, seen)| self.table.cursor(app).is_some_and(|cursor| cursor > *seen))
-            .map(|(app, _)| app)
+    /// The watched apps that moved past the waiter's cursor, with that cursor; an app the
+    /// poller was already told is empty, and that has not changed since, has not moved.
+    fn changed<'w>(&'w self, waiter: &'w Waiter) -> impl Iterator<Item = &'w (AppKey, i64)> + 'w {
+        waiter.apps.iter().filter(|(app, seen)| {
+            self.table.cursor(app).is_some_and(|cursor| {
+                cursor > *seen && !self.waiters.told_empty(&waiter.poller, app, *seen, cursor)
+            })
+        })
     }
 
     /// The app's instances for fetch, or `None` when there are none to show (unknown app, or

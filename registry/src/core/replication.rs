@@ -228,6 +228,14 @@ impl Replication {
         })
     }
 
+    /// A message came from `from`: if it is a peer, its queue's back-off ends (see
+    /// [`PeerQueue::heard_from`]).
+    pub(crate) fn heard_from(&mut self, from: &str, now: Mono) {
+        if let Some(peer) = self.peers.get_mut(from) {
+            peer.queue.heard_from(now, &self.config);
+        }
+    }
+
     /// Each peer with its status: lost once none of the batches sent to it has been answered
     /// for `peer_lost_after`, or once its registration went away; up otherwise.
     pub(crate) fn infos(&self, now: Mono) -> Vec<NodeInfo> {

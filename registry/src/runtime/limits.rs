@@ -83,7 +83,7 @@ pub(crate) fn field_count(text: &str) -> usize {
     text.split('&').filter(|pair| !pair.is_empty()).count()
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(madsim)))] // a tokio runtime, which madsim does not provide
 mod tests {
     use super::*;
     use http_body_util::Full;

@@ -20,7 +20,8 @@ mod net;
 mod peer_auth;
 mod peer_sender;
 mod per_client;
-#[cfg(test)]
+// Drives the router on a tokio test runtime, which madsim does not provide.
+#[cfg(all(test, not(madsim)))]
 mod router_tests;
 mod routes;
 mod server;
@@ -30,6 +31,7 @@ mod status;
 mod timer;
 mod tls;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -127,6 +129,39 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         server,
         driver,
     })
+}
+
+/// Starts a node, serves until `shutdown` completes, then shuts down gracefully. The one serve
+/// path of the binary (which passes SIGINT/SIGTERM) and of the madsim tests (which pass
+/// madsim's ctrl-c), so the simulation exercises the shutdown users get.
+pub async fn serve_until(
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let identity = settings.config.identity.clone();
+    let seeds = settings.config.cluster.seeds.clone();
+    let (tls, write_token, admin_token) = (
+        settings.tls_on(),
+        settings.write_token_on(),
+        settings.admin_token_on(),
+    );
+    if !settings.peer_auth.is_on() {
+        tracing::warn!(
+            "PEER AUTHENTICATION IS OFF: anyone who can reach this node can write to the registry as a peer. Set {} (at least {} bytes, the same on every node) to sign and verify peer messages.",
+            SECRET_ENV,
+            MIN_SECRET_BYTES
+        );
+    }
+    let running = start(settings).await?;
+    tracing::info!(addr = %running.addr(), hostname = %identity.hostname, zone = %identity.zone, env = %identity.env, ?seeds, tls, write_token, admin_token, "serving");
+    shutdown.await;
+    tracing::info!("shutting down");
+    #[cfg(madsim)]
+    if crate::knobs::on(crate::knobs::Knob::AbruptStop) {
+        return Ok(());
+    }
+    running.shutdown().await;
+    Ok(())
 }
 
 /// A node task and the router in front of it, before any socket: what [`start`] serves, and

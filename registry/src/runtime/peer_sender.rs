@@ -93,6 +93,10 @@ impl PeerSender {
 
     /// Queues `message` for `addr`; never blocks the node.
     pub(crate) fn send(&mut self, addr: &str, message: &PeerMessage) {
+        #[cfg(madsim)]
+        if crate::knobs::on(crate::knobs::Knob::DropPeerMessages) {
+            return;
+        }
         let body = match serde_json::to_vec(message) {
             Ok(body) => Bytes::from(body),
             Err(error) => {

@@ -1,5 +1,7 @@
 //! The `registry` binary as real processes on loopback: each test starts its own nodes on free
 //! ports, talks to them over HTTP and stops them by pid.
+// Real processes and real sockets: nothing here can run under madsim.
+#![cfg(not(madsim))]
 
 mod bad_input;
 mod client_caps;

@@ -138,11 +138,16 @@ impl Harness {
     }
 
     pub(super) fn polls(&mut self, apps: &[(&str, i64)]) -> RequestId {
+        self.polls_as("poller", apps)
+    }
+
+    /// `polls` from the poller named `hostname`.
+    pub(super) fn polls_as(&mut self, hostname: &str, apps: &[(&str, i64)]) -> RequestId {
         self.send(Request::Polls(PollsArgs {
             zone: Default::default(),
             env: "dev".into(),
             appids: apps.iter().map(|(a, _)| (*a).into()).collect(),
-            hostname: "poller".into(),
+            hostname: hostname.into(),
             latest_timestamps: apps.iter().map(|(_, c)| *c).collect(),
         }))
     }

@@ -3,6 +3,7 @@
 mod durability;
 mod eviction;
 mod harness;
+mod peer_back;
 mod polls;
 mod protection;
 mod reads;

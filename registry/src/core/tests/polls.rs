@@ -240,7 +240,9 @@ fn a_poller_behind_an_app_emptied_by_eviction_is_answered_after_the_tombstone_sw
         "behind: answered at once"
     );
     h.advance(Duration::from_secs(2));
-    let after_sweep = h.polls(&[("app", seen)]);
+    // Another poller that saw the instance: the first was told the app is empty and, asking
+    // again with the same cursor, is held (see the Go SDK test below).
+    let after_sweep = h.polls_as("late-poller", &[("app", seen)]);
     assert!(
         h.reply_to(after_sweep).is_some(),
         "still behind after the sweep: answered at once, not parked"
@@ -278,4 +280,35 @@ fn one_step_s_changes_reach_a_parked_poll_in_one_answer() {
         panic!("poll answers an app")
     };
     assert_eq!(hostnames(&info), live, "both evictions in the one answer");
+}
+
+#[test]
+fn a_poller_told_an_app_is_empty_is_held_when_it_asks_again_with_the_same_cursor() {
+    // #16: bilibili's Go SDK does not move its cursor on an app without instances, so after
+    // the app's last instance was cancelled it asked again at once with the old cursor and was
+    // answered at once, about 4,900 times a second.
+    let mut h = Harness::new();
+    h.register("a");
+    let seen = h.cursor();
+    h.cancel("a");
+    let first = h.polls(&[("app", seen)]);
+    let Data::Apps(apps) = h.reply_to(first).expect("behind: answered at once").data else {
+        panic!("polls answers a map")
+    };
+    assert!(hostnames(&apps["app"]).is_empty(), "told once: no instance");
+    let again = h.polls(&[("app", seen)]);
+    assert!(
+        h.reply_to(again).is_none(),
+        "told already and nothing changed since: held, not answered again"
+    );
+    let other = h.polls_as("other-poller", &[("app", seen)]);
+    assert!(
+        h.reply_to(other).is_some(),
+        "a poller not told yet learns once that the app is empty"
+    );
+    h.register("b");
+    let Data::Apps(apps) = h.reply_to(again).expect("woken by the next change").data else {
+        panic!("polls answers a map")
+    };
+    assert_eq!(hostnames(&apps["app"]), ["b"]);
 }
