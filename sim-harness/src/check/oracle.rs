@@ -187,17 +187,8 @@ mod tests {
     fn a_last_write_overtaken_by_a_concurrent_one_is_excused_only_for_blind_clients() {
         // Swarm seed 84: red at node 0, then blue at node 1, which had never heard of red and
         // whose clock was behind; red wins everywhere.
-        let (red, blue) = (colored("a", "red", 10), colored("a", "blue", 5));
-        let check = |reads_back: bool, node_1_had_red: bool| {
-            let mut run = Run::new(2);
-            run.reads_back = reads_back;
-            run.write(1, 0, &red, true);
-            if node_1_had_red {
-                run.put(0, 1, &red);
-            }
-            run.write(2, 1, &blue, true);
-            run.put(0, 1, &red).hold(0, &red).hold(1, &red);
-            run.check(&Oracle)
+        let check = |reads_back, node_1_had_red| {
+            red_overtakes_blue(reads_back, node_1_had_red).check(&Oracle)
         };
         // A client like bilibili's Go SDK sends nothing to order its writes by, and never
         // reads them back: the nodes' clocks ordered them.

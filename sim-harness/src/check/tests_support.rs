@@ -331,6 +331,22 @@ impl Run {
 }
 
 /// The default node rules: 90 s lease, 1 h protected, 60 s window, 85 %, keep 85 %.
+/// Swarm seed 84's shape: client 0's red taken by node 0, then its blue (stamped below red) by
+/// node 1, which had been handed red only if `node_1_had_red`; red ends on both nodes. The
+/// client reads back its writes if `reads_back`.
+pub(super) fn red_overtakes_blue(reads_back: bool, node_1_had_red: bool) -> Run {
+    let (red, blue) = (colored("a", "red", 10), colored("a", "blue", 5));
+    let mut run = Run::new(2);
+    run.reads_back = reads_back;
+    run.write(1, 0, &red, true);
+    if node_1_had_red {
+        run.put(0, 1, &red);
+    }
+    run.write(2, 1, &blue, true);
+    run.put(0, 1, &red).hold(0, &red).hold(1, &red);
+    run
+}
+
 pub(super) fn rules() -> Rules {
     Rules {
         evict_after: Duration::from_secs(90),
