@@ -549,8 +549,8 @@ pollers = [2, 2]
     /// the small scenario does not); a cluster started together became ready once its nodes
     /// had heard from each other instead of at the sync timeout; a client's `Wrote` record
     /// began saying whether it reads back its writes (rendering only for the small scenario),
-    /// and `swarm.toml` began mixing in clients modelled on bilibili's Go SDK, then drawing
-    /// whether nodes answer writes after a peer's acknowledgement (seed 2 draws it); a message
+    /// and `swarm.toml` began drawing whether nodes answer writes after a peer's
+    /// acknowledgement (seed 2 draws it); a message
     /// from a peer began ending the back-off of the replication queue towards it, and a
     /// `polls` caller already told that an app is empty began to be held when it asks again
     /// with the same cursor (#16).
