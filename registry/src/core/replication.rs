@@ -126,12 +126,7 @@ impl Replication {
     pub(crate) fn queue(&mut self, op: ReplicatedOp, now: Mono) -> usize {
         let queued = QueuedOp::new(op, now);
         let lost_after = self.config.peer_lost_after;
-        let mut reachable = self
-            .peers
-            .values()
-            .filter(|p| p.zone == self.zone && !p.queue.is_lost(now, lost_after))
-            .count();
-        self.queue_in_zone(&queued);
+        let mut reachable = self.queue_in_zone(&queued, now);
         let mut zones: Vec<SmolStr> = Vec::new(); // Allocates only in a multi-zone cluster.
         for peer in self.peers.values().filter(|p| p.zone != self.zone) {
             if !zones.contains(&peer.zone) {
@@ -166,14 +161,18 @@ impl Replication {
     /// Queues a write for every peer of this node's zone only (a write another zone
     /// forwarded here).
     pub(crate) fn queue_in_zone_only(&mut self, op: ReplicatedOp, now: Mono) {
-        self.queue_in_zone(&QueuedOp::new(op, now));
+        self.queue_in_zone(&QueuedOp::new(op, now), now);
     }
 
-    fn queue_in_zone(&mut self, queued: &QueuedOp) {
+    /// Queues `queued` for every peer of this node's zone; returns how many are not lost.
+    fn queue_in_zone(&mut self, queued: &QueuedOp, now: Mono) -> usize {
+        let mut reachable = 0;
         for peer in self.peers.values_mut().filter(|p| p.zone == self.zone) {
+            reachable += usize::from(!peer.queue.is_lost(now, self.config.peer_lost_after));
             peer.queue.push(queued.clone(), &self.config);
             self.enqueued += 1;
         }
+        reachable
     }
 
     /// Queues a write for the peer at `addr` only, if it is one.

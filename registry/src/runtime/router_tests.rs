@@ -38,6 +38,17 @@ impl Answer {
     }
 }
 
+/// Reads a router's response whole, as a client would.
+async fn answer(response: axum::response::Response) -> Answer {
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("a body").to_bytes();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
 /// A node task and its router on a runtime of their own.
 pub(super) struct TestNode {
     runtime: tokio::runtime::Runtime,
@@ -87,13 +98,7 @@ impl TestNode {
                 .oneshot(request)
                 .await
                 .expect("the router is infallible");
-            let (parts, body) = response.into_parts();
-            let body = body.collect().await.expect("a body").to_bytes();
-            Answer {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            }
+            answer(response).await
         })
     }
 
@@ -110,14 +115,7 @@ impl TestNode {
             .map(|request| {
                 let router = self.router.clone();
                 self.runtime.spawn(async move {
-                    let response = router.oneshot(request).await.expect("infallible");
-                    let (parts, body) = response.into_parts();
-                    let body = body.collect().await.expect("a body").to_bytes();
-                    Answer {
-                        status: parts.status,
-                        headers: parts.headers,
-                        body,
-                    }
+                    answer(router.oneshot(request).await.expect("infallible")).await
                 })
             })
             .collect();
