@@ -153,7 +153,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 }
                 if matches!(
                     self.apply(Version::Put(Box::new(instance))),
-                    Applied::Inserted | Applied::Replaced
+                    Applied::Inserted | Applied::Revived(_) | Applied::Replaced
                 ) {
                     changed += 1;
                 }

@@ -40,7 +40,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         let victims = pick(expired, cap, &mut self.rng);
         let evicted = victims.len();
         for (key, silent_for) in victims {
-            if self.table.evict(&key, self.clock.wall()).is_some() {
+            if self.table.evict(&key, self.clock.wall()) {
                 self.wake(&key.app());
                 self.on_app_changed(&key.app());
                 self.events
@@ -59,7 +59,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Removes a dead copy found by anti-entropy (see `repair_from`): like an eviction, local
     /// and without a tombstone.
     pub(super) fn drop_dead(&mut self, key: InstanceKey, silent_for: Duration) {
-        if self.table.evict(&key, self.clock.wall()).is_some() {
+        if self.table.evict(&key, self.clock.wall()) {
             self.stats.dead_copies_dropped += 1;
             self.wake(&key.app());
             self.on_app_changed(&key.app());

@@ -473,6 +473,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         match applied {
             Applied::Stale(Version::Tombstone(_)) => self.stats.absorbed_by_tombstone += 1,
             Applied::Inserted
+            | Applied::Revived(_)
             | Applied::Removed
             | Applied::Replaced
             | Applied::Buried
@@ -480,7 +481,7 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
         if matches!(
             applied,
-            Applied::Inserted | Applied::Replaced | Applied::Removed
+            Applied::Inserted | Applied::Revived(_) | Applied::Replaced | Applied::Removed
         ) {
             self.wake(&app);
             self.on_app_changed(&app);

@@ -65,31 +65,47 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
             _ => op,
         };
-        let (result, changed) = match op {
+        // What this zone's peers are sent when the op changed something here.
+        let mut forwarded = Some(op.clone());
+        let result = match op {
             ReplicatedOp::Write(version) => match self.apply(version.clone()) {
                 Applied::Stale(Version::Put(newer)) => {
-                    (OpResult::Conflict { instance: newer }, false)
+                    forwarded = None;
+                    OpResult::Conflict { instance: newer }
                 }
-                Applied::Stale(Version::Tombstone(_)) => (OpResult::Ok, false),
+                Applied::Stale(Version::Tombstone(_)) => {
+                    forwarded = None;
+                    OpResult::Ok
+                }
+                // The sender's copy was older than the version it brought back: it adopts
+                // that version, and so do the peers it is forwarded to.
+                Applied::Revived(newer) => {
+                    forwarded = Some(ReplicatedOp::Write(Version::Put(newer.clone())));
+                    OpResult::Conflict { instance: newer }
+                }
                 Applied::Inserted | Applied::Replaced | Applied::Removed | Applied::Buried => {
-                    (OpResult::Ok, true)
+                    OpResult::Ok
                 }
             },
             ReplicatedOp::Renew {
                 key,
                 dirty_timestamp,
             } => match self.renew_lease(key, Some(*dirty_timestamp)) {
-                LeaseRenewed::Missing | LeaseRenewed::SenderNewer => (OpResult::NotFound, false),
-                LeaseRenewed::ReceiverNewer(instance) => {
-                    let instance = Box::new(instance.clone());
-                    (OpResult::Conflict { instance }, false)
+                LeaseRenewed::Missing | LeaseRenewed::SenderNewer => {
+                    forwarded = None;
+                    OpResult::NotFound
                 }
-                LeaseRenewed::Renewed(_) => (OpResult::Ok, true),
+                LeaseRenewed::ReceiverNewer(instance) => {
+                    forwarded = None;
+                    let instance = Box::new(instance.clone());
+                    OpResult::Conflict { instance }
+                }
+                LeaseRenewed::Renewed(_) => OpResult::Ok,
             },
         };
-        if forward && changed {
+        if let (true, Some(forwarded)) = (forward, forwarded) {
             let now = self.clock.mono();
-            self.replication.queue_in_zone_only(op.clone(), now);
+            self.replication.queue_in_zone_only(forwarded, now);
         }
         result
     }
@@ -140,7 +156,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                     let instance = instance.rebased(sent_at, self.clock.wall());
                     if matches!(
                         self.apply(Version::Put(Box::new(instance))),
-                        Applied::Inserted | Applied::Replaced
+                        Applied::Inserted | Applied::Revived(_) | Applied::Replaced
                     ) {
                         self.stats.conflicts_adopted += 1;
                     }

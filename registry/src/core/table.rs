@@ -33,6 +33,10 @@ pub(crate) enum Applied {
     Removed,
     /// No instance was there; the tombstone was recorded for later stale writes.
     Buried,
+    /// No instance was there, but this node had evicted a newer version of it: the incoming
+    /// copy proves the instance alive, so that newer version is back, with the copy's lease.
+    /// The sender holds older content and should adopt this.
+    Revived(Box<Instance>),
     /// The table holds this newer version; nothing changed.
     Stale(Version),
 }
@@ -67,6 +71,12 @@ struct App {
     /// retention), the same moment on every node give or take clock skew, so a tombstone
     /// repaired from a peer does not start its retention over.
     tombstones: BTreeMap<Slot, i64>,
+    /// The last version of each instance evicted here, and when (wall clock), kept for the
+    /// tombstone retention. Eviction ends a lease, not a version: a node cut off from its
+    /// peers may keep renewing an older version of the instance, and when its copy comes
+    /// back it must not replace content newer than itself (swarm seed 163 lost an
+    /// acknowledged set on every node that way).
+    evicted: BTreeMap<Slot, (Instance, i64)>,
     /// The app's digest, computed when first asked for after a change. Anti-entropy asks for
     /// every app's digest each round, and most apps change far less often than that.
     digest: CachedDigest,
@@ -167,6 +177,7 @@ impl Table {
             return Applied::Stale(newer);
         }
         app.tombstones.remove(&slot);
+        let evicted = app.evicted.remove(&slot).map(|(held, _)| held);
         let applied = match app.entries.get(&slot) {
             Some(&place) => {
                 let old = &mut self.entries[place];
@@ -175,11 +186,17 @@ impl Table {
                 Applied::Replaced
             }
             None => {
+                let revived = evicted.filter(|held| copy_beats(held, &instance));
+                if let Some(mut held) = revived.clone() {
+                    held.renew_timestamp = instance.renew_timestamp;
+                    instance = held;
+                }
                 // The lease starts from the copy's last renewal (the sender's wall clock), so
                 // an instance copied from a peer is not given a fresh lease it never earned.
                 let age = u64::try_from(wall.saturating_sub(instance.renew_timestamp)).unwrap_or(0);
                 let renewed_at = now.saturating_sub(Duration::from_nanos(age));
                 instance.renew_timestamp = instance.renew_timestamp.min(wall);
+                let stored = revived.is_some().then(|| Box::new(instance.clone()));
                 let place = self.entries.insert(Entry {
                     instance,
                     renewed_at,
@@ -189,7 +206,7 @@ impl Table {
                 self.expected += 1;
                 app.entries.insert(slot, place);
                 self.index.insert(&key, place);
-                Applied::Inserted
+                stored.map_or(Applied::Inserted, Applied::Revived)
             }
         };
         self.bump(&name, wall);
@@ -209,6 +226,13 @@ impl Table {
             .entry(slot.clone())
             .or_insert(dirty_timestamp);
         *tombstone = (*tombstone).max(dirty_timestamp);
+        if app
+            .evicted
+            .get(&slot)
+            .is_some_and(|(held, _)| held.dirty_timestamp <= dirty_timestamp)
+        {
+            app.evicted.remove(&slot);
+        }
         let Some(place) = app.entries.remove(&slot) else {
             self.touch(&name);
             return Applied::Buried;
@@ -218,14 +242,24 @@ impl Table {
         Applied::Removed
     }
 
-    /// Removes an expired instance without a tombstone (eviction is local and not a write).
-    pub(crate) fn evict(&mut self, key: &InstanceKey, wall: i64) -> Option<Instance> {
+    /// Removes an expired instance without a tombstone (eviction is local and not a write),
+    /// keeping its version for the tombstone retention (see `App::evicted`). Returns whether
+    /// it was there.
+    pub(crate) fn evict(&mut self, key: &InstanceKey, wall: i64) -> bool {
         let name = app_name(key);
-        let app = self.apps.get_mut(&name)?;
-        let place = app.entries.remove(&slot(key))?;
+        let Some(app) = self.apps.get_mut(&name) else {
+            return false;
+        };
+        let slot = slot(key);
+        let Some(place) = app.entries.remove(&slot) else {
+            return false;
+        };
         let entry = self.forget(key, place);
+        if let Some(app) = self.apps.get_mut(&name) {
+            app.evicted.insert(slot, (entry.instance, wall));
+        }
         self.bump(&name, wall);
-        Some(entry.instance)
+        true
     }
 
     /// Removes an entry its app no longer lists.
@@ -379,8 +413,9 @@ impl Table {
         app.tombstones.get(&slot(key)).copied()
     }
 
-    /// Drops tombstones whose version is older than `retention` by the wall clock, then apps
-    /// left with nothing whose cursor is as old. Returns how many tombstones were dropped.
+    /// Drops tombstones whose version is older than `retention` by the wall clock, and evicted
+    /// versions evicted longer ago than that, then apps left with nothing whose cursor is as
+    /// old. Returns how many tombstones were dropped.
     pub(crate) fn collect_tombstones(&mut self, wall: i64, retention: Duration) -> usize {
         let mut dropped = 0;
         self.touched_all = true;
@@ -392,6 +427,8 @@ impl Table {
                 app.forget_digest();
                 dropped += before - app.tombstones.len();
             }
+            app.evicted
+                .retain(|_, &mut (_, evicted_at)| !expired(evicted_at, wall, retention));
         }
         // An app emptied by eviction keeps its cursor for the retention too: a poller that saw
         // its last instance is behind it and must be answered (swarm seed 15900: the sweep
@@ -399,6 +436,7 @@ impl Table {
         self.apps.retain(|_, app| {
             !app.entries.is_empty()
                 || !app.tombstones.is_empty()
+                || !app.evicted.is_empty()
                 || !expired(app.cursor, wall, retention)
         });
         dropped
@@ -527,6 +565,10 @@ fn check_app((env, appid): &AppName, app: &App, entries: &Slab<Entry>, index: &K
                 .contains_key(&(zone.clone(), hostname.clone())),
             "{zone}/{hostname} of {env}/{appid} is both live and tombstoned"
         );
+        assert!(
+            !app.evicted.contains_key(&(zone.clone(), hostname.clone())),
+            "{zone}/{hostname} of {env}/{appid} is both live and evicted"
+        );
     }
 }
 
@@ -606,11 +648,7 @@ fn newer_than(
         let held = &entry.instance;
         let wins = match incoming {
             Incoming::Cancel(stamp) => held.dirty_timestamp > stamp,
-            // Fingerprints only on a tie: every put passes here.
-            Incoming::Copy(copy) => match held.dirty_timestamp.cmp(&copy.dirty_timestamp) {
-                std::cmp::Ordering::Equal => content_fingerprint(held) > content_fingerprint(copy),
-                unequal => unequal.is_gt(),
-            },
+            Incoming::Copy(copy) => copy_beats(held, copy),
         };
         if wins {
             return Some(Version::Put(Box::new(held.clone())));
@@ -627,6 +665,15 @@ fn newer_than(
             dirty_timestamp: tombstone,
         })
     })
+}
+
+/// Whether copy `held` beats copy `incoming`: a greater stamp, or on equal stamps the greater
+/// content fingerprint (computed only on a tie: every put passes here).
+fn copy_beats(held: &Instance, incoming: &Instance) -> bool {
+    match held.dirty_timestamp.cmp(&incoming.dirty_timestamp) {
+        std::cmp::Ordering::Equal => content_fingerprint(held) > content_fingerprint(incoming),
+        unequal => unequal.is_gt(),
+    }
 }
 
 /// A hash of what a copy holds beyond its stamp (the fields [`same_version`] compares; the

@@ -60,6 +60,15 @@ impl<C: Clock, N: Network> Node<C, N> {
                 }
                 Reply::ok(Data::None)
             }
+            // Only a register stamped by its sender can be older than a version evicted here:
+            // the instance is back with that newer version, which the sender is handed.
+            Applied::Revived(newer) => {
+                self.table.start_lease(&key, self.clock.mono(), wall);
+                if !replication {
+                    self.replicate(ReplicatedOp::Write(Version::Put(newer.clone())));
+                }
+                conflict(Version::Put(newer))
+            }
             Applied::Stale(newer) => conflict(newer),
             Applied::Removed | Applied::Buried => {
                 Reply::error(Code::ServerError, "register removed an instance")
@@ -126,7 +135,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 Reply::error(Code::NothingFound, format!("{described} is not registered"))
             }
             Applied::Stale(newer) => conflict(newer),
-            Applied::Inserted | Applied::Replaced => {
+            Applied::Inserted | Applied::Revived(_) | Applied::Replaced => {
                 Reply::error(Code::ServerError, "cancel inserted an instance")
             }
         }
@@ -160,6 +169,8 @@ impl<C: Clock, N: Network> Node<C, N> {
                     }
                 }
                 Applied::Stale(n) => newer = Some(n),
+                // A set changes held instances only (`changed_instances`): nothing to revive.
+                Applied::Revived(n) => newer = Some(Version::Put(n)),
                 Applied::Removed | Applied::Buried => {}
             }
         }

@@ -1,6 +1,7 @@
 //! Node-level tests: every operation and error path, leases, eviction and protection mode.
 
 mod durability;
+mod evicted;
 mod eviction;
 mod harness;
 mod peer_back;
