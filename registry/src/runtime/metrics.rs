@@ -67,6 +67,7 @@ pub(crate) fn render(s: &Snapshot) -> String {
     protection(&mut out, &s.protection);
     replication(&mut out, s.queue_depth, &s.stats);
     anti_entropy(&mut out, &s.stats);
+    versions(&mut out, &s.stats);
     turned_away(&mut out, &s.stats);
     polls_and_readiness(&mut out, s);
     peers(&mut out, s);
@@ -180,6 +181,41 @@ fn anti_entropy(out: &mut Exposition, st: &NodeStats) {
         "registry_anti_entropy_repairs_total",
         "Versions changed by merging a peer's state.",
         st.anti_entropy_repairs,
+    );
+}
+
+/// How versions from peers met this node's: resent, adopted, absorbed, skipped or dropped,
+/// and eviction rounds that could not keep up.
+fn versions(out: &mut Exposition, st: &NodeStats) {
+    out.counter(
+        "registry_renew_not_found_resent_total",
+        "Replicated renews a peer answered -404, answered in turn with the full instance.",
+        st.renew_not_found_resent,
+    );
+    out.counter(
+        "registry_conflicts_adopted_total",
+        "Newer copies adopted from a peer's -409.",
+        st.conflicts_adopted,
+    );
+    out.counter(
+        "registry_absorbed_by_tombstone_total",
+        "Writes absorbed because a newer tombstone was kept.",
+        st.absorbed_by_tombstone,
+    );
+    out.counter(
+        "registry_repairs_skipped_expired_total",
+        "Copies from peers not inserted because their lease had already expired.",
+        st.repairs_skipped_expired,
+    );
+    out.counter(
+        "registry_dead_copies_dropped_total",
+        "Expired copies dropped by anti-entropy because the peer held none.",
+        st.dead_copies_dropped,
+    );
+    out.counter(
+        "registry_eviction_rounds_capped_total",
+        "Eviction rounds that found more expired instances than the per-round cap allowed.",
+        st.eviction_rounds_capped,
     );
 }
 
@@ -413,9 +449,30 @@ mod tests {
             writes_refused_over_limits: 29,
             unheld_renews: 30,
             writes_answered_unacknowledged: 31,
-            ..NodeStats::default()
+            renew_not_found_resent: 32,
+            conflicts_adopted: 33,
+            absorbed_by_tombstone: 34,
+            repairs_skipped_expired: 35,
+            dead_copies_dropped: 36,
+            eviction_rounds_capped: 37,
         };
         assert_eq!(render(&snapshot), PINNED);
+    }
+
+    /// A counter the node keeps but `/metrics` leaves out is invisible to operators.
+    #[test]
+    fn every_node_counter_reaches_the_exposition() {
+        let mut snapshot = snapshot();
+        for (i, name) in NodeStats::NAMES.iter().enumerate() {
+            *snapshot.stats.counter_mut(name).expect("a counter") = 900_001 + i as u64;
+        }
+        let text = render(&snapshot);
+        for (name, value) in snapshot.stats.counters() {
+            assert!(
+                text.contains(&format!(" {value}\n")),
+                "counter {name} is not in /metrics"
+            );
+        }
     }
 
     const PINNED: &str = r#"# HELP registry_instances Instances held.
@@ -466,6 +523,24 @@ registry_anti_entropy_rounds_total 16
 # HELP registry_anti_entropy_repairs_total Versions changed by merging a peer's state.
 # TYPE registry_anti_entropy_repairs_total counter
 registry_anti_entropy_repairs_total 17
+# HELP registry_renew_not_found_resent_total Replicated renews a peer answered -404, answered in turn with the full instance.
+# TYPE registry_renew_not_found_resent_total counter
+registry_renew_not_found_resent_total 32
+# HELP registry_conflicts_adopted_total Newer copies adopted from a peer's -409.
+# TYPE registry_conflicts_adopted_total counter
+registry_conflicts_adopted_total 33
+# HELP registry_absorbed_by_tombstone_total Writes absorbed because a newer tombstone was kept.
+# TYPE registry_absorbed_by_tombstone_total counter
+registry_absorbed_by_tombstone_total 34
+# HELP registry_repairs_skipped_expired_total Copies from peers not inserted because their lease had already expired.
+# TYPE registry_repairs_skipped_expired_total counter
+registry_repairs_skipped_expired_total 35
+# HELP registry_dead_copies_dropped_total Expired copies dropped by anti-entropy because the peer held none.
+# TYPE registry_dead_copies_dropped_total counter
+registry_dead_copies_dropped_total 36
+# HELP registry_eviction_rounds_capped_total Eviction rounds that found more expired instances than the per-round cap allowed.
+# TYPE registry_eviction_rounds_capped_total counter
+registry_eviction_rounds_capped_total 37
 # HELP registry_reads_refused_not_ready_total Reads answered -503 before startup sync finished.
 # TYPE registry_reads_refused_not_ready_total counter
 registry_reads_refused_not_ready_total 18

@@ -11,7 +11,6 @@ use super::distribution::Distribution;
 use super::episodes::{millis, Episodes};
 use super::evictions::FalseEvictions;
 use crate::suite::{replay_command, SeedOutcome};
-use crate::world::add_stats;
 
 /// The version of the `summary.json` schema; bump it when a field changes meaning or goes.
 pub(super) const SCHEMA_VERSION: u32 = 1;
@@ -214,7 +213,7 @@ fn scenario(checkers: &[&str], runs: &[&SeedOutcome]) -> ScenarioSummary {
     let (mut faults, mut paths) = (BTreeMap::new(), BTreeMap::new());
     for o in runs {
         let m = &o.metrics;
-        add_stats(&mut stats, &m.stats);
+        stats.add(&m.stats);
         false_evictions.add(&m.false_evictions);
         episodes.add(&m.protection);
         staleness.seen += m.staleness.seen;

@@ -51,7 +51,7 @@ impl RunRecord {
             events: outcome.events,
             simulated: outcome.simulated,
             convergence_ns: m.convergence.map(|d| d.as_nanos() as u64),
-            stats: Stats::from(m.stats),
+            stats: Stats(m.stats),
             false_evictions: m.false_evictions,
             protection: m.protection,
             staleness: m.staleness,
@@ -93,7 +93,7 @@ impl RunRecord {
             simulated: self.simulated,
             metrics: SeedMetrics {
                 convergence: self.convergence_ns.map(std::time::Duration::from_nanos),
-                stats: NodeStats::from(self.stats),
+                stats: self.stats.0,
                 false_evictions: self.false_evictions,
                 protection: self.protection,
                 staleness: self.staleness,
@@ -104,83 +104,41 @@ impl RunRecord {
     }
 }
 
-/// [`NodeStats`] with serde (the node's type has none; the core stays free of it). Both
-/// conversions name every field without `..`, so a counter added to the node does not compile
-/// here until it is carried too, rather than being lost in the merge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Stats {
-    replication_enqueued: u64,
-    replication_batches: u64,
-    replication_retried: u64,
-    replication_dropped_overflow: u64,
-    replication_dropped_expired: u64,
-    renew_not_found_resent: u64,
-    conflicts_adopted: u64,
-    absorbed_by_tombstone: u64,
-    anti_entropy_rounds: u64,
-    anti_entropy_repairs: u64,
-    repairs_skipped_expired: u64,
-    dead_copies_dropped: u64,
-    reads_refused_not_ready: u64,
-    eviction_rounds_capped: u64,
-    writes_refused_after_stall: u64,
-    future_versions_refused: u64,
-    peer_versions_refused: u64,
-    messages_to_strangers_dropped: u64,
-    writes_refused_over_limits: u64,
-    unheld_renews: u64,
-    writes_answered_unacknowledged: u64,
-}
+/// [`NodeStats`] with serde (the node's type has none; the core stays free of it): a JSON
+/// object of every counter in `NodeStats::NAMES` order. Reading one refuses a missing or an
+/// unknown counter, so records of another build are not merged as if they were alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stats(NodeStats);
 
-/// Expands to a struct literal of `$to` naming each field of `$from`: the pattern and the
-/// literal both list every field, so the compiler checks the two types stay alike.
-macro_rules! same_fields {
-    ($from:ident => $to:ident, $value:expr, $($field:ident),* $(,)?) => {{
-        let $from { $($field),* } = $value;
-        $to { $($field),* }
-    }};
-}
-
-macro_rules! stats_fields {
-    ($from:ident => $to:ident, $value:expr) => {
-        same_fields!(
-            $from => $to,
-            $value,
-            replication_enqueued,
-            replication_batches,
-            replication_retried,
-            replication_dropped_overflow,
-            replication_dropped_expired,
-            renew_not_found_resent,
-            conflicts_adopted,
-            absorbed_by_tombstone,
-            anti_entropy_rounds,
-            anti_entropy_repairs,
-            repairs_skipped_expired,
-            dead_copies_dropped,
-            reads_refused_not_ready,
-            eviction_rounds_capped,
-            writes_refused_after_stall,
-            future_versions_refused,
-            peer_versions_refused,
-            messages_to_strangers_dropped,
-            writes_refused_over_limits,
-            unheld_renews,
-            writes_answered_unacknowledged,
-        )
-    };
-}
-
-impl From<NodeStats> for Stats {
-    fn from(stats: NodeStats) -> Stats {
-        stats_fields!(NodeStats => Stats, stats)
+impl Serialize for Stats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let counters = self.0.counters();
+        let mut map = serializer.serialize_map(Some(counters.len()))?;
+        for (name, value) in counters {
+            map.serialize_entry(name, &value)?;
+        }
+        map.end()
     }
 }
 
-impl From<Stats> for NodeStats {
-    fn from(stats: Stats) -> NodeStats {
-        stats_fields!(Stats => NodeStats, stats)
+impl<'de> Deserialize<'de> for Stats {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Stats, D::Error> {
+        use serde::de::Error;
+        let read = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
+        let mut stats = NodeStats::default();
+        for (name, value) in &read {
+            *stats
+                .counter_mut(name)
+                .ok_or_else(|| D::Error::custom(format!("unknown counter `{name}`")))? = *value;
+        }
+        if let Some(missing) = NodeStats::NAMES
+            .iter()
+            .find(|name| !read.contains_key(**name))
+        {
+            return Err(D::Error::custom(format!("missing counter `{missing}`")));
+        }
+        Ok(Stats(stats))
     }
 }
 
@@ -225,6 +183,32 @@ mod tests {
         assert_eq!(back.events, original.events);
         assert_eq!(back.simulated, original.simulated);
         assert_eq!(back.metrics, original.metrics);
+    }
+
+    #[test]
+    fn a_missing_or_unknown_counter_is_refused() {
+        let line = serde_json::to_string(&RunRecord::of(&outcome(1))).expect("encodes");
+        let missing = line.replacen("\"unheld_renews\":", "\"retired_counter\":", 1);
+        let err = serde_json::from_str::<RunRecord>(&missing).expect_err("an unknown counter");
+        assert!(
+            err.to_string()
+                .contains("unknown counter `retired_counter`"),
+            "{err}"
+        );
+        let stats = NodeStats::default().counters();
+        let without_last = stats[..stats.len() - 1]
+            .iter()
+            .map(|(name, value)| format!("\"{name}\":{value}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let err = serde_json::from_str::<Stats>(&format!("{{{without_last}}}"))
+            .expect_err("a missing counter");
+        let last = stats[stats.len() - 1].0;
+        assert!(
+            err.to_string()
+                .contains(&format!("missing counter `{last}`")),
+            "{err}"
+        );
     }
 
     #[test]

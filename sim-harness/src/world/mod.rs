@@ -36,7 +36,6 @@ use crate::workload::Wake;
 use in_flight::InFlight;
 
 pub(crate) use event::WorldEvent;
-pub(crate) use stats::add_stats;
 
 /// A production node as the world runs it.
 pub(crate) type SimNode = Node<Rc<SimClock>, Outbox>;

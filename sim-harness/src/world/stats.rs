@@ -12,7 +12,7 @@ impl World {
         let mut total = self.retired_stats;
         for index in 0..self.len() {
             if let Some(node) = self.node(index) {
-                add_stats(&mut total, &node.stats());
+                total.add(&node.stats());
             }
         }
         total
@@ -21,61 +21,9 @@ impl World {
     /// Keeps node `index`'s counters before its state is lost.
     pub(super) fn retire_stats(&mut self, index: usize) {
         if let Some(node) = self.node(index) {
-            let stats = node.stats();
-            add_stats(&mut self.retired_stats, &stats);
+            self.retired_stats.add(&node.stats());
         }
     }
-}
-
-/// Adds `more` to `total`, counter by counter.
-///
-/// Destructures `more` completely so that a counter added to `NodeStats` fails to compile here
-/// instead of being silently left out of reports.
-pub(crate) fn add_stats(total: &mut NodeStats, more: &NodeStats) {
-    let NodeStats {
-        replication_enqueued,
-        replication_batches,
-        replication_retried,
-        replication_dropped_overflow,
-        replication_dropped_expired,
-        renew_not_found_resent,
-        conflicts_adopted,
-        absorbed_by_tombstone,
-        anti_entropy_rounds,
-        anti_entropy_repairs,
-        repairs_skipped_expired,
-        dead_copies_dropped,
-        reads_refused_not_ready,
-        eviction_rounds_capped,
-        writes_refused_after_stall,
-        future_versions_refused,
-        peer_versions_refused,
-        messages_to_strangers_dropped,
-        writes_refused_over_limits,
-        unheld_renews,
-        writes_answered_unacknowledged,
-    } = *more;
-    total.replication_enqueued += replication_enqueued;
-    total.replication_batches += replication_batches;
-    total.replication_retried += replication_retried;
-    total.replication_dropped_overflow += replication_dropped_overflow;
-    total.replication_dropped_expired += replication_dropped_expired;
-    total.renew_not_found_resent += renew_not_found_resent;
-    total.conflicts_adopted += conflicts_adopted;
-    total.absorbed_by_tombstone += absorbed_by_tombstone;
-    total.anti_entropy_rounds += anti_entropy_rounds;
-    total.anti_entropy_repairs += anti_entropy_repairs;
-    total.repairs_skipped_expired += repairs_skipped_expired;
-    total.dead_copies_dropped += dead_copies_dropped;
-    total.reads_refused_not_ready += reads_refused_not_ready;
-    total.eviction_rounds_capped += eviction_rounds_capped;
-    total.writes_refused_after_stall += writes_refused_after_stall;
-    total.future_versions_refused += future_versions_refused;
-    total.peer_versions_refused += peer_versions_refused;
-    total.messages_to_strangers_dropped += messages_to_strangers_dropped;
-    total.writes_refused_over_limits += writes_refused_over_limits;
-    total.unheld_renews += unheld_renews;
-    total.writes_answered_unacknowledged += writes_answered_unacknowledged;
 }
 
 #[cfg(test)]
@@ -83,19 +31,6 @@ mod tests {
     use super::*;
     use crate::fault::Fault;
     use crate::world::WorldConfig;
-
-    #[test]
-    fn add_stats_sums_every_counter() {
-        let one = NodeStats {
-            replication_enqueued: 1,
-            eviction_rounds_capped: 2,
-            ..NodeStats::default()
-        };
-        let mut total = one;
-        add_stats(&mut total, &one);
-        assert_eq!(total.replication_enqueued, 2);
-        assert_eq!(total.eviction_rounds_capped, 4);
-    }
 
     #[test]
     fn a_crash_keeps_the_lost_incarnation_counters() {
