@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use registry::core::{Node, Outbox};
 
-use super::{Slot, World};
+use super::{Slot, World, WorldEvent};
 use crate::check::NodeSnapshot;
 use crate::fault::Fault;
 use crate::trace::TraceEvent;
@@ -36,7 +36,8 @@ impl World {
     fn crash(&mut self, node: usize) {
         self.retire_stats(node);
         self.slots[node] = Slot::Down;
-        self.timer_deadlines[node] = None;
+        // Its queued timer events are dropped as they come out: it is down.
+        self.timers[node] = Default::default();
         // Requests the node held are never answered; their clients time out.
         self.in_flight.forget_node(node);
     }
@@ -76,10 +77,16 @@ impl World {
         n.handle_stall(now.saturating_since(since));
         self.slots[node] = Slot::Up(n);
         for event in held {
-            self.queue.push(now, event);
+            match event {
+                // Its timers were due while it slept: it is woken afresh below, at once.
+                WorldEvent::NodeTimer { at, .. } => self.timers[node].queued.retain(|q| *q != at),
+                event => {
+                    self.queue.push(now, event);
+                }
+            }
         }
-        // Its timers were due while it slept: wake it now.
-        self.timer_deadlines[node] = None;
+        // Timer events not due yet stay queued: a deadline still at one of them reuses it.
+        self.timers[node].deadline = None;
         self.drain(node);
     }
 

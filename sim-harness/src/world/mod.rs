@@ -6,6 +6,9 @@
 //! and the trace. Nodes are woken exactly at their [`Node::poll_timeout`]. Events for clients
 //! and for the world's driver come back out of `step` as an [`Output`].
 //!
+//! A node whose deadline moves back to an instant already queued for it reuses that event
+//! rather than queuing another that could only come out stale (see `NodeTimers`).
+//!
 //! Client traffic goes through the network model's partitions and loss but is never duplicated:
 //! it stands for HTTP over TCP, where a copy of a request is the client's own retry. Peer
 //! messages get every verdict, duplicates included.
@@ -119,8 +122,8 @@ pub(crate) struct World {
     queue: EventQueue<WorldEvent>,
     net: NetModel,
     trace: Trace,
-    /// Each node's currently scheduled wake-up; older `NodeTimer` events are stale.
-    timer_deadlines: Vec<Option<SimTime>>,
+    /// Each node's deadline and the timer events queued for it.
+    timers: Vec<NodeTimers>,
     /// Requests a node holds: who asked, and which node holds it.
     in_flight: InFlight,
     next_request: u64,
@@ -128,6 +131,18 @@ pub(crate) struct World {
     retired_stats: NodeStats,
     /// Spare buffers for draining a node (see `drain`).
     scratch: Drained,
+}
+
+/// A node's deadline and the `NodeTimer` events queued for it: a `NodeTimer` fires only if its
+/// instant is still the deadline when it comes out.
+#[derive(Debug, Default)]
+struct NodeTimers {
+    deadline: Option<SimTime>,
+    /// The instants of the node's queued `NodeTimer`s, one event each. A deadline that moves
+    /// away often comes back (a batch's timer fires before the next eviction round, which is
+    /// then the deadline again): the event still queued for it serves. Another pushed for the
+    /// same instant would come out behind it, stale, so the order of what fires is unchanged.
+    queued: Vec<SimTime>,
 }
 
 /// What a node said in one step, in reusable buffers.
@@ -164,7 +179,7 @@ impl World {
             queue: EventQueue::new(),
             net: NetModel::new(config.net.clone(), streams.network()),
             trace: Trace::new(),
-            timer_deadlines: vec![None; config.nodes],
+            timers: (0..config.nodes).map(|_| NodeTimers::default()).collect(),
             in_flight: InFlight::default(),
             next_request: 1,
             retired_stats: NodeStats::default(),
@@ -352,8 +367,10 @@ impl World {
                 self.drain(to);
             }
             WorldEvent::NodeTimer { node, at } => {
-                if self.timer_deadlines[node] == Some(at) {
-                    self.timer_deadlines[node] = None;
+                let timers = &mut self.timers[node];
+                timers.queued.retain(|queued| *queued != at);
+                if timers.deadline == Some(at) {
+                    timers.deadline = None;
                     self.record(TraceEvent::TimerFired { node });
                     self.with_node(node, |n| n.handle_timeout());
                 }
@@ -586,13 +603,18 @@ impl World {
         let deadline = node
             .poll_timeout()
             .map(|mono| SimTime::from_mono(mono).max(self.now()));
-        if deadline == self.timer_deadlines[index] {
+        let timers = &mut self.timers[index];
+        if deadline == timers.deadline {
             return;
         }
-        self.timer_deadlines[index] = deadline;
-        if let Some(at) = deadline {
+        timers.deadline = deadline;
+        let Some(at) = deadline else {
+            return;
+        };
+        if !timers.queued.contains(&at) {
             self.queue
                 .push(at, WorldEvent::NodeTimer { node: index, at });
+            timers.queued.push(at);
         }
     }
 }

@@ -255,3 +255,38 @@ fn different_seeds_usually_differ() {
         .count();
     assert!(differing >= 4, "only {differing} of 5 seeds differ");
 }
+
+/// A deadline that moves away and back (a batch's timer before the next round) reuses the
+/// event still queued for its instant: a second one could only come out stale.
+#[test]
+fn a_node_never_has_two_timer_events_queued_for_one_instant() {
+    let mut world = World::new(5, &lossy()).expect("valid config");
+    for client in 0..6 {
+        let at = SimTime::from_millis(700 * client as u64);
+        send(
+            &mut world,
+            at,
+            client,
+            client % 3,
+            register(&format!("host{client}")),
+        );
+    }
+    while world
+        .peek_time()
+        .is_some_and(|at| at <= SimTime::from_secs(200))
+    {
+        world.step();
+        let mut timers: Vec<(usize, SimTime)> = world
+            .queue
+            .iter()
+            .filter_map(|(_, event)| match event {
+                WorldEvent::NodeTimer { node, at } => Some((*node, *at)),
+                _ => None,
+            })
+            .collect();
+        let queued = timers.len();
+        timers.sort_unstable();
+        timers.dedup();
+        assert_eq!(timers.len(), queued, "at {}", world.now());
+    }
+}
