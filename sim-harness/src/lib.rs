@@ -28,6 +28,8 @@
 #![warn(missing_docs)]
 
 pub mod capsule;
+#[cfg(test)]
+mod chaos_sample;
 pub mod check;
 mod clock;
 mod fault;

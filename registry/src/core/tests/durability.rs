@@ -102,3 +102,15 @@ fn by_default_a_write_is_answered_once_applied_here() {
     h.advance(Duration::from_secs(16));
     assert_code(&h.call(Request::Register(register_args("a"))), Code::Ok);
 }
+
+#[test]
+fn a_node_shutting_down_answers_the_writes_it_still_holds() {
+    // The write is applied here; the node stops before any peer acknowledged it, so it
+    // answers what it did rather than leave the client waiting for a connection to drop.
+    let mut h = Harness::with_config(config(Durability::Peer));
+    h.advance(Duration::from_secs(16));
+    let id = h.send(Request::Register(register_args("a")));
+    assert_eq!(h.reply_to(id), None, "held until a peer has it");
+    h.node.handle_shutdown();
+    assert_code(&h.reply_to(id).expect("answered at shutdown"), Code::Ok);
+}

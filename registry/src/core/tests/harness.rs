@@ -60,10 +60,24 @@ impl Harness {
     }
 
     /// Advances time by `by`, firing every deadline on the way at its exact instant.
+    ///
+    /// A node that asks to be woken again and again at the same instant without getting
+    /// anywhere is spinning (a deadline it never clears): that fails the test here rather than
+    /// hanging it.
     pub(super) fn advance(&mut self, by: Duration) {
         let target = self.clock.mono() + by;
+        let mut wakeups_without_time_moving = 0;
         while let Some(deadline) = self.node.poll_timeout().filter(|d| *d <= target) {
             let step = deadline.saturating_since(self.clock.mono());
+            wakeups_without_time_moving = if step.is_zero() {
+                wakeups_without_time_moving + 1
+            } else {
+                0
+            };
+            assert!(
+                wakeups_without_time_moving < 10_000,
+                "the node asked to be woken at {deadline:?} 10,000 times without time moving"
+            );
             self.clock.advance(step);
             self.node.handle_timeout();
             self.drain_events();

@@ -1,5 +1,6 @@
 //! Node-level tests: every operation and error path, leases, eviction and protection mode.
 
+mod anti_entropy;
 mod durability;
 mod evicted;
 mod eviction;
