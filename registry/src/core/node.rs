@@ -329,6 +329,11 @@ impl<C: Clock, N: Network> Node<C, N> {
         self.replication.depth()
     }
 
+    /// Ops some peer has not acknowledged yet (waiting or in flight), over all peers.
+    pub fn replication_unacknowledged(&self) -> usize {
+        self.replication.unacknowledged()
+    }
+
     /// What the node has done so far, counted.
     pub fn stats(&self) -> NodeStats {
         let mut stats = self.stats;
