@@ -329,6 +329,11 @@ impl<C: Clock, N: Network> Node<C, N> {
         self.replication.depth()
     }
 
+    /// Ops some peer has not acknowledged yet (waiting or in flight), over all peers.
+    pub fn replication_unacknowledged(&self) -> usize {
+        self.replication.unacknowledged()
+    }
+
     /// What the node has done so far, counted.
     pub fn stats(&self) -> NodeStats {
         let mut stats = self.stats;
@@ -569,15 +574,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 self.config.cluster.self_renew_interval
             }
             Timer::AntiEntropy => return self.start_anti_entropy(now),
-            Timer::Replication => {
-                let net = &mut self.net;
-                let wall = self.clock.wall();
-                self.replication
-                    .flush(now, wall, &mut self.rng, |addr, message| {
-                        net.send(addr, message)
-                    });
-                return;
-            }
+            Timer::Replication => return self.flush_replication(now),
             Timer::Sync => return self.retry_sync(now),
         };
         self.timers.set(timer, now + interval);
@@ -590,10 +587,26 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
     }
 
-    /// Ends every step: arms the replication timer for the queues, then checks internal
-    /// invariants (debug builds and the simulator).
+    /// Sends the batches due and puts back unanswered ones.
+    fn flush_replication(&mut self, now: Mono) {
+        let net = &mut self.net;
+        let wall = self.clock.wall();
+        self.replication
+            .flush(now, wall, &mut self.rng, |addr, message| {
+                net.send(addr, message)
+            });
+    }
+
+    /// Ends every step: sends the batches due now (a write to a peer with nothing in flight
+    /// leaves in the step that made it, not one timer wake-up later), arms the replication
+    /// timer for the queues, then checks internal invariants (debug builds and the
+    /// simulator).
     fn finish(&mut self) {
         self.answer_woken();
+        let now = self.clock.mono();
+        if self.replication.deadline().is_some_and(|due| due <= now) {
+            self.flush_replication(now);
+        }
         self.timers
             .set_or_clear(Timer::Replication, self.replication.deadline());
         if cfg!(debug_assertions) {

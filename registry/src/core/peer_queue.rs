@@ -105,6 +105,11 @@ impl PeerQueue {
         self.live
     }
 
+    /// Ops waiting or in flight: not yet acknowledged.
+    pub(crate) fn unacknowledged(&self) -> usize {
+        self.live + self.in_flight.as_ref().map_or(0, |f| f.ops.len())
+    }
+
     /// Batches sent in a row that went unanswered (0 once one is acknowledged).
     pub(crate) fn unanswered_batches(&self) -> u32 {
         self.failures

@@ -81,18 +81,72 @@ fn a_register_replaces_a_pending_renew() {
 }
 
 #[test]
-fn batches_wait_for_max_delay_unless_full() {
+fn a_write_to_an_idle_peer_is_due_at_once_and_writes_behind_a_batch_in_flight_share_the_next() {
+    let config = config();
     let mut q = PeerQueue::default();
-    q.push(QueuedOp::new(put("a", 1), at(0)), &config());
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
+    assert_eq!(q.deadline(), Some(at(0)), "nothing in flight: no wait");
+    let first = q.take_batch(1, at(0), &config).expect("due at once");
+    assert_eq!(ops(first), [put("a", 1)]);
+    q.push(QueuedOp::new(put("b", 1), at(1)), &config);
+    q.push(QueuedOp::new(put("c", 1), at(2)), &config);
+    assert_eq!(
+        q.deadline(),
+        Some(at(0) + config.ack_timeout),
+        "in flight: the next batch waits for the acknowledgement"
+    );
+    assert!(q.take_batch(2, at(500), &config).is_none());
+    assert!(q.acknowledge(1, &[OpResult::Ok], at(600), &config, |_, _| {}));
+    assert_eq!(
+        q.deadline(),
+        Some(at(600)),
+        "acknowledged: the next leaves at once"
+    );
+    let next = q.take_batch(2, at(600), &config).expect("due");
+    assert_eq!(ops(next), [put("b", 1), put("c", 1)], "one batch");
+}
+
+#[test]
+fn writes_behind_a_failed_batch_wait_for_the_back_off() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let config = config();
+    let mut q = PeerQueue::default();
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
+    q.take_batch(1, at(0), &config).expect("due at once");
+    let timeout = at(0) + config.ack_timeout;
+    assert!(q.check_timeout(timeout, &config, &mut rng));
+    let retry_at = q.deadline().expect("retry scheduled");
+    assert!(retry_at >= timeout + config.backoff_base.mul_f64(0.75));
+    q.push(QueuedOp::new(put("b", 1), timeout), &config);
+    assert_eq!(
+        q.deadline(),
+        Some(retry_at),
+        "a new write does not cut the back-off short"
+    );
+    assert!(q.take_batch(2, timeout, &config).is_none());
+    let retry = q
+        .take_batch(2, retry_at, &config)
+        .expect("due after the back-off");
+    assert_eq!(ops(retry), [put("a", 1), put("b", 1)]);
+}
+
+#[test]
+fn a_configured_max_delay_makes_a_write_wait_for_company_unless_the_batch_is_full() {
+    let config = ReplicationConfig {
+        max_delay: Duration::from_millis(10),
+        ..config()
+    };
+    let mut q = PeerQueue::default();
+    q.push(QueuedOp::new(put("a", 1), at(0)), &config);
     assert!(
-        q.take_batch(1, at(5), &config()).is_none(),
+        q.take_batch(1, at(5), &config).is_none(),
         "waits for company"
     );
     assert_eq!(q.deadline(), Some(at(10)));
-    q.push(QueuedOp::new(put("b", 1), at(1)), &config());
-    q.push(QueuedOp::new(put("c", 1), at(2)), &config());
+    q.push(QueuedOp::new(put("b", 1), at(1)), &config);
+    q.push(QueuedOp::new(put("c", 1), at(2)), &config);
     let batch = q
-        .take_batch(1, at(2), &config())
+        .take_batch(1, at(2), &config)
         .expect("full: leaves at once");
     assert_eq!(batch.len(), 3);
 }
@@ -278,11 +332,7 @@ fn renews_alone_wait_for_the_renew_delay_and_a_write_takes_them_along() {
     assert_eq!(q.deadline(), Some(at(0) + config.renew_delay));
     assert!(q.take_batch(1, at(500), &config).is_none(), "renews wait");
     q.push(QueuedOp::new(put("c", 1), at(600)), &config);
-    assert_eq!(
-        q.deadline(),
-        Some(at(600) + config.max_delay),
-        "a write leaves soon"
-    );
+    assert_eq!(q.deadline(), Some(at(600)), "a write leaves at once");
     assert_eq!(
         ops(q.take_batch(1, at(610), &config).expect("due")),
         [renew("a"), renew("b"), put("c", 1)]
@@ -290,7 +340,7 @@ fn renews_alone_wait_for_the_renew_delay_and_a_write_takes_them_along() {
 }
 
 #[test]
-fn after_an_ack_waiting_renews_keep_the_renew_delay_and_writes_the_write_delay() {
+fn after_an_ack_waiting_renews_keep_the_renew_delay_and_writes_leave_at_once() {
     let config = ReplicationConfig {
         max_batch: 100,
         ..ReplicationConfig::default()
@@ -306,7 +356,7 @@ fn after_an_ack_waiting_renews_keep_the_renew_delay_and_writes_the_write_delay()
     q.push(QueuedOp::new(put("c", 1), at(2000)), &config);
     q.push(QueuedOp::new(renew("d"), at(2001)), &config);
     assert!(q.acknowledge(2, &[], at(2002), &config, |_, _| {}));
-    assert_eq!(q.deadline(), Some(at(2002) + config.max_delay));
+    assert_eq!(q.deadline(), Some(at(2002)));
 }
 
 #[test]

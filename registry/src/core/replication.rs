@@ -274,6 +274,11 @@ impl Replication {
         self.peers.values().map(|p| p.queue.depth()).sum()
     }
 
+    /// Ops not yet acknowledged (waiting or in flight), over all queues.
+    pub(crate) fn unacknowledged(&self) -> usize {
+        self.peers.values().map(|p| p.queue.unacknowledged()).sum()
+    }
+
     /// When a queue next needs attention.
     pub(crate) fn deadline(&self) -> Option<Mono> {
         self.peers.values().filter_map(|p| p.queue.deadline()).min()

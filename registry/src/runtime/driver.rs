@@ -219,7 +219,9 @@ impl Driver {
         let until = now + self.drain;
         let max_delay = self.node.config().cluster.replication.max_delay;
         let flush_until = now + max_delay + Duration::from_millis(5);
-        while self.node.replication_queue_depth() > 0 && Instant::now() < until {
+        // Until acknowledged, not only sent: a batch leaves as soon as nothing is in flight
+        // to the peer, and a client request's step may send it (#17).
+        while self.node.replication_unacknowledged() > 0 && Instant::now() < until {
             let next_timer = self.deadline();
             let timers_due = next_timer <= flush_until;
             let wake = if timers_due { next_timer } else { until };
@@ -237,7 +239,7 @@ impl Driver {
             self.log_events();
         }
         tracing::info!(
-            unacknowledged = self.node.replication_queue_depth(),
+            unacknowledged = self.node.replication_unacknowledged(),
             "node stopped"
         );
     }

@@ -72,6 +72,10 @@ impl Cluster {
         for config in configs {
             cluster.add(config);
         }
+        // What the nodes sent as they started (sync requests, their own registration) is
+        // delivered now, as after any other step, not only once the first timer fires: by then
+        // a node may have asked its peers again.
+        cluster.deliver_all();
         cluster.run_for(Duration::from_secs(20));
         cluster
     }

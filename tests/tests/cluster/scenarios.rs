@@ -279,7 +279,8 @@ fn queue_overflow_is_counted_and_repaired() {
     for host in ["a", "b", "c", "d", "e"] {
         assert_ok(&c.call(0, register(host)));
     }
-    assert!(c.node(0).stats().replication_dropped_overflow >= 3);
+    // "a" left at once and is in flight (dropped); "b" to "e" compete for two places.
+    assert!(c.node(0).stats().replication_dropped_overflow >= 2);
     c.filter = Box::new(|_| Verdict::Deliver);
     c.run_for(120 * SECOND);
     assert!(c.converged());

@@ -4,8 +4,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::api::{
-    CancelArgs, Code, Data, FetchArgs, Instance, InstanceInfo, PollsArgs, RegisterArgs, RenewArgs,
-    Reply, Request, SetArgs, Status, StatusFilter,
+    CancelArgs, Code, Data, FetchArgs, Instance, InstanceInfo, OpResult, PeerMessage, PollsArgs,
+    RegisterArgs, RenewArgs, Reply, Request, SetArgs, Status, StatusFilter,
 };
 use crate::core::{Clock, Config, InstanceKey, ManualClock, Node, NodeEvent, Outbox, RequestId};
 
@@ -245,4 +245,24 @@ pub(super) fn hostnames(info: &InstanceInfo) -> Vec<String> {
 
 pub(super) fn assert_code(reply: &Reply, code: Code) {
     assert_eq!(reply.code, code, "unexpected reply {reply:?}");
+}
+
+/// Acknowledges, as each of `peers`, every batch the node sent it, taking those batches out
+/// of `sent`; the rest stays there.
+pub(super) fn ack_from(h: &mut Harness, peers: &[&str]) {
+    let sent = std::mem::take(&mut h.node.net_mut().sent);
+    let (to_ack, rest): (Vec<_>, Vec<_>) = sent.into_iter().partition(|(addr, message)| {
+        peers.contains(&addr.as_str()) && matches!(message, PeerMessage::Replicate { .. })
+    });
+    h.node.net_mut().sent = rest;
+    for (addr, message) in to_ack {
+        if let PeerMessage::Replicate { batch, ops, .. } = message {
+            let ack = PeerMessage::ReplicateAck {
+                batch,
+                results: ops.iter().map(|_| OpResult::Ok).collect(),
+                sent_at: 0,
+            };
+            h.node.handle_peer_message(&addr, &ack);
+        }
+    }
 }

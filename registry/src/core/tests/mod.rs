@@ -9,6 +9,7 @@ mod peer_back;
 mod polls;
 mod protection;
 mod reads;
+mod replicate_at_once;
 mod stall;
 mod trust;
 mod writes;
