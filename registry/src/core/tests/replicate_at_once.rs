@@ -46,12 +46,15 @@ fn idle() -> Harness {
 #[test]
 fn a_write_leaves_at_once_and_writes_behind_it_share_the_batch_sent_on_its_ack() {
     let mut h = idle();
+    assert_eq!(h.node.replication_unacknowledged(), 0);
     h.register("a");
     assert_eq!(
         batches_to(&mut h, "p1:1"),
         [["a"]],
         "nothing in flight: sent in the step of the write, with no wait"
     );
+    // Sent is not acknowledged: a draining node waits on this count (runtime's shutdown).
+    assert_eq!(h.node.replication_unacknowledged(), 1);
     h.register("b");
     h.register("c");
     h.advance(Duration::from_millis(100));
@@ -60,12 +63,20 @@ fn a_write_leaves_at_once_and_writes_behind_it_share_the_batch_sent_on_its_ack()
         [["a"]],
         "a batch is in flight: later writes wait for its acknowledgement"
     );
+    assert_eq!(
+        h.node.replication_unacknowledged(),
+        3,
+        "one in flight, two waiting"
+    );
     ack_from(&mut h, &["p1:1"]);
     assert_eq!(
         batches_to(&mut h, "p1:1"),
         [["b", "c"]],
         "sent together in the step of the acknowledgement"
     );
+    assert_eq!(h.node.replication_unacknowledged(), 2);
+    ack_from(&mut h, &["p1:1"]);
+    assert_eq!(h.node.replication_unacknowledged(), 0);
 }
 
 #[test]
