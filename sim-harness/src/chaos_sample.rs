@@ -20,19 +20,7 @@ fn chaos_sample_every_scenario_holds_every_invariant() {
         .collect();
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let outcomes = suite::run_all(&work, jobs, check::all, &|_| {});
-    let failures: Vec<String> = outcomes
-        .iter()
-        .filter(|o| !o.violations.is_empty())
-        .map(|o| {
-            format!(
-                "{} seed {}: {}\n  replay: {}",
-                o.scenario,
-                o.seed,
-                o.violations[0],
-                suite::replay_command(&o.scenario, o.seed)
-            )
-        })
-        .collect();
+    let failures = suite::failure_lines(&outcomes);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let events: u64 = outcomes.iter().map(|o| o.events).sum();
     assert!(

@@ -144,6 +144,24 @@ pub fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
     }
 }
 
+/// One line per failing run of `outcomes` (its first violation) with the command that replays
+/// it: what a test over seeds prints when it fails.
+pub fn failure_lines(outcomes: &[SeedOutcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter(|o| !o.violations.is_empty())
+        .map(|o| {
+            format!(
+                "{} seed {}: {}\n  replay: {}",
+                o.scenario,
+                o.seed,
+                o.violations[0],
+                replay_command(&o.scenario, o.seed)
+            )
+        })
+        .collect()
+}
+
 /// The command that replays one seed exactly.
 pub fn replay_command(scenario: &str, seed: u64) -> String {
     format!("cargo run --release -p sim-harness --bin sim -- replay --scenario {scenario} --seed {seed}")

@@ -31,19 +31,7 @@ fn every_scenario_holds_every_invariant_over_pinned_seeds() {
         .collect();
     let outcomes = suite::run_all(&work, jobs(), check::all, &|_| {});
     assert_eq!(outcomes.len(), work.len(), "every run finished");
-    let failures: Vec<String> = outcomes
-        .iter()
-        .filter(|o| !o.violations.is_empty())
-        .map(|o| {
-            format!(
-                "{} seed {}: {}\n  replay: {}",
-                o.scenario,
-                o.seed,
-                o.violations[0],
-                suite::replay_command(&o.scenario, o.seed)
-            )
-        })
-        .collect();
+    let failures = suite::failure_lines(&outcomes);
     assert!(
         failures.is_empty(),
         "{} of {} runs failed:\n{}",

@@ -25,14 +25,19 @@ fn digest_times_ms(h: &mut Harness, total: Duration, step: Duration) -> Vec<u128
     times
 }
 
-#[test]
-fn exchanges_come_once_per_interval_within_the_jitter_and_are_counted() {
+/// A node with one peer, exchanging digests every 10 s give or take `percent`.
+fn every_10s_with_jitter(percent: u64) -> Config {
     let mut config = Config::default();
     config.identity.addr = "self:1".into();
     config.cluster.seeds = vec!["self:1".into(), "peer:1".into()];
     config.cluster.anti_entropy_interval = Duration::from_secs(10);
-    config.cluster.anti_entropy_jitter_percent = 20;
-    let mut h = Harness::with_config(config);
+    config.cluster.anti_entropy_jitter_percent = percent;
+    config
+}
+
+#[test]
+fn exchanges_come_once_per_interval_within_the_jitter_and_are_counted() {
+    let mut h = Harness::with_config(every_10s_with_jitter(20));
     let step = Duration::from_millis(50);
     let times = digest_times_ms(&mut h, Duration::from_secs(300), step);
     assert!(times.len() >= 20, "about one exchange per 10 s: {times:?}");
@@ -54,12 +59,7 @@ fn exchanges_come_once_per_interval_within_the_jitter_and_are_counted() {
 
 #[test]
 fn no_jitter_means_exactly_the_interval() {
-    let mut config = Config::default();
-    config.identity.addr = "self:1".into();
-    config.cluster.seeds = vec!["self:1".into(), "peer:1".into()];
-    config.cluster.anti_entropy_interval = Duration::from_secs(10);
-    config.cluster.anti_entropy_jitter_percent = 0;
-    let mut h = Harness::with_config(config);
+    let mut h = Harness::with_config(every_10s_with_jitter(0));
     let times = digest_times_ms(&mut h, Duration::from_secs(100), Duration::from_millis(50));
     assert!(times.len() >= 8, "{times:?}");
     assert!(times.windows(2).all(|w| w[1] - w[0] == 10_000), "{times:?}");
