@@ -604,11 +604,14 @@ impl<C: Clock, N: Network> Node<C, N> {
     fn finish(&mut self) {
         self.answer_woken();
         let now = self.clock.mono();
-        if self.replication.deadline().is_some_and(|due| due <= now) {
+        // Every step ends here (a peer message, a request, a timer): the queues' deadline is
+        // read once, and again only when a flush moved it.
+        let mut deadline = self.replication.deadline();
+        if deadline.is_some_and(|due| due <= now) {
             self.flush_replication(now);
+            deadline = self.replication.deadline();
         }
-        self.timers
-            .set_or_clear(Timer::Replication, self.replication.deadline());
+        self.timers.set_or_clear(Timer::Replication, deadline);
         if cfg!(debug_assertions) {
             self.table.check_invariants();
             self.waiters.check_invariants();

@@ -193,20 +193,44 @@ impl PeerQueue {
     /// Puts the ops of an unacknowledged batch back at the front of the queue.
     fn put_back(&mut self, mut flight: SentBatch) {
         // Every op in flight is older than every op pending, so the ones put back go to the
-        // front, in their old order: walk them newest first, pushing each to the front.
+        // front, in their old order: walk them newest first, pushing each to the front. Each
+        // is looked up among the pending ops through their hashes, sorted once, not by a scan
+        // per op: a batch put back after an outage meets a queue that filled meanwhile.
+        let mut slots: Vec<(u64, usize)> = (self.pending.iter().enumerate())
+            .filter_map(|(i, slot)| slot.as_ref().map(|p| (p.hash, i)))
+            .collect();
+        slots.sort_unstable();
+        // The slots found through `slots` move back by one with every op pushed to the front;
+        // a replaced op leaves a hole, so nothing else moves until the end.
+        let mut pushed = 0;
         for queued in flight.ops.drain(..).rev() {
+            let from = slots.partition_point(|(hash, _)| *hash < queued.hash);
+            let pending = slots[from..]
+                .iter()
+                .take_while(|(hash, _)| *hash == queued.hash)
+                .map(|(_, i)| i + pushed)
+                .find(|i| {
+                    self.pending[*i]
+                        .as_ref()
+                        .is_some_and(|p| p.same_instance(&queued))
+                });
             // A newer op for the same instance queued meanwhile wins, unless it is a renew.
-            if let Some(slot) = self.find(&queued) {
+            if let Some(slot) = pending {
                 let newer_is_renew = self.pending[slot].as_ref().is_some_and(QueuedOp::is_renew);
                 if !newer_is_renew || queued.is_renew() {
                     continue;
                 }
-                self.vacate(slot);
+                if let Some(replaced) = self.pending[slot].take() {
+                    self.count_out(&replaced);
+                }
             }
             self.counters.retried += 1;
             self.count_in(&queued);
             self.pending.push_front(Some(queued));
+            pushed += 1;
         }
+        // No hole reaches the front (an op is replaced only by one pushed ahead of it), and
+        // it leaves no more holes than it put ops back: nothing to trim or compact.
         self.spare = flight.ops;
     }
 

@@ -416,3 +416,42 @@ fn renews_past_the_renew_horizon_are_dropped_but_writes_wait_for_the_retry_horiz
     assert_eq!(q.counters.dropped_expired, 1);
     q.check_invariants();
 }
+
+#[test]
+fn a_batch_put_back_meets_the_pending_op_of_each_of_its_instances_and_no_other() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let config = ReplicationConfig {
+        max_batch: 10,
+        max_queue: 100,
+        ..ReplicationConfig::default()
+    };
+    let mut q = PeerQueue::default();
+    for op in [put("a", 1), put("b", 1), renew("c"), renew("d")] {
+        q.push(QueuedOp::new(op, at(0)), &config);
+    }
+    q.take_batch(1, at(0), &config).expect("due at once");
+    // Queued while the batch is in flight: e's op shares b's hash (a collision, told apart by
+    // the key) and sits before b's renew; a and c got newer writes, d another renew.
+    let mut e = QueuedOp::new(put("e", 1), at(1));
+    e.hash = QueuedOp::new(renew("b"), at(1)).hash;
+    q.push(e, &config);
+    for op in [put("a", 2), renew("b"), put("c", 2), renew("d")] {
+        q.push(QueuedOp::new(op, at(1)), &config);
+    }
+    assert!(q.check_timeout(at(0) + config.ack_timeout, &config, &mut rng));
+    q.check_invariants();
+    // Only b's write goes back (ahead of everything, replacing b's renew); the newer writes of
+    // a and c win, and so does d's pending renew.
+    assert_eq!(q.counters.retried, 1);
+    let retry_at = q.deadline().expect("scheduled");
+    assert_eq!(
+        ops(q.take_batch(2, retry_at, &config).expect("sent")),
+        [
+            put("b", 1),
+            put("e", 1),
+            put("a", 2),
+            put("c", 2),
+            renew("d")
+        ]
+    );
+}

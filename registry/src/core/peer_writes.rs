@@ -65,8 +65,9 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
             _ => op,
         };
-        // What this zone's peers are sent when the op changed something here.
-        let mut forwarded = Some(op.clone());
+        // What this zone's peers are sent when the op changed something here (only a batch
+        // another zone forwarded here is passed on).
+        let mut forwarded = forward.then(|| op.clone());
         let result = match op {
             ReplicatedOp::Write(version) => match self.apply(version.clone()) {
                 Applied::Stale(Version::Put(newer)) => {
