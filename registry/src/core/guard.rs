@@ -189,6 +189,31 @@ mod tests {
     }
 
     #[test]
+    fn each_reason_reads_as_the_status_page_shows_it() {
+        // The status page and its JSON print these words; an empty or swapped one would leave
+        // an operator without the why.
+        let words = [
+            (
+                ProtectionReason::NoWindowYet,
+                "no renew window has closed yet",
+            ),
+            (
+                ProtectionReason::RenewsBelowThreshold,
+                "renews in the last window fell below the threshold",
+            ),
+            (
+                ProtectionReason::RenewsMeetThreshold,
+                "renews in the last window met the threshold",
+            ),
+            (ProtectionReason::ForcedOn, "forced on by the operator"),
+            (ProtectionReason::ForcedOff, "forced off by the operator"),
+        ];
+        for (reason, text) in words {
+            assert_eq!(reason.to_string(), text);
+        }
+    }
+
+    #[test]
     fn expectation_is_two_renews_per_expected_instance() {
         let g = guard();
         assert_eq!(g.status(10).expected_renews, 20);
