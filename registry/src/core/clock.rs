@@ -82,6 +82,31 @@ mod tests {
     }
 
     #[test]
+    fn a_point_is_its_nanoseconds_since_the_origin() {
+        assert_eq!(Mono::from_nanos(7).as_nanos(), 7);
+        assert_eq!(
+            (Mono::ZERO + Duration::from_secs(2)).as_nanos(),
+            2_000_000_000
+        );
+        assert_eq!(Mono::ZERO.as_nanos(), 0);
+    }
+
+    /// What a node reads from the clock it was given (`Node<&C, _>` borrows one).
+    fn read<C: Clock>(clock: C) -> (i64, Mono) {
+        (clock.wall(), clock.mono())
+    }
+
+    #[test]
+    fn a_borrowed_clock_reads_the_clock_it_borrows() {
+        let clock = super::super::ManualClock::new(1_700_000_000_000_000_000);
+        clock.advance(Duration::from_secs(3));
+        assert_eq!(
+            read(&clock),
+            (1_700_000_003_000_000_000, Mono::from_nanos(3_000_000_000))
+        );
+    }
+
+    #[test]
     fn since_never_goes_negative() {
         let early = Mono::from_nanos(10);
         let late = Mono::from_nanos(25);

@@ -516,4 +516,96 @@ mod tests {
             "lease.protected_evict_after"
         );
     }
+
+    /// The key `validate` refuses the default configuration changed by `change` with, or
+    /// `None` when it accepts it.
+    fn refused(change: impl FnOnce(&mut Config)) -> Option<&'static str> {
+        let mut config = Config::default();
+        change(&mut config);
+        config.validate().err().map(|error| error.key)
+    }
+
+    #[test]
+    fn every_bound_is_accepted_at_its_limit_and_refused_past_it() {
+        const NANO: Duration = Duration::from_nanos(1);
+        // At most 100 %.
+        assert_eq!(refused(|c| c.lease.eviction_keep_percent = 100), None);
+        assert_eq!(
+            refused(|c| c.lease.eviction_keep_percent = 101),
+            Some("lease.eviction_keep_percent")
+        );
+        assert_eq!(refused(|c| c.protection.threshold_percent = 100), None);
+        // The protected ceiling may equal the lease, not be shorter.
+        assert_eq!(
+            refused(|c| c.lease.protected_evict_after = c.lease.evict_after),
+            None
+        );
+        assert_eq!(
+            refused(|c| c.lease.protected_evict_after = c.lease.evict_after - NANO),
+            Some("lease.protected_evict_after")
+        );
+        // A renew waits at most a tenth of the lease (9 s of the default 90 s).
+        assert_eq!(
+            refused(|c| c.cluster.replication.renew_delay = Duration::from_secs(9)),
+            None
+        );
+        assert_eq!(
+            refused(|c| c.cluster.replication.renew_delay = Duration::from_secs(9) + NANO),
+            Some("cluster.replication.renew_delay")
+        );
+        // Peers' stamps may be at least 1 s ahead.
+        assert_eq!(
+            refused(|c| c.limits.max_timestamp_ahead = Duration::from_secs(1)),
+            None
+        );
+        assert_eq!(
+            refused(|c| c.limits.max_timestamp_ahead = Duration::from_secs(1) - NANO),
+            Some("max_timestamp_ahead")
+        );
+        assert_eq!(
+            refused(|c| c.limits.max_timestamp_ahead = Duration::ZERO),
+            Some("max_timestamp_ahead")
+        );
+        // A peer accepts a batch as large as the ones it sends.
+        assert_eq!(
+            refused(|c| c.limits.max_peer_batch = c.cluster.replication.max_batch),
+            None
+        );
+        assert_eq!(
+            refused(|c| c.limits.max_peer_batch = c.cluster.replication.max_batch - 1),
+            Some("max_peer_batch")
+        );
+        // The renew horizon must exceed the renew delay.
+        assert_eq!(
+            refused(|c| {
+                c.cluster.replication.renew_horizon = c.cluster.replication.renew_delay + NANO;
+            }),
+            None
+        );
+        // The tombstone must outlive an anti-entropy interval plus the retry horizon.
+        let needed =
+            |c: &Config| c.cluster.anti_entropy_interval + c.cluster.replication.retry_horizon;
+        assert_eq!(refused(|c| c.tombstone_retention = needed(c) + NANO), None);
+        assert_eq!(
+            refused(|c| c.tombstone_retention = needed(c)),
+            Some("tombstone_retention")
+        );
+    }
+
+    #[test]
+    fn each_required_setting_is_refused_missing_on_its_own() {
+        assert_eq!(
+            refused(|c| c.cluster.replication.max_batch = 0),
+            Some("cluster.replication")
+        );
+        assert_eq!(
+            refused(|c| c.cluster.replication.max_queue = 0),
+            Some("cluster.replication")
+        );
+        assert_eq!(
+            refused(|c| c.identity.hostname = "".into()),
+            Some("identity")
+        );
+        assert_eq!(refused(|c| c.identity.addr = "".into()), Some("identity"));
+    }
 }

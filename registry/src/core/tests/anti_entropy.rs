@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::harness::*;
-use crate::api::{AppState, PeerMessage};
+use crate::api::{AppState, PeerMessage, Tombstone};
 use crate::core::{Clock, Config, ProtectionOverride};
 
 /// The instants (ms since the start) at which the node sent `peer:1` a digest, over `total`,
@@ -104,6 +104,7 @@ fn a_repair_drops_the_copies_silent_past_the_lease_that_the_peer_does_not_hold()
         ["at-the-lease", "fresh", "held"],
         "dead is dropped, no other"
     );
+    assert_eq!(h.node.stats().dead_copies_dropped, 1);
 }
 
 #[test]
@@ -143,4 +144,55 @@ fn a_repair_takes_in_a_live_copy_it_lacks_skips_an_expired_one_and_counts_both()
     let stats = h.node.stats();
     assert_eq!(stats.anti_entropy_repairs, 1, "one version changed here");
     assert_eq!(stats.repairs_skipped_expired, 1);
+}
+
+/// A repair from `peer:1` of the app of `key("a")` holding only `tombstones`.
+fn repair_with_tombstones(h: &mut Harness, tombstones: Vec<Tombstone>) {
+    let sent_at = h.clock.wall();
+    h.node.handle_peer_message(
+        "peer:1",
+        &PeerMessage::Repair {
+            apps: vec![AppState {
+                app: key("a").app(),
+                instances: Vec::new(),
+                tombstones,
+            }],
+            sent_at,
+        },
+    );
+}
+
+#[test]
+fn a_repair_counts_a_tombstone_it_takes_in_or_that_removes_a_copy_not_one_it_holds() {
+    let mut config = Config::default();
+    config.identity.addr = "self:1".into();
+    config.cluster.seeds = vec!["self:1".into(), "peer:1".into()];
+    let mut h = Harness::with_config(config);
+    h.advance(Duration::from_secs(20)); // synced, alone, after the timeout
+    let repairs = |h: &Harness| h.node.stats().anti_entropy_repairs;
+    // A cancel of an instance this node never held: the tombstone is new here.
+    let gone = Tombstone {
+        key: key("gone"),
+        dirty_timestamp: h.clock.wall() - 1_000_000_000,
+    };
+    repair_with_tombstones(&mut h, vec![gone.clone()]);
+    assert_eq!(h.node.tombstone(&key("gone")), Some(gone.dirty_timestamp));
+    assert_eq!(repairs(&h), 1, "a tombstone taken in is a repair");
+    // The same tombstone again changes nothing.
+    repair_with_tombstones(&mut h, vec![gone.clone()]);
+    assert_eq!(repairs(&h), 1, "a tombstone already held is no repair");
+    // A cancel newer than a held copy removes it.
+    h.register("held");
+    let held = h.stored("held").expect("registered");
+    let cancel = Tombstone {
+        key: key("held"),
+        dirty_timestamp: held.dirty_timestamp + 1,
+    };
+    repair_with_tombstones(&mut h, vec![gone, cancel]);
+    assert_eq!(h.stored("held"), None, "the cancel removed the copy");
+    assert_eq!(
+        repairs(&h),
+        2,
+        "the removal is one repair, the held tombstone none"
+    );
 }

@@ -80,6 +80,43 @@ fn a_round_evicts_at_most_the_cap() {
     assert_eq!(h.node.instance_count(), 7, "9 - floor(9 * 0.85) = 2 more");
 }
 
+/// The last eviction round's (expired, cap) and how many rounds were capped so far.
+fn last_round_and_capped(h: &Harness) -> (Option<(usize, usize)>, u64) {
+    let last = h.events.iter().rev().find_map(|e| match e {
+        NodeEvent::EvictionRound { expired, cap, .. } => Some((*expired, *cap)),
+        _ => None,
+    });
+    (last, h.node.stats().eviction_rounds_capped)
+}
+
+#[test]
+fn only_a_round_that_finds_more_expired_than_its_cap_is_counted_capped() {
+    let mut h = Harness::new();
+    h.node.set_protection_override(ProtectionOverride::ForceOff);
+    let hosts = populate(&mut h, 10);
+    let renewing = &hosts[2..];
+    run_renewing(&mut h, renewing, 60 * SECOND);
+    assert_eq!(
+        last_round_and_capped(&h),
+        (Some((0, 2)), 0),
+        "round at 60 s: none expired, under the cap"
+    );
+    run_renewing(&mut h, renewing, 60 * SECOND);
+    assert_eq!(
+        last_round_and_capped(&h),
+        (Some((2, 2)), 0),
+        "round at 120 s: h0 and h1 expired, exactly the cap"
+    );
+    assert_eq!(h.node.instance_count(), SELF as usize + 8);
+    // Nobody renews any more: at 240 s the 8 left are 120 s silent, 9 - floor(9 * 0.85) = 2.
+    h.advance(120 * SECOND);
+    assert_eq!(
+        last_round_and_capped(&h),
+        (Some((8, 2)), 1),
+        "round at 240 s: 8 expired, over the cap"
+    );
+}
+
 #[test]
 fn the_seed_decides_which_instances_a_capped_round_evicts() {
     let victims = |seed| {
