@@ -216,3 +216,23 @@ section! {
         peer_durability: u64 = Some([0, 0]),
     }
 }
+
+section! {
+    /// Client models added after the two of `[workload]` (drawn last, so that adding them
+    /// changed no earlier draw of any seed).
+    "clients": ClientsRaw => ClientsRanges => ClientsOptions {
+        /// Relative weight, beside `careful_weight` and `go_sdk_weight`, of instances that behave
+        /// like python-discovery-client 0.5: they talk to one node only (the configured domain)
+        /// and never fail over, renew every `renew_seconds` on a ticker that starts right
+        /// after the register and skips a failed tick, register again on -404, and neither set
+        /// nor cancel (they end by dying).
+        python_weight: u64 = Some([0, 0]),
+    }
+}
+
+impl Default for ClientsOptions {
+    /// No client of these models: what every run drew before the section existed.
+    fn default() -> ClientsOptions {
+        ClientsOptions { python_weight: 0 }
+    }
+}

@@ -41,8 +41,9 @@ use crate::net::NetConfig;
 
 pub use error::ScenarioError;
 pub use knobs::{
-    ClusterOptions, ClusterRanges, FaultsOptions, FaultsRanges, NetworkOptions, NetworkRanges,
-    NodeOptions, NodeRanges, PhasesOptions, PhasesRanges, WorkloadOptions, WorkloadRanges,
+    ClientsOptions, ClientsRanges, ClusterOptions, ClusterRanges, FaultsOptions, FaultsRanges,
+    NetworkOptions, NetworkRanges, NodeOptions, NodeRanges, PhasesOptions, PhasesRanges,
+    WorkloadOptions, WorkloadRanges,
 };
 pub use range::{KnobValue, Range, RangeProblem};
 
@@ -63,6 +64,8 @@ struct ScenarioFile {
     workload: knobs::WorkloadRaw,
     #[serde(default)]
     node: knobs::NodeRaw,
+    #[serde(default)]
+    clients: knobs::ClientsRaw,
 }
 
 /// A checked scenario: every knob's range, defaults filled in.
@@ -84,6 +87,8 @@ pub struct Scenario {
     pub workload: WorkloadRanges,
     /// The nodes' own settings.
     pub node: NodeRanges,
+    /// Client models beyond the workload's two.
+    pub clients: ClientsRanges,
 }
 
 impl Scenario {
@@ -116,6 +121,7 @@ impl Scenario {
             faults: raw.faults.resolve(file)?,
             workload: raw.workload.resolve(file)?,
             node: raw.node.resolve(file)?,
+            clients: raw.clients.resolve(file)?,
         };
         scenario.check_consistency(file)?;
         Ok(scenario)
@@ -183,6 +189,7 @@ impl Scenario {
             faults: self.faults.draw(rng),
             workload: self.workload.draw(rng),
             node: self.node.draw(rng),
+            clients: self.clients.draw(rng),
         };
         options.cluster.zones = options.cluster.zones.min(options.cluster.nodes);
         options.network.delay_ms_mean = options
@@ -211,6 +218,10 @@ pub struct Options {
     pub workload: WorkloadOptions,
     /// The nodes' own settings.
     pub node: NodeOptions,
+    /// Client models beyond the workload's two. A capsule written before the section existed
+    /// reads as none of them, which is what it ran.
+    #[serde(default)]
+    pub clients: ClientsOptions,
 }
 
 /// Every option, one per line, grouped as in a scenario file.
@@ -219,8 +230,14 @@ impl fmt::Display for Options {
         writeln!(f, "scenario = {:?}", self.scenario)?;
         write!(
             f,
-            "{}{}{}{}{}{}",
-            self.cluster, self.phases, self.network, self.faults, self.workload, self.node
+            "{}{}{}{}{}{}{}",
+            self.cluster,
+            self.phases,
+            self.network,
+            self.faults,
+            self.workload,
+            self.node,
+            self.clients
         )
     }
 }

@@ -26,6 +26,22 @@ pub(crate) enum Model {
     Careful,
     /// Like bilibili's Go SDK: never reads back its own writes; re-registers only on -404.
     GoSdk,
+    /// Like python-discovery-client 0.5: talks to one node only (its configured domain) and
+    /// never fails over; renews on a ticker that starts right after its register and skips a
+    /// failed tick; re-registers only on -404; never sets or cancels (it ends by dying).
+    Python,
+}
+
+impl Model {
+    /// Whether a request that timed out or failed goes to another node.
+    pub(crate) fn fails_over(self) -> bool {
+        self != Model::Python
+    }
+
+    /// Whether the client changes its status or metadata (`set`) and cancels when it ends.
+    pub(crate) fn writes_after_register(self) -> bool {
+        self != Model::Python
+    }
 }
 
 /// The one write or renew an instance has in flight.

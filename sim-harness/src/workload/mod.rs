@@ -13,6 +13,8 @@
 mod actions;
 mod instance;
 mod poller;
+#[cfg(test)]
+mod tests;
 
 use registry::api::SmolStr;
 use std::time::Duration;
@@ -25,7 +27,7 @@ use registry::core::RequestId;
 
 use crate::id::{ClientId, NodeId};
 use crate::rng::Streams;
-use crate::scenario::WorkloadOptions;
+use crate::scenario::{ClientsOptions, WorkloadOptions};
 use crate::time::SimTime;
 use crate::trace::{ClientEvent, TraceEvent};
 use crate::world::{node_zone, World};
@@ -61,6 +63,7 @@ pub(crate) enum Wake {
 #[derive(Debug)]
 pub(crate) struct Workload {
     options: WorkloadOptions,
+    clients: ClientsOptions,
     rng: ChaCha8Rng,
     zones: usize,
     /// The nodes clients may talk to (all of them, then only the core).
@@ -75,12 +78,14 @@ impl Workload {
     /// The clients of a run, none started yet.
     pub(crate) fn new(
         options: &WorkloadOptions,
+        clients: &ClientsOptions,
         nodes: usize,
         zones: usize,
         streams: &Streams,
     ) -> Workload {
         Workload {
             options: options.clone(),
+            clients: clients.clone(),
             rng: streams.workload(),
             zones,
             allowed: (0..nodes).map(NodeId).collect(),
@@ -201,10 +206,15 @@ impl Workload {
             }
             Wake::Timeout(id) => {
                 if let Some(pending) = c.pending.clone().filter(|p| p.id == id) {
-                    // Timed out: fail over and try the same request elsewhere.
-                    let node = self.pick_node(Some(pending.node));
-                    self.instances[client].node = node;
-                    self.send(world, client, pending.request);
+                    if c.model.fails_over() {
+                        // Timed out: fail over and try the same request elsewhere.
+                        let node = self.pick_node(Some(pending.node));
+                        self.instances[client].node = node;
+                        self.send(world, client, pending.request);
+                    } else {
+                        self.instances[client].pending = None;
+                        self.stay_after_failure(world, client, pending.request, Duration::ZERO);
+                    }
                 }
             }
             Wake::Start | Wake::Renew { .. } | Wake::Retry => {}
@@ -238,10 +248,10 @@ impl Workload {
             }
             Action::End => {
                 if let Some(client) = self.pick_alive() {
-                    if self
+                    let cancels = self
                         .rng
-                        .gen_bool(self.options.cancel_probability.clamp(0.0, 1.0))
-                    {
+                        .gen_bool(self.options.cancel_probability.clamp(0.0, 1.0));
+                    if cancels && self.instances[client].model.writes_after_register() {
                         self.instances[client].life = Life::Leaving;
                         let request = self.instances[client].cancel();
                         self.send(world, client, request);
@@ -357,8 +367,16 @@ impl Workload {
                 }));
                 // A register starts the renew ticker; a set leaves it running.
                 if matches!(pending.request, Request::Register(_)) {
-                    self.instances[client].renew_owed = false;
-                    self.schedule_renew(world, client);
+                    let c = &mut self.instances[client];
+                    c.renew_owed = false;
+                    if c.model == Model::Python && c.renew_generation == 0 {
+                        // python-discovery-client adds its renew task after the first register
+                        // with no run behind it: the first tick is due at once.
+                        let at = self.random_within(world.now(), Duration::from_secs(1));
+                        self.renew_at(world, client, at);
+                    } else {
+                        self.schedule_renew(world, client);
+                    }
                 }
             }
             (Request::Renew(_), Code::Ok) => {
@@ -397,6 +415,10 @@ impl Workload {
                     key,
                 }));
             }
+            (request, _) if !self.instances[client].model.fails_over() => {
+                let request = request.clone();
+                self.stay_after_failure(world, client, request, RETRY_DELAY);
+            }
             (request, _) => {
                 // Any other answer: try again elsewhere after a pause.
                 let request = request.clone();
@@ -421,14 +443,44 @@ impl Workload {
     fn schedule_renew(&mut self, world: &mut World, client: usize) {
         let interval = Duration::from_secs(self.options.renew_seconds.max(1));
         let jitter = Duration::from_millis(self.rng.gen_range(0..2_000));
+        self.renew_at(world, client, world.now() + interval + jitter);
+    }
+
+    /// Makes `at` the instance's next renew (an earlier scheduled one goes stale).
+    fn renew_at(&mut self, world: &mut World, client: usize, at: SimTime) {
         let c = &mut self.instances[client];
         c.renew_generation += 1;
         world.wake_client(
-            world.now() + interval + jitter,
+            at,
             ClientId::Instance(client),
             Wake::Renew {
                 generation: c.renew_generation,
             },
+        );
+    }
+
+    /// A client that never fails over after `request` timed out or failed: a renew's tick is
+    /// lost (the next one is on the ticker), a register goes to the same node again after
+    /// `pause` (the application retries its start).
+    fn stay_after_failure(
+        &mut self,
+        world: &mut World,
+        client: usize,
+        request: Request,
+        pause: Duration,
+    ) {
+        if matches!(request, Request::Renew(_)) {
+            self.schedule_renew(world, client);
+            return;
+        }
+        let node = self.instances[client].node;
+        let at = world.now() + pause;
+        let id = world.send_request(at, ClientId::Instance(client), node, request.clone());
+        self.instances[client].pending = Some(Pending { id, node, request });
+        world.wake_client(
+            at + REQUEST_TIMEOUT,
+            ClientId::Instance(client),
+            Wake::Timeout(id),
         );
     }
 
@@ -505,11 +557,22 @@ impl Workload {
     /// scenarios with one model keep the random streams (and traces) they had before models.
     fn pick_model(&mut self) -> Model {
         let (careful, go_sdk) = (self.options.careful_weight, self.options.go_sdk_weight);
-        match (careful, go_sdk) {
-            (_, 0) => Model::Careful,
-            (0, _) => Model::GoSdk,
-            _ if self.rng.gen_range(0..careful + go_sdk) < careful => Model::Careful,
-            _ => Model::GoSdk,
+        let python = self.clients.python_weight;
+        match (careful, go_sdk, python) {
+            (_, 0, 0) => Model::Careful,
+            (0, _, 0) => Model::GoSdk,
+            (0, 0, _) => Model::Python,
+            _ => {
+                // Without python clients this is the draw made before they existed.
+                let drawn = self.rng.gen_range(0..careful + go_sdk + python);
+                if drawn < careful {
+                    Model::Careful
+                } else if drawn < careful + go_sdk {
+                    Model::GoSdk
+                } else {
+                    Model::Python
+                }
+            }
         }
     }
 
@@ -526,7 +589,10 @@ impl Workload {
         let idle: Vec<usize> = (0..self.instances.len())
             .filter(|c| {
                 let c = &self.instances[*c];
-                c.life == Life::Alive && c.registered && c.pending.is_none()
+                c.life == Life::Alive
+                    && c.registered
+                    && c.pending.is_none()
+                    && c.model.writes_after_register()
             })
             .collect();
         idle.choose(&mut self.rng).copied()
