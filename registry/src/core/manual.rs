@@ -86,3 +86,25 @@ impl Network for Outbox {
         self.sent.push((addr.into(), message));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a node reads from the clock it was given.
+    fn read<C: Clock>(clock: C) -> (i64, Mono) {
+        (clock.wall(), clock.mono())
+    }
+
+    #[test]
+    fn advance_moves_both_clocks_and_set_wall_only_the_wall() {
+        let clock = Rc::new(ManualClock::new(1_000));
+        assert_eq!(read(Rc::clone(&clock)), (1_000, Mono::ZERO));
+        clock.advance(Duration::from_nanos(500));
+        assert_eq!(read(Rc::clone(&clock)), (1_500, Mono::from_nanos(500)));
+        clock.set_wall(42);
+        assert_eq!(read(Rc::clone(&clock)), (42, Mono::from_nanos(500)));
+        // The clock itself reads the same as the shared handle.
+        assert_eq!(read(&*clock), (42, Mono::from_nanos(500)));
+    }
+}
