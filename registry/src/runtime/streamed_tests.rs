@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::api::{Code, Route, Status};
+use crate::api::{Code, Status};
 #[cfg(not(madsim))]
-use crate::runtime::router_tests::TestNode;
+use crate::{api::Route, runtime::router_tests::TestNode};
 
 fn instance(appid: &str, hostname: &str) -> Instance {
     Instance {
