@@ -70,7 +70,7 @@ pub async fn service(
             Write::Metadata(key, value) => {
                 belief.metadata.insert(key.clone(), value.clone());
                 let _ = client
-                    .set(&args, None, Some(BTreeMap::from([(key, value)])))
+                    .set(&args, None, Some(Metadata::from([(key, value)])))
                     .await;
             }
             Write::Cancel => {

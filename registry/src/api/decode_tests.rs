@@ -30,7 +30,7 @@ fn register_decodes_all_fields() {
     );
     assert_eq!(args.status, Status::Up);
     assert_eq!(args.addrs, ["http://a:1"]);
-    assert_eq!(args.metadata.get("w").map(String::as_str), Some("10"));
+    assert_eq!(args.metadata.get("w").map(|v| v.as_str()), Some("10"));
     assert!(args.replication);
     assert_eq!((args.dirty_timestamp, args.latest_timestamp), (7, 8));
 }
@@ -241,6 +241,7 @@ fn word() -> impl Strategy<Value = String> {
 
 fn metadata() -> impl Strategy<Value = Metadata> {
     prop::collection::btree_map("[a-z]{1,5}", "[ -~]{0,8}", 0..3)
+        .prop_map(|map| map.into_iter().collect())
 }
 
 fn status() -> impl Strategy<Value = Status> {

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
-/// Free-form string metadata of an instance. Ordered so that every encoding is deterministic.
-pub type Metadata = BTreeMap<String, String>;
+use super::Metadata;
 
 /// An instance's status. On the wire: 1 = UP (takes traffic), 2 = WAITING (out of rotation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -169,7 +168,7 @@ mod tests {
             hostname: "host-1".into(),
             addrs: vec!["grpc://10.0.0.1:9000".into()].into(),
             version: "v1".into(),
-            metadata: [("weight".to_string(), "10".to_string())].into(),
+            metadata: [("weight", "10")].into(),
             status: Status::Up,
             reg_timestamp: 1,
             up_timestamp: 2,

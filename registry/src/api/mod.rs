@@ -9,6 +9,7 @@ mod decode;
 mod form;
 mod instance;
 mod keys;
+mod metadata;
 mod peer;
 mod reply;
 mod version;
@@ -20,8 +21,9 @@ pub use args::{
 pub use code::Code;
 pub use decode::{decode_request, Route};
 pub use form::{BadRequest, Form};
-pub use instance::{Instance, InstanceInfo, Metadata, NodeInfo, NodeStatus, Status};
+pub use instance::{Instance, InstanceInfo, NodeInfo, NodeStatus, Status};
 pub use keys::{AppKey, InstanceKey};
+pub use metadata::Metadata;
 pub use peer::{AppState, OpResult, PeerMessage, ReplicatedOp};
 pub use reply::{Data, Envelope, Reply};
 /// The string type of identifiers: clones of short ones copy 24 bytes and allocate nothing.

@@ -28,6 +28,7 @@ mod server;
 mod settings;
 mod settings_file;
 mod status;
+mod streamed;
 mod timer;
 mod tls;
 

@@ -27,6 +27,7 @@ use super::peer_sender::{FROM_HEADER, PEER_PATH};
 use super::per_client::{Capped, ClientAddr, PerClient};
 use super::settings::parse_protection_override;
 use super::status::{self, PeerStatus, StatusPage};
+use super::streamed;
 use crate::api::{decode_request, BadRequest, Code, Form, PeerMessage, Reply, Route};
 
 /// What every handler shares.
@@ -86,8 +87,8 @@ fn envelope(reply: &Reply) -> Response {
     encoded_envelope(reply.code, reply.to_json().into())
 }
 
-/// [`envelope`] of a reply already encoded (`body` is its JSON).
-fn encoded_envelope(code: Code, body: bytes::Bytes) -> Response {
+/// [`envelope`] of a reply already encoded (`body` is its JSON, or yields it).
+fn encoded_envelope(code: Code, body: axum::body::Body) -> Response {
     let code = HeaderValue::from(code.as_i32());
     (
         StatusCode::OK,
@@ -134,8 +135,11 @@ async fn discovery(
     };
     match decode_request(route, &form) {
         Ok(request) => match state.node.request_encoded(request).await {
-            Answer::Reply(reply) => envelope(&reply),
-            Answer::Encoded { code, body } => encoded_envelope(code, body),
+            Answer::Reply(reply) => match streamed::all_body(reply) {
+                Ok(body) => encoded_envelope(Code::Ok, body),
+                Err(reply) => envelope(&reply),
+            },
+            Answer::Encoded { code, body } => encoded_envelope(code, body.into()),
         },
         Err(bad) => envelope(&bad.into()),
     }

@@ -380,7 +380,7 @@ pub(super) fn instance(host: &str) -> Instance {
 /// `instance(host)` with metadata `color = value` at dirty timestamp `dirty`.
 pub(super) fn colored(host: &str, value: &str, dirty: i64) -> Instance {
     let mut i = instance(host);
-    i.metadata.insert("color".into(), value.into());
+    i.metadata.insert("color", value);
     i.dirty_timestamp = dirty;
     i
 }

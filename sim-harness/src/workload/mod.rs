@@ -241,7 +241,7 @@ impl Workload {
                 if let Some(client) = self.pick_idle_registered() {
                     let mut metadata = self.instances[client].metadata.clone();
                     let value = self.rng.gen_range(0..1000u32).to_string();
-                    metadata.insert("weight".into(), value);
+                    metadata.insert("weight", value);
                     let status = self.instances[client].status;
                     self.write_set(world, client, status, metadata);
                 }

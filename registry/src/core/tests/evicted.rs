@@ -29,7 +29,7 @@ fn evicted_after_a_set() -> (Harness, Instance) {
     assert_code(&h.register("h"), Code::Ok);
     let mut older = h.stored("h").expect("registered");
     let mut set = set_args(&["h"]);
-    set.metadata = vec![[("weight".into(), "2".into())].into()];
+    set.metadata = vec![[("weight", "2")].into()];
     assert_code(&h.call(Request::Set(set)), Code::Ok);
     h.advance(181 * SECOND);
     assert!(
@@ -44,7 +44,7 @@ fn evicted_after_a_set() -> (Harness, Instance) {
 }
 
 fn weight(instance: &Instance) -> Option<&str> {
-    instance.metadata.get("weight").map(String::as_str)
+    instance.metadata.get("weight").map(|v| v.as_str())
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn a_newer_copy_wins_over_the_evicted_version_and_a_forgotten_one_does_not_count
     // Newer content than what was evicted is simply taken in.
     let (mut h, mut newer) = evicted_after_a_set();
     newer.dirty_timestamp = h.clock.wall();
-    newer.metadata = [("weight".into(), "3".into())].into();
+    newer.metadata = [("weight", "3")].into();
     let sent_at = h.clock.wall();
     let state = |instance: Instance| AppState {
         app: key("h").app(),

@@ -239,7 +239,7 @@ fn what_a_peer_sends_is_held_to_the_client_limits() {
     oversized.push(many_addrs);
     let mut many_metadata = app(good.clone());
     many_metadata.hostname = "many-metadata".into();
-    many_metadata.metadata = (0..10_000).map(|i| (format!("k{i}"), "v".into())).collect();
+    many_metadata.metadata = (0..10_000).map(|i| (format!("k{i}"), "v")).collect();
     oversized.push(many_metadata);
     let count = oversized.len() as u64;
     let ops: Vec<_> = oversized

@@ -84,7 +84,7 @@ fn oversized_or_malformed_register_changes_nothing() {
         ),
         (
             "metadata",
-            Box::new(|a| a.metadata = [("k".into(), "v".repeat(5_000))].into()),
+            Box::new(|a| a.metadata = [("k", "v".repeat(5_000))].into()),
         ),
         ("zone", Box::new(|a| a.key.zone = "bad\nzone".into())),
         ("env", Box::new(|a| a.key.env = "dev\u{7f}".into())),
@@ -245,15 +245,15 @@ fn set_changes_status_and_stamps_up_timestamp() {
 fn set_merges_metadata() {
     let mut h = Harness::new();
     let mut register = register_args("a");
-    register.metadata = [("keep".into(), "1".into()), ("change".into(), "1".into())].into();
+    register.metadata = [("keep", "1"), ("change", "1")].into();
     h.call(Request::Register(register));
     let mut args = set_args(&["a"]);
-    args.metadata = vec![[("change".into(), "2".into()), ("new".into(), "3".into())].into()];
+    args.metadata = vec![[("change", "2"), ("new", "3")].into()];
     assert_code(&h.call(Request::Set(args)), Code::Ok);
     let metadata = h.stored("a").expect("registered").metadata;
-    assert_eq!(metadata.get("keep").map(String::as_str), Some("1"));
-    assert_eq!(metadata.get("change").map(String::as_str), Some("2"));
-    assert_eq!(metadata.get("new").map(String::as_str), Some("3"));
+    assert_eq!(metadata.get("keep").map(|v| v.as_str()), Some("1"));
+    assert_eq!(metadata.get("change").map(|v| v.as_str()), Some("2"));
+    assert_eq!(metadata.get("new").map(|v| v.as_str()), Some("3"));
 }
 
 #[test]

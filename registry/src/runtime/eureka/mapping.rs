@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::model::{InstanceIn, Scalar};
 use super::status::{EurekaStatus, STATUS_KEY};
-use crate::api::{Instance, InstanceKey, Metadata, RegisterArgs, SmolStr};
+use crate::api::{Instance, InstanceKey, RegisterArgs, SmolStr};
 
 /// Metadata keys starting with this hold Eureka fields; a client may not send such keys.
 pub(super) const RESERVED: &str = "eureka.";
@@ -96,7 +96,8 @@ pub(super) fn register_args(
         None => EurekaStatus::Up,
         Some(s) => EurekaStatus::parse_given("instance.status", s)?,
     };
-    let mut metadata = Metadata::new();
+    // Built as a map, then stored at once (each insert into a `Metadata` copies it).
+    let mut metadata = BTreeMap::<String, String>::new();
     for (k, v) in doc.metadata.iter().flatten() {
         if k.starts_with('@') {
             continue; // Java's type marker, not metadata.
@@ -194,7 +195,7 @@ pub(super) fn register_args(
         status: status.node_status(),
         addrs,
         version: SmolStr::default(),
-        metadata,
+        metadata: metadata.into_iter().collect(),
         replication: false,
         latest_timestamp: 0,
         dirty_timestamp,
@@ -268,7 +269,7 @@ fn ms(ns: i64) -> i64 {
 impl View {
     pub(super) fn of(instance: &Instance) -> View {
         let meta = &instance.metadata;
-        let reserved = |k: &str| meta.get(k).cloned();
+        let reserved = |k: &str| meta.get(k).map(|v| v.to_string());
         let mut port = PortView {
             number: 0,
             enabled: false,
@@ -340,7 +341,7 @@ impl View {
             metadata: meta
                 .iter()
                 .filter(|(k, _)| !k.starts_with(RESERVED))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             action: Action::Added,
         }

@@ -83,7 +83,7 @@ fn json_and_xml_registers_map_to_the_same_instance() {
     assert_eq!(json.addrs, vec![SmolStr::from("http://127.0.0.1:9090")]);
     assert_eq!(json.dirty_timestamp, 1_700_000_000_000_000_000);
     assert_eq!(
-        json.metadata.get("management.port").map(String::as_str),
+        json.metadata.get("management.port").map(|v| v.as_str()),
         Some("9090")
     );
     assert!(!json.metadata.contains_key("@class"));

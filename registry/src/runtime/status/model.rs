@@ -325,7 +325,11 @@ fn app(appid: SmolStr, mut instances: Vec<Instance>, now_ns: i64) -> AppView {
                 addrs: i.addrs.to_vec(),
                 status: status_label(i.status).into(),
                 version: i.version.clone(),
-                metadata: i.metadata.clone(),
+                metadata: i
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 renew_age_ms: now_ns
                     .saturating_sub(i.renew_timestamp)
                     .div_euclid(1_000_000),
