@@ -161,3 +161,31 @@ fn peer_addr(addr: &str) -> Option<&str> {
     let port_ok = port.parse::<u16>().is_ok_and(|p| p != 0);
     (host_ok && port_ok).then_some(rest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::peer_addr;
+
+    #[test]
+    fn a_peer_address_is_a_host_and_a_port_and_nothing_that_could_steer_a_request() {
+        assert_eq!(peer_addr("http://n1:7171"), Some("n1:7171"));
+        assert_eq!(peer_addr("https://10.0.0.1:443"), Some("10.0.0.1:443"));
+        assert_eq!(peer_addr("n2:1"), Some("n2:1"));
+        for bad in [
+            "n1",
+            ":7171",
+            "n1:0",
+            "n1:port",
+            "n1:65536",
+            "n 1:7171",
+            "n\u{7}1:7171",
+            "n/1:7171",
+            "n\\1:7171",
+            "u@n1:7171",
+            "n1?:7171",
+            "n1#:7171",
+        ] {
+            assert_eq!(peer_addr(bad), None, "{bad:?}");
+        }
+    }
+}

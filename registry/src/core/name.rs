@@ -78,6 +78,12 @@ mod tests {
     }
 
     #[test]
+    fn prints_as_its_text() {
+        assert_eq!(name("zone-1").to_string(), "zone-1");
+        assert_eq!(format!("{:?}", name("a\"b")), "\"a\\\"b\"");
+    }
+
+    #[test]
     fn orders_as_the_text_at_the_edges() {
         let ordered = [
             "",
