@@ -79,6 +79,12 @@ impl Harness {
                 "the node asked to be woken at {deadline:?} 10,000 times without time moving"
             );
             self.clock.advance(step);
+            // A clock that does not move would loop here for ever, not fail.
+            assert_eq!(
+                self.clock.mono(),
+                deadline,
+                "the clock did not reach {deadline:?}"
+            );
             self.node.handle_timeout();
             self.drain_events();
         }
