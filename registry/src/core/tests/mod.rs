@@ -10,6 +10,7 @@ mod polls;
 mod protection;
 mod reads;
 mod replicate_at_once;
+mod reports;
 mod stall;
 mod trust;
 mod writes;

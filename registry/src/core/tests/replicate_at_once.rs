@@ -68,6 +68,7 @@ fn a_write_leaves_at_once_and_writes_behind_it_share_the_batch_sent_on_its_ack()
         3,
         "one in flight, two waiting"
     );
+    assert_eq!(h.node.replication_queue_depth(), 2, "the two waiting");
     ack_from(&mut h, &["p1:1"]);
     assert_eq!(
         batches_to(&mut h, "p1:1"),
@@ -75,6 +76,7 @@ fn a_write_leaves_at_once_and_writes_behind_it_share_the_batch_sent_on_its_ack()
         "sent together in the step of the acknowledgement"
     );
     assert_eq!(h.node.replication_unacknowledged(), 2);
+    assert_eq!(h.node.replication_queue_depth(), 0, "both in flight");
     ack_from(&mut h, &["p1:1"]);
     assert_eq!(h.node.replication_unacknowledged(), 0);
 }
