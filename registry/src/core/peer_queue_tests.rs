@@ -455,3 +455,23 @@ fn a_batch_put_back_meets_the_pending_op_of_each_of_its_instances_and_no_other()
         ]
     );
 }
+
+#[test]
+fn a_batch_holds_at_most_max_batch_ops_and_a_renew_at_its_horizon_still_goes() {
+    let config = ReplicationConfig {
+        renew_horizon: Duration::from_secs(30),
+        ..config()
+    };
+    let mut q = PeerQueue::default();
+    for host in ["a", "b", "c", "d"] {
+        q.push(QueuedOp::new(renew(host), at(0)), &config);
+    }
+    // Exactly the renew horizon old: not past it, so sent.
+    let first = ops(q.take_batch(1, at(30_000), &config).expect("due"));
+    assert_eq!(
+        first,
+        [renew("a"), renew("b"), renew("c")],
+        "max_batch is 3"
+    );
+    assert_eq!((q.depth(), q.counters.dropped_expired), (1, 0));
+}
