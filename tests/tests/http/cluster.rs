@@ -173,8 +173,10 @@ fn a_write_its_client_gave_up_on_during_a_pause_does_not_undo_later_writes() {
     std::thread::sleep(Duration::from_millis(1500));
     nodes[1].signal("CONT");
     // The waiting register is read after the resume: refused (the fix) or applied (the defect).
+    // (10 s ran out once in a clean-clone CI run of 15266b8 on the loaded 2-core machine,
+    // neither having happened; the test passed alone and in the whole suite right after.)
     wait_until(
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         "node 2 handles the waiting register",
         || {
             nodes[1].metric("registry_writes_refused_after_stall_total") >= 1
