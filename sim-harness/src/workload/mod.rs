@@ -312,16 +312,17 @@ impl Workload {
     }
 
     fn send(&mut self, world: &mut World, client: usize, request: Request) {
+        self.send_at(world, client, request, world.now());
+    }
+
+    /// Sends `request` to the instance's node at `at`, and gives up on it `REQUEST_TIMEOUT`
+    /// later.
+    fn send_at(&mut self, world: &mut World, client: usize, request: Request, at: SimTime) {
         let node = self.instances[client].node;
-        let id = world.send_request(
-            world.now(),
-            ClientId::Instance(client),
-            node,
-            request.clone(),
-        );
+        let id = world.send_request(at, ClientId::Instance(client), node, request.clone());
         self.instances[client].pending = Some(Pending { id, node, request });
         world.wake_client(
-            world.now() + REQUEST_TIMEOUT,
+            at + REQUEST_TIMEOUT,
             ClientId::Instance(client),
             Wake::Timeout(id),
         );
@@ -424,18 +425,7 @@ impl Workload {
                 let request = request.clone();
                 let node = self.pick_node(Some(node));
                 self.instances[client].node = node;
-                let id = world.send_request(
-                    world.now() + RETRY_DELAY,
-                    ClientId::Instance(client),
-                    node,
-                    request.clone(),
-                );
-                self.instances[client].pending = Some(Pending { id, node, request });
-                world.wake_client(
-                    world.now() + RETRY_DELAY + REQUEST_TIMEOUT,
-                    ClientId::Instance(client),
-                    Wake::Timeout(id),
-                );
+                self.send_at(world, client, request, world.now() + RETRY_DELAY);
             }
         }
     }
@@ -473,15 +463,7 @@ impl Workload {
             self.schedule_renew(world, client);
             return;
         }
-        let node = self.instances[client].node;
-        let at = world.now() + pause;
-        let id = world.send_request(at, ClientId::Instance(client), node, request.clone());
-        self.instances[client].pending = Some(Pending { id, node, request });
-        world.wake_client(
-            at + REQUEST_TIMEOUT,
-            ClientId::Instance(client),
-            Wake::Timeout(id),
-        );
+        self.send_at(world, client, request, world.now() + pause);
     }
 
     fn poll(&mut self, world: &mut World, index: usize) {
