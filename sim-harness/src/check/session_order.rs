@@ -2,7 +2,11 @@
 //! whatever the clocks said (a last-writer-wins ordering bug shows up here); and no node ever
 //! refuses a client's write as older than what it holds (-409). A node stamps a client write
 //! with its hybrid clock, above every version it has seen, so the write it takes always wins
-//! there; a -409 means the clock ordered the write into the past.
+//! there; a -409 means the clock ordered the write into the past. A register its client
+//! stamped (Eureka's `lastDirtyTimestamp`) is the exception: it is ordered by the client's
+//! stamp, so a -409 from a node that had been handed a version stamped as late or later is the
+//! answer the client's clock earned (the Eureka API then registers again unstamped); refused by
+//! a node that held nothing as late, it is reported (tested below).
 //!
 //! Three outcomes look like a reverted write and are the design's, not a defect; each is
 //! excused only on the trace's evidence (`causality.rs`), and each has a test below showing
@@ -33,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use registry::api::{Code, Instance, InstanceKey, Request};
 
-use super::causality::{lost_with_its_node, origin_of, overtaken_concurrently};
+use super::causality::{had_seen, lost_with_its_node, origin_of, overtaken_concurrently};
 use super::support::{content, held, is_client_app, same_content, up_core, violation};
 use super::{CheckInput, Checker, Violation};
 use crate::id::ClientId;
@@ -155,37 +159,48 @@ fn excused(
         || repairs_nothing && overtaken_concurrently(input, last.node, last.request, copy)
 }
 
-/// Every client register, set or cancel a node answered -409.
+/// Every client register, set or cancel a node answered -409, but a register its client
+/// stamped (`dirty_timestamp`, a Eureka client's `lastDirtyTimestamp`) refused by a node that
+/// had been handed a version of the instance stamped as late or later: such a write is ordered
+/// by the client's stamp, not the node's clock, and a client whose clock is behind (or
+/// coarse: two changes in one tick share a stamp) is told so; the Eureka API then registers
+/// again unstamped. A node that refuses a stamped register while it held nothing as late is
+/// still reported.
 fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
-    let mut asked: BTreeMap<u64, Option<InstanceKey>> = BTreeMap::new();
+    // Per request in flight: the instance and the stamp its client gave it (0: none).
+    let mut asked: BTreeMap<u64, (Option<InstanceKey>, i64)> = BTreeMap::new();
     let mut out = Vec::new();
-    for (at, event) in input.trace.entries() {
+    for (index, (at, event)) in input.trace.entries().iter().enumerate() {
         match event {
             TraceEvent::Request { id, request, .. } => {
-                let client_write = match &**request {
-                    Request::Register(a) => !a.replication,
-                    Request::Cancel(a) => !a.replication,
-                    Request::Set(a) => !a.replication,
-                    _ => false,
+                let (client_write, given) = match &**request {
+                    Request::Register(a) => (!a.replication, a.dirty_timestamp),
+                    Request::Cancel(a) => (!a.replication, 0),
+                    Request::Set(a) => (!a.replication, 0),
+                    _ => (false, 0),
                 };
-                let key = client_write.then(|| request.instance_keys().into_iter().next());
-                if let Some(key) = key {
-                    asked.insert(*id, key);
+                if client_write {
+                    asked.insert(*id, (request.instance_keys().into_iter().next(), given));
                 }
             }
             TraceEvent::Reply {
                 node, id, reply, ..
             } => {
-                if let Some(key) = asked.remove(id) {
-                    if reply.code == Code::Conflict {
-                        out.push(violation(
-                            NAME,
-                            *at,
-                            Some(*node),
-                            key.as_ref(),
-                            "a client's write was refused as older than what the node holds: its hybrid clock ordered the write into the past".to_string(),
-                        ));
-                    }
+                let Some((key, given)) = asked.remove(id) else {
+                    continue;
+                };
+                let older_than_held = given > 0
+                    && key
+                        .as_ref()
+                        .is_some_and(|key| had_seen(input, *node, key, given, index));
+                if reply.code == Code::Conflict && !older_than_held {
+                    out.push(violation(
+                        NAME,
+                        *at,
+                        Some(*node),
+                        key.as_ref(),
+                        "a client's write was refused as older than what the node holds: its hybrid clock ordered the write into the past".to_string(),
+                    ));
                 }
             }
             _ => {}
@@ -198,6 +213,7 @@ fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
 mod tests {
     use super::*;
     use crate::check::tests_support::*;
+    use registry::api::RegisterArgs;
 
     #[test]
     fn a_copy_reverted_to_an_earlier_write_is_reported() {
@@ -217,6 +233,43 @@ mod tests {
         run.reply(1, client(0), id, ok());
         assert!(run.check(&SessionOrder).is_empty());
         let id = run.at(20).request(client(0), 1, register(&instance("a")));
+        run.reply(1, client(0), id, code(Code::Conflict));
+        assert_one(&run.check(&SessionOrder), NAME, Some(1), Some(&key("a")));
+    }
+
+    /// A register stamped `dirty` by its client (as a Eureka client's `lastDirtyTimestamp`).
+    fn stamped_register(host: &str, dirty: i64) -> Request {
+        match register(&colored(host, "blue", dirty)) {
+            Request::Register(args) => Request::Register(RegisterArgs {
+                dirty_timestamp: dirty,
+                ..args
+            }),
+            _ => unreachable!("register() makes a register"),
+        }
+    }
+
+    #[test]
+    fn a_client_stamped_register_may_be_refused_only_below_what_the_node_held() {
+        // Eureka-clients seed 95: two changes in one tick of the client's coarse clock share a
+        // stamp (20); the node took the first and refused the second as not newer.
+        let mut run = Run::new(2);
+        run.write(1, 1, &colored("a", "red", 20), true);
+        let id = run.at(20).request(client(0), 1, stamped_register("a", 20));
+        run.reply(1, client(0), id, code(Code::Conflict));
+        assert!(run.check(&SessionOrder).is_empty());
+
+        // The defect it resembles: the node held only an older version (10) and still refused
+        // the stamped register.
+        let mut run = Run::new(2);
+        run.write(1, 1, &colored("a", "red", 10), true);
+        let id = run.at(20).request(client(0), 1, stamped_register("a", 20));
+        run.reply(1, client(0), id, code(Code::Conflict));
+        assert_one(&run.check(&SessionOrder), NAME, Some(1), Some(&key("a")));
+
+        // Nor does another node's later version excuse it: this node had not been handed it.
+        let mut run = Run::new(2);
+        run.write(1, 0, &colored("a", "red", 30), true);
+        let id = run.at(20).request(client(0), 1, stamped_register("a", 20));
         run.reply(1, client(0), id, code(Code::Conflict));
         assert_one(&run.check(&SessionOrder), NAME, Some(1), Some(&key("a")));
     }

@@ -227,12 +227,29 @@ section! {
         /// after the register and skips a failed tick, register again on -404, and neither set
         /// nor cancel (they end by dying).
         python_weight: u64 = Some([0, 0]),
+        /// Relative weight of instances that behave like Eureka clients: every register
+        /// carries the client's own stamp (`dirty_timestamp`, Eureka's `lastDirtyTimestamp`)
+        /// from its own clock, taken when its status or metadata last changed; a change is a
+        /// register; -404 makes it register again with the same stamp; a register refused as
+        /// older (-409) is sent again unstamped, as the node's Eureka API does.
+        eureka_weight: u64 = Some([0, 0]),
+        /// Largest offset of a stamping client's clock from true time, in ms, either sign
+        /// (keep it inside the nodes' `max_timestamp_ahead`, or every register is refused).
+        client_clock_skew_ms: u64 = Some([0, 0]),
+        /// Resolution of a stamping client's clock in ms (at least 1; Eureka's is 1). A coarse
+        /// one gives two writes of one instance in the same tick the same stamp.
+        client_stamp_ms: u64 = Some([1, 1]),
     }
 }
 
 impl Default for ClientsOptions {
     /// No client of these models: what every run drew before the section existed.
     fn default() -> ClientsOptions {
-        ClientsOptions { python_weight: 0 }
+        ClientsOptions {
+            python_weight: 0,
+            eureka_weight: 0,
+            client_clock_skew_ms: 0,
+            client_stamp_ms: 1,
+        }
     }
 }

@@ -30,6 +30,13 @@ pub(crate) enum Model {
     /// never fails over; renews on a ticker that starts right after its register and skips a
     /// failed tick; re-registers only on -404; never sets or cancels (it ends by dying).
     Python,
+    /// Like a Eureka client (through the node's Eureka API, `runtime/eureka`): every register
+    /// carries the client's own `lastDirtyTimestamp`, read off its own (skewed, coarse) clock
+    /// when its status or metadata last changed; a change is a register, not a `set`; a
+    /// heartbeat carries no version; -404 makes it register again with the same stamp; fails
+    /// over; never reads back. A register the node refuses as older than what it holds (-409)
+    /// is sent again without a stamp, as the Eureka API does for its client.
+    Eureka,
 }
 
 impl Model {
@@ -38,9 +45,32 @@ impl Model {
         self != Model::Python
     }
 
-    /// Whether the client changes its status or metadata (`set`) and cancels when it ends.
+    /// Whether the client changes its status or metadata and cancels when it ends.
     pub(crate) fn writes_after_register(self) -> bool {
         self != Model::Python
+    }
+
+    /// Whether the client stamps its own writes (`dirty_timestamp` on a register).
+    pub(crate) fn stamps_writes(self) -> bool {
+        self == Model::Eureka
+    }
+}
+
+/// A client's own wall clock, for the stamps it puts on its writes: the true time plus a
+/// fixed offset, truncated to the client's resolution (Eureka's is a millisecond; a coarser one
+/// gives two quick writes of one instance the same stamp).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ClientClock {
+    pub(crate) offset_ns: i64,
+    pub(crate) resolution_ns: i64,
+}
+
+impl ClientClock {
+    /// The client's reading at true wall time `true_wall_ns`; never below 1 (0 means "no
+    /// stamp" on the wire).
+    pub(crate) fn stamp(self, true_wall_ns: i64) -> i64 {
+        let local = true_wall_ns.saturating_add(self.offset_ns);
+        (local - local.rem_euclid(self.resolution_ns.max(1))).max(1)
     }
 }
 
@@ -71,6 +101,11 @@ pub(crate) struct InstanceClient {
     /// answered. (Real SDKs renew on their own ticker, whatever else the instance writes; a
     /// `set` is not a renew.)
     pub(crate) renew_owed: bool,
+    /// The clock a client that stamps its writes reads its stamps off.
+    pub(crate) clock: Option<ClientClock>,
+    /// The stamp its registers carry (0 when it does not stamp): its clock's reading when its
+    /// content last changed.
+    pub(crate) dirty_timestamp: i64,
 }
 
 impl InstanceClient {
@@ -80,6 +115,7 @@ impl InstanceClient {
         zone: String,
         node: NodeId,
         model: Model,
+        clock: Option<ClientClock>,
     ) -> InstanceClient {
         InstanceClient {
             model,
@@ -97,6 +133,8 @@ impl InstanceClient {
             pending: None,
             renew_generation: 0,
             renew_owed: false,
+            clock,
+            dirty_timestamp: 0,
         }
     }
 
@@ -105,7 +143,21 @@ impl InstanceClient {
         format!("http://{}:8000", self.key.hostname).into()
     }
 
+    /// Marks the client's content changed at true wall time `true_wall_ns`: a client that
+    /// stamps its writes takes a new stamp off its clock.
+    pub(crate) fn touch(&mut self, true_wall_ns: i64) {
+        if let Some(clock) = self.clock {
+            self.dirty_timestamp = clock.stamp(true_wall_ns);
+        }
+    }
+
+    /// A register of what the client wants now, with its own stamp if it stamps its writes.
     pub(crate) fn register(&self) -> Request {
+        self.register_stamped(self.dirty_timestamp)
+    }
+
+    /// A register of what the client wants now, stamped `dirty_timestamp` (0: the node stamps).
+    pub(crate) fn register_stamped(&self, dirty_timestamp: i64) -> Request {
         Request::Register(RegisterArgs {
             key: self.key.clone(),
             region: ENV.into(),
@@ -115,7 +167,7 @@ impl InstanceClient {
             metadata: self.metadata.clone(),
             replication: false,
             latest_timestamp: 0,
-            dirty_timestamp: 0,
+            dirty_timestamp,
         })
     }
 

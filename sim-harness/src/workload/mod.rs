@@ -33,7 +33,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 use crate::world::{node_zone, World};
 
 pub(crate) use actions::{plan, Action};
-use instance::{InstanceClient, Life, Model, Pending};
+use instance::{ClientClock, InstanceClient, Life, Model, Pending};
 use poller::Poller;
 
 /// How long an instance waits for an answer before it fails over.
@@ -187,6 +187,9 @@ impl Workload {
             // An instance ended before it started (churn picks among the registered only, so
             // this is a mass death) has nothing to register.
             Wake::Start if c.life == Life::Alive && c.pending.is_none() => {
+                // A stamping client's first stamp is its start (Eureka: the instance info's).
+                let c = &mut self.instances[client];
+                c.touch(true_wall(world));
                 let request = c.register();
                 self.send(world, client, request);
             }
@@ -278,12 +281,14 @@ impl Workload {
         let node = self.pick_node(None);
         let zone = node_zone(node.0, self.zones);
         let model = self.pick_model();
+        let clock = model.stamps_writes().then(|| self.client_clock());
         self.instances.push(InstanceClient::new(
             index,
             self.options.apps,
             zone,
             node,
             model,
+            clock,
         ));
         world.wake_client(at, ClientId::Instance(index), Wake::Start);
     }
@@ -307,7 +312,13 @@ impl Workload {
         let c = &mut self.instances[client];
         c.status = status;
         c.metadata = metadata;
-        let request = c.set(c.status, &c.metadata);
+        // A Eureka client says a change by registering again, stamped with the change's time.
+        let request = if c.model.stamps_writes() {
+            c.touch(true_wall(world));
+            c.register()
+        } else {
+            c.set(c.status, &c.metadata)
+        };
         self.send(world, client, request);
     }
 
@@ -403,6 +414,13 @@ impl Workload {
                 // The node lost us (or never had us): register again, with what we want now.
                 self.instances[client].registered = false;
                 let request = self.instances[client].register();
+                self.send(world, client, request);
+            }
+            // The node holds a newer version than the client's stamp (typically a cancel's or
+            // an eviction's tombstone): the node's Eureka API registers again unstamped, so the
+            // client's register is the latest word.
+            (Request::Register(args), Code::Conflict) if args.dirty_timestamp > 0 => {
+                let request = self.instances[client].register_stamped(0);
                 self.send(world, client, request);
             }
             (Request::Cancel(_), Code::Ok | Code::NothingFound) => {
@@ -538,23 +556,44 @@ impl Workload {
     /// A new instance's model, by the scenario's weights. Draws only when there is a choice, so
     /// scenarios with one model keep the random streams (and traces) they had before models.
     fn pick_model(&mut self) -> Model {
-        let (careful, go_sdk) = (self.options.careful_weight, self.options.go_sdk_weight);
-        let python = self.clients.python_weight;
-        match (careful, go_sdk, python) {
-            (_, 0, 0) => Model::Careful,
-            (0, _, 0) => Model::GoSdk,
-            (0, 0, _) => Model::Python,
+        // In the order the models were added: without the later ones, the draw is the one made
+        // before they existed.
+        let weights = [
+            (self.options.careful_weight, Model::Careful),
+            (self.options.go_sdk_weight, Model::GoSdk),
+            (self.clients.python_weight, Model::Python),
+            (self.clients.eureka_weight, Model::Eureka),
+        ];
+        let total: u64 = weights.iter().map(|(w, _)| w).sum();
+        let only = weights.iter().filter(|(w, _)| *w > 0).count();
+        match (total, only) {
+            (0, _) => Model::Careful,
+            (_, 1) => weights
+                .iter()
+                .find(|(w, _)| *w > 0)
+                .map_or(Model::Careful, |(_, m)| *m),
             _ => {
-                // Without python clients this is the draw made before they existed.
-                let drawn = self.rng.gen_range(0..careful + go_sdk + python);
-                if drawn < careful {
-                    Model::Careful
-                } else if drawn < careful + go_sdk {
-                    Model::GoSdk
-                } else {
-                    Model::Python
+                let mut drawn = self.rng.gen_range(0..total);
+                for (weight, model) in weights {
+                    if drawn < weight {
+                        return model;
+                    }
+                    drawn -= weight;
                 }
+                unreachable!("a draw below the total weight falls in some model's share")
             }
+        }
+    }
+
+    /// A stamping client's clock, by the scenario's skew and resolution.
+    fn client_clock(&mut self) -> ClientClock {
+        let skew = i64::try_from(self.clients.client_clock_skew_ms)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000);
+        let resolution_ms = i64::try_from(self.clients.client_stamp_ms.max(1)).unwrap_or(i64::MAX);
+        ClientClock {
+            offset_ns: self.rng.gen_range(-skew..=skew),
+            resolution_ns: resolution_ms.saturating_mul(1_000_000),
         }
     }
 
@@ -583,4 +622,11 @@ impl Workload {
     fn random_within(&mut self, from: SimTime, spread: Duration) -> SimTime {
         from + Duration::from_nanos(self.rng.gen_range(0..spread.as_nanos().max(1) as u64))
     }
+}
+
+/// True wall time at the world's present moment (what a perfect clock reads): stamping clients
+/// read theirs off it.
+fn true_wall(world: &World) -> i64 {
+    let since_start = i64::try_from(world.now().as_nanos()).unwrap_or(i64::MAX);
+    crate::clock::EPOCH_NS.saturating_add(since_start)
 }

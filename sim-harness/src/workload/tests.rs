@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use registry::api::Request;
+use registry::api::{Code, Request};
 
 use crate::id::ClientId;
 use crate::run::Run;
@@ -109,4 +109,77 @@ fn a_python_client_stays_with_its_node_and_only_registers_and_renews() {
             );
         }
     }
+}
+
+#[test]
+fn a_eureka_client_stamps_its_registers_off_its_own_clock_and_never_sets() {
+    // Clocks 30 s off either way, ticking every 5 s: over 20 instances some are behind true
+    // time and some ahead, and two status changes of one instance within a tick share a stamp.
+    let weights = "[clients]\neureka_weight = [1, 1]\nclient_clock_skew_ms = [30000, 30000]\n\
+                   client_stamp_ms = [5000, 5000]";
+    let (mut behind, mut ahead, mut shared_stamps, mut retried) = (0, 0, 0, 0);
+    for seed in 0..3 {
+        let result = Run::new(seed, &crate::suite::draw(&scenario(weights), seed)).go();
+        // Per instance: the stamps its registers carried, with the status each asked for.
+        let mut stamps: BTreeMap<usize, BTreeMap<i64, BTreeSet<String>>> = BTreeMap::new();
+        // The requests answered -409, and per instance its last request.
+        let mut refused = BTreeSet::new();
+        let mut last: BTreeMap<usize, u64> = BTreeMap::new();
+        for (at, event) in result.trace.entries() {
+            match event {
+                TraceEvent::Request {
+                    client: ClientId::Instance(client),
+                    id,
+                    request,
+                    ..
+                } => {
+                    let previous = last.insert(*client, *id);
+                    match &**request {
+                        Request::Register(args) if args.dirty_timestamp == 0 => {
+                            assert!(
+                                previous.is_some_and(|p| refused.contains(&p)),
+                                "seed {seed}: instance {client} registered unstamped, not after a -409"
+                            );
+                            retried += 1;
+                        }
+                        Request::Register(args) => {
+                            let true_wall = crate::clock::EPOCH_NS + at.as_nanos() as i64;
+                            let off = args.dirty_timestamp - true_wall;
+                            behind += usize::from(off < -5_000_000_000);
+                            ahead += usize::from(off > 0);
+                            assert_eq!(args.dirty_timestamp % 5_000_000_000, 0, "seed {seed}");
+                            stamps
+                                .entry(*client)
+                                .or_default()
+                                .entry(args.dirty_timestamp)
+                                .or_default()
+                                .insert(format!("{:?}", args.status));
+                        }
+                        Request::Set(_) => panic!("seed {seed}: instance {client} sent a set"),
+                        _ => {}
+                    }
+                }
+                TraceEvent::Reply { id, reply, .. } if reply.code == Code::Conflict => {
+                    refused.insert(*id);
+                }
+                _ => {}
+            }
+        }
+        shared_stamps += stamps
+            .values()
+            .flat_map(|by_stamp| by_stamp.values())
+            .filter(|statuses| statuses.len() > 1)
+            .count();
+    }
+    assert!(behind > 0 && ahead > 0, "behind {behind}, ahead {ahead}");
+    assert!(
+        shared_stamps > 0,
+        "no two writes of one instance shared a stamp"
+    );
+    // A stamp older than the node's copy (a shared one, or a re-register after a cancel's or
+    // eviction's tombstone) is refused, and the register goes again unstamped.
+    assert!(
+        retried > 0,
+        "no register was refused and sent again unstamped"
+    );
 }
