@@ -138,8 +138,10 @@ impl PeerQueue {
         }
         self.count_in(&queued);
         self.pending.push_back(Some(queued));
-        while self.live > config.max_queue {
-            self.pop_oldest();
+        // Over the bound, the oldest go. The loop also stops when nothing is left to drop: the
+        // count never outruns the queue (`check_invariants`), and if it did, looping for ever
+        // would be the worst way to find out.
+        while self.live > config.max_queue && self.pop_oldest().is_some() {
             self.counters.dropped_overflow += 1;
         }
         self.schedule(now, config);
