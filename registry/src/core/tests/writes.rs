@@ -301,6 +301,25 @@ fn replicated_set_older_than_the_stored_copy_is_refused() {
 }
 
 #[test]
+fn a_replicated_set_that_changed_one_of_its_instances_is_answered_0() {
+    // One set over two instances, stamped between their versions: it is older than b's and
+    // newer than a's. It changed a, so it is answered 0; only a set that changed nothing is
+    // a conflict (`replicated_set_older_than_the_stored_copy_is_refused`).
+    let mut h = Harness::new();
+    h.register("a");
+    h.advance(Duration::from_secs(2));
+    h.register("b");
+    let (a, b) = (h.stored("a").expect("a"), h.stored("b").expect("b"));
+    let mut args = set_args(&["a", "b"]);
+    args.statuses = vec![Status::Waiting, Status::Waiting];
+    args.replication = true;
+    args.set_timestamp = (a.dirty_timestamp + b.dirty_timestamp) / 2;
+    assert_code(&h.call(Request::Set(args)), Code::Ok);
+    assert_eq!(h.stored("a").map(|i| i.status), Some(Status::Waiting));
+    assert_eq!(h.stored("b").map(|i| i.status), Some(Status::Up));
+}
+
+#[test]
 fn a_node_whose_wall_clock_lags_still_orders_its_writes_after_what_it_saw() {
     let mut h = Harness::new();
     let mut from_peer = register_args("a");
