@@ -146,3 +146,25 @@ fn a_newer_copy_wins_over_the_evicted_version_and_a_forgotten_one_does_not_count
         "the evicted version was forgotten: the copy is all this node knows"
     );
 }
+
+#[test]
+fn a_client_register_stamped_before_the_evicted_version_brings_back_the_newer_content() {
+    // A client that stamps its writes (a Eureka client's lastDirtyTimestamp) registers again
+    // with the stamp it had before the set: the newer content comes back, the client is handed
+    // it (-409), and the peers are told, as for any write this node takes from a client.
+    let (mut h, older) = evicted_after_a_set();
+    let mut args = register_args("h");
+    args.dirty_timestamp = older.dirty_timestamp;
+    let reply = h.call(Request::Register(args));
+    assert_code(&reply, Code::Conflict);
+    let stored = h.stored("h").expect("back");
+    assert_eq!(weight(&stored), Some("2"));
+    h.advance(60 * SECOND);
+    let sent_to_peer = h.node.net_mut().sent.iter().any(|(to, message)| match message {
+        PeerMessage::Replicate { ops, .. } if to == PEER => ops.iter().any(|op| {
+            matches!(&**op, ReplicatedOp::Write(Version::Put(i)) if i.hostname == "h" && weight(i) == Some("2"))
+        }),
+        _ => false,
+    });
+    assert!(sent_to_peer, "the revived version is replicated");
+}

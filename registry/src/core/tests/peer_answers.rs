@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use super::harness::*;
-use crate::api::{Code, Instance, OpResult, PeerMessage, ReplicatedOp, Version};
+use crate::api::{
+    CancelArgs, Code, Instance, OpResult, PeerMessage, ReplicatedOp, Request, Version,
+};
 use crate::core::{Clock, Config};
 
 const PEER: &str = "peer:1";
@@ -142,4 +144,28 @@ fn a_newer_copy_the_peer_holds_is_adopted_unless_it_is_stamped_beyond_the_clock(
     assert_eq!(h.node.stats().conflicts_adopted, 1);
     assert_eq!(h.node.stats().future_versions_refused, refused_before + 1);
     assert_eq!(h.stored("b").map(|i| i.version), Some("v1".into()));
+}
+
+#[test]
+fn a_cancel_a_bilibili_style_peer_replicated_is_applied_but_not_sent_on() {
+    // The peer that took the cancel from its client tells every peer itself.
+    let mut h = with_a_peer();
+    h.register("a");
+    let batch = batch_of(&mut h, "a", Duration::ZERO);
+    answer(&mut h, batch, OpResult::Ok);
+    let held = h.stored("a").expect("held");
+    let reply = h.call(Request::Cancel(CancelArgs {
+        key: key("a"),
+        replication: true,
+        latest_timestamp: held.dirty_timestamp + 1,
+    }));
+    assert_code(&reply, Code::Ok);
+    assert_eq!(h.stored("a"), None);
+    h.advance(Duration::from_secs(10));
+    let sent_on: Vec<_> = batches(&mut h)
+        .into_iter()
+        .flat_map(|(_, ops)| ops)
+        .filter(|op| op.key() == key("a"))
+        .collect();
+    assert!(sent_on.is_empty(), "{sent_on:?}");
 }

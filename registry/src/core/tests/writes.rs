@@ -247,10 +247,17 @@ fn set_merges_metadata() {
     let mut register = register_args("a");
     register.metadata = [("keep", "1"), ("change", "1")].into();
     h.call(Request::Register(register));
+    let up_since = h.stored("a").expect("registered").up_timestamp;
+    h.advance(Duration::from_secs(1));
     let mut args = set_args(&["a"]);
     args.metadata = vec![[("change", "2"), ("new", "3")].into()];
     assert_code(&h.call(Request::Set(args)), Code::Ok);
-    let metadata = h.stored("a").expect("registered").metadata;
+    let stored = h.stored("a").expect("registered");
+    assert_eq!(
+        stored.up_timestamp, up_since,
+        "a set of metadata alone leaves the moment it became UP"
+    );
+    let metadata = stored.metadata;
     assert_eq!(metadata.get("keep").map(|v| v.as_str()), Some("1"));
     assert_eq!(metadata.get("change").map(|v| v.as_str()), Some("2"));
     assert_eq!(metadata.get("new").map(|v| v.as_str()), Some("3"));
