@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use super::harness::*;
 use crate::api::{Code, Data, Request, Status, StatusFilter, Version};
+use crate::core::Clock;
 
 #[test]
 fn register_stores_the_instance_with_all_five_timestamps() {
@@ -414,6 +415,14 @@ fn a_client_stamp_far_ahead_of_the_clock_is_refused_and_changes_nothing() {
     let mut args = set_args(&["a"]);
     args.set_timestamp = stamp + 3_600 * 1_000_000_000;
     assert_code(&h.call(Request::Set(args)), Code::BadRequest);
+    // The bound itself is inside: exactly `max_timestamp_ahead` ahead is taken, a nanosecond
+    // more is not.
+    let bound = h.clock.wall() + h.node.config().limits.max_timestamp_ahead.as_nanos() as i64;
+    let mut args = register_args("b");
+    args.dirty_timestamp = bound + 1;
+    assert_code(&h.call(Request::Register(args.clone())), Code::BadRequest);
+    args.dirty_timestamp = bound;
+    assert_code(&h.call(Request::Register(args)), Code::Ok);
     let mut args = crate::api::CancelArgs {
         key: key("a"),
         replication: true,
