@@ -475,3 +475,42 @@ fn a_batch_holds_at_most_max_batch_ops_and_a_renew_at_its_horizon_still_goes() {
     );
     assert_eq!((q.depth(), q.counters.dropped_expired), (1, 0));
 }
+
+/// `check_invariants` runs after every step of every node in debug builds (tests and the
+/// simulator): each of its checks must report the state it guards against.
+#[test]
+fn check_invariants_reports_each_broken_invariant() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let healthy = || {
+        let mut q = PeerQueue::default();
+        q.push(QueuedOp::new(put("a", 1), at(0)), &config());
+        q.push(QueuedOp::new(renew("b"), at(0)), &config());
+        q.check_invariants();
+        q
+    };
+    let breaks: [(&str, fn(&mut PeerQueue)); 5] = [
+        ("queue count out of step", |q| q.live += 1),
+        ("write count out of step", |q| q.writes += 1),
+        ("a hole at the front of the queue", |q| {
+            q.pending.push_front(None);
+        }),
+        ("two pending ops for one instance", |q| {
+            q.pending.push_back(Some(QueuedOp::new(put("a", 2), at(0))));
+            q.live += 1;
+            q.writes += 1;
+        }),
+        ("pending ops with nothing scheduled", |q| q.send_at = None),
+    ];
+    for (message, break_it) in breaks {
+        let mut q = healthy();
+        break_it(&mut q);
+        let panic = catch_unwind(AssertUnwindSafe(|| q.check_invariants()))
+            .expect_err(&format!("not reported: {message}"));
+        let text = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert!(text.contains(message), "{message}: reported {text:?}");
+    }
+}
