@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::node::Durability;
 use crate::phases::serving::Sizing;
 use crate::report::{Record, Run};
 use crate::runner::{Plan, Subject, PHASES};
@@ -98,6 +99,12 @@ struct Args {
     /// Pin neither the server nor the load.
     #[arg(long)]
     no_pin: bool,
+    /// When the nodes the benchmark starts answer a client's write: `local` once applied (the
+    /// registry's default), `peer` once a peer acknowledged it (builds from 2026-11 on). Only
+    /// the visibility phase runs a cluster: its `ack_*` figures are what a writing client
+    /// waits in each mode.
+    #[arg(long, value_enum, default_value_t = Durability::Local)]
+    durability: Durability,
     /// Where the JSON result is written.
     #[arg(long, value_name = "FILE", default_value = "bench-result.json")]
     out: PathBuf,
@@ -147,6 +154,7 @@ async fn run(args: Args) -> ExitCode {
         fanout_writes: args.fanout_writes,
         visibility_writes: args.visibility_writes,
         server_cpu: (!args.no_pin).then_some(args.server_cpu),
+        durability: args.durability,
     };
     let builds = builds(&args);
     let mut records = Vec::new();

@@ -21,6 +21,28 @@ max_connections_per_client = 1000000
 max_polls_per_client = 1000000
 "#;
 
+/// When the nodes the benchmark starts answer a client's write (`[cluster.replication]
+/// durability`; see the README's durability section).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Durability {
+    /// Once applied on the node that took it (the registry's default; the setting is not
+    /// written, so builds that predate it run too).
+    #[default]
+    Local,
+    /// Once a peer acknowledged it (at most `peer_ack_wait_ms`).
+    Peer,
+}
+
+impl Durability {
+    /// The node settings for a run in this mode.
+    fn config(self) -> String {
+        match self {
+            Durability::Local => CONFIG.to_string(),
+            Durability::Peer => format!("{CONFIG}[cluster.replication]\ndurability = \"peer\"\n"),
+        }
+    }
+}
+
 /// A node under test.
 #[derive(Debug)]
 pub(crate) struct Server {
@@ -47,12 +69,13 @@ impl Server {
         binary: &Path,
         count: usize,
         cpu: Option<usize>,
+        durability: Durability,
     ) -> std::io::Result<Vec<Server>> {
         let addrs: Vec<String> = (0..count)
             .map(|_| free_port().map(|port| format!("127.0.0.1:{port}")))
             .collect::<std::io::Result<_>>()?;
         let config = scratch_file("bench.toml");
-        std::fs::write(&config, CONFIG)?;
+        std::fs::write(&config, durability.config())?;
         let mut servers = Vec::with_capacity(count);
         for (index, addr) in addrs.iter().enumerate() {
             let peers: Vec<&str> = addrs

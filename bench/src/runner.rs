@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::node::Server;
+use crate::node::{Durability, Server};
 use crate::phases::serving::{self, Sizing};
 use crate::phases::{fanout, memory, visibility, PhaseResult};
 
@@ -35,6 +35,8 @@ pub(crate) struct Plan {
     pub(crate) visibility_writes: usize,
     /// The core the server processes are pinned to.
     pub(crate) server_cpu: Option<usize>,
+    /// When the nodes started answer a client's write.
+    pub(crate) durability: Durability,
 }
 
 impl Plan {
@@ -66,16 +68,19 @@ pub(crate) async fn round(subject: &Subject, plan: &Plan) -> Result<Round, std::
     let single = ["register", "memory", "renew", "fetch", "fanout"];
     if single.iter().any(|p| plan.runs(p)) {
         let server = match subject {
-            Subject::Binary(binary) => Server::start_cluster(binary, 1, plan.server_cpu)
-                .await?
-                .remove(0),
+            Subject::Binary(binary) => {
+                Server::start_cluster(binary, 1, plan.server_cpu, plan.durability)
+                    .await?
+                    .remove(0)
+            }
             Subject::Running { addr, pid } => Server::running(addr, *pid),
         };
         single_node(&server, plan, &mut results).await;
     }
     if plan.runs("visibility") {
         if let Subject::Binary(binary) = subject {
-            let cluster = Server::start_cluster(binary, 3, plan.server_cpu).await?;
+            let cluster =
+                Server::start_cluster(binary, 3, plan.server_cpu, plan.durability).await?;
             let result =
                 visibility::visibility(&cluster[0], &cluster[2], plan.visibility_writes).await;
             results.insert("visibility".into(), result);

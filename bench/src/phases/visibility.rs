@@ -1,4 +1,5 @@
-//! 3-node visibility: a register sent to node 1, timed until node 3 serves it.
+//! 3-node visibility: a register sent to node 1, timed until node 3 serves it, and until node 1
+//! answers it (the writer's wait, which `--durability peer` lengthens).
 //!
 //! Node 3 is watched with a long-poll parked before the write (re-parked on answers that do not
 //! yet name the new host), so the moment it answers is the moment it holds the write, without
@@ -31,6 +32,8 @@ async fn run(first: &Server, last: &Server, writes: usize) -> Result<PhaseResult
         .await?;
     let mut cursor = seen_on(&mut control).await?;
     let mut latencies = Vec::with_capacity(writes);
+    // From the write's send to its answer: what the writing client waits (`--durability`).
+    let mut acks = Vec::with_capacity(writes);
     for write in 1..=writes {
         let host = format!("v{write}");
         let watcher = {
@@ -45,6 +48,7 @@ async fn run(first: &Server, last: &Server, writes: usize) -> Result<PhaseResult
                 workload::instance_form(APP, &host, write),
             )
             .await?;
+        acks.push(sent.elapsed());
         let (seen_at, next_cursor) = watcher
             .await
             .map_err(|e| Failure::Exchange(format!("watcher task: {e}")))??;
@@ -57,6 +61,10 @@ async fn run(first: &Server, last: &Server, writes: usize) -> Result<PhaseResult
     result.figures.insert("p50_ms", summary.p50_us / 1e3);
     result.figures.insert("p99_ms", summary.p99_us / 1e3);
     result.figures.insert("max_ms", summary.max_us / 1e3);
+    let acks = Summary::of(&mut acks);
+    result.figures.insert("ack_p50_ms", acks.p50_us / 1e3);
+    result.figures.insert("ack_p99_ms", acks.p99_us / 1e3);
+    result.figures.insert("ack_max_ms", acks.max_us / 1e3);
     Ok(result)
 }
 
