@@ -42,6 +42,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_TIMEOUT: Duration = Duration::from_secs(40);
 /// Pause before retrying elsewhere after an error answer.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// python-discovery-client's polls task: at most one run per this, from the last run's start.
+const PYTHON_POLL_INTERVAL: Duration = Duration::from_secs(3);
 
 /// What a client asked the world to wake it for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +114,14 @@ impl Workload {
                 .map(|a| SmolStr::from(format!("app{a}")))
                 .collect();
             let node = self.pick_node(None);
-            self.pollers.push(Poller::new(names, node));
+            // Only scenarios with python clients draw a poller's model (the others keep the
+            // draws they had before pollers had models).
+            let model = if self.clients.python_weight > 0 {
+                self.pick_model()
+            } else {
+                Model::Careful
+            };
+            self.pollers.push(Poller::new(names, node, model));
             let at = self.random_within(world.now(), Duration::from_secs(10));
             world.wake_client(at, ClientId::Poller(index), Wake::Start);
         }
@@ -166,8 +175,10 @@ impl Workload {
         let due = match wake {
             Wake::Start => true,
             Wake::Timeout(id) if pending == Some(id) => {
-                let node = self.pick_node(Some(self.pollers[index].node));
-                self.pollers[index].switch_to(node);
+                if self.pollers[index].model.fails_over() {
+                    let node = self.pick_node(Some(self.pollers[index].node));
+                    self.pollers[index].switch_to(node);
+                }
                 true
             }
             Wake::Retry => pending.is_none(),
@@ -484,11 +495,25 @@ impl Workload {
         self.send_at(world, client, request, world.now() + pause);
     }
 
+    /// The next poll after an answer: at once, or for python-discovery-client on its crontab
+    /// (the polls task runs at most every 3 s from its last start, looked at every second),
+    /// whatever the answer was.
+    fn poll_again(&mut self, world: &mut World, index: usize) {
+        if self.pollers[index].model != Model::Python {
+            self.poll(world, index);
+            return;
+        }
+        let due = (self.pollers[index].started + PYTHON_POLL_INTERVAL).max(world.now());
+        let at = self.random_within(due, Duration::from_secs(1));
+        world.wake_client(at, ClientId::Poller(index), Wake::Retry);
+    }
+
     fn poll(&mut self, world: &mut World, index: usize) {
         let poller = &self.pollers[index];
         let request = poller.request(index);
         let id = world.send_request(world.now(), ClientId::Poller(index), poller.node, request);
         self.pollers[index].pending = Some(id);
+        self.pollers[index].started = world.now();
         world.wake_client(
             world.now() + POLL_TIMEOUT,
             ClientId::Poller(index),
@@ -504,11 +529,11 @@ impl Workload {
         let node = self.pollers[index].node;
         match (reply.code, &reply.data) {
             (Code::Ok, Data::Apps(apps)) => {
+                self.pollers[index].take_answer(
+                    apps.iter()
+                        .map(|(appid, info)| (appid, info.latest_timestamp)),
+                );
                 for (appid, info) in apps {
-                    let poller = &mut self.pollers[index];
-                    if let Some(slot) = poller.apps.iter().position(|a| a == appid) {
-                        poller.cursors[slot] = info.latest_timestamp;
-                    }
                     let mut hosts: Vec<SmolStr> = info
                         .instances
                         .values()
@@ -523,12 +548,15 @@ impl Workload {
                         hosts,
                     }));
                 }
-                self.poll(world, index);
+                self.poll_again(world, index);
             }
-            (Code::NotModified, _) => self.poll(world, index),
+            (Code::NotModified, _) => self.poll_again(world, index),
+            _ if self.pollers[index].model == Model::Python => self.poll_again(world, index),
             _ => {
-                let node = self.pick_node(Some(node));
-                self.pollers[index].switch_to(node);
+                if self.pollers[index].model.fails_over() {
+                    let node = self.pick_node(Some(node));
+                    self.pollers[index].switch_to(node);
+                }
                 world.wake_client(
                     world.now() + RETRY_DELAY,
                     ClientId::Poller(index),

@@ -1,30 +1,41 @@
-//! A simulated long-poll subscriber: watches a few apps, fails over, resets cursors on a switch.
+//! A simulated long-poll subscriber: watches a few apps, fails over, resets cursors on a switch;
+//! or, like python-discovery-client, stays with its node and forgets the cursors of the apps an
+//! answer did not carry.
 
 use registry::api::SmolStr;
 use registry::api::{PollsArgs, Request};
 use registry::core::RequestId;
 
+use super::instance::Model;
 use crate::id::NodeId;
+use crate::time::SimTime;
 use crate::world::ENV;
 
 /// One poller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Poller {
+    /// The client library it behaves like: `Model::Python` stays with its node and forgets
+    /// cursors (`take_answer`); every other model polls like bilibili's Go SDK.
+    pub(crate) model: Model,
     pub(crate) apps: Vec<SmolStr>,
     pub(crate) cursors: Vec<i64>,
     pub(crate) node: NodeId,
     /// The poll in flight.
     pub(crate) pending: Option<RequestId>,
+    /// When its last poll left.
+    pub(crate) started: SimTime,
 }
 
 impl Poller {
-    pub(crate) fn new(apps: Vec<SmolStr>, node: NodeId) -> Poller {
+    pub(crate) fn new(apps: Vec<SmolStr>, node: NodeId, model: Model) -> Poller {
         let cursors = vec![0; apps.len()];
         Poller {
+            model,
             apps,
             cursors,
             node,
             pending: None,
+            started: SimTime::ZERO,
         }
     }
 
@@ -44,5 +55,20 @@ impl Poller {
         self.node = node;
         self.pending = None;
         self.cursors.iter_mut().for_each(|c| *c = 0);
+    }
+
+    /// Takes the cursors of an answer that carried the apps `answered` (with theirs). A
+    /// python-discovery-client poller keeps the answer as its whole view (`_polls` replaces
+    /// its apps with the answer's), so a watched app the answer did not carry is polled from 0
+    /// next time, and answered at once.
+    pub(crate) fn take_answer<'a>(&mut self, answered: impl Iterator<Item = (&'a SmolStr, i64)>) {
+        if self.model == Model::Python {
+            self.cursors.iter_mut().for_each(|c| *c = 0);
+        }
+        for (appid, cursor) in answered {
+            if let Some(slot) = self.apps.iter().position(|a| a == appid) {
+                self.cursors[slot] = cursor;
+            }
+        }
     }
 }

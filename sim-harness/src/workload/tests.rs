@@ -183,3 +183,80 @@ fn a_eureka_client_stamps_its_registers_off_its_own_clock_and_never_sets() {
         "no register was refused and sent again unstamped"
     );
 }
+
+#[test]
+fn a_python_poller_stays_with_its_node_polls_every_3_s_at_most_and_forgets_apps_left_out() {
+    let weights = "pollers = [4, 4]\napps = [3, 3]\n[clients]\npython_weight = [1, 1]";
+    let (mut forgotten, mut answers) = (0, 0);
+    for seed in 0..3 {
+        let result = Run::new(seed, &crate::suite::draw(&scenario(weights), seed)).go();
+        // Per poller: the nodes it polled, and the cursors its last answer left it.
+        let mut nodes: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        let mut asked: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut expected: BTreeMap<usize, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut last_sent: BTreeMap<usize, crate::time::SimTime> = BTreeMap::new();
+        let safety = result
+            .trace
+            .entries()
+            .iter()
+            .take_while(|(at, _)| *at < result.liveness_start);
+        for (at, event) in safety {
+            match event {
+                TraceEvent::Request {
+                    client: ClientId::Poller(poller),
+                    node,
+                    id,
+                    request,
+                } => {
+                    nodes.entry(*poller).or_default().insert(*node);
+                    // Its crontab starts the polls task at most every 3 s.
+                    if let Some(last) = last_sent.insert(*poller, *at) {
+                        assert!(
+                            *at >= last + std::time::Duration::from_secs(3),
+                            "seed {seed}: poller {poller} polled at {at:?} after {last:?}"
+                        );
+                    }
+                    // Only the answer to its latest poll counts (a late one is ignored).
+                    asked.retain(|_, p| p != poller);
+                    asked.insert(*id, *poller);
+                    let Request::Polls(args) = &**request else {
+                        panic!("a poller sent {request:?}")
+                    };
+                    if let Some(cursors) = expected.get(poller) {
+                        for (app, cursor) in args.appids.iter().zip(&args.latest_timestamps) {
+                            let want = cursors.get(app.as_str()).copied().unwrap_or(0);
+                            assert_eq!(*cursor, want, "seed {seed}: poller {poller}, {app}");
+                            forgotten += usize::from(want == 0);
+                        }
+                    }
+                }
+                TraceEvent::Reply { id, reply, .. } => {
+                    let Some(poller) = asked.remove(id) else {
+                        continue;
+                    };
+                    if let registry::api::Data::Apps(apps) = &reply.data {
+                        answers += 1;
+                        expected.insert(
+                            poller,
+                            apps.iter()
+                                .map(|(app, info)| (app.to_string(), info.latest_timestamp))
+                                .collect(),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (poller, nodes) in &nodes {
+            assert_eq!(
+                nodes.len(),
+                1,
+                "seed {seed}: poller {poller} polled {nodes:?}"
+            );
+        }
+    }
+    assert!(
+        answers > 0 && forgotten > 0,
+        "answers {answers}, forgotten {forgotten}"
+    );
+}
