@@ -152,7 +152,9 @@ impl<C: Clock, N: Network> Node<C, N> {
         };
         // One stamp for the whole set, chosen once by the first node.
         let stamp = self.version_for(args.set_timestamp, wall);
-        let mut applied = 0;
+        // Whether the set changed any instance: one that did is answered 0 even if another
+        // holds a newer version.
+        let mut changed_any = false;
         let mut newer = None;
         for mut instance in changed {
             if instance.status == Status::Up && args.statuses.contains(&Status::Up) {
@@ -163,7 +165,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             let version = Version::Put(Box::new(instance));
             match self.apply(version.clone()) {
                 Applied::Replaced | Applied::Inserted => {
-                    applied += 1;
+                    changed_any = true;
                     if !args.replication {
                         self.replicate(ReplicatedOp::Write(version));
                     }
@@ -175,7 +177,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             }
         }
         match newer {
-            Some(newer) if applied == 0 => conflict(newer),
+            Some(newer) if !changed_any => conflict(newer),
             _ => Reply::ok(Data::None),
         }
     }
