@@ -217,8 +217,8 @@ impl Table {
         let (name, slot) = (app_name(key), slot(key));
         let app = self.apps.entry(name.clone()).or_default();
         let incoming = Incoming::Cancel(dirty_timestamp);
-        if let Some(newer @ Version::Put(_)) = newer_than(app, &self.entries, key, &slot, incoming)
-        {
+        // Only a newer copy refuses a cancel (never a tombstone: see `newer_than`).
+        if let Some(newer) = newer_than(app, &self.entries, key, &slot, incoming) {
             return Applied::Stale(newer);
         }
         let tombstone = app
@@ -636,7 +636,8 @@ enum Incoming<'a> {
 
 /// The version in `app` that beats `incoming`, if any: a greater stamp, or on equal stamps a
 /// tombstone over a copy and the greater content fingerprint between two copies. An equal
-/// version does not beat it (applying it again changes nothing).
+/// version does not beat it (applying it again changes nothing), and no tombstone beats a
+/// cancel (they merge).
 fn newer_than(
     app: &App,
     entries: &Slab<Entry>,
@@ -654,12 +655,12 @@ fn newer_than(
             return Some(Version::Put(Box::new(held.clone())));
         }
     }
-    let tombstone = *app.tombstones.get(slot)?;
-    let wins = match incoming {
-        Incoming::Cancel(stamp) => tombstone > stamp,
-        Incoming::Copy(copy) => tombstone >= copy.dirty_timestamp,
+    // A cancel is never older than a tombstone: the two merge, the later stamp stays (`bury`).
+    let Incoming::Copy(copy) = incoming else {
+        return None;
     };
-    wins.then(|| {
+    let tombstone = *app.tombstones.get(slot)?;
+    (tombstone >= copy.dirty_timestamp).then(|| {
         Version::Tombstone(Tombstone {
             key: key.clone(),
             dirty_timestamp: tombstone,

@@ -328,6 +328,34 @@ fn a_replicated_set_that_changed_one_of_its_instances_is_answered_0() {
 }
 
 #[test]
+fn a_cancel_over_a_tombstone_is_never_refused_and_the_later_stamp_stays() {
+    // Cancels replicated bilibili-style carry the stamp their first node chose.
+    let mut h = Harness::new();
+    h.register("a");
+    let stamp = h.stored("a").expect("registered").dirty_timestamp + 10;
+    let cancel = |latest_timestamp| {
+        Request::Cancel(crate::api::CancelArgs {
+            key: key("a"),
+            replication: true,
+            latest_timestamp,
+        })
+    };
+    assert_code(&h.call(cancel(stamp)), Code::Ok);
+    // The same cancel again (a duplicate delivery): nothing to remove, nothing newer.
+    assert_code(&h.call(cancel(stamp)), Code::NothingFound);
+    // A later cancel of the gone instance: the same.
+    assert_code(&h.call(cancel(stamp + 1)), Code::NothingFound);
+    // An earlier one: the tombstone stays at the later stamp, so a register stamped between
+    // the two is still refused as older.
+    assert_code(&h.call(cancel(stamp - 1)), Code::NothingFound);
+    let mut register = register_args("a");
+    register.replication = true;
+    register.dirty_timestamp = stamp;
+    assert_code(&h.call(Request::Register(register)), Code::Conflict);
+    assert!(h.stored("a").is_none());
+}
+
+#[test]
 fn a_node_whose_wall_clock_lags_still_orders_its_writes_after_what_it_saw() {
     let mut h = Harness::new();
     let mut from_peer = register_args("a");
