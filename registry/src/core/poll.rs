@@ -195,6 +195,25 @@ mod tests {
     }
 
     #[test]
+    fn pollers_told_an_app_is_empty_are_remembered_up_to_the_cap_then_forgotten_at_once() {
+        let mut waiters = Waiters::default();
+        let poller = |i: usize| SmolStr::from(format!("p{i}"));
+        for i in 0..MAX_TOLD_EMPTY {
+            waiters.tell_empty(&poller(i), &app("a"), 0, 7);
+        }
+        assert_eq!(MAX_TOLD_EMPTY, 16_384);
+        assert!(waiters.told_empty(&poller(0), &app("a"), 0, 7));
+        assert!(waiters.told_empty(&poller(MAX_TOLD_EMPTY - 1), &app("a"), 0, 7));
+        // A cursor moved since, or another cursor polled with: not told yet.
+        assert!(!waiters.told_empty(&poller(0), &app("a"), 0, 8));
+        assert!(!waiters.told_empty(&poller(0), &app("a"), 7, 7));
+        // One more clears the memory first.
+        waiters.tell_empty(&poller(MAX_TOLD_EMPTY), &app("a"), 0, 7);
+        assert!(!waiters.told_empty(&poller(0), &app("a"), 0, 7));
+        assert!(waiters.told_empty(&poller(MAX_TOLD_EMPTY), &app("a"), 0, 7));
+    }
+
+    #[test]
     fn parking_the_same_id_twice_replaces_the_first() {
         let mut waiters = Waiters::default();
         waiters.park(RequestId(1), waiter(&["a"], 30));
