@@ -198,9 +198,14 @@ struct Running<'a> {
     /// `SimTime::MAX` until the liveness phase begins.
     deadline: SimTime,
     events: u64,
+    /// Whether the run stopped because time stopped moving (`play`).
+    stuck: bool,
     timeline: Option<TimelineSampler>,
     convergence: Option<ConvergenceSampler>,
 }
+
+/// Events at one instant past which a run is stuck (see `Running::play`).
+const STUCK_AFTER: u64 = 100_000;
 
 impl<'a> Running<'a> {
     /// Builds the world, schedules `plan` and the liveness phase, and starts the clients.
@@ -237,16 +242,30 @@ impl<'a> Running<'a> {
             liveness_start: safety_end,
             deadline: SimTime::MAX,
             events: 0,
+            stuck: false,
             timeline: probes.timeline_every.map(TimelineSampler::new),
             convergence: None,
         }
     }
 
-    /// Steps the world until nothing is left or the next event is past the deadline.
+    /// Steps the world until nothing is left or the next event is past the deadline, or until
+    /// the world is stuck: [`STUCK_AFTER`] events at one instant (a run makes tens of
+    /// thousands in all) mean time will never move again.
     fn play(&mut self) {
+        let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
         while let Some(at) = self.world.peek_time() {
             if at > self.deadline {
                 break;
+            }
+            if at == instant {
+                at_instant += 1;
+                if at_instant > STUCK_AFTER {
+                    self.world.record(TraceEvent::Stuck { events: at_instant });
+                    self.stuck = true;
+                    break;
+                }
+            } else {
+                (instant, at_instant) = (at, 1);
             }
             self.sample(at);
             self.events += 1;
@@ -306,7 +325,7 @@ impl<'a> Running<'a> {
 
     /// Ends the run at its deadline and judges it with `checkers`.
     fn finish(mut self, checkers: &[Box<dyn Checker>]) -> RunResult {
-        if self.deadline != SimTime::MAX {
+        if self.deadline != SimTime::MAX && !self.stuck {
             // Nothing changes after the last event: the samples still due see the final state.
             self.sample(SimTime::MAX);
             self.world.advance_to(self.deadline);

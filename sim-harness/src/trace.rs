@@ -165,6 +165,13 @@ pub enum TraceEvent {
     },
     /// What a client did (the oracle's record).
     Client(ClientEvent),
+    /// The world made `events` events at this instant without time moving (a node asking to be
+    /// woken at once, again and again, say): the run stopped here, as it would otherwise never
+    /// end. The convergence checker reports it.
+    Stuck {
+        /// Events at this instant when the run stopped.
+        events: u64,
+    },
 }
 
 /// Everything that happened in a run, in order.

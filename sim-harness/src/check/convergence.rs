@@ -37,6 +37,24 @@ impl Checker for Convergence {
     }
 
     fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
+        // A run whose time stopped moving never reached its deadline: nothing converges.
+        let stuck = input
+            .trace
+            .entries()
+            .iter()
+            .find_map(|(at, event)| match event {
+                TraceEvent::Stuck { events } => Some((*at, *events)),
+                _ => None,
+            });
+        if let Some((at, events)) = stuck {
+            return vec![violation(
+                NAME,
+                at,
+                None,
+                None,
+                format!("time stopped moving: {events} events at this instant (a node woken at once again and again?); the run stopped here"),
+            )];
+        }
         let core = up_core(input);
         let Some((&first, rest)) = core.split_first() else {
             return Vec::new();
@@ -112,6 +130,15 @@ fn gone_clients(input: &CheckInput<'_>) -> BTreeSet<registry::api::InstanceKey> 
 mod tests {
     use super::*;
     use crate::check::tests_support::*;
+
+    #[test]
+    fn a_run_whose_time_stopped_moving_is_reported_whatever_the_nodes_hold() {
+        let mut run = Run::new(2);
+        run.hold(0, &instance("a")).hold(1, &instance("a"));
+        assert!(run.check(&Convergence).is_empty());
+        run.event(TraceEvent::Stuck { events: 100_001 });
+        assert_one(&run.check(&Convergence), NAME, None, None);
+    }
 
     #[test]
     fn a_node_with_a_different_copy_is_reported() {
