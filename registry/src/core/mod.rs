@@ -80,4 +80,4 @@ pub use replication::PeerReplication;
 pub use stats::NodeStats;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -480,7 +480,6 @@ fn a_batch_holds_at_most_max_batch_ops_and_a_renew_at_its_horizon_still_goes() {
 /// simulator): each of its checks must report the state it guards against.
 #[test]
 fn check_invariants_reports_each_broken_invariant() {
-    use std::panic::{catch_unwind, AssertUnwindSafe};
     let healthy = || {
         let mut q = PeerQueue::default();
         q.push(QueuedOp::new(put("a", 1), at(0)), &config());
@@ -504,13 +503,7 @@ fn check_invariants_reports_each_broken_invariant() {
     for (message, break_it) in breaks {
         let mut q = healthy();
         break_it(&mut q);
-        let panic = catch_unwind(AssertUnwindSafe(|| q.check_invariants()))
-            .expect_err(&format!("not reported: {message}"));
-        let text = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
+        let text = crate::core::tests::panic_text(message, || q.check_invariants());
         assert!(text.contains(message), "{message}: reported {text:?}");
     }
 }

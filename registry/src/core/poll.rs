@@ -213,6 +213,36 @@ mod tests {
         assert!(waiters.told_empty(&poller(MAX_TOLD_EMPTY), &app("a"), 0, 7));
     }
 
+    /// `check_invariants` runs after every step of every node in debug builds: each check
+    /// must report the state it guards against.
+    #[test]
+    fn check_invariants_reports_each_broken_index() {
+        let parked = || {
+            let mut waiters = Waiters::default();
+            waiters.park(RequestId(1), waiter(&["a"], 30));
+            waiters.check_invariants();
+            waiters
+        };
+        let breaks: [(&str, fn(&mut Waiters)); 3] = [
+            ("deadline index out of step", |w| {
+                w.by_deadline.insert((Mono::from_nanos(1), RequestId(9)));
+            }),
+            ("missing a deadline", |w| {
+                w.by_deadline.clear();
+                w.by_deadline.insert((Mono::from_nanos(1), RequestId(1)));
+            }),
+            ("not indexed", |w| {
+                w.by_app.clear();
+            }),
+        ];
+        for (message, break_it) in breaks {
+            let mut waiters = parked();
+            break_it(&mut waiters);
+            let text = crate::core::tests::panic_text(message, || waiters.check_invariants());
+            assert!(text.contains(message), "{message}: reported {text:?}");
+        }
+    }
+
     #[test]
     fn parking_the_same_id_twice_replaces_the_first() {
         let mut waiters = Waiters::default();

@@ -102,4 +102,22 @@ mod tests {
         timers.set_or_clear(Timer::TombstoneGc, None);
         assert_eq!(timers.next(), None);
     }
+
+    /// The node's debug check holds every periodic timer armed after each step: the six
+    /// schedules are periodic; replication and startup sync are armed on demand.
+    #[test]
+    fn the_schedules_are_periodic_and_replication_and_sync_are_not() {
+        let periodic: Vec<Timer> = Timer::ALL.into_iter().filter(|t| t.is_periodic()).collect();
+        assert_eq!(
+            periodic,
+            [
+                Timer::RenewWindow,
+                Timer::Eviction,
+                Timer::ExpectedReset,
+                Timer::TombstoneGc,
+                Timer::SelfRenew,
+                Timer::AntiEntropy,
+            ]
+        );
+    }
 }

@@ -16,3 +16,15 @@ mod stall;
 mod trust;
 mod writes;
 mod zones;
+
+/// What `check` panicked with: the report of a debug check that caught a broken invariant.
+/// Fails the test, naming `what`, if it did not panic.
+pub(crate) fn panic_text(what: &str, check: impl FnOnce()) -> String {
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check))
+        .expect_err(&format!("not reported: {what}"));
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}

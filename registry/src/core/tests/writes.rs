@@ -111,6 +111,109 @@ fn oversized_or_malformed_register_changes_nothing() {
 }
 
 #[test]
+fn a_register_with_every_field_at_its_limit_is_accepted_and_one_more_of_each_is_not() {
+    // The limits are inclusive: a client may use all of each (Limits' defaults: 128 bytes
+    // per field, 16 addresses of 256 bytes, 32 metadata entries of 4,096 bytes in all).
+    let mut h = Harness::new();
+    let limits = h.node.config().limits.clone();
+    let text = |n: usize| "x".repeat(n);
+    let at_limit = |host: &str| {
+        let mut args = register_args(host);
+        let pad = |prefix: &str| format!("{prefix}{}", text(limits.max_field_len - prefix.len()));
+        args.key.hostname = pad(host).into();
+        args.key.zone = pad("z").into();
+        args.key.env = pad("e").into();
+        args.key.appid = pad("a").into();
+        args.region = text(limits.max_field_len).into();
+        args.version = text(limits.max_field_len).into();
+        args.addrs = (0..limits.max_addrs)
+            .map(|i| format!("{i:03}{}", text(limits.max_addr_len - 3)).into())
+            .collect();
+        // 32 entries whose keys and values add up to exactly the byte limit.
+        let entries = limits.max_metadata_entries;
+        let per_entry = limits.max_metadata_bytes / entries;
+        args.metadata = (0..entries)
+            .map(|i| (format!("{i:02}"), text(per_entry - 2)))
+            .collect();
+        assert_eq!(limits.max_metadata_bytes % entries, 0);
+        args
+    };
+    assert_code(&h.call(Request::Register(at_limit("a"))), Code::Ok);
+    type Over = Box<dyn Fn(&mut crate::api::RegisterArgs)>;
+    let one_more: Vec<(&str, Over)> = vec![
+        (
+            "hostname",
+            Box::new(|a| a.key.hostname = format!("{}y", a.key.hostname).into()),
+        ),
+        (
+            "zone",
+            Box::new(|a| a.key.zone = format!("{}y", a.key.zone).into()),
+        ),
+        (
+            "env",
+            Box::new(|a| a.key.env = format!("{}y", a.key.env).into()),
+        ),
+        (
+            "appid",
+            Box::new(|a| a.key.appid = format!("{}y", a.key.appid).into()),
+        ),
+        (
+            "region",
+            Box::new(|a| a.region = format!("{}y", a.region).into()),
+        ),
+        (
+            "version",
+            Box::new(|a| a.version = format!("{}y", a.version).into()),
+        ),
+        ("addrs", Box::new(|a| a.addrs.push("http://one:1".into()))),
+        (
+            "addrs",
+            Box::new(|a| a.addrs[0] = format!("{}y", a.addrs[0]).into()),
+        ),
+        (
+            "metadata",
+            Box::new(|a| {
+                a.metadata.insert("zz", "");
+            }),
+        ),
+        (
+            "metadata",
+            Box::new(|a| {
+                let longer = format!("{}y", a.metadata.get("00").map_or("", |v| v.as_str()));
+                a.metadata.insert("00", longer);
+            }),
+        ),
+    ];
+    for (field, over) in one_more {
+        let mut args = at_limit("b");
+        over(&mut args);
+        let reply = h.call(Request::Register(args));
+        assert_code(&reply, Code::BadRequest);
+        assert!(reply.message.contains(field), "{field}: {}", reply.message);
+    }
+}
+
+#[test]
+fn a_list_at_its_limit_is_accepted_and_one_longer_is_not() {
+    let mut h = Harness::new();
+    h.advance(Duration::from_secs(60)); // past the startup sync: reads are served
+    let max = h.node.config().limits.max_list_len;
+    let fetchs = |n: usize| {
+        Request::Fetchs(crate::api::FetchsArgs {
+            zone: Default::default(),
+            env: "dev".into(),
+            appids: (0..n).map(|i| format!("app{i}").into()).collect(),
+            status: StatusFilter::ALL,
+        })
+    };
+    let reply = h.call(fetchs(max));
+    assert_ne!(reply.code, Code::BadRequest, "{reply:?}");
+    let reply = h.call(fetchs(max + 1));
+    assert_code(&reply, Code::BadRequest);
+    assert!(reply.message.contains("appid"), "{}", reply.message);
+}
+
+#[test]
 fn text_outside_ascii_without_control_characters_is_accepted() {
     let mut h = Harness::new();
     let mut args = register_args("a");
