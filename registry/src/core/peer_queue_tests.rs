@@ -487,7 +487,8 @@ fn check_invariants_reports_each_broken_invariant() {
         q.check_invariants();
         q
     };
-    let breaks: [(&str, fn(&mut PeerQueue)); 5] = [
+    type Break = (&'static str, fn(&mut PeerQueue));
+    let breaks: [Break; 5] = [
         ("queue count out of step", |q| q.live += 1),
         ("write count out of step", |q| q.writes += 1),
         ("a hole at the front of the queue", |q| {

@@ -223,7 +223,8 @@ mod tests {
             waiters.check_invariants();
             waiters
         };
-        let breaks: [(&str, fn(&mut Waiters)); 3] = [
+        type Break = (&'static str, fn(&mut Waiters));
+        let breaks: [Break; 3] = [
             ("deadline index out of step", |w| {
                 w.by_deadline.insert((Mono::from_nanos(1), RequestId(9)));
             }),
