@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use registry::api::{Instance, InstanceKey, PeerMessage, ReplicatedOp, Version};
+use registry::api::{Instance, InstanceKey, PeerMessage, ReplicatedOp, Tombstone, Version};
 
 use super::support::{Change, Lives};
 use super::CheckInput;
@@ -21,30 +21,54 @@ pub(super) fn is_copy_of(instance: &Instance, key: &InstanceKey) -> bool {
         && instance.env == key.env
 }
 
-/// The `dirty_timestamp`s of the versions of `key` (copies and cancels) a peer message
-/// carries. Renews carry no version: a receiver that lacks the sender's copy asks for it.
-pub(super) fn versions_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<i64> {
-    let mut stamps = Vec::new();
+/// A version a peer message carries: a copy, or a cancel's tombstone.
+pub(super) enum Carried<'a> {
+    Copy(&'a Instance),
+    Tombstone(&'a Tombstone),
+}
+
+impl Carried<'_> {
+    pub(super) fn is_of(&self, key: &InstanceKey) -> bool {
+        match self {
+            Carried::Copy(instance) => is_copy_of(instance, key),
+            Carried::Tombstone(tombstone) => &tombstone.key == key,
+        }
+    }
+
+    pub(super) fn key(&self) -> InstanceKey {
+        match self {
+            Carried::Copy(instance) => InstanceKey::of(instance),
+            Carried::Tombstone(tombstone) => tombstone.key.clone(),
+        }
+    }
+
+    pub(super) fn stamp(&self) -> i64 {
+        match self {
+            Carried::Copy(instance) => instance.dirty_timestamp,
+            Carried::Tombstone(tombstone) => tombstone.dirty_timestamp,
+        }
+    }
+}
+
+/// Calls `each` with every version (copy or cancel) a peer message carries. Renews carry no
+/// version: a receiver that lacks the sender's copy asks for it.
+pub(super) fn for_each_version<'a>(message: &'a PeerMessage, mut each: impl FnMut(Carried<'a>)) {
     match message {
         PeerMessage::Replicate { ops, .. } => {
             for op in ops {
                 match &**op {
-                    ReplicatedOp::Write(Version::Put(instance)) if is_copy_of(instance, key) => {
-                        stamps.push(instance.dirty_timestamp);
+                    ReplicatedOp::Write(Version::Put(instance)) => each(Carried::Copy(instance)),
+                    ReplicatedOp::Write(Version::Tombstone(tombstone)) => {
+                        each(Carried::Tombstone(tombstone))
                     }
-                    ReplicatedOp::Write(Version::Tombstone(tombstone)) if &tombstone.key == key => {
-                        stamps.push(tombstone.dirty_timestamp)
-                    }
-                    _ => {}
+                    ReplicatedOp::Renew { .. } => {}
                 }
             }
         }
         PeerMessage::ReplicateAck { results, .. } => {
             for result in results {
                 if let registry::api::OpResult::Conflict { instance } = result {
-                    if is_copy_of(instance, key) {
-                        stamps.push(instance.dirty_timestamp);
-                    }
+                    each(Carried::Copy(instance));
                 }
             }
         }
@@ -52,24 +76,26 @@ pub(super) fn versions_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<
         | PeerMessage::RepairBack { apps, .. }
         | PeerMessage::SyncResponse { apps, .. } => {
             for state in apps {
-                stamps.extend(
-                    state
-                        .instances
-                        .iter()
-                        .filter(|i| is_copy_of(i, key))
-                        .map(|i| i.dirty_timestamp),
-                );
-                stamps.extend(
-                    state
-                        .tombstones
-                        .iter()
-                        .filter(|t| &t.key == key)
-                        .map(|t| t.dirty_timestamp),
-                );
+                state.instances.iter().for_each(|i| each(Carried::Copy(i)));
+                state
+                    .tombstones
+                    .iter()
+                    .for_each(|t| each(Carried::Tombstone(t)));
             }
         }
         PeerMessage::Digests { .. } | PeerMessage::SyncRequest { .. } => {}
     }
+}
+
+/// The `dirty_timestamp`s of the versions of `key` (copies and cancels) a peer message
+/// carries.
+pub(super) fn versions_carried(message: &PeerMessage, key: &InstanceKey) -> Vec<i64> {
+    let mut stamps = Vec::new();
+    for_each_version(message, |carried| {
+        if carried.is_of(key) {
+            stamps.push(carried.stamp());
+        }
+    });
     stamps
 }
 

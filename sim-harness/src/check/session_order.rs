@@ -37,8 +37,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use registry::api::{Code, Instance, InstanceKey, Request};
 
-use super::causality::{had_seen, lost_with_its_node, origin_of, overtaken_concurrently};
-use super::support::{content, held, is_client_app, same_content, up_core, violation};
+use super::causality::{for_each_version, lost_with_its_node, origin_of, overtaken_concurrently};
+use super::support::{
+    content, held, is_client_app, same_content, up_core, violation, Change, Lives,
+};
 use super::{CheckInput, Checker, Violation};
 use crate::id::ClientId;
 use crate::trace::{ClientEvent, TraceEvent};
@@ -169,9 +171,32 @@ fn excused(
 fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
     // Per request in flight: the instance and the stamp its client gave it (0: none).
     let mut asked: BTreeMap<u64, (Option<InstanceKey>, i64)> = BTreeMap::new();
+    // Per node and instance: the latest version the node had been handed or had stamped, in
+    // its current incarnation (what `had_seen` asks, kept up as the trace goes: a run with
+    // many refused stamped registers would otherwise scan the trace once per refusal).
+    let mut latest: BTreeMap<(usize, InstanceKey), i64> = BTreeMap::new();
+    let mut lives = Lives::default();
     let mut out = Vec::new();
-    for (index, (at, event)) in input.trace.entries().iter().enumerate() {
+    for (at, event) in input.trace.entries() {
+        if let Some(Change::Crashed(n) | Change::Restarted(n)) = lives.observe(event) {
+            latest.retain(|(node, _), _| *node != n);
+        }
+        let mut handed = |node: usize, key: InstanceKey, stamp: i64| {
+            let held = latest.entry((node, key)).or_insert(stamp);
+            *held = (*held).max(stamp);
+        };
         match event {
+            TraceEvent::PeerDelivered { to, message, .. } => {
+                for_each_version(message, |carried| {
+                    handed(*to, carried.key(), carried.stamp())
+                });
+            }
+            TraceEvent::Stamped {
+                node,
+                key,
+                dirty_timestamp,
+                ..
+            } => handed(*node, key.clone(), *dirty_timestamp),
             TraceEvent::Request { id, request, .. } => {
                 let (client_write, given) = match &**request {
                     Request::Register(a) => (!a.replication, a.dirty_timestamp),
@@ -190,9 +215,11 @@ fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
                     continue;
                 };
                 let older_than_held = given > 0
-                    && key
-                        .as_ref()
-                        .is_some_and(|key| had_seen(input, *node, key, given, index));
+                    && key.as_ref().is_some_and(|key| {
+                        latest
+                            .get(&(*node, key.clone()))
+                            .is_some_and(|held| *held >= given)
+                    });
                 if reply.code == Code::Conflict && !older_than_held {
                     out.push(violation(
                         NAME,

@@ -230,7 +230,7 @@ section! {
         /// Relative weight of instances that behave like Eureka clients: every register
         /// carries the client's own stamp (`dirty_timestamp`, Eureka's `lastDirtyTimestamp`)
         /// from its own clock, taken when its status or metadata last changed; a change is a
-        /// register; -404 makes it register again with the same stamp; a register refused as
+        /// register; -404 makes it register again with a fresh stamp; a register refused as
         /// older (-409) is sent again unstamped, as the node's Eureka API does.
         eureka_weight: u64 = Some([0, 0]),
         /// Largest offset of a stamping client's clock from true time, in ms, either sign

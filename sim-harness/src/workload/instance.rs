@@ -33,9 +33,10 @@ pub(crate) enum Model {
     /// Like a Eureka client (through the node's Eureka API, `runtime/eureka`): every register
     /// carries the client's own `lastDirtyTimestamp`, read off its own (skewed, coarse) clock
     /// when its status or metadata last changed; a change is a register, not a `set`; a
-    /// heartbeat carries no version; -404 makes it register again with the same stamp; fails
-    /// over; never reads back. A register the node refuses as older than what it holds (-409)
-    /// is sent again without a stamp, as the Eureka API does for its client.
+    /// heartbeat carries no version; -404 makes it register again with a fresh stamp (Eureka's
+    /// `setIsDirtyWithTime`); fails over; never reads back. Its requests go through the node's
+    /// Eureka API, which registers again unstamped, at once, a stamped register the node
+    /// refuses as older than what it holds (-409) (`World::through_eureka_api`).
     Eureka,
 }
 
@@ -153,11 +154,6 @@ impl InstanceClient {
 
     /// A register of what the client wants now, with its own stamp if it stamps its writes.
     pub(crate) fn register(&self) -> Request {
-        self.register_stamped(self.dirty_timestamp)
-    }
-
-    /// A register of what the client wants now, stamped `dirty_timestamp` (0: the node stamps).
-    pub(crate) fn register_stamped(&self, dirty_timestamp: i64) -> Request {
         Request::Register(RegisterArgs {
             key: self.key.clone(),
             region: ENV.into(),
@@ -167,7 +163,7 @@ impl InstanceClient {
             metadata: self.metadata.clone(),
             replication: false,
             latest_timestamp: 0,
-            dirty_timestamp,
+            dirty_timestamp: self.dirty_timestamp,
         })
     }
 

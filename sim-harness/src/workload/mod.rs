@@ -342,6 +342,9 @@ impl Workload {
     fn send_at(&mut self, world: &mut World, client: usize, request: Request, at: SimTime) {
         let node = self.instances[client].node;
         let id = world.send_request(at, ClientId::Instance(client), node, request.clone());
+        if self.instances[client].model.stamps_writes() {
+            world.through_eureka_api(id);
+        }
         self.instances[client].pending = Some(Pending { id, node, request });
         world.wake_client(
             at + REQUEST_TIMEOUT,
@@ -423,15 +426,12 @@ impl Workload {
             }
             (Request::Renew(_) | Request::Set(_), Code::NothingFound) => {
                 // The node lost us (or never had us): register again, with what we want now.
-                self.instances[client].registered = false;
-                let request = self.instances[client].register();
-                self.send(world, client, request);
-            }
-            // The node holds a newer version than the client's stamp (typically a cancel's or
-            // an eviction's tombstone): the node's Eureka API registers again unstamped, so the
-            // client's register is the latest word.
-            (Request::Register(args), Code::Conflict) if args.dirty_timestamp > 0 => {
-                let request = self.instances[client].register_stamped(0);
+                // A Eureka client marks its instance dirty first (`setIsDirtyWithTime`): the
+                // register carries a fresh stamp.
+                let c = &mut self.instances[client];
+                c.registered = false;
+                c.touch(true_wall(world));
+                let request = c.register();
                 self.send(world, client, request);
             }
             (Request::Cancel(_), Code::Ok | Code::NothingFound) => {
