@@ -497,3 +497,109 @@ fn the_cached_digest_follows_every_change_of_versions() {
         assert_ne!(seen[pair.0], seen[pair.1], "steps {pair:?}");
     }
 }
+
+/// `check_invariants` runs after every step of every node in debug builds: each check must
+/// report the state it guards against, in an app changed since the last check.
+#[test]
+fn check_invariants_reports_each_broken_invariant() {
+    let healthy = || {
+        let mut table = Table::default();
+        table.apply(Version::Put(Box::new(instance("a", 10))), NOW, 1);
+        table.apply(Version::Put(Box::new(instance("b", 10))), NOW, 1);
+        table.check_invariants();
+        table
+    };
+    let name = || app_name(&key("a"));
+    type Break = (&'static str, fn(&mut Table));
+    let breaks: [Break; 6] = [
+        ("apps list a stored instance twice or not at all", |t| {
+            let app = t.apps.get_mut(&app_name(&key("a"))).expect("app");
+            app.entries.remove(&slot(&key("a")));
+        }),
+        ("expected count drifted", |t| {
+            t.expected = t.entries.len() + 1
+        }),
+        ("above the node's last", |t| t.last_cursor = 0),
+        ("stored under the wrong key", |t| {
+            let app = t.apps.get_mut(&app_name(&key("a"))).expect("app");
+            let place = app.entries[&slot(&key("a"))];
+            app.entries.remove(&slot(&key("a")));
+            app.entries.insert(slot(&key("z")), place);
+        }),
+        ("is both live and tombstoned", |t| {
+            let app = t.apps.get_mut(&app_name(&key("a"))).expect("app");
+            app.tombstones.insert(slot(&key("a")), 5);
+        }),
+        ("is both live and evicted", |t| {
+            let app = t.apps.get_mut(&app_name(&key("a"))).expect("app");
+            app.evicted.insert(slot(&key("a")), (instance("a", 5), 0));
+        }),
+    ];
+    for (message, break_it) in breaks {
+        let mut table = healthy();
+        break_it(&mut table);
+        // Only the apps changed since the last check are looked into.
+        table.touched.insert(name());
+        let text = crate::core::tests::panic_text(message, || table.check_invariants());
+        assert!(text.contains(message), "{message}: reported {text:?}");
+    }
+}
+
+#[test]
+fn a_copy_differing_from_the_held_one_in_any_field_is_not_held() {
+    let mut table = Table::default();
+    let held = instance("h", 10);
+    table.apply(Version::Put(Box::new(held.clone())), NOW, 1);
+    assert!(table.holds(&held));
+    let renewed = Instance {
+        renew_timestamp: 99,
+        ..held.clone()
+    };
+    assert!(
+        table.holds(&renewed),
+        "the lease is local: it does not count"
+    );
+    let others: [fn(&mut Instance); 9] = [
+        |i| i.dirty_timestamp += 1,
+        |i| i.latest_timestamp += 1,
+        |i| i.status = Status::Waiting,
+        |i| i.reg_timestamp += 1,
+        |i| i.up_timestamp += 1,
+        |i| i.region = "elsewhere".into(),
+        |i| i.addrs = vec!["http://other:1".into()].into(),
+        |i| i.version = "v2".into(),
+        |i| {
+            i.metadata.insert("k", "v");
+        },
+    ];
+    for (field, change) in others.iter().enumerate() {
+        let mut other = held.clone();
+        change(&mut other);
+        assert!(!table.holds(&other), "field {field} differs: not held");
+    }
+}
+
+#[test]
+fn states_hold_every_app_with_its_instances_and_tombstones() {
+    let mut table = Table::default();
+    table.apply(Version::Put(Box::new(instance("a", 10))), NOW, 1);
+    table.apply(
+        Version::Tombstone(Tombstone {
+            key: key("b"),
+            dirty_timestamp: 10,
+        }),
+        NOW,
+        1,
+    );
+    let states = table.states();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].app, app());
+    let hosts: Vec<&str> = states[0]
+        .instances
+        .iter()
+        .map(|i| i.hostname.as_str())
+        .collect();
+    assert_eq!(hosts, ["a"]);
+    assert_eq!(states[0].tombstones.len(), 1);
+    assert_eq!(states[0].tombstones[0].key, key("b"));
+}
