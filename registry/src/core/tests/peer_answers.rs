@@ -86,8 +86,10 @@ fn a_renew_the_peer_does_not_know_is_answered_with_the_full_instance() {
     answer(&mut h, register, OpResult::Ok);
     assert_code(&h.renew("a"), Code::Ok);
     let renew = batch_of(&mut h, "a", Duration::from_secs(2));
+    let enqueued = h.node.stats().replication_enqueued;
     answer(&mut h, renew, OpResult::NotFound);
     assert_eq!(h.node.stats().renew_not_found_resent, 1);
+    assert_eq!(h.node.stats().replication_enqueued, enqueued + 1);
     let resent = puts_sent(&mut h, "a", Duration::from_secs(2));
     assert_eq!(resent, vec![h.stored("a").expect("held")]);
 }

@@ -87,3 +87,86 @@ fn each_peer_reports_its_queue_retries_and_unanswered_batches() {
     let seen: Vec<_> = peers.iter().map(|p| p.status).collect();
     assert_eq!(statuses, seen, "the same status as Node::peers");
 }
+
+/// The batches sent so far, taken: (to, forward, hostnames of their ops).
+fn batches(h: &mut Harness) -> Vec<(String, bool, Vec<String>)> {
+    let sent: Vec<_> = h.node.net_mut().sent.drain(..).collect();
+    sent.into_iter()
+        .filter_map(|(addr, message)| match message {
+            PeerMessage::Replicate { forward, ops, .. } => Some((
+                addr.to_string(),
+                forward,
+                ops.iter().map(|op| op.key().hostname.to_string()).collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_write_goes_to_this_zone_and_one_node_of_each_other_zone_which_passes_it_on_in_its_own() {
+    let mut config = two_zone_config();
+    config.cluster.seeds = vec!["self:1".into(), "a2:1".into()];
+    let mut h = Harness::with_config(config);
+    // Every peer answers what it was sent: no batch in flight, no back-off.
+    for _ in 0..20 {
+        h.advance(Duration::from_secs(1));
+        ack_from(&mut h, &["a2:1", "b1:1", "b2:1"]);
+    }
+    h.node.net_mut().sent.clear();
+    let enqueued = h.node.stats().replication_enqueued;
+    let sent_batches = h.node.stats().replication_batches;
+    h.call(Request::Register(register_args("h")));
+    let mut sent = batches(&mut h);
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            ("a2:1".to_string(), false, vec!["h".to_string()]),
+            ("b1:1".to_string(), true, vec!["h".to_string()]),
+        ],
+        "this zone's peer, and the first node of z2 marked to pass it on"
+    );
+    assert_eq!(h.node.stats().replication_enqueued, enqueued + 2);
+    assert_eq!(h.node.stats().replication_batches, sent_batches + 2);
+
+    // A write another zone's node passes on here goes to this zone's peers only, unmarked.
+    let wall = crate::core::Clock::wall(&h.clock);
+    let copy = {
+        let mut args = register_args("x");
+        args.key.zone = "z2".into();
+        crate::api::Instance {
+            region: args.region,
+            zone: args.key.zone,
+            env: args.key.env,
+            appid: args.key.appid,
+            hostname: args.key.hostname,
+            addrs: args.addrs.into(),
+            version: args.version,
+            metadata: args.metadata,
+            status: args.status,
+            reg_timestamp: wall,
+            up_timestamp: wall,
+            renew_timestamp: wall,
+            dirty_timestamp: wall,
+            latest_timestamp: wall,
+        }
+    };
+    let forwarded = PeerMessage::Replicate {
+        batch: 1,
+        forward: true,
+        ops: vec![std::sync::Arc::new(crate::api::ReplicatedOp::Write(
+            crate::api::Version::Put(Box::new(copy)),
+        ))],
+        sent_at: wall,
+    };
+    h.node.handle_peer_message("b1:1", &forwarded);
+    h.advance(Duration::from_secs(5));
+    // (The register's batches were not answered: "h" may travel again beside "x".)
+    let passed_on: Vec<(String, bool)> = batches(&mut h)
+        .into_iter()
+        .filter(|(_, _, hosts)| hosts.contains(&"x".to_string()))
+        .map(|(to, forward, _)| (to, forward))
+        .collect();
+    assert_eq!(passed_on, [("a2:1".to_string(), false)]);
+}
