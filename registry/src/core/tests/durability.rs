@@ -100,3 +100,28 @@ fn a_node_shutting_down_answers_the_writes_it_still_holds() {
     h.node.handle_shutdown();
     assert_code(&h.reply_to(id).expect("answered at shutdown"), Code::Ok);
 }
+
+#[test]
+fn a_peer_of_another_zone_counts_for_durability_until_it_is_lost() {
+    // The node's only peer is in zone z2: a write waits for it as for a peer of its own zone,
+    // and stops waiting once it is lost.
+    let mut config = config(Durability::Peer);
+    config.cluster.seeds = vec!["self:1".into()];
+    config
+        .cluster
+        .zones
+        .insert("z2".into(), vec!["b1:1".into()]);
+    let mut h = Harness::with_config(config);
+    for _ in 0..160 {
+        h.advance(Duration::from_millis(100));
+        ack_from(&mut h, &["b1:1"]);
+    }
+    let id = h.send(Request::Register(register_args("a")));
+    assert_eq!(h.reply_to(id), None, "held until b1 has it");
+    h.advance(Duration::from_millis(20));
+    ack_from(&mut h, &["b1:1"]);
+    assert_code(&h.reply_to(id).expect("answered on the ack"), Code::Ok);
+    // b1 stops answering; once lost, a write is answered at once.
+    h.advance(Duration::from_secs(300));
+    assert_code(&h.call(Request::Register(register_args("b"))), Code::Ok);
+}

@@ -107,7 +107,7 @@ impl Harness {
         self.drain_events();
     }
 
-    fn drain_events(&mut self) {
+    pub(super) fn drain_events(&mut self) {
         while let Some(event) = self.node.poll_event() {
             self.events.push(event);
         }

@@ -5,6 +5,7 @@ mod durability;
 mod evicted;
 mod eviction;
 mod harness;
+mod membership;
 mod peer_answers;
 mod peer_back;
 mod polls;
