@@ -37,6 +37,7 @@ fn a_peer_that_leaves_keeps_its_counts_and_each_change_is_reported_once() {
     let mut config = Config::default();
     config.identity.addr = "self:1".into();
     config.cluster.seeds = vec!["self:1".into(), "s1:1".into()];
+    config.cluster.replication.max_queue = 4;
     let mut h = Harness::with_config(config);
     for _ in 0..20 {
         h.advance(Duration::from_secs(1));
@@ -69,14 +70,19 @@ fn a_peer_that_leaves_keeps_its_counts_and_each_change_is_reported_once() {
     // The same registration again changes nothing.
     from_s1(&mut h, 2, put());
     assert_eq!(peer_changes(&mut h), Vec::<Vec<SmolStr>>::new());
-    // d1 never answers: its batches are retried, then dropped past the retry horizon.
-    h.register("a");
+    // d1 never answers: its batches are retried, ops beyond its queue's bound are dropped, and
+    // the rest dropped past the retry horizon.
+    for host in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        h.register(host);
+    }
     for _ in 0..180 {
         h.advance(Duration::from_secs(1));
         ack_from(&mut h, &["s1:1"]);
     }
     let before = h.node.stats();
-    assert!(before.replication_retried > 0 && before.replication_dropped_expired > 0);
+    assert!(before.replication_retried > 0, "{before:?}");
+    assert!(before.replication_dropped_expired > 0, "{before:?}");
+    assert!(before.replication_dropped_overflow > 0, "{before:?}");
     // d1's registration goes away: it leaves, and what it was counted stays counted.
     let tombstone = Tombstone {
         key: crate::api::InstanceKey::of(&d1),
@@ -93,5 +99,9 @@ fn a_peer_that_leaves_keeps_its_counts_and_each_change_is_reported_once() {
     assert_eq!(
         after.replication_dropped_expired,
         before.replication_dropped_expired
+    );
+    assert_eq!(
+        after.replication_dropped_overflow,
+        before.replication_dropped_overflow
     );
 }
