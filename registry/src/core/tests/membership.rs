@@ -45,21 +45,12 @@ fn a_peer_that_leaves_keeps_its_counts_and_each_change_is_reported_once() {
     }
     peer_changes(&mut h);
     let wall = h.clock.wall();
+    // The copy of table's tests (app dev/app, zone z1), as node d1's own registration.
     let d1 = Instance {
-        region: "r1".into(),
-        zone: "z1".into(),
-        env: "dev".into(),
         appid: "infra.discovery".into(),
-        hostname: "d1".into(),
         addrs: vec!["http://d1:1".into()].into(),
-        version: "v1".into(),
-        metadata: Default::default(),
-        status: crate::api::Status::Up,
-        reg_timestamp: wall,
-        up_timestamp: wall,
         renew_timestamp: wall,
-        dirty_timestamp: wall,
-        latest_timestamp: wall,
+        ..crate::core::table::tests::instance("d1", wall)
     };
     let put = || ReplicatedOp::Write(Version::Put(Box::new(d1.clone())));
     from_s1(&mut h, 1, put());

@@ -78,14 +78,21 @@ fn puts_sent(h: &mut Harness, host: &str, wait: Duration) -> Vec<Instance> {
         .collect()
 }
 
+/// Registers "a" (its batch answered), then renews it: returns the register's batch and the
+/// renew's, left unanswered.
+fn registered_then_renewed(h: &mut Harness) -> (u64, u64) {
+    h.register("a");
+    let register = batch_of(h, "a", Duration::ZERO);
+    answer(h, register, OpResult::Ok);
+    assert_code(&h.renew("a"), Code::Ok);
+    let renew = batch_of(h, "a", Duration::from_secs(2));
+    (register, renew)
+}
+
 #[test]
 fn a_renew_the_peer_does_not_know_is_answered_with_the_full_instance() {
     let mut h = with_a_peer();
-    h.register("a");
-    let register = batch_of(&mut h, "a", Duration::ZERO);
-    answer(&mut h, register, OpResult::Ok);
-    assert_code(&h.renew("a"), Code::Ok);
-    let renew = batch_of(&mut h, "a", Duration::from_secs(2));
+    let (_, renew) = registered_then_renewed(&mut h);
     let enqueued = h.node.stats().replication_enqueued;
     answer(&mut h, renew, OpResult::NotFound);
     assert_eq!(h.node.stats().renew_not_found_resent, 1);
@@ -97,11 +104,7 @@ fn a_renew_the_peer_does_not_know_is_answered_with_the_full_instance() {
 #[test]
 fn an_answer_to_no_batch_in_flight_changes_nothing() {
     let mut h = with_a_peer();
-    h.register("a");
-    let register = batch_of(&mut h, "a", Duration::ZERO);
-    answer(&mut h, register, OpResult::Ok);
-    assert_code(&h.renew("a"), Code::Ok);
-    let renew = batch_of(&mut h, "a", Duration::from_secs(2));
+    let (register, renew) = registered_then_renewed(&mut h);
     // An answer to the register's batch again (a duplicate), then to one never sent.
     answer(&mut h, register, OpResult::NotFound);
     answer(&mut h, renew + 100, OpResult::NotFound);

@@ -132,25 +132,10 @@ fn a_write_goes_to_this_zone_and_one_node_of_each_other_zone_which_passes_it_on_
 
     // A write another zone's node passes on here goes to this zone's peers only, unmarked.
     let wall = crate::core::Clock::wall(&h.clock);
-    let copy = {
-        let mut args = register_args("x");
-        args.key.zone = "z2".into();
-        crate::api::Instance {
-            region: args.region,
-            zone: args.key.zone,
-            env: args.key.env,
-            appid: args.key.appid,
-            hostname: args.key.hostname,
-            addrs: args.addrs.into(),
-            version: args.version,
-            metadata: args.metadata,
-            status: args.status,
-            reg_timestamp: wall,
-            up_timestamp: wall,
-            renew_timestamp: wall,
-            dirty_timestamp: wall,
-            latest_timestamp: wall,
-        }
+    let copy = crate::api::Instance {
+        zone: "z2".into(),
+        renew_timestamp: wall,
+        ..crate::core::table::tests::instance("x", wall)
     };
     let forwarded = PeerMessage::Replicate {
         batch: 1,
