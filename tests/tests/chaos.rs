@@ -49,7 +49,7 @@ fn every_scenario_holds_every_invariant_over_pinned_seeds() {
 /// Swarm seeds outside the pinned range that once failed, each with the defect it found (the
 /// fix's own test lives where the defect did). A fresh seed that fails (`.ci/fresh-seeds`)
 /// joins this list with its fix.
-const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 31] = [
+const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 32] = [
     (
         258,
         "session_order: a set answered after its client died (checker)",
@@ -167,6 +167,10 @@ const ONCE_FAILED_SWARM_SEEDS: [(u64, &str); 31] = [
     (
         163,
         "oracle: an acknowledged set lost to an older copy renewed behind a partition (node: eviction forgot the version)",
+    ),
+    (
+        161403001846,
+        "oracle: an acknowledged set lost after a restart synced a copy whose lease had run out (node: the sync forgot the version)",
     ),
 ];
 

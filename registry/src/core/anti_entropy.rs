@@ -128,6 +128,7 @@ impl<C: Clock, N: Network> Node<C, N> {
     ///
     /// A copy this node lacks whose lease has already expired is not inserted: otherwise two
     /// nodes could hand a dead instance back and forth forever, each giving it a new lease.
+    /// Its version is kept as an evicted one is (`Table::keep_expired`).
     pub(super) fn merge(&mut self, apps: &[AppState], sent_at: i64) -> u64 {
         let wall = self.clock.wall();
         let evict_after = self.config.lease.evict_after;
@@ -149,6 +150,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                     && expired(instance.renew_timestamp, wall, evict_after)
                 {
                     self.stats.repairs_skipped_expired += 1;
+                    self.table.keep_expired(&instance, wall);
                     continue;
                 }
                 if matches!(

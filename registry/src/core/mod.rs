@@ -61,6 +61,7 @@ mod stats;
 mod sync;
 mod table;
 mod timer;
+mod told_missing;
 mod validate;
 mod writes;
 
@@ -78,6 +79,7 @@ pub use network::{Network, RequestId};
 pub use node::{Node, NodeEvent};
 pub use replication::PeerReplication;
 pub use stats::NodeStats;
+pub use table::copy_beats;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -24,6 +24,7 @@ use super::stats::NodeStats;
 use super::sync::StartupSync;
 use super::table::{Applied, Table};
 use super::timer::{Timer, Timers};
+use super::told_missing::ToldMissing;
 use super::validate;
 
 /// A decision the node took on its own, reported to its driver for logs, metrics and traces.
@@ -121,6 +122,8 @@ pub struct Node<C, N> {
     /// While a client write is handled with `durability = "peer"`: the versions (instance,
     /// stamp) it queued for a peer that is not lost, whose acknowledgement its answer awaits.
     queued_versions: Option<Vec<(InstanceKey, i64)>>,
+    /// Instances whose client renew was answered -404 a moment ago (see `told_missing`).
+    pub(super) told_missing: ToldMissing,
 }
 
 impl<C: Clock, N: Network> Node<C, N> {
@@ -157,6 +160,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             writes_refused_until: None,
             ack_waits: AckWaits::default(),
             queued_versions: None,
+            told_missing: ToldMissing::default(),
         };
         node.schedule_anti_entropy(now);
         node.refresh_peers();
@@ -471,10 +475,21 @@ impl<C: Clock, N: Network> Node<C, N> {
             },
             Version::Tombstone(tombstone) => tombstone.key.app(),
         };
+        // A new cancel (not one held already, handed again by anti-entropy): a register that
+        // arrives after it no longer answers an earlier 404.
+        let cancel = match &version {
+            Version::Tombstone(t) => Some((t.key.clone(), self.table.tombstone(&t.key))),
+            Version::Put(_) => None,
+        };
         self.hlc.observe(version.dirty_timestamp());
         let applied = self
             .table
             .apply(version, self.clock.mono(), self.clock.wall());
+        if let Some((key, before)) = cancel {
+            if self.table.tombstone(&key) != before {
+                self.told_missing.forget(&key);
+            }
+        }
         match applied {
             Applied::Stale(Version::Tombstone(_)) => self.stats.absorbed_by_tombstone += 1,
             Applied::Inserted

@@ -262,6 +262,29 @@ impl Table {
         true
     }
 
+    /// Keeps the version of a copy a peer offered whose lease had already run out, as if it
+    /// had been evicted here (see `App::evicted`), unless this node holds that version or a
+    /// later one. The copy is not taken in (it would come back to life with a lease it never
+    /// earned), but an older live copy must still not replace its content (swarm seed
+    /// 161403001846). Returns whether it was kept.
+    pub(crate) fn keep_expired(&mut self, instance: &Instance, wall: i64) -> bool {
+        let key = InstanceKey::of(instance);
+        let (name, slot) = (app_name(&key), slot(&key));
+        let app = self.apps.entry(name.clone()).or_default();
+        let held = app.entries.contains_key(&slot)
+            || newer_than(app, &self.entries, &key, &slot, Incoming::Copy(instance)).is_some()
+            || app
+                .evicted
+                .get(&slot)
+                .is_some_and(|(held, _)| !copy_beats(instance, held));
+        if held {
+            return false;
+        }
+        app.evicted.insert(slot, (instance.clone(), wall));
+        self.touch(&name);
+        true
+    }
+
     /// Removes an entry its app no longer lists.
     fn forget(&mut self, key: &InstanceKey, place: usize) -> Entry {
         let entry = self.entries.remove(place);
@@ -405,6 +428,16 @@ impl Table {
         self.apps
             .values()
             .flat_map(|app| app.entries.values().map(|&place| &self.entries[place]))
+    }
+
+    /// The latest version stamp this node keeps of an instance: live, cancelled or evicted.
+    pub(crate) fn latest_stamp(&self, key: &InstanceKey) -> Option<i64> {
+        let app = self.apps.get(&app_name(key))?;
+        let slot = slot(key);
+        let live = self.instance(key).map(|i| i.dirty_timestamp);
+        let cancelled = app.tombstones.get(&slot).copied();
+        let evicted = app.evicted.get(&slot).map(|(i, _)| i.dirty_timestamp);
+        [live, cancelled, evicted].into_iter().flatten().max()
     }
 
     /// The tombstone version of an instance, if one is kept.
@@ -670,7 +703,7 @@ fn newer_than(
 
 /// Whether copy `held` beats copy `incoming`: a greater stamp, or on equal stamps the greater
 /// content fingerprint (computed only on a tie: every put passes here).
-fn copy_beats(held: &Instance, incoming: &Instance) -> bool {
+pub fn copy_beats(held: &Instance, incoming: &Instance) -> bool {
     match held.dirty_timestamp.cmp(&incoming.dirty_timestamp) {
         std::cmp::Ordering::Equal => content_fingerprint(held) > content_fingerprint(incoming),
         unequal => unequal.is_gt(),

@@ -25,12 +25,26 @@ impl<C: Clock, N: Network> Node<C, N> {
             return Reply::error(Code::LimitExceeded, limit);
         }
         let wall = self.clock.wall();
-        let dirty = self.version_for(args.dirty_timestamp, wall);
-        // A re-register keeps the moment the instance last became UP.
-        let up_timestamp = self
-            .table
-            .instance(&key)
-            .map_or(wall, |old| old.up_timestamp);
+        let answers_404 = !args.replication && self.told_missing.take(&key, self.clock.mono());
+        let dirty = match self.table.latest_stamp(&key) {
+            // The owner answers this node's 404 with the stamp it had: its register beats
+            // whatever removed the instance, by the least step, so that the client's own later
+            // stamps still order after it (see `told_missing`).
+            Some(held) if answers_404 && args.dirty_timestamp > 0 => {
+                let dirty = args.dirty_timestamp.max(held.saturating_add(1));
+                self.hlc.observe(dirty);
+                dirty
+            }
+            _ => self.version_for(args.dirty_timestamp, wall),
+        };
+        let held = self.table.instance(&key);
+        // A re-register keeps the moment the instance last became UP; one of the version held
+        // (a client sending its own stamp again, as Eureka clients do) keeps its registration
+        // time too, so that with the same content it is that same version.
+        let up_timestamp = held.map_or(wall, |old| old.up_timestamp);
+        let reg_timestamp = held
+            .filter(|old| old.dirty_timestamp == dirty)
+            .map_or(wall, |old| old.reg_timestamp);
         let replication = args.replication;
         let instance = Instance {
             region: args.region,
@@ -42,12 +56,17 @@ impl<C: Clock, N: Network> Node<C, N> {
             version: args.version,
             metadata: args.metadata,
             status: args.status,
-            reg_timestamp: wall,
+            reg_timestamp,
             up_timestamp,
             renew_timestamp: wall,
             dirty_timestamp: dirty,
             latest_timestamp: dirty,
         };
+        if self.table.holds(&instance) {
+            // Nothing new to store or tell the peers; registering is still a sign of life.
+            self.table.start_lease(&key, self.clock.mono(), wall);
+            return Reply::ok(Data::None);
+        }
         match self.apply(Version::Put(Box::new(instance))) {
             Applied::Inserted | Applied::Replaced => {
                 // Registering is a sign of life: it starts (or restarts) the local lease.
@@ -85,10 +104,14 @@ impl<C: Clock, N: Network> Node<C, N> {
         let key = args.key;
         let sender = args.replication.then_some(args.dirty_timestamp);
         match self.renew_lease(&key, sender) {
-            LeaseRenewed::Missing => Reply::error(
-                Code::NothingFound,
-                format!("{} is not registered", describe(&key)),
-            ),
+            LeaseRenewed::Missing => {
+                let message = format!("{} is not registered", describe(&key));
+                if !args.replication {
+                    let cap = self.config.limits.max_instances;
+                    self.told_missing.note(key, self.clock.mono(), cap);
+                }
+                Reply::error(Code::NothingFound, message)
+            }
             // The sender compares versions: -404 asks it for the full instance, -409 hands it ours.
             LeaseRenewed::SenderNewer => {
                 Reply::error(Code::NothingFound, "the receiver holds an older version")

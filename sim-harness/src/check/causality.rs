@@ -7,7 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use registry::api::{Instance, InstanceKey, PeerMessage, ReplicatedOp, Tombstone, Version};
+use registry::api::{
+    Instance, InstanceKey, PeerMessage, ReplicatedOp, Request, Tombstone, Version,
+};
+use registry::core::copy_beats;
 
 use super::support::{Change, Lives};
 use super::CheckInput;
@@ -169,15 +172,14 @@ pub(super) fn lost_with_its_node(
 /// When the write's node had seen the copy, its hybrid clock must order the write after it.
 pub(super) fn concurrent(
     input: &CheckInput<'_>,
-    key: &InstanceKey,
-    stamp: i64,
+    copy: &Instance,
     write_node: usize,
     write_index: usize,
 ) -> bool {
-    origin_of(input, key, stamp).is_some_and(|(_, origin_node, origin_index)| {
+    origin_of(input, copy).is_some_and(|(_, origin_node, origin_index)| {
         origin_index < write_index
             && origin_node != write_node
-            && !had_seen(input, write_node, key, stamp, write_index)
+            && !had_seen(input, write_node, copy, write_index)
     })
 }
 
@@ -235,10 +237,10 @@ pub(super) fn cancel_lost(
     copy: &Instance,
 ) -> bool {
     lost_with_its_node(input, answered_by, key, request)
-        || outranks_cancel(input, answered_by, key, request, copy.dirty_timestamp)
+        || outranks_cancel(input, answered_by, key, request, copy)
 }
 
-/// Whether a held version `stamp` of `key` outranks a client's acknowledged
+/// Whether a held `copy` of `key` outranks a client's acknowledged
 /// cancel (request `request`, answered by `answered_by`) by design: it is a concurrent write
 /// (stamped before the cancel was taken, by another node, which the cancel's node had never
 /// been handed) whose node's clock ran ahead of the cancel's (seeds 911, 2173, 13499, 16350:
@@ -250,36 +252,66 @@ pub(super) fn outranks_cancel(
     answered_by: usize,
     key: &InstanceKey,
     request: u64,
-    stamp: i64,
+    copy: &Instance,
 ) -> bool {
     let Some(index) = request_index(input, request) else {
         return false;
     };
-    write_stamp(input, request, key).is_some_and(|cancel| cancel < stamp)
-        && concurrent(input, key, stamp, answered_by, index)
+    write_stamp(input, request, key).is_some_and(|cancel| cancel < copy.dirty_timestamp)
+        && concurrent(input, copy, answered_by, index)
 }
 
-/// The client write that stamped the version `stamp` of `key`: its request id, the node that
-/// took it and the trace index of its request.
-pub(super) fn origin_of(
-    input: &CheckInput<'_>,
-    key: &InstanceKey,
-    stamp: i64,
-) -> Option<(u64, usize, usize)> {
-    let (id, node) = input
+/// The client write that stamped the held `copy`: its request id, the node that took it and
+/// the trace index of its request. A version is a stamp and a content: a client that stamps
+/// its own writes (Eureka's `lastDirtyTimestamp`, off a coarse clock) can give two different
+/// writes one stamp, so of the writes stamped alike the origin is the one that wrote the copy's
+/// content (a register carries it; a set or cancel is stamped by its node, uniquely).
+pub(super) fn origin_of(input: &CheckInput<'_>, copy: &Instance) -> Option<(u64, usize, usize)> {
+    let key = InstanceKey::of(copy);
+    input
         .trace
         .entries()
         .iter()
-        .find_map(|(_, event)| match event {
+        .filter_map(|(_, event)| match event {
             TraceEvent::Stamped {
                 node,
                 id,
                 key: k,
                 dirty_timestamp,
-            } if *dirty_timestamp == stamp && k == key => Some((*id, *node)),
+            } if *dirty_timestamp == copy.dirty_timestamp && *k == key => Some((*id, *node)),
             _ => None,
-        })?;
-    Some((id, node, request_index(input, id)?))
+        })
+        .find_map(|(id, node)| {
+            let index = request_index(input, id)?;
+            wrote(input, index, copy).then_some((id, node, index))
+        })
+}
+
+/// Whether the request at trace index `index` could have written `copy`'s content: a register
+/// of that content, or any other write (its node computed the content).
+fn wrote(input: &CheckInput<'_>, index: usize, copy: &Instance) -> bool {
+    match &input.trace.entries()[index].1 {
+        TraceEvent::Request { request, .. } => match &**request {
+            Request::Register(args) => {
+                args.status == copy.status
+                    && args.metadata == copy.metadata
+                    && args.version == copy.version
+                    && args.addrs.iter().eq(copy.addrs.iter())
+            }
+            _ => true,
+        },
+        _ => false,
+    }
+}
+
+/// Whether the write at trace index `index` carried its client's own stamp (a register with a
+/// `dirty_timestamp`): it is then ordered by that stamp, not by its node's hybrid clock.
+fn stamped_by_client(input: &CheckInput<'_>, index: usize) -> bool {
+    matches!(
+        &input.trace.entries()[index].1,
+        TraceEvent::Request { request, .. }
+            if matches!(&**request, Request::Register(args) if args.dirty_timestamp > 0)
+    )
 }
 
 /// Whether the held `copy` beat a client's write (request `request`, answered by `node`) as a
@@ -291,29 +323,25 @@ pub(super) fn overtaken_concurrently(
     request: u64,
     copy: &Instance,
 ) -> bool {
-    let key = InstanceKey::of(copy);
-    let (Some((_, origin_node, origin_index)), Some(index)) = (
-        origin_of(input, &key, copy.dirty_timestamp),
-        request_index(input, request),
-    ) else {
+    let (Some((_, origin_node, origin_index)), Some(index)) =
+        (origin_of(input, copy), request_index(input, request))
+    else {
         return false;
     };
-    origin_index < index
-        && origin_node != node
-        && !had_seen(input, node, &key, copy.dirty_timestamp, index)
+    origin_index < index && origin_node != node && !had_seen(input, node, copy, index)
 }
 
-/// Whether `node`, in the incarnation that reached trace index `until`, had been handed a
-/// version of `key` stamped `stamp` or later before that index, or stamped one itself. A node's hybrid clock orders
-/// every write it stamps after each version it has applied, so a write it took after seeing
-/// `stamp` must win over it.
-pub(super) fn had_seen(
-    input: &CheckInput<'_>,
-    node: usize,
-    key: &InstanceKey,
-    stamp: i64,
-    until: usize,
-) -> bool {
+/// Whether `node`, in the incarnation that reached trace index `until` (the request of a
+/// client write it took), had been handed the held `copy`'s version or a later one before
+/// that index, or stamped one itself: then it had to order the write after the copy. A write
+/// its node stamped (hybrid clock) is stamped above every version the node has applied, so any
+/// version stamped as late as the copy counts. A write its client stamped is ordered by that
+/// stamp, and two different versions can share it: then only the copy's version itself, or one
+/// that outranks it in the order every node applies (`registry::core::copy_beats`), counts.
+pub(super) fn had_seen(input: &CheckInput<'_>, node: usize, copy: &Instance, until: usize) -> bool {
+    let key = InstanceKey::of(copy);
+    let stamp = copy.dirty_timestamp;
+    let by_client = stamped_by_client(input, until);
     let mut lives = Lives::default();
     let mut seen = false;
     for (_, event) in &input.trace.entries()[..until] {
@@ -323,15 +351,32 @@ pub(super) fn had_seen(
             }
         }
         let handed = match event {
-            TraceEvent::PeerDelivered { to, message, .. } => {
-                *to == node && versions_carried(message, key).iter().any(|s| *s >= stamp)
+            TraceEvent::PeerDelivered { to, message, .. } if *to == node => {
+                let mut at_least = false;
+                for_each_version(message, |carried| {
+                    if !carried.is_of(&key) || carried.stamp() < stamp {
+                        return;
+                    }
+                    at_least |= carried.stamp() > stamp
+                        || !by_client
+                        || match carried {
+                            Carried::Copy(held) => !copy_beats(copy, held),
+                            // A cancel outranks a copy of its stamp.
+                            Carried::Tombstone(_) => true,
+                        };
+                });
+                at_least
             }
             TraceEvent::Stamped {
                 node: n,
+                id,
                 key: k,
                 dirty_timestamp,
-                ..
-            } => *n == node && k == key && *dirty_timestamp >= stamp,
+            } if *n == node && *k == key && *dirty_timestamp >= stamp => {
+                *dirty_timestamp > stamp
+                    || !by_client
+                    || request_index(input, *id).is_some_and(|at| wrote(input, at, copy))
+            }
             _ => false,
         };
         seen |= handed;

@@ -86,13 +86,7 @@ impl Checker for Resurrection {
                         }
                     } else if absent.contains(&life)
                         && !served_copy(reply, key).is_some_and(|copy| {
-                            outranks_cancel(
-                                input,
-                                cancel.node,
-                                key,
-                                cancel.request,
-                                copy.dirty_timestamp,
-                            )
+                            outranks_cancel(input, cancel.node, key, cancel.request, copy)
                         })
                         && reported.insert(life)
                     {

@@ -5,8 +5,8 @@
 //! there; a -409 means the clock ordered the write into the past. A register its client
 //! stamped (Eureka's `lastDirtyTimestamp`) is the exception: it is ordered by the client's
 //! stamp, so a -409 from a node that had been handed a version stamped as late or later is the
-//! answer the client's clock earned (the Eureka API then registers again unstamped); refused by
-//! a node that held nothing as late, it is reported (tested below).
+//! answer the client's clock earned; refused by a node that held nothing as late, it is
+//! reported (tested below).
 //!
 //! Three outcomes look like a reverted write and are the design's, not a defect; each is
 //! excused only on the trace's evidence (`causality.rs`), and each has a test below showing
@@ -26,7 +26,11 @@
 //!   order by leaves the registry only the nodes' clocks; a careful client repairs this
 //!   itself, as it re-registers when a renew answer shows other content, so for it this is
 //!   reported. When the node had seen the older version, its hybrid clock must order the
-//!   write after it: reported.
+//!   write after it: reported. A client that stamps its own writes off a coarse clock can give
+//!   two of them one stamp, which nothing orders but the content tie-break every node applies
+//!   (`registry::core::copy_beats`): the later one may lose to the earlier if its node had not
+//!   been handed that one (eureka-clients seed 246); had it been, it had to refuse the later
+//!   write, and holding the earlier is reported (`causality::had_seen`).
 //! - **Lost with its node.** Its last write never left the node that acknowledged it before
 //!   that node crashed: writes are answered once applied locally and replicated afterwards (as
 //!   in bilibili/discovery and Eureka). The client may still be alive: a careful one repairs
@@ -151,7 +155,7 @@ fn excused(
     repairs_nothing: bool,
 ) -> bool {
     let key = InstanceKey::of(copy);
-    let Some((origin, _, _)) = origin_of(input, &key, copy.dirty_timestamp) else {
+    let Some((origin, _, _)) = origin_of(input, copy) else {
         return false;
     };
     if origin > last.request {
@@ -165,8 +169,7 @@ fn excused(
 /// stamped (`dirty_timestamp`, a Eureka client's `lastDirtyTimestamp`) refused by a node that
 /// had been handed a version of the instance stamped as late or later: such a write is ordered
 /// by the client's stamp, not the node's clock, and a client whose clock is behind (or
-/// coarse: two changes in one tick share a stamp) is told so; the Eureka API then registers
-/// again unstamped. A node that refuses a stamped register while it held nothing as late is
+/// coarse: two changes in one tick share a stamp) is told so. A node that refuses a stamped register while it held nothing as late is
 /// still reported.
 fn refused_client_writes(input: &CheckInput<'_>) -> Vec<Violation> {
     // Per request in flight: the instance and the stamp its client gave it (0: none).
@@ -241,6 +244,7 @@ mod tests {
     use super::*;
     use crate::check::tests_support::*;
     use registry::api::RegisterArgs;
+    use registry::core::copy_beats;
 
     #[test]
     fn a_copy_reverted_to_an_earlier_write_is_reported() {
@@ -387,6 +391,46 @@ mod tests {
         assert!(live(false, false).is_empty());
         // ...and the defect it resembles is still reported for it.
         assert_eq!(live(false, true).len(), 2);
+    }
+
+    #[test]
+    fn writes_a_client_stamped_alike_are_concurrent_unless_the_node_had_the_winner() {
+        // Eureka-clients seed 246: a client's clock ticks every 6 s, and three changes in one
+        // tick carry one stamp. Red went to node 0; blue, 1 s later, to node 1, which had not
+        // heard of red; red outranks blue in the order every node applies to equal stamps
+        // (`copy_beats`), so red wins everywhere. The client's stamps could not order them,
+        // and no node that took blue had red: concurrent writes.
+        let (mut red, mut blue) = (colored("a", "red", 20), colored("a", "blue", 20));
+        if copy_beats(&blue, &red) {
+            std::mem::swap(&mut red.metadata, &mut blue.metadata);
+        }
+        let stamped = |node_1_had: Option<&Instance>| {
+            let mut run = Run::new(2);
+            run.stamps_writes = true;
+            run.write(1, 0, &red, true);
+            if let Some(had) = node_1_had {
+                run.put(0, 1, had);
+            }
+            run.write(2, 1, &blue, true);
+            died(&mut run);
+            run.put(0, 1, &red).hold(0, &red).hold(1, &red);
+            run.check(&SessionOrder)
+        };
+        assert!(stamped(None).is_empty());
+        // Another version of the same stamp that blue outranks proves nothing about red.
+        let green = ["green", "grey", "white", "black", "pink", "teal"]
+            .into_iter()
+            .map(|color| colored("a", color, 20))
+            .find(|green| copy_beats(&blue, green))
+            .expect("one of six colors loses to blue");
+        assert!(stamped(Some(&green)).is_empty());
+
+        // The defect it resembles: node 1 had red when it took blue, and red outranks blue,
+        // so node 1 had to refuse blue; answering it 0 and then holding red is reported (on
+        // both nodes).
+        assert_eq!(stamped(Some(&red)).len(), 2);
+        // So it is when node 1 had any later version.
+        assert_eq!(stamped(Some(&colored("a", "red", 21))).len(), 2);
     }
 
     #[test]

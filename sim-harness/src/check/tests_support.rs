@@ -30,6 +30,9 @@ pub(super) struct Run {
     pub(super) deadline: SimTime,
     /// Whether client 0 reads back its writes (`Wrote::reads_back` of [`Run::write`]).
     pub(super) reads_back: bool,
+    /// Whether client 0's registers carry its own stamp (a Eureka client's
+    /// `lastDirtyTimestamp`): each written instance's `dirty_timestamp`.
+    pub(super) stamps_writes: bool,
     next_id: u64,
 }
 
@@ -54,6 +57,7 @@ impl Run {
             liveness_start: SimTime::MAX,
             deadline: SimTime::from_secs(10_000),
             reads_back: true,
+            stamps_writes: false,
             next_id: 1,
         }
     }
@@ -118,11 +122,17 @@ impl Run {
         instance: &Instance,
         acked: bool,
     ) -> &mut Run {
+        let mut request = register(instance);
+        if let Request::Register(args) = &mut request {
+            if self.stamps_writes {
+                args.dirty_timestamp = instance.dirty_timestamp;
+            }
+        }
         self.event(TraceEvent::Request {
             client: client(0),
             node,
             id,
-            request: Box::new(register(instance)),
+            request: Box::new(request),
         });
         self.reply(node, client(0), id, ok());
         self.event(TraceEvent::Stamped {

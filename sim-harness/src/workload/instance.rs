@@ -30,13 +30,12 @@ pub(crate) enum Model {
     /// never fails over; renews on a ticker that starts right after its register and skips a
     /// failed tick; re-registers only on -404; never sets or cancels (it ends by dying).
     Python,
-    /// Like a Eureka client (through the node's Eureka API, `runtime/eureka`): every register
-    /// carries the client's own `lastDirtyTimestamp`, read off its own (skewed, coarse) clock
-    /// when its status or metadata last changed; a change is a register, not a `set`; a
-    /// heartbeat carries no version; -404 makes it register again with a fresh stamp (Eureka's
-    /// `setIsDirtyWithTime`); fails over; never reads back. Its requests go through the node's
-    /// Eureka API, which registers again unstamped, at once, a stamped register the node
-    /// refuses as older than what it holds (-409) (`World::through_eureka_api`).
+    /// Like a Eureka client (through the node's Eureka API, `runtime/eureka`, which passes its
+    /// requests on as they are): every register carries the client's own `lastDirtyTimestamp`,
+    /// read off its own (skewed, coarse) clock when its status or metadata last changed; a
+    /// change is a register, not a `set`; a heartbeat carries no version; -404 makes it
+    /// register again with a fresh stamp (Eureka's `setIsDirtyWithTime`); a register refused
+    /// as older (-409) is given up and heartbeats go on; fails over; never reads back.
     Eureka,
 }
 

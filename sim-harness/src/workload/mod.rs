@@ -342,9 +342,6 @@ impl Workload {
     fn send_at(&mut self, world: &mut World, client: usize, request: Request, at: SimTime) {
         let node = self.instances[client].node;
         let id = world.send_request(at, ClientId::Instance(client), node, request.clone());
-        if self.instances[client].model.stamps_writes() {
-            world.through_eureka_api(id);
-        }
         self.instances[client].pending = Some(Pending { id, node, request });
         world.wake_client(
             at + REQUEST_TIMEOUT,
@@ -404,6 +401,13 @@ impl Workload {
                         self.schedule_renew(world, client);
                     }
                 }
+            }
+            (Request::Register(args), Code::Conflict) if args.dirty_timestamp > 0 => {
+                // A register stamped by its client and refused as older than what the node
+                // holds: a Eureka client logs it and goes on heartbeating (its next change, or
+                // a 404, registers again with a fresh stamp); every node that has the newer
+                // version would refuse it alike.
+                self.schedule_renew(world, client);
             }
             (Request::Renew(_), Code::Ok) => {
                 // The instance is the source of truth for its own registration: if the registry

@@ -19,7 +19,7 @@ mod lifecycle;
 mod stats;
 
 use registry::api::SmolStr;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use registry::api::{Code, InstanceKey, Reply, Request};
@@ -126,10 +126,6 @@ pub(crate) struct World {
     timers: Vec<NodeTimers>,
     /// Requests a node holds: who asked, and which node holds it.
     in_flight: InFlight,
-    /// Requests sent through the node's Eureka API (`runtime/eureka`): a register its client
-    /// stamped that the node answers -409 is registered again unstamped, at once and on the
-    /// same node, and only that second answer goes back, as `runtime/eureka/writes.rs` does.
-    eureka_api: BTreeSet<RequestId>,
     next_request: u64,
     /// Counters of node incarnations that crashed (see `total_stats`).
     retired_stats: NodeStats,
@@ -185,7 +181,6 @@ impl World {
             trace: Trace::new(),
             timers: (0..config.nodes).map(|_| NodeTimers::default()).collect(),
             in_flight: InFlight::default(),
-            eureka_api: BTreeSet::new(),
             next_request: 1,
             retired_stats: NodeStats::default(),
             scratch: Drained::default(),
@@ -292,11 +287,6 @@ impl World {
         id
     }
 
-    /// Marks request `id` (sent, not yet arrived) as going through the node's Eureka API.
-    pub(crate) fn through_eureka_api(&mut self, id: RequestId) {
-        self.eureka_api.insert(id);
-    }
-
     /// Wakes `client` for `wake` at `at`.
     pub(crate) fn wake_client(&mut self, at: SimTime, client: ClientId, wake: Wake) {
         self.queue
@@ -358,22 +348,9 @@ impl World {
                     id: id.0,
                     request,
                 });
-                let mut from = self.trace.len();
+                let from = self.trace.len();
                 self.in_flight.insert(id, client, node);
-                if self.eureka_api.remove(&id) {
-                    if let Some(again) = self.refused_stamped_register(node, client, id, copy) {
-                        self.record(TraceEvent::Request {
-                            client,
-                            node,
-                            id: id.0,
-                            request: Box::new(again.clone()),
-                        });
-                        from = self.trace.len();
-                        self.with_node(node, |n| n.handle_request(id, again));
-                    }
-                } else {
-                    self.with_node(node, |n| n.handle_request(id, copy));
-                }
+                self.with_node(node, |n| n.handle_request(id, copy));
                 self.record_stamps(node, id, versioned, cancel, from);
             }
             WorldEvent::ReplyArrives { client, id, reply } => {
@@ -404,48 +381,6 @@ impl World {
             WorldEvent::Scheduled { index } => return Some(Output::Scheduled { index }),
         }
         None
-    }
-
-    /// Has `node` handle `request` as its Eureka API would: a register its client stamped that
-    /// the node refuses as older than what it holds (-409) is not answered; its answer is
-    /// recorded and the register to send again, unstamped, is returned (the client is the
-    /// instance's owner: see `runtime/eureka/writes.rs`). Anything else is handled and
-    /// answered as usual.
-    fn refused_stamped_register(
-        &mut self,
-        node: usize,
-        client: ClientId,
-        id: RequestId,
-        request: Request,
-    ) -> Option<Request> {
-        let stamped = matches!(&request, Request::Register(a) if a.dirty_timestamp > 0);
-        let Slot::Up(held) = &mut self.slots[node] else {
-            return None;
-        };
-        held.handle_request(id, request.clone());
-        let replies = &mut held.net_mut().replies;
-        let refused = replies
-            .iter()
-            .position(|(i, reply)| *i == id && reply.code == Code::Conflict)
-            .filter(|_| stamped)
-            .map(|at| replies.remove(at).1);
-        let Some(reply) = refused else {
-            self.drain(node);
-            return None;
-        };
-        self.record(TraceEvent::Reply {
-            node,
-            client,
-            id: id.0,
-            reply: Rc::new(reply),
-        });
-        match request {
-            Request::Register(args) => Some(Request::Register(registry::api::RegisterArgs {
-                dirty_timestamp: 0,
-                ..args
-            })),
-            _ => None,
-        }
     }
 
     /// Runs `f` on a running node, then drains what it said.

@@ -168,3 +168,61 @@ fn a_client_register_stamped_before_the_evicted_version_brings_back_the_newer_co
     });
     assert!(sent_to_peer, "the revived version is replicated");
 }
+
+/// Swarm seed 161403001846: a client's `set` reached node 2 and the node it was sent to
+/// crashed; the client renewed on node 0, cut off and holding the version before the set. The
+/// crashed node restarted and synced from node 2, whose copy of the set had had no renew for
+/// 133 s: the copy was not taken in (its lease had run out) and its version was forgotten with
+/// it. Node 2 then crashed and synced from the restarted node, and after the heal node 0's older
+/// copy was all any node had. A copy whose lease ran out is left out, but its version is kept as
+/// if evicted here, so that a live older copy brings the newer content back.
+#[test]
+fn a_peer_copy_whose_lease_ran_out_is_left_out_but_its_version_is_kept() {
+    let config = || {
+        let mut config = Config::default();
+        config.identity.addr = "self:1".into();
+        config.cluster.seeds = vec![PEER.into()];
+        config
+    };
+    // The peer's versions of "h": registered, then set to weight 2.
+    let mut peer = Harness::with_config(config());
+    assert_code(&peer.register("h"), Code::Ok);
+    let mut older = peer.stored("h").expect("registered");
+    let mut set = set_args(&["h"]);
+    set.metadata = vec![[("weight", "2")].into()];
+    assert_code(&peer.call(Request::Set(set)), Code::Ok);
+    let newer = peer.stored("h").expect("set");
+    assert_eq!(weight(&newer), Some("2"));
+
+    // A node that never held "h" is offered the set 100 s after its last renew.
+    let mut h = Harness::with_config(config());
+    h.node.set_protection_override(ProtectionOverride::ForceOff);
+    h.advance(100 * SECOND);
+    let offer = |h: &mut Harness, instance: Instance| {
+        let sent_at = h.clock.wall();
+        h.node.handle_peer_message(
+            PEER,
+            &PeerMessage::SyncResponse {
+                ready: true,
+                apps: vec![AppState {
+                    app: key("h").app(),
+                    instances: vec![instance],
+                    tombstones: Vec::new(),
+                }],
+                sent_at,
+            },
+        );
+    };
+    offer(&mut h, newer);
+    assert_eq!(h.stored("h"), None, "a lease that ran out is not taken in");
+
+    // The older version, renewed a second ago elsewhere, arrives: the set comes back with it.
+    older.renew_timestamp = h.clock.wall() - 1_000_000_000;
+    offer(&mut h, older);
+    let stored = h.stored("h").expect("a live copy is taken in");
+    assert_eq!(
+        weight(&stored),
+        Some("2"),
+        "the acknowledged set is not lost"
+    );
+}

@@ -13,6 +13,7 @@ mod protection;
 mod reads;
 mod replicate_at_once;
 mod reports;
+mod reregister;
 mod stall;
 mod trust;
 mod writes;

@@ -130,9 +130,9 @@ fn a_eureka_client_registers_heartbeats_reads_and_cancels() {
         StatusCode::OK
     );
     assert!(!node.registry().contains_key("my-app"));
-    // Now unknown: a heartbeat is 404 (clients then register again), so is a second cancel,
-    // and so are the reads.
-    for method in [Method::PUT, Method::DELETE, Method::GET] {
+    // Now unknown: a second cancel is 404, so are the reads, and so is a heartbeat (clients
+    // then register again).
+    for method in [Method::DELETE, Method::GET, Method::PUT] {
         let answer = send(&node, method.clone(), &cancel, &[], "");
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method}");
     }
@@ -142,11 +142,36 @@ fn a_eureka_client_registers_heartbeats_reads_and_cancels() {
         StatusCode::NOT_FOUND
     );
 
-    // Re-registering with the same lastDirtyTimestamp (older than the cancel's version) works:
-    // the client owns its instance.
+    // Re-registering after the heartbeat's 404 with the same lastDirtyTimestamp (older than
+    // the cancel's version) works: it answers the 404 (see `core/told_missing.rs`).
     let answer = send(&node, Method::POST, "/eureka/apps/my-app", &[], &body);
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
     assert!(node.registry().contains_key("my-app"));
+}
+
+#[test]
+fn a_register_its_clients_own_cancel_overtook_does_not_bring_the_instance_back() {
+    // A client changes its status (a register) and then, shutting down, cancels; the two go
+    // on different connections and the cancel arrives first (eureka-clients seed 79).
+    // The status change was stamped (on the client's clock) a second before the cancel left.
+    let node = TestNode::new(false);
+    let stamp = now_ms() - 2_000;
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    let up = register_json("UP", &stamp.to_string());
+    let answer = send(&node, Method::POST, "/eureka/apps/MY-APP", &json, &up);
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
+    let cancel = format!("/eureka/apps/MY-APP/{ID_IN_PATH}");
+    assert_eq!(
+        send(&node, Method::DELETE, &cancel, &[], "").status,
+        StatusCode::OK
+    );
+    let down = register_json("DOWN", &(stamp + 1_000).to_string());
+    let answer = send(&node, Method::POST, "/eureka/apps/MY-APP", &json, &down);
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{answer:?}");
+    assert!(
+        !node.registry().contains_key("my-app"),
+        "the client's cancel stays in force"
+    );
 }
 
 #[test]

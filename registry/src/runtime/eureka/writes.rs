@@ -11,9 +11,7 @@ use super::mapping::{self, ZONE};
 use super::model::parse_instance;
 use super::overrides;
 use super::routes::held;
-use crate::api::{
-    CancelArgs, Code, Form, Instance, InstanceKey, RegisterArgs, RenewArgs, Request, SetArgs,
-};
+use crate::api::{CancelArgs, Form, Instance, InstanceKey, RenewArgs, Request, SetArgs};
 use crate::runtime::access::Guarded;
 use crate::runtime::limits;
 use crate::runtime::routes::{refuse, AppState};
@@ -54,19 +52,9 @@ pub(super) async fn register(
         .ok()
         .filter(|i| i.zone == ZONE);
     overrides::keep_override(&mut args, stored.as_ref());
-    let given = args.dirty_timestamp;
-    let mut reply = state.node.request(Request::Register(args.clone())).await;
-    if reply.code == Code::Conflict && given > 0 {
-        // The node holds a newer version (typically the tombstone of a cancel or an eviction,
-        // stamped by a node after the client's lastDirtyTimestamp). The client is the
-        // instance's owner and re-registers on purpose (Eureka clients do after a 404), so
-        // its register is the latest word: it takes a fresh version from the node's clock.
-        let fresh = RegisterArgs {
-            dirty_timestamp: 0,
-            ..args
-        };
-        reply = state.node.request(Request::Register(fresh)).await;
-    }
+    // A stamped register older than what the node holds is refused (409), unless it answers
+    // the node's 404 to this instance's heartbeat: the node decides (`core/told_missing.rs`).
+    let reply = state.node.request(Request::Register(args)).await;
     done(&reply, StatusCode::NO_CONTENT)
 }
 
