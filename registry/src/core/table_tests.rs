@@ -603,3 +603,35 @@ fn states_hold_every_app_with_its_instances_and_tombstones() {
     assert_eq!(states[0].tombstones.len(), 1);
     assert_eq!(states[0].tombstones[0].key, key("b"));
 }
+
+#[test]
+fn an_expired_copy_is_kept_only_when_nothing_held_is_as_late() {
+    let kept = |table: &mut Table, dirty: i64| table.keep_expired(&instance("h", dirty), 500);
+    // Nothing held: kept, and then it is the latest version of the instance.
+    let mut table = Table::default();
+    assert!(kept(&mut table, 10));
+    assert_eq!(table.latest_stamp(&key("h")), Some(10));
+    assert!(!kept(&mut table, 10), "the same version again");
+    assert!(!kept(&mut table, 5), "older than the one kept");
+    assert!(kept(&mut table, 20), "later than the one kept");
+    assert_eq!(table.latest_stamp(&key("h")), Some(20));
+
+    // A live copy: its lease is this node's business, nothing is kept beside it.
+    let mut table = Table::default();
+    table.apply(Version::Put(Box::new(instance("h", 10))), NOW, 100);
+    assert!(!kept(&mut table, 20));
+
+    // A cancel as late: the copy it outranks is not kept.
+    let mut table = Table::default();
+    let cancel = |dirty_timestamp| {
+        Version::Tombstone(Tombstone {
+            key: key("h"),
+            dirty_timestamp,
+        })
+    };
+    table.apply(cancel(20), NOW, 100);
+    assert!(!kept(&mut table, 20));
+    assert!(!kept(&mut table, 15));
+    assert!(kept(&mut table, 30), "a copy later than the cancel");
+    assert_eq!(table.latest_stamp(&key("h")), Some(30));
+}

@@ -141,3 +141,17 @@ fn a_cancel_handed_again_by_anti_entropy_does_not_undo_the_note() {
     );
     assert_code(&h.call(stamped_register(stamp)), Code::Ok);
 }
+
+#[test]
+fn an_unstamped_register_after_a_404_is_stamped_by_the_node_as_always() {
+    // bilibili's Go SDK registers again after -404 without a stamp: the node's clock stamps it.
+    let (mut h, _) = cancelled_by_an_operator();
+    h.advance(Duration::from_secs(5));
+    assert_code(&h.renew("h"), Code::NothingFound);
+    assert_code(&h.register("h"), Code::Ok);
+    let stored = h.stored("h").expect("back");
+    assert!(
+        stored.dirty_timestamp >= h.clock.wall(),
+        "a fresh stamp, not one just above the cancel's 5 s ago"
+    );
+}
