@@ -313,3 +313,23 @@ fn status(queue: &PeerQueue, now: Mono, lost_after: Duration) -> NodeStatus {
         NodeStatus::Up
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_invariants_reports_a_node_that_is_its_own_peer() {
+        let mut replication = Replication::new(&Config::default());
+        let peers = [
+            ("self:1".into(), "z1".into()),
+            ("peer:1".into(), "z1".into()),
+        ];
+        replication.set_peers(peers.into_iter().collect(), BTreeSet::new());
+        replication.check_invariants("other:1");
+        let message = "the node is its own peer";
+        let text =
+            crate::core::tests::panic_text(message, || replication.check_invariants("self:1"));
+        assert!(text.contains(message), "reported {text:?}");
+    }
+}

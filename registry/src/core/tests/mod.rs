@@ -15,6 +15,7 @@ mod replicate_at_once;
 mod reports;
 mod reregister;
 mod stall;
+mod startup_sync;
 mod trust;
 mod writes;
 mod zones;
