@@ -67,3 +67,33 @@ fn a_node_whose_peers_stay_silent_serves_reads_at_the_sync_timeout_not_before() 
     h.advance(Duration::from_millis(1));
     assert!(h.node.is_ready(), "at the timeout");
 }
+
+/// The registry a node hands `peer:1` for its sync request, and whether it said it is synced.
+fn answer_to(h: &mut Harness, full: bool) -> (usize, bool) {
+    h.node.net_mut().sent.clear();
+    h.node
+        .handle_peer_message("peer:1", &PeerMessage::SyncRequest { full });
+    let sent = std::mem::take(&mut h.node.net_mut().sent);
+    sent.into_iter()
+        .find_map(|(to, message)| match message {
+            PeerMessage::SyncResponse { ready, apps, .. } if to == "peer:1" => {
+                Some((apps.len(), ready))
+            }
+            _ => None,
+        })
+        .expect("answered")
+}
+
+#[test]
+fn a_sync_request_gets_the_registry_when_full_or_from_a_synced_node() {
+    // Not synced yet: the registry only when asked in full (the asker has not merged it).
+    let mut h = starting();
+    assert_eq!(answer_to(&mut h, true), (1, false), "its own registration");
+    assert_eq!(answer_to(&mut h, false), (0, false));
+    // Synced: always the registry.
+    let mut h = starting();
+    let timeout = h.node.config().cluster.sync_timeout;
+    h.advance(timeout);
+    assert!(h.node.is_ready());
+    assert_eq!(answer_to(&mut h, false), (1, true));
+}
