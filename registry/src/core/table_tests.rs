@@ -635,3 +635,56 @@ fn an_expired_copy_is_kept_only_when_nothing_held_is_as_late() {
     assert!(kept(&mut table, 30), "a copy later than the cancel");
     assert_eq!(table.latest_stamp(&key("h")), Some(30));
 }
+
+#[test]
+fn app_count_counts_apps_with_an_instance_not_those_with_only_a_tombstone() {
+    let mut table = Table::default();
+    assert_eq!(table.app_count(), 0);
+    table.apply(Version::Put(Box::new(instance("h", 10))), NOW, 100);
+    let mut other = instance("o", 10);
+    other.appid = "other".into();
+    table.apply(
+        Version::Tombstone(Tombstone {
+            key: InstanceKey::of(&other),
+            dirty_timestamp: 10,
+        }),
+        NOW,
+        100,
+    );
+    let mut third = instance("t", 10);
+    third.appid = "third".into();
+    table.apply(Version::Put(Box::new(third)), NOW, 100);
+    assert_eq!(table.apps_held(), 3);
+    assert_eq!(table.app_count(), 2);
+}
+
+#[test]
+fn a_cancel_older_than_an_evicted_version_leaves_that_version_kept() {
+    let mut table = Table::default();
+    table.apply(Version::Put(Box::new(instance("h", 20))), NOW, 100);
+    assert!(table.evict(&key("h"), 200));
+    let cancel = |dirty_timestamp| {
+        Version::Tombstone(Tombstone {
+            key: key("h"),
+            dirty_timestamp,
+        })
+    };
+    table.apply(cancel(10), NOW, 300);
+    // A live copy between the two: newer than the cancel, older than the evicted version.
+    let applied = table.apply(Version::Put(Box::new(instance("h", 15))), NOW, 400);
+    assert!(
+        matches!(&applied, Applied::Revived(held) if held.dirty_timestamp == 20),
+        "{applied:?}"
+    );
+    // A cancel as late as the evicted version ends it.
+    let mut table = Table::default();
+    table.apply(Version::Put(Box::new(instance("h", 20))), NOW, 100);
+    assert!(table.evict(&key("h"), 200));
+    table.apply(cancel(20), NOW, 300);
+    table.apply(cancel(10), NOW, 300);
+    assert_eq!(table.latest_stamp(&key("h")), Some(20));
+    assert!(matches!(
+        table.apply(Version::Put(Box::new(instance("h", 25))), NOW, 400),
+        Applied::Inserted
+    ));
+}
