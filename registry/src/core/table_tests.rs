@@ -688,3 +688,32 @@ fn a_cancel_older_than_an_evicted_version_leaves_that_version_kept() {
         Applied::Inserted
     ));
 }
+
+#[test]
+fn the_sweep_counts_only_the_tombstones_it_drops_and_keeps_a_kept_version_for_its_retention() {
+    let mut table = Table::default();
+    let cancel = |host: &str, dirty_timestamp| {
+        Version::Tombstone(Tombstone {
+            key: key(host),
+            dirty_timestamp,
+        })
+    };
+    table.apply(cancel("old", 1_000), NOW, 1);
+    table.apply(cancel("new", 1_050), NOW, 1);
+    let retention = std::time::Duration::from_nanos(100);
+    assert_eq!(table.collect_tombstones(1_101, retention), 1, "only old's");
+    assert_eq!(table.tombstone(&key("new")), Some(1_050));
+
+    // A version kept from a peer's expired copy lives in an app that had no cursor of its own:
+    // the sweep keeps it until its own retention ends.
+    let mut table = Table::default();
+    assert!(table.keep_expired(&instance("h", 10), 1_000));
+    assert_eq!(table.collect_tombstones(1_050, retention), 0);
+    assert_eq!(
+        table.latest_stamp(&key("h")),
+        Some(10),
+        "kept within its retention"
+    );
+    table.collect_tombstones(1_101, retention);
+    assert_eq!(table.latest_stamp(&key("h")), None, "gone after it");
+}
