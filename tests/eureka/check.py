@@ -230,7 +230,7 @@ async def main():
     # py_eureka_client 0.13.3's stop() cancels its heartbeat threading.Timer, which fired long
     # ago: the heartbeat loop goes on, and its first round after the cancel registers the
     # instance again (the client no longer counts itself alive). Seen as this step failing in
-    # 1 run of 8 against 45b5cde's node and 2 of 12 at the next commit: node 3 held PY-APP UP,
+    # 1 run of 8 against 45b5cde's node and 3 of 12 at the next commit: node 3 held PY-APP UP,
     # renewed, registered a moment after the cancel. Turn the loop's writes off first (stop()
     # would then skip its own cancel), then register DOWN and cancel as stop() does.
     py._EurekaClient__should_register = False

@@ -26,17 +26,16 @@ impl<C: Clock, N: Network> Node<C, N> {
         }
         let wall = self.clock.wall();
         let answers_404 = !args.replication && self.told_missing.take(&key, self.clock.mono());
-        let dirty = match self.table.latest_stamp(&key) {
+        let mut given = args.dirty_timestamp;
+        if answers_404 && given > 0 {
             // The owner answers this node's 404 with the stamp it had: its register beats
             // whatever removed the instance, by the least step, so that the client's own later
             // stamps still order after it (see `told_missing`).
-            Some(held) if answers_404 && args.dirty_timestamp > 0 => {
-                let dirty = args.dirty_timestamp.max(held.saturating_add(1));
-                self.hlc.observe(dirty);
-                dirty
+            if let Some(held) = self.table.latest_stamp(&key) {
+                given = given.max(held.saturating_add(1));
             }
-            _ => self.version_for(args.dirty_timestamp, wall),
-        };
+        }
+        let dirty = self.version_for(given, wall);
         let held = self.table.instance(&key);
         // A re-register keeps the moment the instance last became UP; one of the version held
         // (a client sending its own stamp again, as Eureka clients do) keeps its registration
