@@ -1,5 +1,5 @@
 //! The short chaos sample mutation testing runs against every mutant of `registry::core`
-//! (`.cargo/mutants.toml`): every scenario over a few seeds, judged by all nine checkers. It
+//! (`.cargo/mutants.toml`): every scenario over a few seeds, judged by all ten checkers. It
 //! is not the chaos suite (`tests/tests/chaos.rs`, 200 seeds a scenario): it has to finish in
 //! seconds in the `mutants` profile, and it judges by invariants only, never by pinned trace
 //! hashes, so a mutant counts as caught only when it breaks something a checker states.

@@ -227,8 +227,14 @@ impl<'a> Running<'a> {
         world.record(TraceEvent::Phase(Phase::Safety));
         let safety_end = SimTime::ZERO + Duration::from_secs(options.phases.safety_minutes * 60);
         let planned = schedule(&mut world, plan, safety_end);
-        let mut workload =
-            Workload::new(&options.workload, &options.clients, nodes, zones, &streams);
+        let mut workload = Workload::new(
+            &options.workload,
+            &options.clients,
+            &template.limits,
+            nodes,
+            zones,
+            &streams,
+        );
         workload.start(&mut world);
         Running {
             seed,

@@ -75,6 +75,19 @@ pub enum ClientEvent {
         /// Which instance it held.
         key: registry::api::InstanceKey,
     },
+    /// The client sent a request that carries what sits exactly at one of the nodes'
+    /// validation limits, or (`past`) one past it: the `limits` checker judges its answers.
+    AtLimit {
+        /// The client.
+        client: ClientId,
+        /// The request.
+        request: u64,
+        /// The limit.
+        limit: crate::workload::Limit,
+        /// Whether it is one past the limit (must be refused -400) rather than at it (must
+        /// not be).
+        past: bool,
+    },
     /// A poller received a view of an app.
     Viewed {
         /// The poller's index (`ClientId::Poller(poller)`).

@@ -14,6 +14,7 @@ use crate::trace::Trace;
 
 mod causality;
 mod convergence;
+mod limits;
 mod membership;
 mod oracle;
 mod poll_delivery;
@@ -40,6 +41,7 @@ pub fn all() -> Vec<Box<dyn Checker>> {
         Box::new(poll_delivery::PollDelivery),
         Box::new(membership::Membership),
         Box::new(read_before_sync::ReadBeforeSync),
+        Box::new(limits::Limits),
     ]
 }
 

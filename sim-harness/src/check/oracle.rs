@@ -47,7 +47,7 @@ impl Checker for Oracle {
                     | ClientEvent::Died { client, .. } => {
                         last.insert(*client, record);
                     }
-                    ClientEvent::Viewed { .. } => {}
+                    ClientEvent::Viewed { .. } | ClientEvent::AtLimit { .. } => {}
                 }
             }
         }
@@ -137,7 +137,7 @@ fn disagreement(
                 format!("client {client} died but the node, neither protected nor evicting at its cap, still holds its instance"),
             )
         }),
-        ClientEvent::Viewed { .. } => None,
+        ClientEvent::Viewed { .. } | ClientEvent::AtLimit { .. } => None,
     }
 }
 

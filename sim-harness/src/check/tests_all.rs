@@ -25,6 +25,7 @@ fn all_lists_the_nine_checkers_in_report_order() {
             "poll_delivery",
             "membership",
             "read_before_sync",
+            "limits",
         ]
     );
 }

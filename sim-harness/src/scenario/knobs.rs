@@ -231,7 +231,8 @@ section! {
         /// carries the client's own stamp (`dirty_timestamp`, Eureka's `lastDirtyTimestamp`)
         /// from its own clock, taken when its status or metadata last changed; a change is a
         /// register; -404 makes it register again with a fresh stamp; a register refused as
-        /// older (-409) is sent again unstamped, as the node's Eureka API does.
+        /// older (-409) is given up and heartbeats go on, as Java's `InstanceInfoReplicator`
+        /// does.
         eureka_weight: u64 = Some([0, 0]),
         /// Largest offset of a stamping client's clock from true time, in ms, either sign
         /// (keep it inside the nodes' `max_timestamp_ahead`, or every register is refused).
@@ -239,6 +240,11 @@ section! {
         /// Resolution of a stamping client's clock in ms (at least 1; Eureka's is 1). A coarse
         /// one gives two writes of one instance in the same tick the same stamp.
         client_stamp_ms: u64 = Some([1, 1]),
+        /// Probability that a new instance or poller is an edge client: its registration sits
+        /// exactly at one of the nodes' validation limits (field length, addresses, address
+        /// length, metadata entries or bytes; a poller's app list), and its operator now and
+        /// then tries a change one past it (`sim-harness/src/workload/edge.rs`).
+        edge_probability: f64 = Some([0.0, 0.0]),
     }
 }
 
@@ -250,6 +256,7 @@ impl Default for ClientsOptions {
             eureka_weight: 0,
             client_clock_skew_ms: 0,
             client_stamp_ms: 1,
+            edge_probability: 0.0,
         }
     }
 }

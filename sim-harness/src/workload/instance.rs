@@ -3,8 +3,9 @@
 use registry::api::{
     CancelArgs, InstanceKey, Metadata, RegisterArgs, RenewArgs, Request, SetArgs, SmolStr, Status,
 };
-use registry::core::RequestId;
+use registry::core::{Limits, RequestId};
 
+use super::edge::{self, Limit};
 use crate::id::NodeId;
 use crate::world::ENV;
 
@@ -80,6 +81,8 @@ pub(crate) struct Pending {
     pub(crate) id: RequestId,
     pub(crate) node: NodeId,
     pub(crate) request: Request,
+    /// Whether it is a change one past the instance's limit (given up after one answer).
+    pub(crate) past_limit: bool,
 }
 
 /// One simulated service instance.
@@ -89,6 +92,13 @@ pub(crate) struct InstanceClient {
     pub(crate) model: Model,
     pub(crate) status: Status,
     pub(crate) metadata: Metadata,
+    pub(crate) addrs: Vec<SmolStr>,
+    pub(crate) version: SmolStr,
+    /// The validation limit its registration sits at, if it is an edge instance
+    /// ([`edge`]).
+    pub(crate) edge: Option<Limit>,
+    /// Its host name were it not at [`Limit::Hostname`].
+    base_hostname: SmolStr,
     /// The node it talks to.
     pub(crate) node: NodeId,
     pub(crate) life: Life,
@@ -117,13 +127,18 @@ impl InstanceClient {
         model: Model,
         clock: Option<ClientClock>,
     ) -> InstanceClient {
+        let hostname = SmolStr::from(format!("inst{index}"));
         InstanceClient {
             model,
+            addrs: vec![format!("http://{hostname}:8000").into()],
+            version: "v1".into(),
+            edge: None,
+            base_hostname: hostname.clone(),
             key: InstanceKey {
                 env: ENV.into(),
                 appid: format!("app{}", index as u64 % apps.max(1)).into(),
                 zone: zone.into(),
-                hostname: format!("inst{index}").into(),
+                hostname,
             },
             status: Status::Up,
             metadata: Metadata::new(),
@@ -138,9 +153,37 @@ impl InstanceClient {
         }
     }
 
-    /// The address the instance registers.
-    fn addr(&self) -> SmolStr {
-        format!("http://{}:8000", self.key.hostname).into()
+    /// Makes this (not yet started) instance's registration sit exactly at `limit`.
+    pub(crate) fn sit_at(&mut self, limit: Limit, limits: &Limits) {
+        let (hostname, addrs, version, metadata) =
+            edge::instance_content(limit, false, limits, &self.base_hostname);
+        self.key.hostname = hostname;
+        self.addrs = addrs;
+        self.version = version;
+        self.metadata = metadata;
+        self.edge = Some(limit);
+    }
+
+    /// The change one past its limit an edge instance's operator tries: a `set` of metadata
+    /// for a client that changes its metadata by `set`, a register otherwise (for
+    /// [`Limit::Hostname`], of a new key). The client itself keeps what it had.
+    pub(crate) fn past_limit(&self, limits: &Limits, true_wall_ns: i64) -> Option<Request> {
+        let limit = self.edge?;
+        let (hostname, addrs, version, mut metadata) =
+            edge::instance_content(limit, true, limits, &self.base_hostname);
+        if let Some(weight) = self.metadata.get("weight").filter(|_| limit.in_metadata()) {
+            metadata.insert("weight", weight.clone());
+        }
+        let mut attempt = self.clone();
+        attempt.key.hostname = hostname;
+        attempt.addrs = addrs;
+        attempt.version = version;
+        attempt.metadata = metadata;
+        if limit.in_metadata() && !self.model.stamps_writes() {
+            return Some(attempt.set(attempt.status, &attempt.metadata));
+        }
+        attempt.touch(true_wall_ns);
+        Some(attempt.register())
     }
 
     /// Marks the client's content changed at true wall time `true_wall_ns`: a client that
@@ -157,8 +200,8 @@ impl InstanceClient {
             key: self.key.clone(),
             region: ENV.into(),
             status: self.status,
-            addrs: vec![self.addr()],
-            version: "v1".into(),
+            addrs: self.addrs.clone(),
+            version: self.version.clone(),
             metadata: self.metadata.clone(),
             replication: false,
             latest_timestamp: 0,
@@ -203,8 +246,8 @@ impl InstanceClient {
             env: self.key.env.clone(),
             appid: self.key.appid.clone(),
             hostname: self.key.hostname.clone(),
-            addrs: vec![self.addr()].into(),
-            version: "v1".into(),
+            addrs: self.addrs.clone().into(),
+            version: self.version.clone(),
             metadata: self.metadata.clone(),
             status: self.status,
             reg_timestamp: 0,

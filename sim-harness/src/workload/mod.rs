@@ -11,6 +11,7 @@
 //! and death is recorded in the trace as the oracle's [`ClientEvent`].
 
 mod actions;
+mod edge;
 mod instance;
 mod poller;
 #[cfg(test)]
@@ -23,7 +24,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use registry::api::{Code, Data, Metadata, Reply, Request, Status};
-use registry::core::RequestId;
+use registry::core::{Limits, RequestId};
 
 use crate::id::{ClientId, NodeId};
 use crate::rng::Streams;
@@ -33,6 +34,7 @@ use crate::trace::{ClientEvent, TraceEvent};
 use crate::world::{node_zone, World};
 
 pub(crate) use actions::{plan, Action};
+pub(crate) use edge::Limit;
 use instance::{ClientClock, InstanceClient, Life, Model, Pending};
 use poller::Poller;
 
@@ -66,6 +68,8 @@ pub(crate) enum Wake {
 pub(crate) struct Workload {
     options: WorkloadOptions,
     clients: ClientsOptions,
+    /// The nodes' validation limits, which edge clients sit at ([`edge`]).
+    limits: Limits,
     rng: ChaCha8Rng,
     zones: usize,
     /// The nodes clients may talk to (all of them, then only the core).
@@ -81,6 +85,7 @@ impl Workload {
     pub(crate) fn new(
         options: &WorkloadOptions,
         clients: &ClientsOptions,
+        limits: &Limits,
         nodes: usize,
         zones: usize,
         streams: &Streams,
@@ -88,6 +93,7 @@ impl Workload {
         Workload {
             options: options.clone(),
             clients: clients.clone(),
+            limits: limits.clone(),
             rng: streams.workload(),
             zones,
             allowed: (0..nodes).map(NodeId).collect(),
@@ -121,7 +127,11 @@ impl Workload {
             } else {
                 Model::Careful
             };
-            self.pollers.push(Poller::new(names, node, model));
+            let mut poller = Poller::new(names, node, model);
+            if self.draws_edge() {
+                poller.watch_at_limit(&self.limits);
+            }
+            self.pollers.push(poller);
             let at = self.random_within(world.now(), Duration::from_secs(10));
             world.wake_client(at, ClientId::Poller(index), Wake::Start);
         }
@@ -220,7 +230,11 @@ impl Workload {
             }
             Wake::Timeout(id) => {
                 if let Some(pending) = c.pending.clone().filter(|p| p.id == id) {
-                    if c.model.fails_over() {
+                    if pending.past_limit {
+                        // The operator's change went unanswered: given up, like any answer.
+                        self.instances[client].pending = None;
+                        self.schedule_renew(world, client);
+                    } else if c.model.fails_over() {
                         // Timed out: fail over and try the same request elsewhere.
                         let node = self.pick_node(Some(pending.node));
                         self.instances[client].node = node;
@@ -243,6 +257,9 @@ impl Workload {
         match action {
             Action::SetStatus => {
                 if let Some(client) = self.pick_idle_registered() {
+                    if self.tried_past_limit(world, client) {
+                        return;
+                    }
                     let status = match self.instances[client].status {
                         Status::Up => Status::Waiting,
                         Status::Waiting => Status::Up,
@@ -253,8 +270,17 @@ impl Workload {
             }
             Action::SetMetadata => {
                 if let Some(client) = self.pick_idle_registered() {
+                    if self.tried_past_limit(world, client) {
+                        return;
+                    }
                     let mut metadata = self.instances[client].metadata.clone();
-                    let value = self.rng.gen_range(0..1000u32).to_string();
+                    let value = self.rng.gen_range(0..1000u32);
+                    let fixed_width = self.instances[client].edge.is_some_and(Limit::in_metadata);
+                    let value = if fixed_width {
+                        edge::weight(value)
+                    } else {
+                        value.to_string()
+                    };
                     metadata.insert("weight", value);
                     let status = self.instances[client].status;
                     self.write_set(world, client, status, metadata);
@@ -293,14 +319,14 @@ impl Workload {
         let zone = node_zone(node.0, self.zones);
         let model = self.pick_model();
         let clock = model.stamps_writes().then(|| self.client_clock());
-        self.instances.push(InstanceClient::new(
-            index,
-            self.options.apps,
-            zone,
-            node,
-            model,
-            clock,
-        ));
+        let mut instance = InstanceClient::new(index, self.options.apps, zone, node, model, clock);
+        if self.draws_edge() {
+            let limit = *Limit::INSTANCE
+                .choose(&mut self.rng)
+                .expect("there are instance limits");
+            instance.sit_at(limit, &self.limits);
+        }
+        self.instances.push(instance);
         world.wake_client(at, ClientId::Instance(index), Wake::Start);
     }
 
@@ -340,9 +366,37 @@ impl Workload {
     /// Sends `request` to the instance's node at `at`, and gives up on it `REQUEST_TIMEOUT`
     /// later.
     fn send_at(&mut self, world: &mut World, client: usize, request: Request, at: SimTime) {
+        self.dispatch(world, client, request, at, false);
+    }
+
+    /// Sends `request` to the instance's node at `at` (see `send_at`); `past_limit` when it is
+    /// the edge instance's change one past its limit. Labels it for the `limits` checker when
+    /// it carries what sits at (or past) the instance's limit.
+    fn dispatch(
+        &mut self,
+        world: &mut World,
+        client: usize,
+        request: Request,
+        at: SimTime,
+        past_limit: bool,
+    ) {
         let node = self.instances[client].node;
+        let limit = self.instances[client].edge;
         let id = world.send_request(at, ClientId::Instance(client), node, request.clone());
-        self.instances[client].pending = Some(Pending { id, node, request });
+        if let Some(limit) = limit.filter(|limit| edge::carries(*limit, &request)) {
+            world.record(TraceEvent::Client(ClientEvent::AtLimit {
+                client: ClientId::Instance(client),
+                request: id.0,
+                limit,
+                past: past_limit,
+            }));
+        }
+        self.instances[client].pending = Some(Pending {
+            id,
+            node,
+            request,
+            past_limit,
+        });
         world.wake_client(
             at + REQUEST_TIMEOUT,
             ClientId::Instance(client),
@@ -376,6 +430,12 @@ impl Workload {
         reply: &Reply,
     ) {
         let node = pending.node;
+        if pending.past_limit {
+            // Refused (or, were the node wrong, taken): either way the client keeps what it
+            // had and renews on; the `limits` checker judges the answer.
+            self.schedule_renew(world, client);
+            return;
+        }
         match (&pending.request, reply.code) {
             (Request::Register(_) | Request::Set(_), Code::Ok) => {
                 let c = &mut self.instances[client];
@@ -515,7 +575,17 @@ impl Workload {
     fn poll(&mut self, world: &mut World, index: usize) {
         let poller = &self.pollers[index];
         let request = poller.request(index);
+        let past = poller.past_limit(&self.limits);
+        let at_limit = poller.at_limit;
         let id = world.send_request(world.now(), ClientId::Poller(index), poller.node, request);
+        if at_limit {
+            world.record(TraceEvent::Client(ClientEvent::AtLimit {
+                client: ClientId::Poller(index),
+                request: id.0,
+                limit: Limit::AppList,
+                past,
+            }));
+        }
         self.pollers[index].pending = Some(id);
         self.pollers[index].started = world.now();
         world.wake_client(
@@ -530,6 +600,9 @@ impl Workload {
             return;
         }
         self.pollers[index].pending = None;
+        if self.pollers[index].past_limit(&self.limits) {
+            self.pollers[index].trim_to(&self.limits);
+        }
         let node = self.pollers[index].node;
         match (reply.code, &reply.data) {
             (Code::Ok, Data::Apps(apps)) => {
@@ -649,6 +722,29 @@ impl Workload {
             })
             .collect();
         idle.choose(&mut self.rng).copied()
+    }
+
+    /// Whether a new client is an edge client ([`edge`]): drawn only when the scenario has
+    /// them, so that other scenarios keep their random streams.
+    fn draws_edge(&mut self) -> bool {
+        let p = self.clients.edge_probability.clamp(0.0, 1.0);
+        p > 0.0 && self.rng.gen_bool(p)
+    }
+
+    /// For a planned change of `client`'s status or metadata: half the time, an edge
+    /// instance's operator tries a change one past its limit instead. Whether it did.
+    fn tried_past_limit(&mut self, world: &mut World, client: usize) -> bool {
+        if self.instances[client].edge.is_none() || !self.rng.gen_bool(0.5) {
+            return false;
+        }
+        let c = &self.instances[client];
+        let Some(request) = c.past_limit(&self.limits, true_wall(world)) else {
+            return false;
+        };
+        // Spread over nodes as every change is (see `write_set`).
+        self.instances[client].node = self.pick_node(None);
+        self.dispatch(world, client, request, world.now(), true);
+        true
     }
 
     fn random_within(&mut self, from: SimTime, spread: Duration) -> SimTime {

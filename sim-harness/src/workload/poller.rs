@@ -4,8 +4,9 @@
 
 use registry::api::SmolStr;
 use registry::api::{PollsArgs, Request};
-use registry::core::RequestId;
+use registry::core::{Limits, RequestId};
 
+use super::edge;
 use super::instance::Model;
 use crate::id::NodeId;
 use crate::time::SimTime;
@@ -24,6 +25,9 @@ pub(crate) struct Poller {
     pub(crate) pending: Option<RequestId>,
     /// When its last poll left.
     pub(crate) started: SimTime,
+    /// Whether it is an edge poller: it names as many apps as one poll may (`apps` is padded
+    /// with apps no instance uses), one more until its first answer.
+    pub(crate) at_limit: bool,
 }
 
 impl Poller {
@@ -36,7 +40,28 @@ impl Poller {
             node,
             pending: None,
             started: SimTime::ZERO,
+            at_limit: false,
         }
+    }
+
+    /// Makes this (not yet started) poller an edge poller: its first poll names one app more
+    /// than `limits` allow.
+    pub(crate) fn watch_at_limit(&mut self, limits: &Limits) {
+        self.apps = edge::app_list(&self.apps, true, limits);
+        self.cursors = vec![0; self.apps.len()];
+        self.at_limit = true;
+    }
+
+    /// Whether its next poll names more apps than `limits` allow.
+    pub(crate) fn past_limit(&self, limits: &Limits) -> bool {
+        self.at_limit && self.apps.len() > limits.max_list_len
+    }
+
+    /// After an answer to a poll past the limit: names only as many apps as allowed from now
+    /// on (the spare apps it drops have no instances).
+    pub(crate) fn trim_to(&mut self, limits: &Limits) {
+        self.apps.truncate(limits.max_list_len);
+        self.cursors.truncate(limits.max_list_len);
     }
 
     pub(crate) fn request(&self, index: usize) -> Request {

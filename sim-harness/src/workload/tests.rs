@@ -4,10 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use registry::api::{Code, Request};
 
+use super::Limit;
 use crate::id::ClientId;
 use crate::run::Run;
 use crate::scenario::Scenario;
-use crate::trace::TraceEvent;
+use crate::trace::{ClientEvent, TraceEvent};
 
 /// Three nodes with crashes and partitions, 20 instances that set and end, of the models
 /// `weights` (keys of `[workload]`, then possibly a `[clients]` section) pick.
@@ -249,4 +250,57 @@ fn a_python_poller_stays_with_its_node_polls_every_3_s_at_most_and_forgets_apps_
         answers > 0 && forgotten > 0,
         "answers {answers}, forgotten {forgotten}"
     );
+}
+
+#[test]
+fn edge_clients_reach_every_limit_from_both_sides_and_the_nodes_judge_each_right() {
+    // Every client an edge client, of every model that writes after registering, with many
+    // changes: each limit is reached at and one past, and every checker is satisfied (a -400
+    // at a limit, or anything but -400 past it, is a `limits` violation).
+    let weights = "go_sdk_weight = [1, 1]\npollers = [3, 3]\n\
+                   metadata_sets_per_hour = [600, 600]\n\
+                   [clients]\neureka_weight = [1, 1]\nedge_probability = [1.0, 1.0]";
+    let mut answered: BTreeMap<(Limit, bool), BTreeSet<Code>> = BTreeMap::new();
+    let checkers = crate::check::all();
+    for seed in 0..3 {
+        let result = Run::new(seed, &crate::suite::draw(&scenario(weights), seed))
+            .checkers(&checkers)
+            .go();
+        assert!(
+            result.violations.is_empty(),
+            "seed {seed}: {:?}",
+            result.violations
+        );
+        let mut labels = BTreeMap::new();
+        for (_, event) in result.trace.entries() {
+            match event {
+                TraceEvent::Client(ClientEvent::AtLimit {
+                    request,
+                    limit,
+                    past,
+                    ..
+                }) => {
+                    labels.insert(*request, (*limit, *past));
+                }
+                TraceEvent::Reply { id, reply, .. } => {
+                    if let Some(label) = labels.get(id) {
+                        answered.entry(*label).or_default().insert(reply.code);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for limit in Limit::INSTANCE.into_iter().chain([Limit::AppList]) {
+        let at = answered.get(&(limit, false)).cloned().unwrap_or_default();
+        let past = answered.get(&(limit, true)).cloned().unwrap_or_default();
+        assert!(
+            at.contains(&Code::Ok),
+            "{limit:?}: no request at the limit answered 0 ({at:?})"
+        );
+        assert!(
+            past.contains(&Code::BadRequest),
+            "{limit:?}: no request one past the limit answered -400 ({past:?})"
+        );
+    }
 }
