@@ -11,6 +11,10 @@ use clap::{Parser, ValueEnum};
 use registry::core::ProtectionOverride;
 use registry::runtime::{self, LogFormat, Overrides, Settings};
 
+/// jemalloc rather than the system allocator (see `Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// One node of the service registry.
 #[derive(Debug, Parser)]
 #[command(name = "registry", version, about)]
