@@ -11,7 +11,8 @@ use clap::{Parser, ValueEnum};
 use registry::core::ProtectionOverride;
 use registry::runtime::{self, LogFormat, Overrides, Settings};
 
-/// jemalloc rather than the system allocator (see `Cargo.toml`).
+/// jemalloc rather than the system allocator (feature `jemalloc`, a default; see `Cargo.toml`).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
