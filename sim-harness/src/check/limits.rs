@@ -10,11 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use registry::api::Code;
+use registry::api::{Code, Reply};
 
 use super::support::violation;
 use super::{CheckInput, Checker, Violation};
-use crate::trace::{ClientEvent, TraceEvent};
+use crate::id::ClientId;
+use crate::time::SimTime;
+use crate::trace::{ClientEvent, Trace, TraceEvent};
 use crate::workload::Limit;
 
 /// A -400 to a request at a limit, or any answer but -400 (or a stopping node's -503) to one
@@ -30,52 +32,76 @@ impl Checker for Limits {
     }
 
     fn check(&self, input: &CheckInput<'_>) -> Vec<Violation> {
-        let mut labelled: BTreeMap<u64, (Limit, bool)> = BTreeMap::new();
-        let mut out = Vec::new();
-        for (at, event) in input.trace.entries() {
-            match event {
-                TraceEvent::Client(ClientEvent::AtLimit {
-                    request,
-                    limit,
-                    past,
-                    ..
-                }) => {
-                    labelled.insert(*request, (*limit, *past));
+        labelled_answers(input.trace)
+            .filter(|a| {
+                let refused = a.reply.code == Code::BadRequest;
+                if a.past {
+                    !refused && a.reply.code != Code::NotReady
+                } else {
+                    refused
                 }
-                TraceEvent::Reply {
-                    node,
-                    client,
-                    id,
-                    reply,
-                } => {
-                    let Some(&(limit, past)) = labelled.get(id) else {
-                        continue;
-                    };
-                    let refused = reply.code == Code::BadRequest;
-                    let judged = if past {
-                        !refused && reply.code != Code::NotReady
-                    } else {
-                        refused
-                    };
-                    if judged {
-                        let side = if past { "one past" } else { "at" };
-                        out.push(violation(
-                            NAME,
-                            *at,
-                            Some(*node),
-                            None,
-                            format!(
-                                "client {client}'s request {id}, {side} the {limit:?} limit, was answered {:?}: {}",
-                                reply.code, reply.message
-                            ),
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
+            })
+            .map(|a| {
+                let side = if a.past { "one past" } else { "at" };
+                violation(
+                    NAME,
+                    a.at,
+                    Some(a.node),
+                    None,
+                    format!(
+                        "client {}'s request {}, {side} the {:?} limit, was answered {:?}: {}",
+                        a.client, a.id, a.limit, a.reply.code, a.reply.message
+                    ),
+                )
+            })
+            .collect()
     }
+}
+
+/// A node's answer to a request labelled `ClientEvent::AtLimit`.
+pub(crate) struct LabelledAnswer<'a> {
+    pub(crate) at: SimTime,
+    pub(crate) node: usize,
+    pub(crate) client: ClientId,
+    pub(crate) id: u64,
+    pub(crate) limit: Limit,
+    pub(crate) past: bool,
+    pub(crate) reply: &'a Reply,
+}
+
+/// Every answer to a labelled request, in trace order (a request the network duplicated may be
+/// answered twice).
+pub(crate) fn labelled_answers(trace: &Trace) -> impl Iterator<Item = LabelledAnswer<'_>> {
+    let mut labelled: BTreeMap<u64, (Limit, bool)> = BTreeMap::new();
+    trace
+        .entries()
+        .iter()
+        .filter_map(move |(at, event)| match event {
+            TraceEvent::Client(ClientEvent::AtLimit {
+                request,
+                limit,
+                past,
+                ..
+            }) => {
+                labelled.insert(*request, (*limit, *past));
+                None
+            }
+            TraceEvent::Reply {
+                node,
+                client,
+                id,
+                reply,
+            } => labelled.get(id).map(|&(limit, past)| LabelledAnswer {
+                at: *at,
+                node: *node,
+                client: *client,
+                id: *id,
+                limit,
+                past,
+                reply,
+            }),
+            _ => None,
+        })
 }
 
 #[cfg(test)]

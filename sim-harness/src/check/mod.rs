@@ -15,6 +15,8 @@ use crate::trace::Trace;
 mod causality;
 mod convergence;
 mod limits;
+#[cfg(test)]
+pub(crate) use limits::labelled_answers;
 mod membership;
 mod oracle;
 mod poll_delivery;

@@ -8,7 +8,7 @@ use super::Limit;
 use crate::id::ClientId;
 use crate::run::Run;
 use crate::scenario::Scenario;
-use crate::trace::{ClientEvent, TraceEvent};
+use crate::trace::TraceEvent;
 
 /// Three nodes with crashes and partitions, 20 instances that set and end, of the models
 /// `weights` (keys of `[workload]`, then possibly a `[clients]` section) pick.
@@ -271,24 +271,9 @@ fn edge_clients_reach_every_limit_from_both_sides_and_the_nodes_judge_each_right
             "seed {seed}: {:?}",
             result.violations
         );
-        let mut labels = BTreeMap::new();
-        for (_, event) in result.trace.entries() {
-            match event {
-                TraceEvent::Client(ClientEvent::AtLimit {
-                    request,
-                    limit,
-                    past,
-                    ..
-                }) => {
-                    labels.insert(*request, (*limit, *past));
-                }
-                TraceEvent::Reply { id, reply, .. } => {
-                    if let Some(label) = labels.get(id) {
-                        answered.entry(*label).or_default().insert(reply.code);
-                    }
-                }
-                _ => {}
-            }
+        for answer in crate::check::labelled_answers(&result.trace) {
+            let label = (answer.limit, answer.past);
+            answered.entry(label).or_default().insert(answer.reply.code);
         }
     }
     for limit in Limit::INSTANCE.into_iter().chain([Limit::AppList]) {
