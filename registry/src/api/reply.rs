@@ -1,6 +1,7 @@
 //! Replies, and the JSON envelope `{"code", "message", "ttl": 1, "data"}` they travel in.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,10 +15,12 @@ pub enum Data {
     None,
     /// One instance: renew (also with -409, the receiver's newer copy).
     Instance(Box<Instance>),
-    /// One app: fetch and poll.
-    App(InstanceInfo),
-    /// Several apps keyed by appid: fetchs and polls.
-    Apps(BTreeMap<SmolStr, InstanceInfo>),
+    /// One app: fetch and poll. Shared: every long-poll woken in one step for the same app and
+    /// zone gets the same one, so a fan-out builds it once and the runtime, comparing a reply
+    /// with the one it last encoded, finds them equal by pointer.
+    App(Arc<InstanceInfo>),
+    /// Several apps keyed by appid: fetchs and polls (each shared as in `App`).
+    Apps(BTreeMap<SmolStr, Arc<InstanceInfo>>),
     /// The registry nodes: nodes.
     Nodes(Vec<NodeInfo>),
     /// Every instance keyed by appid: fetch/all.
@@ -145,7 +148,7 @@ mod tests {
             instances: [("z1".into(), vec![instance()])].into(),
             latest_timestamp: 99,
         };
-        let text = Reply::ok(Data::App(info.clone())).to_json();
+        let text = Reply::ok(Data::App(info.clone().into())).to_json();
         let back: Envelope<InstanceInfo> = serde_json::from_str(&text).expect("parses");
         assert_eq!(back.code, 0);
         assert_eq!(back.ttl, 1);
@@ -159,8 +162,12 @@ mod tests {
             latest_timestamp: 5,
         };
         let apps: BTreeMap<SmolStr, InstanceInfo> = [("a".into(), info)].into();
+        let shared = apps
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
         let back: Envelope<BTreeMap<SmolStr, InstanceInfo>> =
-            serde_json::from_str(&Reply::ok(Data::Apps(apps.clone())).to_json()).expect("apps");
+            serde_json::from_str(&Reply::ok(Data::Apps(shared)).to_json()).expect("apps");
         assert_eq!(back.data, Some(apps));
 
         let nodes = vec![NodeInfo {

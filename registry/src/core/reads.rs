@@ -1,6 +1,7 @@
 //! fetch, fetchs, nodes, fetch/all, and the long-polls poll and polls.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::api::SmolStr;
 use crate::api::{
@@ -21,7 +22,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             appid: args.appid,
         };
         match self.found(&app, &args.zone, args.status) {
-            Some(info) => Reply::ok(Data::App(info)),
+            Some(info) => Reply::ok(Data::App(Arc::new(info))),
             None => Reply::error(
                 Code::NothingFound,
                 format!("no instances of {} in env {}", app.appid, app.env),
@@ -37,7 +38,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 appid,
             };
             if let Some(info) = self.found(&app, &args.zone, args.status) {
-                apps.insert(app.appid, info);
+                apps.insert(app.appid, Arc::new(info));
             }
         }
         Reply::ok(Data::Apps(apps))
@@ -80,7 +81,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             deadline: self.clock.mono() + self.config.poll_hold,
         };
         if cursor > args.latest_timestamp {
-            return Some(self.answer(&waiter));
+            return Some(self.answer(&waiter, &mut Shown::new()));
         }
         self.waiters.park(id, waiter);
         None
@@ -111,7 +112,7 @@ impl<C: Clock, N: Network> Node<C, N> {
             deadline: self.clock.mono() + self.config.poll_hold,
         };
         if self.changed(&waiter).next().is_some() {
-            return Some(self.answer(&waiter));
+            return Some(self.answer(&waiter, &mut Shown::new()));
         }
         self.waiters.park(id, waiter);
         None
@@ -131,14 +132,16 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// Answers the long-polls watching the apps that changed in this step.
     ///
     /// A waiter whose cursor for an app is still at or ahead of the app's (a cursor brought
-    /// from another node) stays parked: it has seen nothing new yet.
+    /// from another node) stays parked: it has seen nothing new yet. Waiters of one app and
+    /// zone are answered with one shared [`InstanceInfo`] (see [`Shown`]).
     pub(super) fn answer_woken(&mut self) {
+        let mut shown = Shown::new();
         for app in std::mem::take(&mut self.woken) {
-            self.answer_watching(&app);
+            self.answer_watching(&app, &mut shown);
         }
     }
 
-    fn answer_watching(&mut self, app: &AppKey) {
+    fn answer_watching(&mut self, app: &AppKey, shown: &mut Shown) {
         for id in self.waiters.watching(app) {
             let behind = self
                 .waiters
@@ -148,7 +151,7 @@ impl<C: Clock, N: Network> Node<C, N> {
                 continue;
             }
             if let Some(waiter) = self.waiters.remove(id) {
-                let reply = self.answer(&waiter);
+                let reply = self.answer(&waiter, shown);
                 self.net.reply(id, reply);
             }
         }
@@ -156,16 +159,21 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// The reply to a waiter: the apps that moved past its cursors, UP instances only.
     /// Remembers the apps it tells a `polls` caller have no instance.
-    fn answer(&mut self, waiter: &Waiter) -> Reply {
-        let mut changed: BTreeMap<SmolStr, InstanceInfo> = BTreeMap::new();
+    fn answer(&mut self, waiter: &Waiter, shown: &mut Shown) -> Reply {
+        let mut changed: BTreeMap<SmolStr, Arc<InstanceInfo>> = BTreeMap::new();
         let mut told_empty = Vec::new();
         for (app, seen) in self.changed(waiter) {
-            let info = self.table.info(app, &waiter.zone, StatusFilter::UP);
+            let info = shown
+                .entry((app.clone(), waiter.zone.clone()))
+                .or_insert_with(|| {
+                    let info = self.table.info(app, &waiter.zone, StatusFilter::UP);
+                    info.map(Arc::new)
+                });
             if let Some(info) = info {
                 if info.instances.values().all(Vec::is_empty) {
                     told_empty.push((app.clone(), *seen, info.latest_timestamp));
                 }
-                changed.insert(app.appid.clone(), info);
+                changed.insert(app.appid.clone(), Arc::clone(info));
             }
         }
         for (app, seen, cursor) in told_empty {
@@ -198,3 +206,8 @@ impl<C: Clock, N: Network> Node<C, N> {
             .filter(|info| !info.instances.is_empty())
     }
 }
+
+/// The long-poll answers of one step, by app and zone filter: built once, shared by every
+/// waiter of that view. A step changes nothing between two of its answers, so they are the
+/// same; a change to one app fans out to a thousand pollers from one copy of its instances.
+type Shown = BTreeMap<(AppKey, SmolStr), Option<Arc<InstanceInfo>>>;

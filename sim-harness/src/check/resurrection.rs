@@ -368,7 +368,7 @@ mod tests {
             node,
             client(9),
             id,
-            registry::api::Reply::ok(registry::api::Data::App(info)),
+            registry::api::Reply::ok(registry::api::Data::App(info.into())),
         );
     }
 

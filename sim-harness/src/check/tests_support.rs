@@ -472,7 +472,7 @@ pub(super) fn app_reply(hosts: &[&str]) -> Reply {
     let mut info = InstanceInfo::default();
     info.instances
         .insert("zone0".into(), hosts.iter().map(|h| instance(h)).collect());
-    Reply::ok(Data::App(info))
+    Reply::ok(Data::App(info.into()))
 }
 
 pub(super) fn code(code: Code) -> Reply {

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::harness::*;
@@ -115,6 +116,42 @@ fn polls_waits_for_an_unknown_app_and_reports_only_changed_apps() {
         panic!("map")
     };
     assert_eq!(apps.keys().collect::<Vec<_>>(), ["app"]);
+}
+
+#[test]
+fn pollers_of_one_view_woken_in_one_step_share_one_answer() {
+    let mut h = Harness::new();
+    h.register("a");
+    let cursor = h.cursor();
+    let in_zone = |zone: &str| {
+        Request::Poll(PollArgs {
+            zone: zone.into(),
+            env: "dev".into(),
+            appid: "app".into(),
+            hostname: "poller".into(),
+            latest_timestamp: cursor,
+        })
+    };
+    let (first, second) = (h.send(in_zone("")), h.send(in_zone("")));
+    let (zoned, many) = (h.send(in_zone("z1")), h.polls(&[("app", cursor)]));
+    h.register("b");
+    let app = |h: &mut Harness, id| match h.reply_to(id).expect("woken").data {
+        Data::App(info) => info,
+        data => panic!("poll answers an app, got {data:?}"),
+    };
+    let (first, second, zoned) = (app(&mut h, first), app(&mut h, second), app(&mut h, zoned));
+    let Data::Apps(apps) = h.reply_to(many).expect("woken").data else {
+        panic!("polls answers a map")
+    };
+    // One view, one copy: a fan-out builds the app's instances once, and the runtime finds
+    // the replies equal by pointer.
+    assert!(Arc::ptr_eq(&first, &second));
+    assert!(Arc::ptr_eq(&first, &apps["app"]));
+    // Another zone filter is another view (here with the same instances, all in z1).
+    assert!(!Arc::ptr_eq(&first, &zoned));
+    assert_eq!(first, zoned);
+    assert_eq!(hostnames(&first), ["a", "b"]);
+    assert_eq!(first.latest_timestamp, h.cursor());
 }
 
 #[test]

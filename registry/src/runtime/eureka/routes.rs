@@ -133,7 +133,11 @@ async fn fetch_app(state: &AppState, app: &str) -> Result<Vec<Instance>, Respons
     });
     let reply = state.node.request(request).await;
     match reply.data {
-        Data::App(info) => Ok(info.instances.into_values().flatten().collect()),
+        Data::App(info) => Ok(Arc::unwrap_or_clone(info)
+            .instances
+            .into_values()
+            .flatten()
+            .collect()),
         _ => Err(failure(&reply)),
     }
 }
