@@ -1,14 +1,15 @@
-//! The table's index: where each instance is stored, found by a search over integers.
+//! The table's index: where each instance is stored, found through a hash of its key.
 //!
-//! An ordered map from a hash of the key to the place of its entry (with a side list for keys
-//! whose hash another key already took). The hash is Fx, unseeded, so the map and its order
-//! are the same on every run and machine; a lookup compares integers, then checks the stored
-//! key. The table's per-app maps, keyed by names, stay the order everything is walked in.
+//! A hash table of `(hash, place)` pairs: the hash is Fx, unseeded, so the table is the same
+//! on every run and machine, and it is never iterated (only looked up), so its order reaches
+//! nothing. A lookup probes by the hash, then checks the key stored at the place; two keys
+//! sharing a hash are both kept and told apart that way. The table's per-app maps, keyed by
+//! names, stay the order everything is walked in. (An ordered map from hash to place cost a
+//! search of about a dozen comparisons per lookup, and a peer's renew looks up once per op.)
 
-use std::collections::btree_map;
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
+use hashbrown::HashTable;
 use rustc_hash::FxHasher;
 use slab::Slab;
 
@@ -17,13 +18,19 @@ use crate::api::{Instance, InstanceKey};
 use super::table::Entry;
 
 /// Places of the table's entries, by a fixed hash of their keys.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct KeyIndex {
-    /// The first place filed under each hash.
-    first: BTreeMap<u64, usize>,
-    /// Places filed under a hash that was already taken: two keys sharing a 64-bit hash, which
-    /// in practice never happens.
-    more: Vec<(u64, usize)>,
+    /// `(hash of the key, place of its entry)`, one per stored instance.
+    places: HashTable<(u64, usize)>,
+}
+
+impl std::fmt::Debug for KeyIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The table's own order is not part of the node's state; its size is.
+        f.debug_struct("KeyIndex")
+            .field("len", &self.places.len())
+            .finish()
+    }
 }
 
 impl KeyIndex {
@@ -34,15 +41,11 @@ impl KeyIndex {
 
     /// Among the places filed under `hash`, the one holding `key`.
     fn find(&self, hash: u64, key: &InstanceKey, entries: &Slab<Entry>) -> Option<usize> {
-        let first = *self.first.get(&hash)?;
-        let more = self
-            .more
-            .iter()
-            .filter(|(h, _)| *h == hash)
-            .map(|(_, p)| *p);
-        std::iter::once(first)
-            .chain(more)
-            .find(|place| is_key_of(key, &entries[*place].instance))
+        self.places
+            .find(hash, |&(h, place)| {
+                h == hash && is_key_of(key, &entries[place].instance)
+            })
+            .map(|&(_, place)| place)
     }
 
     pub(crate) fn insert(&mut self, key: &InstanceKey, place: usize) {
@@ -50,12 +53,7 @@ impl KeyIndex {
     }
 
     fn file(&mut self, hash: u64, place: usize) {
-        match self.first.entry(hash) {
-            btree_map::Entry::Vacant(vacant) => {
-                vacant.insert(place);
-            }
-            btree_map::Entry::Occupied(_) => self.more.push((hash, place)),
-        }
+        self.places.insert_unique(hash, (hash, place), |&(h, _)| h);
     }
 
     pub(crate) fn remove(&mut self, key: &InstanceKey, place: usize) {
@@ -63,24 +61,16 @@ impl KeyIndex {
     }
 
     fn unfile(&mut self, hash: u64, place: usize) {
-        if self.first.get(&hash) != Some(&place) {
-            self.more.retain(|filed| *filed != (hash, place));
-            return;
-        }
-        // The first place goes; another filed under the same hash, if any, takes its spot.
-        match self.more.iter().position(|(h, _)| *h == hash) {
-            Some(i) => {
-                let (_, next) = self.more.swap_remove(i);
-                self.first.insert(hash, next);
-            }
-            None => {
-                self.first.remove(&hash);
-            }
+        if let Ok(filed) = self
+            .places
+            .find_entry(hash, |&filed| filed == (hash, place))
+        {
+            filed.remove();
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.first.len() + self.more.len()
+        self.places.len()
     }
 }
 
