@@ -135,6 +135,10 @@ impl<C: Clock, N: Network> Node<C, N> {
     /// from another node) stays parked: it has seen nothing new yet. Waiters of one app and
     /// zone are answered with one shared [`InstanceInfo`] (see [`Shown`]).
     pub(super) fn answer_woken(&mut self) {
+        // Most steps change no watched app: they end here, before any map is made or taken.
+        if self.woken.is_empty() {
+            return;
+        }
         let mut shown = Shown::new();
         for app in std::mem::take(&mut self.woken) {
             self.answer_watching(&app, &mut shown);

@@ -57,6 +57,9 @@ pub(crate) struct Replication {
     registered: BTreeSet<SmolStr>,
     /// Counters of queues of peers that left, so totals never go down.
     retired: QueueCounters,
+    /// The earliest of the queues' deadlines, kept by every change to a queue: every step of
+    /// the node reads it, and most steps change no queue.
+    deadline: Option<Mono>,
     next_batch: u64,
     enqueued: u64,
     batches: u64,
@@ -71,6 +74,7 @@ impl Replication {
             departed: BTreeSet::new(),
             registered: BTreeSet::new(),
             retired: QueueCounters::default(),
+            deadline: None,
             next_batch: 0,
             enqueued: 0,
             batches: 0,
@@ -107,6 +111,7 @@ impl Replication {
                 queue: PeerQueue::default(),
             });
         }
+        self.refresh_deadline();
         let after: Vec<SmolStr> = self.peers.keys().cloned().collect();
         (after != before).then_some(after)
     }
@@ -155,6 +160,7 @@ impl Replication {
                 self.enqueued += 1;
             }
         }
+        self.refresh_deadline();
         reachable
     }
 
@@ -162,6 +168,7 @@ impl Replication {
     /// forwarded here).
     pub(crate) fn queue_in_zone_only(&mut self, op: ReplicatedOp, now: Mono) {
         self.queue_in_zone(&QueuedOp::new(op, now), now);
+        self.refresh_deadline();
     }
 
     /// Queues `queued` for every peer of this node's zone; returns how many are not lost.
@@ -180,6 +187,7 @@ impl Replication {
         if let Some(peer) = self.peers.get_mut(addr) {
             peer.queue.push(QueuedOp::new(op, now), &self.config);
             self.enqueued += 1;
+            self.refresh_deadline();
         }
     }
 
@@ -209,6 +217,7 @@ impl Replication {
                 );
             }
         }
+        self.refresh_deadline();
     }
 
     /// The peer at `from` answered `batch`: hands each op of it to `each` with its result (see
@@ -221,17 +230,26 @@ impl Replication {
         now: Mono,
         each: impl FnMut(&Arc<ReplicatedOp>, &'r OpResult),
     ) -> bool {
-        self.peers.get_mut(from).is_some_and(|peer| {
+        let answered = self.peers.get_mut(from).is_some_and(|peer| {
             peer.queue
                 .acknowledge(batch, results, now, &self.config, each)
-        })
+        });
+        if answered {
+            self.refresh_deadline();
+        }
+        answered
     }
 
     /// A message came from `from`: if it is a peer, its queue's back-off ends (see
     /// [`PeerQueue::heard_from`]).
     pub(crate) fn heard_from(&mut self, from: &str, now: Mono) {
+        // Only a failing queue changes (see `PeerQueue::heard_from`); a step hears from a peer
+        // with every message, so the others are not looked at again.
         if let Some(peer) = self.peers.get_mut(from) {
-            peer.queue.heard_from(now, &self.config);
+            if peer.queue.unanswered_batches() > 0 {
+                peer.queue.heard_from(now, &self.config);
+                self.refresh_deadline();
+            }
         }
     }
 
@@ -281,6 +299,15 @@ impl Replication {
 
     /// When a queue next needs attention.
     pub(crate) fn deadline(&self) -> Option<Mono> {
+        self.deadline
+    }
+
+    /// Recomputes [`Replication::deadline`]; every method that changes a queue ends with it.
+    fn refresh_deadline(&mut self) {
+        self.deadline = self.earliest_deadline();
+    }
+
+    fn earliest_deadline(&self) -> Option<Mono> {
         self.peers.values().filter_map(|p| p.queue.deadline()).min()
     }
 
@@ -299,6 +326,11 @@ impl Replication {
 
     pub(crate) fn check_invariants(&self, own_addr: &str) {
         self.peers.values().for_each(|p| p.queue.check_invariants());
+        assert_eq!(
+            self.deadline,
+            self.earliest_deadline(),
+            "replication deadline out of step"
+        );
         assert!(
             !self.peers.contains_key(own_addr),
             "the node is its own peer"
@@ -317,6 +349,68 @@ fn status(queue: &PeerQueue, now: Mono, lost_after: Duration) -> NodeStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::InstanceKey;
+    use rand::SeedableRng;
+
+    /// The kept deadline is the queues' earliest through every kind of change: a write
+    /// queued, a batch sent, acknowledged, timed out, the peer heard from again, peers changed.
+    #[test]
+    fn the_kept_deadline_follows_every_change_and_a_stale_one_is_reported() {
+        let config = Config::default();
+        let settings = &config.cluster.replication;
+        let zone = config.identity.zone.clone();
+        let peers = || [("peer:1".into(), zone.clone())].into_iter().collect();
+        let mut replication = Replication::new(&config);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let renew = |host: &str| ReplicatedOp::Renew {
+            key: InstanceKey {
+                env: "e".into(),
+                appid: "a".into(),
+                zone: zone.clone(),
+                hostname: host.into(),
+            },
+            dirty_timestamp: 1,
+        };
+        let mut sent = Vec::new();
+        let check = |replication: &Replication, expected: Option<Mono>| {
+            assert_eq!(replication.deadline(), expected);
+            replication.check_invariants("self:1");
+        };
+        replication.set_peers(peers(), BTreeSet::new());
+        check(&replication, None);
+        let t0 = Mono::from_nanos(0);
+        replication.queue(renew("a"), t0);
+        check(&replication, Some(t0 + settings.renew_delay));
+        let t1 = t0 + settings.renew_delay;
+        replication.flush(t1, 0, &mut rng, |_, m| sent.push(m));
+        check(&replication, Some(t1 + settings.ack_timeout));
+        let Some(PeerMessage::Replicate { batch, .. }) = sent.pop() else {
+            panic!("a batch was due")
+        };
+        assert!(replication.acknowledge("peer:1", batch, &[], t1, |_, _| {}));
+        check(&replication, None);
+        // A batch that times out is put back behind a back-off; hearing from the peer ends it.
+        replication.queue(renew("b"), t1);
+        let t2 = t1 + settings.renew_delay;
+        replication.flush(t2, 0, &mut rng, |_, m| sent.push(m));
+        let t3 = t2 + settings.ack_timeout;
+        replication.flush(t3, 0, &mut rng, |_, m| sent.push(m));
+        let backed_off = replication.earliest_deadline();
+        assert!(backed_off.is_some_and(|at| at > t3), "{backed_off:?}");
+        check(&replication, backed_off);
+        replication.heard_from("peer:1", t3);
+        check(&replication, Some(t3 + settings.renew_delay));
+        replication.set_peers(BTreeMap::new(), BTreeSet::new());
+        check(&replication, None);
+        // A deadline left behind by a change is what `check_invariants` looks for.
+        replication.set_peers(peers(), BTreeSet::new());
+        replication.queue(renew("c"), t3);
+        replication.deadline = None;
+        let message = "replication deadline out of step";
+        let text =
+            crate::core::tests::panic_text(message, || replication.check_invariants("self:1"));
+        assert!(text.contains(message), "reported {text:?}");
+    }
 
     #[test]
     fn check_invariants_reports_a_node_that_is_its_own_peer() {
