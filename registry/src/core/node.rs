@@ -287,14 +287,8 @@ impl<C: Clock, N: Network> Node<C, N> {
 
     /// When the driver must next call [`Node::handle_timeout`].
     pub fn poll_timeout(&self) -> Option<Mono> {
-        [
-            self.timers.next(),
-            self.waiters.next_deadline(),
-            self.ack_waits.next_deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let polls = Mono::earliest(self.timers.next(), self.waiters.next_deadline());
+        Mono::earliest(polls, self.ack_waits.next_deadline())
     }
 
     /// The next decision the node took on its own, oldest first. Drivers drain this after

@@ -127,7 +127,9 @@ impl PeerQueue {
     }
 
     /// Queues an op. A newer op for the same instance replaces the queued one, except that a
-    /// renew never replaces a register or cancel (it would lose their content).
+    /// renew never replaces a register or cancel (it would lose their content). The queue's
+    /// deadline can only come forward, and whether it is failing does not change
+    /// (`Replication` relies on both).
     pub(crate) fn push(&mut self, queued: QueuedOp, config: &ReplicationConfig) {
         let now = queued.enqueued_at;
         if let Some(slot) = self.find(&queued) {

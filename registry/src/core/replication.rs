@@ -40,6 +40,8 @@ pub struct PeerReplication {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Peer {
     zone: SmolStr,
+    /// Whether `zone` is this node's (every write goes to such a peer), compared once.
+    in_zone: bool,
     queue: PeerQueue,
 }
 
@@ -60,6 +62,9 @@ pub(crate) struct Replication {
     /// The earliest of the queues' deadlines, kept by every change to a queue: every step of
     /// the node reads it, and most steps change no queue.
     deadline: Option<Mono>,
+    /// Whether a queue has unanswered batches, kept likewise: only then can hearing from a
+    /// peer (every message) change anything.
+    failing: bool,
     next_batch: u64,
     enqueued: u64,
     batches: u64,
@@ -75,6 +80,7 @@ impl Replication {
             registered: BTreeSet::new(),
             retired: QueueCounters::default(),
             deadline: None,
+            failing: false,
             next_batch: 0,
             enqueued: 0,
             batches: 0,
@@ -107,11 +113,12 @@ impl Replication {
         });
         for (addr, zone) in desired {
             self.peers.entry(addr).or_insert_with(|| Peer {
+                in_zone: zone == self.zone,
                 zone,
                 queue: PeerQueue::default(),
             });
         }
-        self.refresh_deadline();
+        self.refresh();
         let after: Vec<SmolStr> = self.peers.keys().cloned().collect();
         (after != before).then_some(after)
     }
@@ -133,7 +140,7 @@ impl Replication {
         let lost_after = self.config.peer_lost_after;
         let mut reachable = self.queue_in_zone(&queued, now);
         let mut zones: Vec<SmolStr> = Vec::new(); // Allocates only in a multi-zone cluster.
-        for peer in self.peers.values().filter(|p| p.zone != self.zone) {
+        for peer in self.peers.values().filter(|p| !p.in_zone) {
             if !zones.contains(&peer.zone) {
                 zones.push(peer.zone.clone());
             }
@@ -156,11 +163,10 @@ impl Replication {
             }
             for peer in targets {
                 reachable += usize::from(!peer.queue.is_lost(now, lost_after));
-                peer.queue.push(queued.clone(), &self.config);
+                push(peer, queued.clone(), &self.config, &mut self.deadline);
                 self.enqueued += 1;
             }
         }
-        self.refresh_deadline();
         reachable
     }
 
@@ -168,15 +174,14 @@ impl Replication {
     /// forwarded here).
     pub(crate) fn queue_in_zone_only(&mut self, op: ReplicatedOp, now: Mono) {
         self.queue_in_zone(&QueuedOp::new(op, now), now);
-        self.refresh_deadline();
     }
 
     /// Queues `queued` for every peer of this node's zone; returns how many are not lost.
     fn queue_in_zone(&mut self, queued: &QueuedOp, now: Mono) -> usize {
         let mut reachable = 0;
-        for peer in self.peers.values_mut().filter(|p| p.zone == self.zone) {
+        for peer in self.peers.values_mut().filter(|p| p.in_zone) {
             reachable += usize::from(!peer.queue.is_lost(now, self.config.peer_lost_after));
-            peer.queue.push(queued.clone(), &self.config);
+            push(peer, queued.clone(), &self.config, &mut self.deadline);
             self.enqueued += 1;
         }
         reachable
@@ -185,9 +190,13 @@ impl Replication {
     /// Queues a write for the peer at `addr` only, if it is one.
     pub(crate) fn queue_for(&mut self, addr: &str, op: ReplicatedOp, now: Mono) {
         if let Some(peer) = self.peers.get_mut(addr) {
-            peer.queue.push(QueuedOp::new(op, now), &self.config);
+            push(
+                peer,
+                QueuedOp::new(op, now),
+                &self.config,
+                &mut self.deadline,
+            );
             self.enqueued += 1;
-            self.refresh_deadline();
         }
     }
 
@@ -203,7 +212,7 @@ impl Replication {
             peer.queue.check_timeout(now, &self.config, rng);
             let batch = self.next_batch;
             if let Some(ops) = peer.queue.take_batch(batch, now, &self.config) {
-                let forward = peer.zone != self.zone;
+                let forward = !peer.in_zone;
                 self.next_batch += 1;
                 self.batches += 1;
                 send(
@@ -217,7 +226,7 @@ impl Replication {
                 );
             }
         }
-        self.refresh_deadline();
+        self.refresh();
     }
 
     /// The peer at `from` answered `batch`: hands each op of it to `each` with its result (see
@@ -235,7 +244,7 @@ impl Replication {
                 .acknowledge(batch, results, now, &self.config, each)
         });
         if answered {
-            self.refresh_deadline();
+            self.refresh();
         }
         answered
     }
@@ -245,10 +254,13 @@ impl Replication {
     pub(crate) fn heard_from(&mut self, from: &str, now: Mono) {
         // Only a failing queue changes (see `PeerQueue::heard_from`); a step hears from a peer
         // with every message, so the others are not looked at again.
+        if !self.failing {
+            return;
+        }
         if let Some(peer) = self.peers.get_mut(from) {
             if peer.queue.unanswered_batches() > 0 {
                 peer.queue.heard_from(now, &self.config);
-                self.refresh_deadline();
+                self.refresh();
             }
         }
     }
@@ -302,13 +314,22 @@ impl Replication {
         self.deadline
     }
 
-    /// Recomputes [`Replication::deadline`]; every method that changes a queue ends with it.
-    fn refresh_deadline(&mut self) {
-        self.deadline = self.earliest_deadline();
+    /// Recomputes what every step reads of the queues (`deadline`, `failing`); every method
+    /// that changes a queue ends with it.
+    fn refresh(&mut self) {
+        (self.deadline, self.failing) = self.summary();
     }
 
-    fn earliest_deadline(&self) -> Option<Mono> {
-        self.peers.values().filter_map(|p| p.queue.deadline()).min()
+    /// The queues' earliest deadline, and whether any has unanswered batches, in one pass.
+    fn summary(&self) -> (Option<Mono>, bool) {
+        self.peers
+            .values()
+            .fold((None, false), |(deadline, failing), peer| {
+                (
+                    Mono::earliest(deadline, peer.queue.deadline()),
+                    failing || peer.queue.unanswered_batches() > 0,
+                )
+            })
     }
 
     /// Adds what replication did to `stats`.
@@ -326,16 +347,30 @@ impl Replication {
 
     pub(crate) fn check_invariants(&self, own_addr: &str) {
         self.peers.values().for_each(|p| p.queue.check_invariants());
+        let (deadline, failing) = self.summary();
+        assert_eq!(self.deadline, deadline, "replication deadline out of step");
         assert_eq!(
-            self.deadline,
-            self.earliest_deadline(),
-            "replication deadline out of step"
+            self.failing, failing,
+            "replication failing flag out of step"
         );
         assert!(
             !self.peers.contains_key(own_addr),
             "the node is its own peer"
         );
     }
+}
+
+/// Queues `queued` for `peer`. A push only ever brings a queue's deadline forward and never
+/// changes whether it is failing (see `PeerQueue::push`), so of what `Replication::refresh`
+/// keeps, only the deadline can move, and only to this queue's.
+fn push(
+    peer: &mut Peer,
+    queued: QueuedOp,
+    config: &ReplicationConfig,
+    deadline: &mut Option<Mono>,
+) {
+    peer.queue.push(queued, config);
+    *deadline = Mono::earliest(*deadline, peer.queue.deadline());
 }
 
 fn status(queue: &PeerQueue, now: Mono, lost_after: Duration) -> NodeStatus {
@@ -352,10 +387,11 @@ mod tests {
     use crate::api::InstanceKey;
     use rand::SeedableRng;
 
-    /// The kept deadline is the queues' earliest through every kind of change: a write
-    /// queued, a batch sent, acknowledged, timed out, the peer heard from again, peers changed.
+    /// The kept deadline (the queues' earliest) and failing flag hold through every kind of
+    /// change: a write queued, a batch sent, acknowledged, timed out, the peer heard from
+    /// again, peers changed.
     #[test]
-    fn the_kept_deadline_follows_every_change_and_a_stale_one_is_reported() {
+    fn what_steps_read_of_the_queues_follows_every_change_and_a_stale_copy_is_reported() {
         let config = Config::default();
         let settings = &config.cluster.replication;
         let zone = config.identity.zone.clone();
@@ -395,21 +431,29 @@ mod tests {
         replication.flush(t2, 0, &mut rng, |_, m| sent.push(m));
         let t3 = t2 + settings.ack_timeout;
         replication.flush(t3, 0, &mut rng, |_, m| sent.push(m));
-        let backed_off = replication.earliest_deadline();
+        let backed_off = replication.summary().0;
         assert!(backed_off.is_some_and(|at| at > t3), "{backed_off:?}");
         check(&replication, backed_off);
+        assert!(replication.failing);
         replication.heard_from("peer:1", t3);
         check(&replication, Some(t3 + settings.renew_delay));
+        assert!(!replication.failing);
         replication.set_peers(BTreeMap::new(), BTreeSet::new());
         check(&replication, None);
         // A deadline left behind by a change is what `check_invariants` looks for.
         replication.set_peers(peers(), BTreeSet::new());
         replication.queue(renew("c"), t3);
-        replication.deadline = None;
-        let message = "replication deadline out of step";
-        let text =
-            crate::core::tests::panic_text(message, || replication.check_invariants("self:1"));
-        assert!(text.contains(message), "reported {text:?}");
+        let mut stale_deadline = replication.clone();
+        stale_deadline.deadline = None;
+        let mut stale_flag = replication.clone();
+        stale_flag.failing = true;
+        for (stale, message) in [
+            (stale_deadline, "replication deadline out of step"),
+            (stale_flag, "replication failing flag out of step"),
+        ] {
+            let text = crate::core::tests::panic_text(message, || stale.check_invariants("self:1"));
+            assert!(text.contains(message), "reported {text:?}");
+        }
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Timers {
 
     /// The earliest armed deadline.
     pub(crate) fn next(&self) -> Option<Mono> {
-        self.deadlines.iter().flatten().min().copied()
+        self.deadlines.iter().copied().fold(None, Mono::earliest)
     }
 
     /// Disarms and returns the timers due at `now`, in firing order.
