@@ -118,7 +118,8 @@ pub(crate) struct World {
     slots: Vec<Slot>,
     configs: Vec<Config>,
     incarnations: Vec<u64>,
-    addrs: BTreeMap<SmolStr, usize>,
+    /// Each node's index by its address; Fx-hashed (fixed, unseeded) and only looked up.
+    addrs: rustc_hash::FxHashMap<SmolStr, usize>,
     queue: EventQueue<WorldEvent>,
     net: NetModel,
     trace: Trace,
