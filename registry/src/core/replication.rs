@@ -269,16 +269,12 @@ impl Replication {
     /// [`PeerQueue::heard_from`]).
     pub(crate) fn heard_from(&mut self, from: &str, now: Mono) {
         // Only a failing queue changes (see `PeerQueue::heard_from`); a step hears from a peer
-        // with every message, so the others are not looked at again.
+        // with every message, so while none is failing nothing is looked at.
         if !self.failing {
             return;
         }
-        let Ok(at) = self.find(from) else {
-            return;
-        };
-        let queue = &mut self.peers[at].1.queue;
-        if queue.unanswered_batches() > 0 {
-            queue.heard_from(now, &self.config);
+        if let Ok(at) = self.find(from) {
+            self.peers[at].1.queue.heard_from(now, &self.config);
             self.refresh();
         }
     }
