@@ -85,7 +85,7 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     pollers: usize,
     /// Writes in the fan-out phase (each notifies every poller).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     fanout_writes: usize,
     /// Writes timed in the visibility phase.
     #[arg(long, default_value_t = 200)]

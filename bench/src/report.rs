@@ -61,7 +61,13 @@ const SHOWN: [(&str, &[&str]); 6] = [
     ),
     (
         "fanout",
-        &["p50_ms", "p99_ms", "max_ms", "server_cpu_us_per_poller"],
+        &[
+            "p50_ms",
+            "p99_ms",
+            "max_ms",
+            "server_cpu_us_per_poller",
+            "server_cpu_us_per_poller_median_write",
+        ],
     ),
     ("visibility", &["p50_ms", "p99_ms", "max_ms"]),
 ];
