@@ -74,9 +74,13 @@ impl KeyIndex {
     }
 }
 
+/// Hashes the host name and the app id only: they tell nearly every pair of keys apart, and
+/// the rare keys that differ only in zone or env share a hash and are told apart by the stored
+/// key, as any collision is. (All four strings cost a lookup twice the hashing.)
 fn hash(key: &InstanceKey) -> u64 {
     let mut hasher = FxHasher::default();
-    key.hash(&mut hasher);
+    key.hostname.hash(&mut hasher);
+    key.appid.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -130,6 +134,32 @@ mod tests {
         assert_eq!(real.get(&key_b, &entries), Some(place_b));
         real.remove(&key_b, place_b);
         assert_eq!((real.get(&key_b, &entries), real.len()), (None, 0));
+    }
+
+    /// Keys that differ only in zone or env share a hash (only host name and app id are
+    /// hashed): each is still found, and removing one leaves the others.
+    #[test]
+    fn keys_differing_only_in_zone_or_env_are_told_apart() {
+        let mut entries = Slab::new();
+        let mut index = KeyIndex::default();
+        let mut keys = Vec::new();
+        for (zone, env) in [("z1", "prod"), ("z2", "prod"), ("z1", "test")] {
+            let mut e = entry("host");
+            e.instance.zone = zone.into();
+            e.instance.env = env.into();
+            let key = InstanceKey::of(&e.instance);
+            let place = entries.insert(e);
+            index.insert(&key, place);
+            keys.push((key, place));
+        }
+        assert_eq!(hash(&keys[0].0), hash(&keys[1].0));
+        for (key, place) in &keys {
+            assert_eq!(index.get(key, &entries), Some(*place), "{key:?}");
+        }
+        index.remove(&keys[1].0, keys[1].1);
+        assert_eq!(index.get(&keys[1].0, &entries), None);
+        assert_eq!(index.get(&keys[0].0, &entries), Some(keys[0].1));
+        assert_eq!(index.get(&keys[2].0, &entries), Some(keys[2].1));
     }
 
     /// The index prints its size, never its entries: their order is the hash table's.
