@@ -179,7 +179,7 @@ impl World {
             incarnations: vec![0; config.nodes],
             queue: EventQueue::new(),
             net: NetModel::new(config.net.clone(), streams.network()),
-            trace: Trace::new(),
+            trace: Trace::sized_for_a_run(),
             timers: (0..config.nodes).map(|_| NodeTimers::default()).collect(),
             in_flight: InFlight::default(),
             next_request: 1,
@@ -240,6 +240,7 @@ impl World {
 
     /// Takes the trace out of the world (at the end of a run).
     pub(crate) fn take_trace(&mut self) -> Trace {
+        self.trace.finished();
         std::mem::take(&mut self.trace)
     }
 
