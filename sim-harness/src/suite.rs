@@ -164,5 +164,5 @@ pub fn failure_lines(outcomes: &[SeedOutcome]) -> Vec<String> {
 
 /// The command that replays one seed exactly.
 pub fn replay_command(scenario: &str, seed: u64) -> String {
-    format!("cargo run --release -p sim-harness --bin sim -- replay --scenario {scenario} --seed {seed}")
+    format!("cargo run --profile sim -p sim-harness --bin sim -- replay --scenario {scenario} --seed {seed}")
 }

@@ -46,7 +46,7 @@ fn baseline_path() -> std::path::PathBuf {
 /// The baseline names the commit `baseline` (a file cannot hold the hash of the commit that
 /// adds it). Regenerate it after an intended change of behaviour with
 /// `INSTA_UPDATE=always cargo test -p sim-harness --test report default_suite` or
-/// `cargo run --release -p sim-harness --bin sim -- run --commit baseline --name baseline &&
+/// `cargo run --profile sim -p sim-harness --bin sim -- run --commit baseline --name baseline &&
 /// cp reports/baseline/summary.md reports/baseline.md`. CI (`CI` set) never writes it.
 #[test]
 fn the_default_suite_matches_the_baseline() {

@@ -10,7 +10,7 @@ page="$(realpath "${1:-reports/latest/report.html}")"
 shot="$(dirname "$page")/report.png"
 fail() { echo "check_report_html: $*" >&2; exit 1; }
 
-[ -f "$page" ] || fail "no report at $page (run: cargo run --release -p sim-harness --bin sim -- run)"
+[ -f "$page" ] || fail "no report at $page (run: cargo run --profile sim -p sim-harness --bin sim -- run)"
 if grep -qiE '<script|https?://[^"]*\.(js|css)|<link ' "$page"; then
   fail "$page must be self-contained (no script, no fetched stylesheet)"
 fi

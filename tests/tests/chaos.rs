@@ -217,7 +217,7 @@ fn a_sample_of_runs_is_bit_for_bit_reproducible() {
             assert_eq!(
                 first_divergence(&a.trace, &b.trace),
                 None,
-                "{} seed {seed} diverged; check with: cargo run --release -p sim-harness --bin sim -- check-determinism --scenario {} --seeds {seed}",
+                "{} seed {seed} diverged; check with: cargo run --profile sim -p sim-harness --bin sim -- check-determinism --scenario {} --seeds {seed}",
                 scenario.name,
                 scenario.name
             );

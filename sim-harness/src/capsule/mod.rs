@@ -167,7 +167,7 @@ pub fn capsule_path(dir: &Path, scenario: &str, seed: u64) -> PathBuf {
 /// The command that replays the capsule at `path`.
 pub fn replay_command(path: &Path) -> String {
     format!(
-        "cargo run --release -p sim-harness --bin sim -- replay --capsule {}",
+        "cargo run --profile sim -p sim-harness --bin sim -- replay --capsule {}",
         path.display()
     )
 }
