@@ -162,7 +162,11 @@ pub fn failure_lines(outcomes: &[SeedOutcome]) -> Vec<String> {
         .collect()
 }
 
+/// How a person runs the `sim` binary from the source tree, in its own build profile; the
+/// commands the harness prints start with it.
+pub const SIM_COMMAND: &str = "cargo run --profile sim -p sim-harness --bin sim --";
+
 /// The command that replays one seed exactly.
 pub fn replay_command(scenario: &str, seed: u64) -> String {
-    format!("cargo run --profile sim -p sim-harness --bin sim -- replay --scenario {scenario} --seed {seed}")
+    format!("{SIM_COMMAND} replay --scenario {scenario} --seed {seed}")
 }

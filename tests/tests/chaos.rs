@@ -217,8 +217,9 @@ fn a_sample_of_runs_is_bit_for_bit_reproducible() {
             assert_eq!(
                 first_divergence(&a.trace, &b.trace),
                 None,
-                "{} seed {seed} diverged; check with: cargo run --profile sim -p sim-harness --bin sim -- check-determinism --scenario {} --seeds {seed}",
+                "{} seed {seed} diverged; check with: {} check-determinism --scenario {} --seeds {seed}",
                 scenario.name,
+                suite::SIM_COMMAND,
                 scenario.name
             );
             assert_eq!(a.trace.hash(), b.trace.hash());

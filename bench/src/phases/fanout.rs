@@ -64,16 +64,13 @@ async fn run(server: &Server, pollers: usize, writes: usize) -> Result<PhaseResu
                 workload::instance_form(APP, &format!("f{write}"), write),
             )
             .await?;
-        let mut notified_now = 0;
+        let notified_before = latencies.len();
         for task in parked {
             let (conn, answer) = task
                 .await
                 .map_err(|e| Failure::Exchange(format!("poller task: {e}")))?;
             match answer {
-                Ok(at) => {
-                    latencies.push(at.saturating_duration_since(sent));
-                    notified_now += 1;
-                }
+                Ok(at) => latencies.push(at.saturating_duration_since(sent)),
                 Err(failure) => {
                     result.errors += 1;
                     result.first_error.get_or_insert(failure.to_string());
@@ -83,6 +80,7 @@ async fn run(server: &Server, pollers: usize, writes: usize) -> Result<PhaseResu
         }
         let cpu = cpu_since(server, before).unwrap_or_default();
         cpu_total += cpu;
+        let notified_now = latencies.len() - notified_before;
         if notified_now > 0 {
             per_write_us.push(cpu.as_secs_f64() * 1e6 / notified_now as f64);
         }

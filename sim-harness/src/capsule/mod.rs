@@ -167,7 +167,8 @@ pub fn capsule_path(dir: &Path, scenario: &str, seed: u64) -> PathBuf {
 /// The command that replays the capsule at `path`.
 pub fn replay_command(path: &Path) -> String {
     format!(
-        "cargo run --profile sim -p sim-harness --bin sim -- replay --capsule {}",
+        "{} replay --capsule {}",
+        crate::suite::SIM_COMMAND,
         path.display()
     )
 }
