@@ -6,10 +6,12 @@
 //! routes, batches, retries and counts.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use rustc_hash::FxHasher;
 
 use crate::api::{NodeInfo, NodeStatus, OpResult, PeerMessage, ReplicatedOp, SmolStr};
 
@@ -39,6 +41,9 @@ pub struct PeerReplication {
 /// One peer and the queue of writes waiting for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Peer {
+    /// The Fx hash of the peer's address: a lookup by address (one or two with every peer
+    /// message) compares it before the text.
+    addr_hash: u64,
     zone: SmolStr,
     /// Whether `zone` is this node's (every write goes to such a peer), compared once.
     in_zone: bool,
@@ -114,8 +119,9 @@ impl Replication {
             stays
         });
         for (addr, zone) in desired {
-            if let Err(at) = self.find(&addr) {
+            if let Err(at) = self.place_of(&addr) {
                 let peer = Peer {
+                    addr_hash: hash(&addr),
                     in_zone: zone == self.zone,
                     zone,
                     queue: PeerQueue::default(),
@@ -135,12 +141,21 @@ impl Replication {
 
     /// Whether `addr` is a peer.
     pub(crate) fn is_peer(&self, addr: &str) -> bool {
-        self.find(addr).is_ok()
+        self.find(addr).is_some()
     }
 
-    /// Where the peer at `addr` is in `peers`, or where it would go.
-    fn find(&self, addr: &str) -> Result<usize, usize> {
+    /// Where the peer at `addr` is in `peers`, or where it would go (`set_peers`).
+    fn place_of(&self, addr: &str) -> Result<usize, usize> {
         self.peers.binary_search_by(|(a, _)| a.as_str().cmp(addr))
+    }
+
+    /// Where the peer at `addr` is in `peers`. A scan of the hashes: a node has a handful of
+    /// peers, and a binary search compared the text two or three times per lookup.
+    fn find(&self, addr: &str) -> Option<usize> {
+        let wanted = hash(addr);
+        self.peers
+            .iter()
+            .position(|(a, peer)| peer.addr_hash == wanted && a == addr)
     }
 
     fn values(&self) -> impl Iterator<Item = &Peer> {
@@ -203,7 +218,7 @@ impl Replication {
 
     /// Queues a write for the peer at `addr` only, if it is one.
     pub(crate) fn queue_for(&mut self, addr: &str, op: ReplicatedOp, now: Mono) {
-        if let Ok(at) = self.find(addr) {
+        if let Some(at) = self.find(addr) {
             let peer = &mut self.peers[at].1;
             push(
                 peer,
@@ -255,7 +270,7 @@ impl Replication {
         each: impl FnMut(&Arc<ReplicatedOp>, &'r OpResult),
     ) -> bool {
         let config = &self.config;
-        let answered = (self.find(from).ok()).is_some_and(|at| {
+        let answered = self.find(from).is_some_and(|at| {
             let queue = &mut self.peers[at].1.queue;
             queue.acknowledge(batch, results, now, config, each)
         });
@@ -273,7 +288,7 @@ impl Replication {
         if !self.failing {
             return;
         }
-        if let Ok(at) = self.find(from) {
+        if let Some(at) = self.find(from) {
             self.peers[at].1.queue.heard_from(now, &self.config);
             self.refresh();
         }
@@ -364,6 +379,10 @@ impl Replication {
             self.peers.windows(2).all(|w| w[0].0 < w[1].0),
             "peers not sorted by address, or one twice"
         );
+        assert!(
+            self.peers.iter().all(|(a, p)| p.addr_hash == hash(a)),
+            "a peer's address hash out of step"
+        );
         let (deadline, failing) = self.summary();
         assert_eq!(self.deadline, deadline, "replication deadline out of step");
         assert_eq!(
@@ -387,6 +406,13 @@ fn push(
     *deadline = Mono::earliest(*deadline, peer.queue.deadline());
 }
 
+/// The hash `Peer::addr_hash` keeps.
+fn hash(addr: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    addr.hash(&mut hasher);
+    hasher.finish()
+}
+
 fn status(queue: &PeerQueue, now: Mono, lost_after: Duration) -> NodeStatus {
     if queue.is_lost(now, lost_after) {
         NodeStatus::Lost
@@ -400,6 +426,30 @@ mod tests {
     use super::*;
     use crate::api::InstanceKey;
     use rand::SeedableRng;
+
+    /// A peer is found by its address and nothing else: the hash only narrows the search,
+    /// and two addresses sharing one are told apart by their text.
+    #[test]
+    fn a_peer_is_found_by_its_address_even_when_hashes_collide() {
+        let config = Config::default();
+        let zone = config.identity.zone.clone();
+        let mut replication = Replication::new(&config);
+        let addrs = ["10.0.0.1:7171", "10.0.0.2:7171", "10.0.0.1:71710"];
+        let desired = addrs.iter().map(|a| (SmolStr::from(*a), zone.clone()));
+        replication.set_peers(desired.collect(), BTreeSet::new());
+        for addr in addrs {
+            let at = replication.find(addr).expect("a peer is found");
+            assert_eq!(replication.peers[at].0, addr);
+        }
+        assert_eq!(replication.find("10.0.0.3:7171"), None);
+        assert_eq!(replication.find("10.0.0.1:717"), None);
+        // The first peer (in address order) made to share the second's hash: the text
+        // decides between them.
+        assert_eq!(replication.peers[0].0, "10.0.0.1:7171");
+        assert_eq!(replication.peers[1].0, "10.0.0.1:71710");
+        replication.peers[0].1.addr_hash = hash("10.0.0.1:71710");
+        assert_eq!(replication.find("10.0.0.1:71710"), Some(1));
+    }
 
     /// The kept deadline (the queues' earliest) and failing flag hold through every kind of
     /// change: a write queued, a batch sent, acknowledged, timed out, the peer heard from
