@@ -57,7 +57,8 @@ pub(crate) struct Replication {
     /// This node's zone: its peers there get every write; other zones get one copy each.
     zone: SmolStr,
     /// The peers with their queues, sorted by address, each once: a handful, walked by every
-    /// write and every flush (a sorted `Vec` walks and finds them in fewer steps than a map).
+    /// write and every flush (a `Vec` walks them in fewer steps than a map, and `find` scans
+    /// their address hashes).
     peers: Vec<(SmolStr, Peer)>,
     /// Peers whose registration went away (cancelled by a stopping node, or evicted) and has
     /// not come back: shown lost at once, whatever their queue says.
